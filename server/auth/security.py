@@ -1,0 +1,69 @@
+"""Password hashing (argon2) and JWT access/refresh tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from shared.errors import DomainError, ErrorCode
+from shared.ids import new_id
+from shared.timeutil import utcnow
+
+_hasher = PasswordHasher()
+ALGORITHM = "HS256"
+ISSUER = "gridone"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# Verified against when the user does not exist, so timing does not reveal user names.
+DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    sub: str
+    kind: str  # access | refresh
+    jti: str
+    exp: datetime
+    family: str | None = None
+
+
+def make_token(*, secret: str, sub: str, kind: str, ttl: timedelta,
+               family: str | None = None, extra: dict[str, Any] | None = None) -> tuple[str, str]:
+    jti = new_id()
+    now = utcnow()
+    payload: dict[str, Any] = {"sub": sub, "typ": kind, "jti": jti, "iat": now,
+                               "exp": now + ttl, "iss": ISSUER, **(extra or {})}
+    if family:
+        payload["fam"] = family
+    return jwt.encode(payload, secret, algorithm=ALGORITHM), jti
+
+
+def read_token(token: str, *, secret: str, kind: str) -> TokenClaims:
+    try:
+        data = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
+                          options={"require": ["exp", "sub", "jti", "typ"]})
+    except jwt.ExpiredSignatureError as exc:
+        raise DomainError(ErrorCode.AUTH_TOKEN_EXPIRED) from exc
+    except jwt.PyJWTError as exc:
+        raise DomainError(ErrorCode.AUTH_TOKEN_INVALID) from exc
+    if data.get("typ") != kind:
+        raise DomainError(ErrorCode.AUTH_TOKEN_INVALID)
+    return TokenClaims(sub=data["sub"], kind=kind, jti=data["jti"],
+                       exp=datetime.fromtimestamp(data["exp"]).astimezone(),
+                       family=data.get("fam"))

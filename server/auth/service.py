@@ -1,0 +1,96 @@
+"""Sign-in and refresh-token rotation with reuse detection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import select
+
+from server.auth.security import (
+    DUMMY_HASH,
+    make_token,
+    read_token,
+    verify_password,
+)
+from server.config import Settings
+from server.uow import UnitOfWork
+from server.users.models import RefreshToken, User
+from shared.errors import DomainError, ErrorCode
+from shared.ids import new_id
+from shared.timeutil import as_utc, utcnow
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user: User
+
+
+def _issue(uow: UnitOfWork, *, user: User, settings: Settings, secret: str,
+           family: str, device_id: str | None) -> TokenPair:
+    access_ttl = timedelta(minutes=settings.access_token_minutes)
+    refresh_ttl = timedelta(days=settings.refresh_token_days)
+    access, _ = make_token(secret=secret, sub=user.id, kind="access", ttl=access_ttl,
+                           extra={"role": str(user.role)})
+    refresh, jti = make_token(secret=secret, sub=user.id, kind="refresh", ttl=refresh_ttl,
+                              family=family)
+    uow.session.add(RefreshToken(jti=jti, family_id=family, user_id=user.id,
+                                 device_id=device_id, expires_at=utcnow() + refresh_ttl))
+    return TokenPair(access, refresh, int(access_ttl.total_seconds()), user)
+
+
+def login(uow: UnitOfWork, *, username: str, password: str, settings: Settings, secret: str,
+          device_id: str | None = None) -> TokenPair:
+    user = uow.session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        verify_password(DUMMY_HASH, password)
+        raise DomainError(ErrorCode.AUTH_INVALID_CREDENTIALS)
+    if not verify_password(user.password_hash, password):
+        raise DomainError(ErrorCode.AUTH_INVALID_CREDENTIALS)
+    if not user.active:
+        raise DomainError(ErrorCode.AUTH_USER_DISABLED)
+    return _issue(uow, user=user, settings=settings, secret=secret, family=new_id(),
+                  device_id=device_id)
+
+
+def refresh(uow: UnitOfWork, *, token: str, settings: Settings, secret: str) -> TokenPair:
+    """Exchange a refresh token for a new pair; a token works once.
+
+    Presenting an already used token means it was stolen or replayed: the whole family
+    (that login) is revoked and the caller must sign in again.
+    """
+    claims = read_token(token, secret=secret, kind="refresh")
+    row = uow.session.get(RefreshToken, claims.jti)
+    if row is None or row.revoked_at is not None:
+        raise DomainError(ErrorCode.AUTH_TOKEN_INVALID)
+    if row.used_at is not None:
+        revoke_family(uow, family_id=row.family_id)
+        uow.commit()  # the revocation must stick even though the request fails
+        raise DomainError(ErrorCode.AUTH_REFRESH_REUSED)
+    if as_utc(row.expires_at) < utcnow():
+        raise DomainError(ErrorCode.AUTH_TOKEN_EXPIRED)
+    user = uow.session.get(User, row.user_id)
+    if user is None or not user.active:
+        raise DomainError(ErrorCode.AUTH_USER_DISABLED)
+    row.used_at = utcnow()
+    uow.session.add(row)
+    return _issue(uow, user=user, settings=settings, secret=secret, family=row.family_id,
+                  device_id=row.device_id)
+
+
+def revoke_family(uow: UnitOfWork, *, family_id: str) -> None:
+    now = utcnow()
+    for tok in uow.session.exec(select(RefreshToken).where(
+            RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))):  # type: ignore[union-attr]
+        tok.revoked_at = now
+        uow.session.add(tok)
+
+
+def logout(uow: UnitOfWork, *, token: str, secret: str) -> None:
+    claims = read_token(token, secret=secret, kind="refresh")
+    row = uow.session.get(RefreshToken, claims.jti)
+    if row is not None:
+        revoke_family(uow, family_id=row.family_id)

@@ -1,0 +1,106 @@
+"""FastAPI dependencies as ``Annotated`` aliases: swap them with ``dependency_overrides``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session, select
+
+from server.auth.security import read_token
+from server.config import Settings
+from server.customers.models import Account
+from server.db import Database
+from server.users.models import User
+from shared.enums import Role
+from shared.errors import DomainError, ErrorCode
+from shared.messages import negotiate
+from shared.workorders.state_machine import Actor
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_db)]
+
+
+def get_session(db: DatabaseDep) -> Iterator[Session]:
+    """A read session (writes go through ``server.uow.UnitOfWork``)."""
+    with Session(db.reader, expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_lang(accept_language: Annotated[str | None, Header()] = None) -> str:
+    return negotiate(accept_language)
+
+
+LangDep = Annotated[str, Depends(get_lang)]
+
+
+@dataclass(frozen=True)
+class AuthUser:
+    """The signed-in user, with what authorisation needs."""
+
+    id: str
+    username: str
+    role: Role
+    display_name: str
+    station_id: str | None
+    account_ids: frozenset[str]
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.id, self.role, self.station_id, self.account_ids)
+
+
+def load_auth_user(session: Session, user: User) -> AuthUser:
+    account_ids: frozenset[str] = frozenset()
+    if user.role == Role.CUSTOMER:
+        account_ids = frozenset(session.exec(
+            select(Account.id).where(Account.owner_user_id == user.id)).all())
+    return AuthUser(user.id, user.username, Role(user.role), user.display_name,
+                    user.station_id, account_ids)
+
+
+def get_current_user(
+    request: Request, session: SessionDep, settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> AuthUser:
+    if not token:
+        raise DomainError(ErrorCode.AUTH_REQUIRED)
+    claims = read_token(token, secret=request.app.state.secret_key, kind="access")
+    user = session.get(User, claims.sub)
+    if user is None:
+        raise DomainError(ErrorCode.AUTH_TOKEN_INVALID)
+    if not user.active:
+        raise DomainError(ErrorCode.AUTH_USER_DISABLED)
+    return load_auth_user(session, user)
+
+
+CurrentUser = Annotated[AuthUser, Depends(get_current_user)]
+
+
+def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
+    """A dependency that lets only ``roles`` through (403 FORBIDDEN otherwise)."""
+    allowed = frozenset(roles)
+
+    def _check(user: CurrentUser) -> AuthUser:
+        if user.role not in allowed:
+            raise DomainError(ErrorCode.FORBIDDEN)
+        return user
+
+    return Depends(_check)

@@ -1,0 +1,92 @@
+"""API errors: every failure is ``{"code", "message", "details"}`` with a fitting HTTP status.
+
+The message is in the language the client asked for (``Accept-Language``), Chinese by
+default. Domain code raises ``shared.errors.DomainError``; this module only maps it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.errors import DomainError, ErrorCode
+from shared.messages import negotiate, translate
+
+log = logging.getLogger("gridone.errors")
+E = ErrorCode
+
+_STATUS: dict[ErrorCode, int] = {
+    E.MALFORMED_JSON: 400,
+    E.AUTH_REQUIRED: 401, E.AUTH_INVALID_CREDENTIALS: 401, E.AUTH_TOKEN_EXPIRED: 401,
+    E.AUTH_TOKEN_INVALID: 401, E.AUTH_REFRESH_REUSED: 401, E.AUTH_USER_DISABLED: 401,
+    E.FORBIDDEN: 403, E.WO_ROLE_NOT_ALLOWED: 403, E.WO_NOT_ASSIGNEE: 403,
+    E.WO_NOT_OWNER: 403, E.WO_KIND_NOT_REPORTABLE: 403,
+    E.NOT_FOUND: 404, E.ACCOUNT_NOT_FOUND: 404, E.METER_NOT_FOUND: 404,
+    E.USER_NOT_FOUND: 404, E.WORK_ORDER_NOT_FOUND: 404, E.STATION_NOT_FOUND: 404,
+    E.METHOD_NOT_ALLOWED: 405,
+    E.WO_TRANSITION_NOT_ALLOWED: 409, E.VERSION_CONFLICT: 409, E.IDEMPOTENCY_CONFLICT: 409,
+    E.SWAP_ALREADY_RECORDED: 409, E.SWAP_WRONG_STATUS: 409,
+    E.PAYLOAD_TOO_LARGE: 413,
+    E.INTERNAL_ERROR: 500,
+}
+
+
+def http_status(code: ErrorCode) -> int:
+    """HTTP status for an error code; rule violations not listed are 422."""
+    return _STATUS.get(code, 422)
+
+
+def error_body(code: ErrorCode, lang: str, details: dict[str, Any] | None = None
+               ) -> dict[str, Any]:
+    details = details or {}
+    return {"code": code.value, "message": translate(code, lang, **details), "details": details}
+
+
+def error_response(request: Request, code: ErrorCode, details: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    lang = negotiate(request.headers.get("accept-language"))
+    if code in (E.AUTH_REQUIRED, E.AUTH_TOKEN_EXPIRED, E.AUTH_TOKEN_INVALID):
+        headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
+    return JSONResponse(error_body(code, lang, details), status_code=http_status(code),
+                        headers=headers)
+
+
+def _summary(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for err in errors[:5]:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+        parts.append(f"{loc or 'body'}: {err.get('msg', '')}")
+    return "; ".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return error_response(request, exc.code, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return error_response(request, E.MALFORMED_JSON)
+        fields = [{"loc": [str(p) for p in e.get("loc", ())], "type": e.get("type"),
+                   "msg": e.get("msg")} for e in errors]
+        return error_response(request, E.VALIDATION_ERROR,
+                              {"summary": _summary(errors), "fields": fields})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: E.NOT_FOUND, 405: E.METHOD_NOT_ALLOWED, 401: E.AUTH_REQUIRED,
+                403: E.FORBIDDEN, 413: E.PAYLOAD_TOO_LARGE}.get(exc.status_code,
+                                                                 E.VALIDATION_ERROR)
+        return error_response(request, code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(request, E.INTERNAL_ERROR)

@@ -1,0 +1,99 @@
+"""The unit of work: one transaction holding the change, its audit entries and change log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from sqlmodel import Session, SQLModel
+
+from server.audit.models import AuditLog
+from server.changes.models import ChangeLog
+from server.db import Database, bump_counter
+from shared.workorders.state_machine import Actor
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who may see a change: rows of a station, an account, a user."""
+
+    station_id: str | None = None
+    account_id: str | None = None
+    user_id: str | None = None
+
+
+def scope_of(row: SQLModel) -> Scope:
+    """The visibility keys of a synced row."""
+    name = type(row).__tablename__
+    get = row.__dict__.get
+    if name == "work_order":
+        return Scope(get("station_id"), get("account_id"), get("assignee_id"))
+    if name == "account":
+        return Scope(get("station_id"), get("id"), get("owner_user_id"))
+    if name == "meter":
+        return Scope(get("station_id"), get("account_id"))
+    return Scope(get("station_id"), get("account_id"), get("user_id"))
+
+
+def to_audit_dict(row: SQLModel | None, fields: tuple[str, ...] | None = None) -> dict[str, Any]:
+    if row is None:
+        return {}
+    data = row.model_dump(mode="json")
+    return {k: v for k, v in data.items() if fields is None or k in fields}
+
+
+class UnitOfWork:
+    """``with UnitOfWork(db, actor) as uow: ...; uow.commit()`` — nothing commits otherwise."""
+
+    def __init__(self, db: Database, actor: Actor | None = None) -> None:
+        self.db = db
+        self.actor = actor
+        self._changes: dict[tuple[str, str], tuple[SQLModel, Scope | None, bool]] = {}
+        self.committed = False
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = Session(self.db.writer, expire_on_commit=False)
+        self.session.begin()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if not self.committed:
+            self.session.rollback()
+        self.session.close()
+
+    # -- recording -------------------------------------------------------------------
+    def changed(self, row: SQLModel, *, scope: Scope | None = None,
+                deleted: bool = False) -> None:
+        """Note that ``row`` changed: it gets a change-log entry at commit."""
+        self.session.add(row)
+        key = (type(row).__tablename__, str(getattr(row, "id", None) or row.sha256))
+        self._changes[key] = (row, scope, deleted)
+
+    def audit(self, *, action: str, entity: str, entity_id: str,
+              before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
+              reason: str | None = None) -> None:
+        self.session.add(AuditLog(
+            actor_id=self.actor.user_id if self.actor else None,
+            actor_role=self.actor.role.value if self.actor else None,
+            action=action, entity=entity, entity_id=entity_id,
+            before=before or {}, after=after or {}, reason=reason))
+
+    # -- finishing --------------------------------------------------------------------
+    def commit(self) -> None:
+        session = self.session
+        session.flush()
+        if self._changes:
+            # Take sequence numbers last: the counter row stays locked until commit.
+            top = bump_counter(session, "change_seq", len(self._changes))
+            seq = top - len(self._changes)
+            for (entity, entity_id), (row, scope, deleted) in self._changes.items():
+                seq += 1
+                sc = scope or scope_of(row)
+                session.add(ChangeLog(
+                    seq=seq, entity=entity, entity_id=entity_id,
+                    version=int(getattr(row, "version", 1) or 1), deleted=deleted,
+                    station_id=sc.station_id, account_id=sc.account_id, user_id=sc.user_id))
+        session.commit()
+        self.committed = True

@@ -1,0 +1,164 @@
+"""Request and response schemas of the work-order API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.enums import AreaClass, Priority, ReportChannel, Role, WorkOrderKind, WorkOrderStatus
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GpsFix(Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    accuracy_m: float = Field(ge=0, le=5000, description="Reported accuracy radius in metres")
+
+
+class ReportIn(Strict):
+    """Raise a work order. Customers: their own account; staff: on behalf of a caller."""
+
+    id: Uuid | None = Field(default=None, description="Id made by the client (idempotency)")
+    kind: WorkOrderKind = WorkOrderKind.FAULT_REPAIR
+    account_id: Uuid | None = None
+    area_id: Uuid | None = Field(default=None, description="Required when no account is given")
+    description: Text
+    priority: Priority = Priority.NORMAL
+    channel: ReportChannel | None = None
+    contact_name: Annotated[str, StringConstraints(max_length=64)] | None = None
+    contact_phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 -]{5,20}$")] | None = None
+    address: Annotated[str, StringConstraints(max_length=200)] | None = None
+    location: GpsFix | None = None
+    photos: list[Sha256] = Field(default_factory=list, max_length=10)
+
+
+class ActionIn(Strict):
+    event_id: Uuid | None = Field(default=None, description="Client-made id (idempotency)")
+    expected_version: int | None = Field(default=None, ge=1)
+
+
+class DispatchIn(ActionIn):
+    assignee_id: Uuid
+    priority: Priority | None = None
+
+
+class ReassignIn(ActionIn):
+    assignee_id: Uuid
+    reason: Reason
+
+
+class ReasonIn(ActionIn):
+    reason: Reason
+
+
+class ArriveIn(ActionIn):
+    gps: GpsFix | None = Field(default=None, description="None: position entered manually")
+
+
+class NoteIn(ActionIn):
+    text: Text
+
+
+class PhotoIn(ActionIn):
+    sha256: Sha256
+    caption: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class ResolveIn(ActionIn):
+    resolution: Text
+    cause: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class ConfirmIn(ActionIn):
+    rating: int | None = Field(default=None, ge=1, le=5)
+    comment: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class PersonOut(BaseModel):
+    id: str
+    display_name: str
+    role: Role
+    phone: str | None = None
+
+
+class FlagsOut(BaseModel):
+    overdue: bool
+    overdue_arrival: bool
+    stalled: bool
+
+
+class EventOut(BaseModel):
+    id: str
+    action: str
+    from_status: WorkOrderStatus | None
+    to_status: WorkOrderStatus
+    actor: PersonOut | None
+    occurred_at: datetime
+    recorded_at: datetime
+    data: dict[str, Any]
+
+
+class WorkOrderOut(BaseModel):
+    id: str
+    code: str
+    kind: WorkOrderKind
+    status: WorkOrderStatus
+    priority: Priority
+    channel: ReportChannel
+    station_id: str
+    area_id: str | None
+    area_class: AreaClass
+    account_id: str | None
+    account_no: str | None = None
+    meter_id: str | None
+    meter_no: str | None = None
+    description: str
+    contact_name: str | None
+    contact_phone: str | None
+    address: str | None
+    lat: float | None
+    lon: float | None
+    assignee: PersonOut | None
+    reported_at: datetime
+    dispatched_at: datetime | None
+    accepted_at: datetime | None
+    arrived_at: datetime | None
+    resolved_at: datetime | None
+    confirmed_at: datetime | None
+    closed_at: datetime | None
+    cancelled_at: datetime | None
+    arrive_by: datetime | None
+    complete_by: datetime
+    last_activity_at: datetime
+    help_requested: bool
+    reopen_count: int
+    resolution: str | None
+    cause: str | None
+    cancel_reason: str | None
+    rating: int | None
+    rating_comment: str | None
+    version: int
+    flags: FlagsOut
+    allowed_actions: list[str]
+
+
+class WorkOrderDetail(WorkOrderOut):
+    timeline: list[EventOut]
+    photos: list[dict[str, Any]]
+
+
+class WorkOrderPage(BaseModel):
+    items: list[WorkOrderOut]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,459 @@
+"""Work-order services: report, every state transition, listing and visibility.
+
+The online API and the sync op handlers both call these functions; the rules live in
+``shared.workorders`` and nowhere else. Services never commit: the caller's unit of
+work does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, false, func, or_, true
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, select
+
+from server.customers.models import Account
+from server.db import bump_counter
+from server.meters.models import Meter
+from server.photos.models import Photo, PhotoLink
+from server.stations.models import TransformerArea
+from server.uow import Scope, UnitOfWork
+from server.users.models import User
+from server.work_orders.models import WorkOrder, WorkOrderEvent
+from shared.enums import (
+    FIELD_ROLES,
+    OPEN_STATUSES,
+    MeterStatus,
+    Priority,
+    ReportChannel,
+    Role,
+    WorkOrderKind,
+    WorkOrderStatus,
+)
+from shared.errors import DomainError, ErrorCode
+from shared.timeutil import LOCAL_TZ, utcnow
+from shared.workorders import deadlines
+from shared.workorders.state_machine import (
+    ASSIGNEE_ROLES,
+    Action,
+    Actor,
+    OrderFacts,
+    assignee_problem,
+    check,
+    check_report,
+    target_status,
+)
+
+S = WorkOrderStatus
+_STATUS_TIME = {
+    S.DISPATCHED: "dispatched_at", S.ACCEPTED: "accepted_at", S.ON_SITE: "arrived_at",
+    S.RESOLVED: "resolved_at", S.CONFIRMED: "confirmed_at", S.CLOSED: "closed_at",
+    S.CANCELLED: "cancelled_at",
+}
+#: GPS fixes worse than this are kept but marked poor.
+GPS_POOR_M = 100.0
+
+
+def scope_for_order(order: WorkOrder) -> Scope:
+    """Rows that belong to a job (events, swaps) are seen by whoever sees the job."""
+    return Scope(order.station_id, order.account_id, order.assignee_id)
+
+
+def facts(order: WorkOrder) -> OrderFacts:
+    return OrderFacts(S(order.status), WorkOrderKind(order.kind), order.station_id,
+                      order.assignee_id, order.account_id)
+
+
+# -- visibility -----------------------------------------------------------------------
+def visible_clause(actor: Actor) -> ColumnElement[bool]:
+    """SQL condition: the work orders ``actor`` may see."""
+    if actor.role == Role.ADMIN or (actor.role in (Role.DISPATCHER, Role.MANAGER)
+                                    and actor.station_id is None):
+        return true()
+    if actor.role in (Role.DISPATCHER, Role.MANAGER):
+        return WorkOrder.station_id == actor.station_id  # type: ignore[return-value]
+    if actor.role in FIELD_ROLES:
+        kinds = [k.value for k, roles in ASSIGNEE_ROLES.items() if actor.role in roles]
+        return or_(WorkOrder.assignee_id == actor.user_id,  # type: ignore[arg-type]
+                   and_(WorkOrder.station_id == actor.station_id,
+                        WorkOrder.kind.in_(kinds)))  # type: ignore[attr-defined]
+    if actor.role == Role.CUSTOMER:
+        return or_(WorkOrder.account_id.in_(sorted(actor.account_ids)),  # type: ignore[union-attr]
+                   and_(WorkOrder.account_id.is_(None),  # type: ignore[union-attr]
+                        WorkOrder.reporter_id == actor.user_id))
+    return false()
+
+
+def get_visible(session: Session, *, actor: Actor, order_id: str,
+                for_update: bool = False) -> WorkOrder:
+    """The order if ``actor`` may see it; otherwise WORK_ORDER_NOT_FOUND (no existence leak)."""
+    stmt = select(WorkOrder).where(WorkOrder.id == order_id, visible_clause(actor))
+    if for_update:
+        stmt = stmt.with_for_update()
+    order = session.exec(stmt).first()
+    if order is None:
+        raise DomainError(ErrorCode.WORK_ORDER_NOT_FOUND, work_order=order_id)
+    return order
+
+
+# -- report ---------------------------------------------------------------------------
+def _new_code(session: Session, at: datetime) -> str:
+    n = bump_counter(session, "work_order_code")
+    return f"WO{at.astimezone(LOCAL_TZ):%y%m%d}{n:05d}"
+
+
+def _same_report(order: WorkOrder, data: dict[str, Any]) -> bool:
+    return (order.kind == data["kind"] and order.description == data["description"]
+            and order.account_id == data.get("account_id"))
+
+
+def report(uow: UnitOfWork, *, actor: Actor, data: dict[str, Any],
+           at: datetime | None = None) -> tuple[WorkOrder, bool]:
+    """Raise a work order; returns ``(order, created)``. A repeated client id is a no-op."""
+    session = uow.session
+    kind = WorkOrderKind(data["kind"])
+    now = utcnow()
+    at = at or now
+    if data.get("id"):
+        existing = session.get(WorkOrder, data["id"])
+        if existing is not None:
+            if not _same_report(existing, data):
+                raise DomainError(ErrorCode.IDEMPOTENCY_CONFLICT)
+            return existing, False
+    account = None
+    if data.get("account_id"):
+        account = session.get(Account, data["account_id"])
+        if account is None:
+            raise DomainError(ErrorCode.ACCOUNT_NOT_FOUND, account=data["account_id"])
+    check_report(kind=kind, account_id=data.get("account_id"), actor=actor)
+    area_id = account.area_id if account else data.get("area_id")
+    if area_id is None:
+        raise DomainError(ErrorCode.WO_ACCOUNT_REQUIRED)
+    area = session.get(TransformerArea, area_id)
+    if area is None:
+        raise DomainError(ErrorCode.NOT_FOUND, area=area_id)
+    if actor.role != Role.CUSTOMER and not (
+            actor.role == Role.ADMIN or actor.station_id in (None, area.station_id)):
+        raise DomainError(ErrorCode.FORBIDDEN)
+    meter = None
+    if account is not None:
+        meter = session.exec(select(Meter).where(
+            Meter.account_id == account.id, Meter.status == MeterStatus.INSTALLED)).first()
+    if kind == WorkOrderKind.METER_SWAP and meter is None:
+        raise DomainError(ErrorCode.METER_NOT_FOUND, meter="installed meter of the account")
+    priority = Priority(data.get("priority") or Priority.NORMAL)
+    if actor.role == Role.CUSTOMER:
+        priority = Priority.NORMAL  # customers do not set priorities
+    channel = data.get("channel") or (
+        ReportChannel.APP if actor.role == Role.CUSTOMER else ReportChannel.HOTLINE)
+    if actor.role == Role.CUSTOMER:
+        channel = ReportChannel.APP
+    dl = deadlines.compute_deadlines(kind=kind, area_class=area.area_class, reported_at=at,
+                                     priority=priority)
+    loc = data.get("location") or {}
+    order = WorkOrder(
+        **({"id": data["id"]} if data.get("id") else {}),
+        code=_new_code(session, at), kind=kind, status=S.REPORTED, priority=priority,
+        channel=ReportChannel(channel), station_id=area.station_id, area_id=area.id,
+        area_class=area.area_class, account_id=account.id if account else None,
+        meter_id=meter.id if meter else None, reporter_id=actor.user_id,
+        description=data["description"],
+        contact_name=data.get("contact_name") or (account.name if account else None),
+        contact_phone=data.get("contact_phone") or (account.phone if account else None),
+        address=data.get("address") or (account.address if account else None),
+        lat=loc.get("lat", account.lat if account else None),
+        lon=loc.get("lon", account.lon if account else None),
+        reported_at=at, arrive_by=dl.arrive_by, complete_by=dl.complete_by,
+        last_activity_at=at)
+    uow.changed(order)
+    session.flush()
+    _event(uow, order, action=Action.REPORT, before=None, actor=actor, at=at,
+           data={"channel": order.channel, "location": loc or None})
+    for sha in data.get("photos") or []:
+        _link_photo(uow, order, sha256=sha, actor=actor, purpose="report")
+    uow.audit(action="work_order.report", entity="work_order", entity_id=order.id,
+              after={"kind": kind.value, "account_id": order.account_id,
+                     "channel": order.channel})
+    return order, True
+
+
+# -- transitions ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class ActResult:
+    order: WorkOrder
+    duplicate: bool
+
+
+def act(uow: UnitOfWork, *, actor: Actor, order_id: str, action: Action,
+        data: dict[str, Any], at: datetime | None = None) -> ActResult:
+    """Take ``action`` on a work order through the state machine.
+
+    ``data`` holds the action's fields plus optional ``event_id`` (a client-made id that
+    makes a retry a no-op) and ``expected_version``.
+    """
+    session = uow.session
+    order = get_visible(session, actor=actor, order_id=order_id, for_update=True)
+    event_id = data.get("event_id")
+    if event_id:
+        seen = session.get(WorkOrderEvent, event_id)
+        if seen is not None:
+            if seen.work_order_id != order.id or seen.action != action.value:
+                raise DomainError(ErrorCode.IDEMPOTENCY_CONFLICT)
+            return ActResult(order, True)
+    if data.get("expected_version") and data["expected_version"] != order.version:
+        raise DomainError(ErrorCode.VERSION_CONFLICT, expected=data["expected_version"],
+                          actual=order.version)
+    t = check(facts(order), actor, action)
+    at = at or utcnow()
+    before = S(order.status)
+    extra = _APPLY[action](uow, order, actor, data, at)
+    new_status = target_status(t, before)
+    order.status = new_status
+    if new_status != before and new_status in _STATUS_TIME:
+        setattr(order, _STATUS_TIME[new_status], at)
+    order.last_activity_at = max(order.last_activity_at, at)
+    order.updated_at = utcnow()
+    order.version += 1
+    uow.changed(order)
+    _event(uow, order, action=action, before=before, actor=actor, at=at, data=extra,
+           event_id=event_id)
+    if before != new_status or action in (Action.REASSIGN, Action.CONFIRM):
+        uow.audit(action=f"work_order.{action.value}", entity="work_order",
+                  entity_id=order.id, before={"status": before.value},
+                  after={"status": new_status.value, **extra},
+                  reason=data.get("reason"))
+    return ActResult(order, False)
+
+
+def _event(uow: UnitOfWork, order: WorkOrder, *, action: Action, before: S | None,
+           actor: Actor, at: datetime, data: dict[str, Any], event_id: str | None = None
+           ) -> WorkOrderEvent:
+    ev = WorkOrderEvent(work_order_id=order.id, action=action.value, from_status=before,
+                        to_status=order.status, actor_id=actor.user_id, actor_role=actor.role,
+                        occurred_at=at, data={k: v for k, v in data.items() if v is not None})
+    if event_id:
+        ev.id = event_id
+    uow.session.add(ev)
+    return ev
+
+
+def _check_assignee(session: Session, order: WorkOrder, assignee_id: str) -> User:
+    user = session.get(User, assignee_id)
+    if user is None:
+        raise DomainError(ErrorCode.WO_ASSIGNEE_INVALID, reason="no such user")
+    problem = assignee_problem(WorkOrderKind(order.kind), role=Role(user.role),
+                               active=user.active, station_id=user.station_id,
+                               job_station_id=order.station_id)
+    if problem:
+        raise DomainError(ErrorCode.WO_ASSIGNEE_INVALID, reason=problem)
+    return user
+
+
+def _dispatch(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
+              at: datetime) -> dict[str, Any]:
+    user = _check_assignee(uow.session, order, data["assignee_id"])
+    order.assignee_id = user.id
+    if data.get("priority"):
+        order.priority = Priority(data["priority"])
+    return {"assignee_id": user.id, "assignee_name": user.display_name,
+            "priority": order.priority}
+
+
+def _reassign(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
+              at: datetime) -> dict[str, Any]:
+    previous = order.assignee_id
+    if data["assignee_id"] == previous:
+        raise DomainError(ErrorCode.WO_ASSIGNEE_INVALID, reason="already assigned to them")
+    user = _check_assignee(uow.session, order, data["assignee_id"])
+    order.assignee_id = user.id
+    order.dispatched_at = at
+    order.help_requested = False
+    return {"previous_assignee_id": previous, "assignee_id": user.id,
+            "assignee_name": user.display_name, "reason": data["reason"]}
+
+
+def _decline(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
+             at: datetime) -> dict[str, Any]:
+    order.assignee_id = None
+    return {"reason": data["reason"]}
+
+
+def _nothing(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
+             at: datetime) -> dict[str, Any]:
+    return {}
+
+
+def _arrive(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
+            at: datetime) -> dict[str, Any]:
+    gps = data.get("gps")
+    if not gps:
+        return {"location": "manual"}
+    lat, lon, acc = gps.get("lat"), gps.get("lon"), gps.get("accuracy_m")
+    if not (isinstance(lat, int | float) and isinstance(lon, int | float)
+            and isinstance(acc, int | float) and -90 <= lat <= 90 and -180 <= lon <= 180
+            and 0 <= acc <= 5000):
+        raise DomainError(ErrorCode.WO_GPS_INVALID, max_accuracy=5000)
+    return {"gps": {"lat": lat, "lon": lon, "accuracy_m": acc},
+            "gps_quality": "good" if acc <= GPS_POOR_M else "poor"}
+
+
+def _note(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
+          at: datetime) -> dict[str, Any]:
+    return {"text": data["text"]}
+
+
+def _photo(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
+           at: datetime) -> dict[str, Any]:
+    _link_photo(uow, order, sha256=data["sha256"], actor=actor, purpose="job",
+                caption=data.get("caption"))
+    return {"sha256": data["sha256"], "caption": data.get("caption")}
+
+
+def _help(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
+          at: datetime) -> dict[str, Any]:
+    order.help_requested = True
+    return {"reason": data["reason"]}
+
+
+def _resolve(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
+             at: datetime) -> dict[str, Any]:
+    from server.meters.models import MeterSwap
+
+    if order.kind == WorkOrderKind.METER_SWAP and uow.session.exec(
+            select(MeterSwap.id).where(MeterSwap.work_order_id == order.id)).first() is None:
+        raise DomainError(ErrorCode.WO_SWAP_REQUIRED)
+    order.resolution = data["resolution"]
+    order.cause = data.get("cause")
+    order.help_requested = False
+    return {"resolution": order.resolution, "cause": order.cause}
+
+
+def _reopen(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
+            at: datetime) -> dict[str, Any]:
+    order.reopen_count += 1
+    order.resolved_at = None
+    return {"reason": data["reason"]}
+
+
+def _confirm(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
+             at: datetime) -> dict[str, Any]:
+    rating = data.get("rating")
+    if actor.role == Role.CUSTOMER and rating is None:
+        raise DomainError(ErrorCode.WO_RATING_INVALID)
+    if rating is not None and (not isinstance(rating, int) or not 1 <= rating <= 5):
+        raise DomainError(ErrorCode.WO_RATING_INVALID)
+    order.rating = rating
+    order.rating_comment = data.get("comment")
+    return {"rating": rating, "comment": data.get("comment"),
+            "on_behalf": actor.role != Role.CUSTOMER}
+
+
+def _cancel(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
+            at: datetime) -> dict[str, Any]:
+    order.cancel_reason = data["reason"]
+    return {"reason": data["reason"]}
+
+
+def _reason_required(fn: Any) -> Any:
+    def wrapper(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
+                at: datetime) -> dict[str, Any]:
+        if not str(data.get("reason") or "").strip():
+            raise DomainError(ErrorCode.WO_REASON_REQUIRED)
+        return fn(uow, order, actor, data, at)  # type: ignore[no-any-return]
+    return wrapper
+
+
+def _record_swap_via_meter_service(*_: Any) -> dict[str, Any]:
+    raise DomainError(ErrorCode.VALIDATION_ERROR, summary="use the meter-swap endpoint")
+
+
+_APPLY: dict[Action, Any] = {
+    Action.DISPATCH: _dispatch, Action.REASSIGN: _reason_required(_reassign),
+    Action.DECLINE: _reason_required(_decline), Action.ACCEPT: _nothing,
+    Action.START_TRAVEL: _nothing, Action.ARRIVE: _arrive, Action.ADD_NOTE: _note,
+    Action.ADD_PHOTO: _photo, Action.REQUEST_HELP: _reason_required(_help),
+    Action.RECORD_SWAP: _record_swap_via_meter_service, Action.RESOLVE: _resolve,
+    Action.REOPEN: _reason_required(_reopen), Action.CONFIRM: _confirm,
+    Action.CLOSE: _nothing, Action.CANCEL: _reason_required(_cancel),
+}
+
+
+def _link_photo(uow: UnitOfWork, order: WorkOrder, *, sha256: str, actor: Actor,
+                purpose: str, caption: str | None = None) -> None:
+    session = uow.session
+    if session.get(Photo, sha256) is None:
+        session.add(Photo(sha256=sha256, uploaded_by=actor.user_id))
+        session.flush()
+    session.add(PhotoLink(sha256=sha256, work_order_id=order.id, purpose=purpose,
+                          caption=caption, added_by=actor.user_id))
+
+
+# -- queries --------------------------------------------------------------------------
+def flags(order: WorkOrder, now: datetime | None = None) -> deadlines.Flags:
+    return deadlines.assess(
+        kind=WorkOrderKind(order.kind), status=S(order.status), now=now or utcnow(),
+        arrive_by=order.arrive_by, complete_by=order.complete_by, arrived_at=order.arrived_at,
+        resolved_at=order.resolved_at, last_activity_at=order.last_activity_at)
+
+
+def overdue_clause(now: datetime) -> ColumnElement[bool]:
+    open_ = [s.value for s in OPEN_STATUSES]
+    not_arrived = [S.REPORTED.value, S.DISPATCHED.value, S.ACCEPTED.value, S.EN_ROUTE.value]
+    return or_(
+        and_(WorkOrder.status.in_(open_), WorkOrder.complete_by < now),  # type: ignore[attr-defined]
+        and_(WorkOrder.status.in_(not_arrived), WorkOrder.arrive_by < now),  # type: ignore[attr-defined,operator]
+        WorkOrder.resolved_at > WorkOrder.complete_by,  # type: ignore[operator]
+        WorkOrder.arrived_at > WorkOrder.arrive_by,  # type: ignore[operator]
+    )
+
+
+def stalled_clause(now: datetime) -> ColumnElement[bool]:
+    open_ = [s.value for s in OPEN_STATUSES]
+    fault = WorkOrderKind.FAULT_REPAIR.value
+    fault_after = deadlines.STALL_AFTER[WorkOrderKind.FAULT_REPAIR]
+    return and_(WorkOrder.status.in_(open_), or_(  # type: ignore[attr-defined]
+        and_(WorkOrder.kind == fault, WorkOrder.last_activity_at < now - fault_after),
+        and_(WorkOrder.kind != fault,
+             WorkOrder.last_activity_at < now - deadlines.STALL_AFTER_DEFAULT)))
+
+
+def list_orders(session: Session, *, actor: Actor, status: list[S] | None = None,
+                kind: WorkOrderKind | None = None, station_id: str | None = None,
+                assignee_id: str | None = None, account_id: str | None = None,
+                overdue: bool | None = None, stalled: bool | None = None,
+                limit: int = 50, offset: int = 0) -> tuple[list[WorkOrder], int]:
+    now = utcnow()
+    conds: list[Any] = [visible_clause(actor)]
+    if status:
+        conds.append(WorkOrder.status.in_([s.value for s in status]))  # type: ignore[attr-defined]
+    if kind:
+        conds.append(WorkOrder.kind == kind.value)
+    if station_id:
+        conds.append(WorkOrder.station_id == station_id)
+    if assignee_id:
+        conds.append(WorkOrder.assignee_id == (actor.user_id if assignee_id == "me"
+                                               else assignee_id))
+    if account_id:
+        conds.append(WorkOrder.account_id == account_id)
+    for wanted, clause in ((overdue, overdue_clause), (stalled, stalled_clause)):
+        if wanted is not None:
+            ids = select(WorkOrder.id).where(clause(now))
+            conds.append(WorkOrder.id.in_(ids) if wanted  # type: ignore[attr-defined]
+                         else WorkOrder.id.not_in(ids))  # type: ignore[attr-defined]
+    where = and_(*conds)
+    total = session.exec(select(func.count()).select_from(WorkOrder).where(where)).one()
+    rows = session.exec(select(WorkOrder).where(where)
+                        .order_by(WorkOrder.complete_by, WorkOrder.reported_at)  # type: ignore[arg-type]
+                        .limit(limit).offset(offset)).all()
+    return list(rows), int(total)
+
+
+def timeline(session: Session, order_id: str) -> list[WorkOrderEvent]:
+    return list(session.exec(select(WorkOrderEvent)
+                             .where(WorkOrderEvent.work_order_id == order_id)
+                             .order_by(WorkOrderEvent.occurred_at,  # type: ignore[arg-type]
+                                       WorkOrderEvent.recorded_at)).all())
+

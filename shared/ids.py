@@ -1,0 +1,24 @@
+"""Identifiers made on the device: UUIDv7, time-ordered, as lowercase strings."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from uuid6 import uuid7
+
+_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def new_id() -> str:
+    """A new UUIDv7 as a 36-character lowercase string."""
+    return str(uuid7())
+
+
+def is_uuid(value: str) -> bool:
+    """True when ``value`` is a canonical lowercase UUID string (any version)."""
+    return bool(_UUID_RE.match(value))
+
+
+def uuid_version(value: str) -> int | None:
+    return uuid.UUID(value).version if is_uuid(value) else None

@@ -1,0 +1,257 @@
+"""The message catalogue: every error code, status, kind and role in Chinese and English.
+
+``translate(key, lang, **params)`` fills ``{placeholders}`` from ``params``; a missing
+parameter is left as written rather than failing, so a message is always shown.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from shared.enums import Priority, Role, WorkOrderKind, WorkOrderStatus
+from shared.errors import ErrorCode
+
+Lang = str  # "zh" or "en"
+LANGS: tuple[Lang, ...] = ("zh", "en")
+DEFAULT_LANG: Lang = "zh"
+
+E = ErrorCode
+ERRORS: dict[ErrorCode, tuple[str, str]] = {
+    E.VALIDATION_ERROR: ("提交的数据有误：{summary}", "The submitted data is invalid: {summary}"),
+    E.MALFORMED_JSON: ("请求内容不是有效的 JSON。", "The request body is not valid JSON."),
+    E.PAYLOAD_TOO_LARGE: (
+        "请求内容过大（上限 {limit} 字节）。",
+        "The request is too large (limit {limit} bytes).",
+    ),
+    E.NOT_FOUND: ("找不到请求的内容。", "The requested resource was not found."),
+    E.METHOD_NOT_ALLOWED: ("不支持该操作方式。", "This method is not allowed here."),
+    E.VERSION_CONFLICT: (
+        "数据已被他人修改，请刷新后重试。",
+        "Someone else changed this record; refresh and try again.",
+    ),
+    E.IDEMPOTENCY_CONFLICT: (
+        "同一编号的提交内容不一致，已拒绝。",
+        "A submission with this id was already made with different content.",
+    ),
+    E.INTERNAL_ERROR: ("服务器内部错误，请稍后重试。", "Internal server error; please try again."),
+    E.AUTH_REQUIRED: ("请先登录。", "Please sign in first."),
+    E.AUTH_INVALID_CREDENTIALS: ("用户名或密码错误。", "Wrong user name or password."),
+    E.AUTH_TOKEN_EXPIRED: ("登录已过期，请重新登录。", "Your session has expired; sign in again."),
+    E.AUTH_TOKEN_INVALID: ("登录凭证无效。", "The sign-in token is not valid."),
+    E.AUTH_REFRESH_REUSED: (
+        "登录凭证已被使用过，为安全起见请重新登录。",
+        "This refresh token was already used; sign in again for your safety.",
+    ),
+    E.AUTH_USER_DISABLED: ("该账号已停用。", "This user account is disabled."),
+    E.FORBIDDEN: ("您没有权限执行此操作。", "You are not allowed to do this."),
+    E.ACCOUNT_NOT_FOUND: ("找不到用电户 {account}。", "Customer account {account} not found."),
+    E.METER_NOT_FOUND: ("找不到电表 {meter}。", "Meter {meter} not found."),
+    E.USER_NOT_FOUND: ("找不到用户 {user}。", "User {user} not found."),
+    E.WORK_ORDER_NOT_FOUND: ("找不到工单 {work_order}。", "Work order {work_order} not found."),
+    E.STATION_NOT_FOUND: ("找不到供电所 {station}。", "Supply station {station} not found."),
+    E.WO_TRANSITION_NOT_ALLOWED: (
+        "工单当前状态为“{status_label}”，不能执行“{action_label}”。",
+        "The work order is '{status_label}'; '{action_label}' is not possible now.",
+    ),
+    E.WO_ROLE_NOT_ALLOWED: (
+        "您的岗位不能对工单执行“{action_label}”。",
+        "Your role may not '{action_label}' a work order.",
+    ),
+    E.WO_NOT_ASSIGNEE: (
+        "该工单已派给其他人员，您不能执行“{action_label}”。",
+        "This job is assigned to someone else; you cannot '{action_label}' it.",
+    ),
+    E.WO_NOT_OWNER: ("这不是您的工单。", "This is not your work order."),
+    E.WO_REASON_REQUIRED: ("请填写原因。", "Please give a reason."),
+    E.WO_ASSIGNEE_INVALID: (
+        "不能派给该人员：{reason}",
+        "This person cannot take the job: {reason}",
+    ),
+    E.WO_RATING_INVALID: ("评分必须是 1 到 5 的整数。", "The rating must be a whole number 1–5."),
+    E.WO_ACCOUNT_REQUIRED: ("请选择用电户。", "Please choose the customer account."),
+    E.WO_GPS_INVALID: (
+        "定位数据无效（纬度 -90~90、经度 -180~180、精度 0~{max_accuracy} 米）。",
+        "Invalid GPS fix (latitude -90..90, longitude -180..180, accuracy 0..{max_accuracy} m).",
+    ),
+    E.WO_RESOLUTION_REQUIRED: (
+        "请填写处理情况。", "Please describe what was done."
+    ),
+    E.WO_SWAP_REQUIRED: (
+        "换表工单须先录入换表记录才能完成。",
+        "Record the meter swap before resolving a meter-swap job.",
+    ),
+    E.WO_KIND_NOT_REPORTABLE: (
+        "客户不能直接提交此类工单。",
+        "Customers cannot raise this kind of work order themselves.",
+    ),
+    E.READING_NEGATIVE: ("示数不能为负数。", "A reading cannot be negative."),
+    E.READING_TOO_LARGE: (
+        "示数超出电表量程（最大 {max}）。",
+        "The reading is beyond the meter's register (max {max}).",
+    ),
+    E.READING_BELOW_LAST: (
+        "示数 {value} 小于上次记录的示数 {last}。",
+        "The reading {value} is below the last recorded reading {last}.",
+    ),
+    E.READING_IMPLAUSIBLE_JUMP: (
+        "示数比上次增加 {delta} 千瓦时，平均每天 {per_day} 千瓦时，超过合理范围，请核对。",
+        "The reading rose by {delta} kWh ({per_day} kWh a day) since the last one; "
+        "please check it.",
+    ),
+    E.READING_IN_FUTURE: ("抄表时间不能晚于当前时间。", "The reading time is in the future."),
+    E.SWAP_WRONG_KIND: (
+        "只能在换表工单上录入换表记录。", "A meter swap can only be recorded on a meter-swap job."
+    ),
+    E.SWAP_WRONG_STATUS: (
+        "须到达现场后才能录入换表记录（当前：{status_label}）。",
+        "Arrive on site before recording the swap (now: {status_label}).",
+    ),
+    E.SWAP_OLD_METER_MISMATCH: (
+        "旧表表号 {given} 与工单上的表号 {expected} 不一致。",
+        "Old meter number {given} does not match the job's meter {expected}.",
+    ),
+    E.SWAP_NEW_METER_UNKNOWN: (
+        "新表 {meter} 不在电表档案中。", "New meter {meter} is not in the meter register."
+    ),
+    E.SWAP_NEW_METER_NOT_IN_STOCK: (
+        "新表 {meter} 不是库存状态（当前：{status}），不能安装。",
+        "New meter {meter} is not in stock (now: {status}); it cannot be installed.",
+    ),
+    E.SWAP_NEW_METER_SAME: ("新表不能与旧表相同。", "The new meter must differ from the old one."),
+    E.SWAP_NEW_START_TOO_HIGH: (
+        "新表起始示数应在 0 到 {max} 之间。",
+        "The new meter's start reading must be between 0 and {max}.",
+    ),
+    E.SWAP_BALANCE_ABSURD: (
+        "剩余金额超出合理范围（{min} 至 {max} 元）。",
+        "The remaining balance is outside the plausible range ({min} to {max} yuan).",
+    ),
+    E.SWAP_CARD_INVALID: (
+        "购电卡号应为 {min_len}–{max_len} 位数字。",
+        "The prepayment card number must be {min_len}–{max_len} digits.",
+    ),
+    E.SWAP_SEAL_INVALID: (
+        "封印号格式不正确：{seal}", "A seal number is not valid: {seal}"
+    ),
+    E.SWAP_PHOTOS_REQUIRED: (
+        "须拍摄新旧电表表面照片。", "Photos of both the old and the new meter face are required."
+    ),
+    E.SWAP_ALREADY_RECORDED: (
+        "该工单已录入过换表记录。", "A meter swap is already recorded for this job."
+    ),
+}
+
+STATUS_LABELS: dict[WorkOrderStatus, tuple[str, str]] = {
+    WorkOrderStatus.REPORTED: ("已受理", "Reported"),
+    WorkOrderStatus.DISPATCHED: ("已派单", "Dispatched"),
+    WorkOrderStatus.ACCEPTED: ("已接单", "Accepted"),
+    WorkOrderStatus.EN_ROUTE: ("在途", "En route"),
+    WorkOrderStatus.ON_SITE: ("已到达现场", "On site"),
+    WorkOrderStatus.RESOLVED: ("已处理", "Resolved"),
+    WorkOrderStatus.CONFIRMED: ("客户已确认", "Confirmed"),
+    WorkOrderStatus.CLOSED: ("已归档", "Closed"),
+    WorkOrderStatus.CANCELLED: ("已撤销", "Cancelled"),
+}
+
+KIND_LABELS: dict[WorkOrderKind, tuple[str, str]] = {
+    WorkOrderKind.FAULT_REPAIR: ("故障抢修", "Fault repair"),
+    WorkOrderKind.METER_SWAP: ("换表", "Meter swap"),
+    WorkOrderKind.NEW_CONNECTION: ("新装", "New connection"),
+    WorkOrderKind.CAPACITY_CHANGE: ("增容", "Capacity change"),
+    WorkOrderKind.ACCOUNT_CHANGE: ("变更", "Account change"),
+    WorkOrderKind.USAGE_INSPECTION: ("用电检查", "Usage inspection"),
+    WorkOrderKind.CARE_VISIT: ("用电关怀", "Care visit"),
+}
+
+ROLE_LABELS: dict[Role, tuple[str, str]] = {
+    Role.CUSTOMER: ("客户", "Customer"),
+    Role.CREW: ("抢修人员", "Repair crew"),
+    Role.METER_TECH: ("装表人员", "Meter technician"),
+    Role.AGENT: ("营业员", "Agent"),
+    Role.DISPATCHER: ("调度员", "Dispatcher"),
+    Role.MANAGER: ("所长", "Station manager"),
+    Role.ADMIN: ("管理员", "Administrator"),
+}
+
+PRIORITY_LABELS: dict[Priority, tuple[str, str]] = {
+    Priority.URGENT: ("紧急", "Urgent"),
+    Priority.HIGH: ("高", "High"),
+    Priority.NORMAL: ("普通", "Normal"),
+    Priority.LOW: ("低", "Low"),
+}
+
+ACTION_LABELS: dict[str, tuple[str, str]] = {
+    "report": ("报修", "report"),
+    "dispatch": ("派单", "dispatch"),
+    "reassign": ("改派", "reassign"),
+    "decline": ("退单", "decline"),
+    "accept": ("接单", "accept"),
+    "start_travel": ("出发", "set off"),
+    "arrive": ("到达现场", "arrive"),
+    "add_note": ("添加备注", "add a note"),
+    "add_photo": ("添加照片", "add a photo"),
+    "request_help": ("请求支援", "request help"),
+    "record_swap": ("录入换表", "record the meter swap"),
+    "resolve": ("完成处理", "resolve"),
+    "reopen": ("重新处理", "reopen"),
+    "confirm": ("确认并评价", "confirm"),
+    "close": ("归档", "close"),
+    "cancel": ("撤销", "cancel"),
+}
+
+
+class _Lenient(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def normalize_lang(lang: str | None) -> Lang:
+    if lang and lang.lower().startswith("en"):
+        return "en"
+    return DEFAULT_LANG
+
+
+def negotiate(accept_language: str | None) -> Lang:
+    """Pick zh or en from an Accept-Language header (by q-value); default Chinese."""
+    if not accept_language:
+        return DEFAULT_LANG
+    best: tuple[float, Lang] | None = None
+    for part in accept_language.split(","):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        tag = tag.strip().lower()
+        lang = "en" if tag.startswith("en") else "zh" if tag.startswith("zh") else None
+        if lang and (best is None or q > best[0]):
+            best = (q, lang)
+    return best[1] if best else DEFAULT_LANG
+
+
+def _pick(pair: tuple[str, str], lang: Lang) -> str:
+    return pair[1] if normalize_lang(lang) == "en" else pair[0]
+
+
+def label(value: WorkOrderStatus | WorkOrderKind | Role | Priority | str, lang: Lang) -> str:
+    """Human label for a status, kind, role, priority or action name."""
+    for table in (STATUS_LABELS, KIND_LABELS, ROLE_LABELS, PRIORITY_LABELS, ACTION_LABELS):
+        if value in table:
+            return _pick(table[value], lang)  # type: ignore[index]
+    return str(value)
+
+
+def translate(code: ErrorCode | str, lang: Lang, **params: Any) -> str:
+    """The message for an error code in ``lang``, with ``{placeholders}`` filled in."""
+    try:
+        pair = ERRORS[ErrorCode(code)]
+    except ValueError:
+        return str(code)
+    values = _Lenient(params)
+    for key in ("status", "action"):
+        if key in params and f"{key}_label" not in params:
+            values[f"{key}_label"] = label(params[key], lang)
+    return string.Formatter().vformat(_pick(pair, lang), (), values)

@@ -1,0 +1,1 @@
+"""Work-order rules: the state machine and the deadlines."""
