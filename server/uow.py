@@ -39,7 +39,7 @@ def scope_of(row: SQLModel) -> Scope:
 def to_audit_dict(row: SQLModel | None, fields: tuple[str, ...] | None = None) -> dict[str, Any]:
     if row is None:
         return {}
-    data = row.model_dump(mode="json")
+    data = row.model_dump(mode="json", warnings=False)
     return {k: v for k, v in data.items() if fields is None or k in fields}
 
 

@@ -63,7 +63,7 @@ def _out(session: SessionDep, accounts: list[Account]) -> list[AccountOut]:
     out = []
     for a in accounts:
         m = meters.get(a.id)
-        out.append(AccountOut(**a.model_dump(), meter_no=m.meter_no if m else None,
+        out.append(AccountOut(**a.model_dump(warnings=False), meter_no=m.meter_no if m else None,
                               meter_id=m.id if m else None))
     return out
 

@@ -43,7 +43,7 @@ class MeterOut(BaseModel):
 
 
 def meter_out(m: Meter) -> MeterOut:
-    return MeterOut(**m.model_dump(exclude={"last_reading_centi"}),
+    return MeterOut(**m.model_dump(exclude={"last_reading_centi"}, warnings=False),
                     last_reading_kwh=(str(centi_to_kwh(m.last_reading_centi))
                                       if m.last_reading_centi is not None else None))
 
@@ -86,7 +86,7 @@ class SwapOut(BaseModel):
 
 
 def swap_out(s: MeterSwap, duplicate: bool = False) -> SwapOut:
-    return SwapOut(**s.model_dump(exclude={"old_final_centi", "new_start_centi"}),
+    return SwapOut(**s.model_dump(exclude={"old_final_centi", "new_start_centi"}, warnings=False),
                    old_final_kwh=str(centi_to_kwh(s.old_final_centi)),
                    new_start_kwh=str(centi_to_kwh(s.new_start_centi)), duplicate=duplicate)
 

@@ -45,7 +45,7 @@ class StaffOut(BaseModel):
             summary="Supply stations (staff)")
 def stations(session: SessionDep) -> list[StationOut]:
     rows = session.exec(select(Station).order_by(Station.code)).all()
-    return [StationOut(**s.model_dump()) for s in rows]
+    return [StationOut(**s.model_dump(warnings=False)) for s in rows]
 
 
 @router.get("/{station_id}/areas", response_model=list[AreaOut], dependencies=[_STAFF],
@@ -55,7 +55,7 @@ def areas(station_id: str, session: SessionDep) -> list[AreaOut]:
         raise DomainError(ErrorCode.STATION_NOT_FOUND, station=station_id)
     rows = session.exec(select(TransformerArea).where(TransformerArea.station_id == station_id)
                         .order_by(TransformerArea.code)).all()
-    return [AreaOut(**a.model_dump()) for a in rows]
+    return [AreaOut(**a.model_dump(warnings=False)) for a in rows]
 
 
 @router.get("/{station_id}/staff", response_model=list[StaffOut],
@@ -70,4 +70,4 @@ def staff(station_id: str, user: CurrentUser, session: SessionDep) -> list[Staff
         User.station_id == station_id,
         User.role.in_([Role.CREW.value, Role.METER_TECH.value, Role.AGENT.value]))  # type: ignore[attr-defined]
         .order_by(User.display_name)).all()
-    return [StaffOut(**u.model_dump()) for u in rows]
+    return [StaffOut(**u.model_dump(warnings=False)) for u in rows]

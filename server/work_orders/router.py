@@ -58,7 +58,7 @@ def to_out(session: Session, orders: list[WorkOrder], actor: Actor) -> list[Work
     out = []
     for o in orders:
         f = service.flags(o)
-        data = o.model_dump()
+        data = o.model_dump(warnings=False)
         out.append(WorkOrderOut(
             **data, account_no=accounts.get(o.account_id or ""),
             meter_no=meters.get(o.meter_id or ""),
