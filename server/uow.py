@@ -50,6 +50,7 @@ class UnitOfWork:
         self.db = db
         self.actor = actor
         self._changes: dict[tuple[str, str], tuple[SQLModel, Scope | None, bool]] = {}
+        self._scope_moves: list[tuple[str, int, Scope, bool]] = []
         self.committed = False
 
     def __enter__(self) -> UnitOfWork:
@@ -71,6 +72,11 @@ class UnitOfWork:
         key = (type(row).__tablename__, str(getattr(row, "id", None) or row.sha256))
         self._changes[key] = (row, scope, deleted)
 
+    def scope_move(self, *, order_id: str, version: int, scope: Scope, enter: bool) -> None:
+        """A job entered (or left) one user's scope: their devices must fetch (or drop) it
+        with everything that hangs off it, although those rows did not change."""
+        self._scope_moves.append((order_id, version, scope, enter))
+
     def audit(self, *, action: str, entity: str, entity_id: str,
               before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
               reason: str | None = None) -> None:
@@ -84,10 +90,11 @@ class UnitOfWork:
     def commit(self) -> None:
         session = self.session
         session.flush()
-        if self._changes:
+        n = len(self._changes) + len(self._scope_moves)
+        if n:
             # Take sequence numbers last: the counter row stays locked until commit.
-            top = bump_counter(session, "change_seq", len(self._changes))
-            seq = top - len(self._changes)
+            top = bump_counter(session, "change_seq", n)
+            seq = top - n
             for (entity, entity_id), (row, scope, deleted) in self._changes.items():
                 seq += 1
                 sc = scope or scope_of(row)
@@ -95,5 +102,11 @@ class UnitOfWork:
                     seq=seq, entity=entity, entity_id=entity_id,
                     version=int(getattr(row, "version", 1) or 1), deleted=deleted,
                     station_id=sc.station_id, account_id=sc.account_id, user_id=sc.user_id))
+            for order_id, version, sc, enter in self._scope_moves:
+                seq += 1
+                session.add(ChangeLog(
+                    seq=seq, entity="scope", entity_id=order_id, version=version,
+                    deleted=not enter, station_id=sc.station_id, account_id=sc.account_id,
+                    user_id=sc.user_id))
         session.commit()
         self.committed = True

@@ -142,6 +142,32 @@ ERRORS: dict[ErrorCode, tuple[str, str]] = {
     ),
 }
 
+#: Codes of the sync layer (``sync.protocol.SyncErrorCode`` values).
+SYNC_ERRORS: dict[str, tuple[str, str]] = {
+    "SYNC_UNKNOWN_OP_TYPE": ("不支持的操作类型：{type}", "Unknown op type: {type}"),
+    "SYNC_BAD_PAYLOAD": ("操作内容有误：{summary}", "Invalid op payload: {summary}"),
+    "SYNC_OP_ID_REUSED": ("操作编号重复但内容不同。",
+                          "This op id was already used for different content."),
+    "SYNC_LANE_PREDECESSOR_MISSING": ("等待同一工单的前一操作先上传。",
+                                      "Waiting for the previous change of this job."),
+    "SYNC_LANE_PREDECESSOR_REJECTED": ("同一工单的前一操作被拒绝，此操作暂缓。",
+                                       "Held: an earlier change of this job was rejected."),
+    "SYNC_DEVICE_MISMATCH": ("操作不属于该设备。", "The change belongs to another device."),
+    "SYNC_CURSOR_RESET": ("同步位置失效，将重新下载数据（未上传的操作会保留）。",
+                          "Sync position expired; data is downloaded again (your pending "
+                          "changes are kept)."),
+    "SYNC_CLIENT_TOO_OLD": ("应用版本过旧，请升级。", "This app version is too old; please update."),
+    "SYNC_TRANSIENT": ("服务器繁忙，稍后自动重试。",
+                       "Server busy; it will be retried automatically."),
+    "SYNC_PHOTO_HASH_MISMATCH": ("照片校验失败，已丢弃上传内容。",
+                                 "The photo failed its checksum; the upload was discarded."),
+    "SYNC_PHOTO_NOT_IMAGE": ("上传的文件不是有效图片。", "The uploaded file is not a valid image."),
+    "SYNC_PHOTO_OFFSET_MISMATCH": ("照片续传位置不一致，服务器已收到 {received} 字节。",
+                                   "Upload offset mismatch; the server holds {received} bytes."),
+    "SYNC_PHOTO_TOO_LARGE": ("照片或分片过大（上限 {limit} 字节）。",
+                             "Photo or chunk too large (limit {limit} bytes)."),
+}
+
 STATUS_LABELS: dict[WorkOrderStatus, tuple[str, str]] = {
     WorkOrderStatus.REPORTED: ("已受理", "Reported"),
     WorkOrderStatus.DISPATCHED: ("已派单", "Dispatched"),
@@ -220,14 +246,16 @@ def negotiate(accept_language: str | None) -> Lang:
     for part in accept_language.split(","):
         tag, _, params = part.strip().partition(";")
         q = 1.0
-        if params.strip().startswith("q="):
+        params = params.strip().lower()
+        if params.startswith("q="):
             try:
-                q = float(params.strip()[2:])
+                q = float(params[2:])
             except ValueError:
                 q = 0.0
         tag = tag.strip().lower()
         lang = "en" if tag.startswith("en") else "zh" if tag.startswith("zh") else None
-        if lang and (best is None or q > best[0]):
+        # q=0 means "not acceptable" (RFC 9110); q > 0 is also False for NaN
+        if lang and q > 0 and (best is None or q > best[0]):
             best = (q, lang)
     return best[1] if best else DEFAULT_LANG
 
@@ -249,7 +277,9 @@ def translate(code: ErrorCode | str, lang: Lang, **params: Any) -> str:
     try:
         pair = ERRORS[ErrorCode(code)]
     except ValueError:
-        return str(code)
+        if str(code) not in SYNC_ERRORS:
+            return str(code)
+        pair = SYNC_ERRORS[str(code)]
     values = _Lenient(params)
     for key in ("status", "action"):
         if key in params and f"{key}_label" not in params:

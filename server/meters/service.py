@@ -122,18 +122,19 @@ def record_swap(uow: UnitOfWork, *, actor: Actor, order_id: str, data: dict[str,
         if session.get(Photo, sha) is None:
             session.add(Photo(sha256=str(sha), uploaded_by=actor.user_id))
             session.flush()
-        session.add(PhotoLink(sha256=str(sha), work_order_id=order.id, purpose=purpose,
-                              added_by=actor.user_id))
+        uow.changed(PhotoLink(sha256=str(sha), work_order_id=order.id, purpose=purpose,
+                              added_by=actor.user_id), scope=work_orders.scope_for_order(order))
     order.version += 1
     order.last_activity_at = max(order.last_activity_at, at)
     order.updated_at = now
     uow.changed(order)
-    session.add(WorkOrderEvent(
+    uow.changed(WorkOrderEvent(
         work_order_id=order.id, action=Action.RECORD_SWAP.value, from_status=order.status,
         to_status=order.status, actor_id=actor.user_id, actor_role=actor.role, occurred_at=at,
         data={"swap_id": swap_id, "old_meter_no": old.meter_no, "new_meter_no": new.meter_no,
               "old_final_kwh": str(draft.old_final_kwh), "carried_fen": carried,
-              "new_start_kwh": str(draft.new_start_kwh)}))
+              "new_start_kwh": str(draft.new_start_kwh)}),
+        scope=work_orders.scope_for_order(order))
     uow.audit(action="meter.remove", entity="meter", entity_id=old.id, before=old_before,
               after=to_audit_dict(old, _METER_AUDIT))
     uow.audit(action="meter.install", entity="meter", entity_id=new.id, before=new_before,

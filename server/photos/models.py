@@ -14,6 +14,7 @@ class Photo(SQLModel, table=True):
     status: str = Field(default="expected", max_length=12)  # expected | complete
     content_type: str | None = Field(default=None, max_length=40)
     size: int | None = None
+    received: int = 0  # bytes held so far (uploads resume from here)
     width: int | None = None
     height: int | None = None
     uploaded_by: str | None = fk("user.id", nullable=True)

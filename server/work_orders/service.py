@@ -209,6 +209,7 @@ def act(uow: UnitOfWork, *, actor: Actor, order_id: str, action: Action,
     t = check(facts(order), actor, action)
     at = at or utcnow()
     before = S(order.status)
+    previous_assignee = order.assignee_id
     extra = _APPLY[action](uow, order, actor, data, at)
     new_status = target_status(t, before)
     order.status = new_status
@@ -218,6 +219,11 @@ def act(uow: UnitOfWork, *, actor: Actor, order_id: str, action: Action,
     order.updated_at = utcnow()
     order.version += 1
     uow.changed(order)
+    if order.assignee_id != previous_assignee:
+        for user_id, enter in ((previous_assignee, False), (order.assignee_id, True)):
+            if user_id:
+                uow.scope_move(order_id=order.id, version=order.version, enter=enter,
+                               scope=Scope(order.station_id, order.account_id, user_id))
     _event(uow, order, action=action, before=before, actor=actor, at=at, data=extra,
            event_id=event_id)
     if before != new_status or action in (Action.REASSIGN, Action.CONFIRM):
@@ -236,7 +242,7 @@ def _event(uow: UnitOfWork, order: WorkOrder, *, action: Action, before: S | Non
                         occurred_at=at, data={k: v for k, v in data.items() if v is not None})
     if event_id:
         ev.id = event_id
-    uow.session.add(ev)
+    uow.changed(ev, scope=scope_for_order(order))
     return ev
 
 
@@ -387,8 +393,9 @@ def _link_photo(uow: UnitOfWork, order: WorkOrder, *, sha256: str, actor: Actor,
     if session.get(Photo, sha256) is None:
         session.add(Photo(sha256=sha256, uploaded_by=actor.user_id))
         session.flush()
-    session.add(PhotoLink(sha256=sha256, work_order_id=order.id, purpose=purpose,
-                          caption=caption, added_by=actor.user_id))
+    uow.changed(PhotoLink(sha256=sha256, work_order_id=order.id, purpose=purpose,
+                          caption=caption, added_by=actor.user_id),
+                scope=scope_for_order(order))
 
 
 # -- queries --------------------------------------------------------------------------

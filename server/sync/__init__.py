@@ -1,0 +1,1 @@
+"""Sync endpoints and the server-side sync tables."""

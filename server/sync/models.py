@@ -1,0 +1,43 @@
+"""Server-side sync tables: the record of every op that was decided, and known devices."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+
+from server.columns import json_field, when
+
+
+class AppliedOp(SQLModel, table=True):
+    """One op the server decided on, written in the same transaction as its effect
+    (applied) or on its own (rejected). Keyed by the device-made ``op_id``."""
+
+    __tablename__ = "applied_op"
+
+    op_id: str = Field(primary_key=True, max_length=36)
+    device_id: str = Field(max_length=64, index=True)
+    device_seq: int
+    user_id: str = Field(max_length=36, index=True)
+    lane: str = Field(max_length=100)
+    type: str = Field(max_length=64)
+    entity_id: str = Field(max_length=36)
+    content_hash: str = Field(max_length=64)
+    status: str = Field(max_length=12)  # applied | rejected
+    code: str | None = Field(default=None, max_length=48)
+    details: dict[str, Any] = json_field(dict)
+    result: dict[str, Any] = json_field(dict)
+    device_created_at: datetime = when(nullable=False)
+    effective_at: datetime = when(nullable=False)  # device time corrected by clock offset
+    clock_offset_s: float = 0.0
+    received_at: datetime = when(now=True)
+
+
+class Device(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(max_length=36, index=True)
+    first_seen: datetime = when(now=True)
+    last_seen: datetime = when(now=True)
+    last_clock_offset_s: float = 0.0
+    last_protocol: int = 1

@@ -1,0 +1,168 @@
+"""The sync protocol: the one module the server and every client import.
+
+Written up for client authors in ``docs/sync-protocol.md``; keep the two in step.
+
+* An **op** is one user intent made on a device (``OpEnvelope``), identified by a UUIDv7
+  ``op_id`` made on the device, numbered by a per-device ``device_seq``, and ordered
+  within its ``lane`` (one lane per entity, e.g. one work order).
+* **Push** sends a batch of ops; the server answers one ``OpResult`` per op.
+* **Pull** returns changed rows in the user's scope after an opaque cursor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.timeutil import ensure_aware
+
+PROTOCOL_VERSION = 1
+#: Oldest client protocol the server still accepts (older: HTTP 426 CLIENT_TOO_OLD).
+MIN_PROTOCOL_VERSION = 1
+MAX_PUSH_OPS = 500
+DEFAULT_PULL_LIMIT = 1000
+MAX_PULL_LIMIT = 5000
+PHOTO_CHUNK_MAX = 1024 * 1024  # bytes per upload request
+PHOTO_MAX_BYTES = 15 * 1024 * 1024
+
+Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
+                                                r"[0-9a-f]{4}-[0-9a-f]{12}$")]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+AwareDatetime = Annotated[datetime, AfterValidator(ensure_aware)]
+
+
+class OpType(StrEnum):
+    """Every op type with its version. A type's payload never changes within a version;
+    a new payload shape is a new version, and the server keeps accepting the old one."""
+
+    WO_REPORT = "work_order.report@1"
+    WO_ACCEPT = "work_order.accept@1"
+    WO_DECLINE = "work_order.decline@1"
+    WO_START_TRAVEL = "work_order.start_travel@1"
+    WO_ARRIVE = "work_order.arrive@1"
+    WO_ADD_NOTE = "work_order.add_note@1"
+    WO_ADD_PHOTO = "work_order.add_photo@1"
+    WO_REQUEST_HELP = "work_order.request_help@1"
+    WO_RESOLVE = "work_order.resolve@1"
+    WO_CONFIRM = "work_order.confirm@1"
+    WO_CANCEL = "work_order.cancel@1"
+    METER_SWAP_RECORD = "meter_swap.record@1"
+
+
+class OpStatus(StrEnum):
+    APPLIED = "applied"  # done now
+    DUPLICATE = "duplicate"  # done before (same op_id, same content): stored result returned
+    REJECTED = "rejected"  # permanently refused: code, message and the server's row
+    DEFERRED = "deferred"  # not tried: an earlier op in its lane is not done, or retry later
+
+
+class SyncErrorCode(StrEnum):
+    """Codes of the sync layer itself (domain refusals use ``shared.errors.ErrorCode``)."""
+
+    UNKNOWN_OP_TYPE = "SYNC_UNKNOWN_OP_TYPE"
+    BAD_PAYLOAD = "SYNC_BAD_PAYLOAD"
+    OP_ID_REUSED = "SYNC_OP_ID_REUSED"
+    LANE_PREDECESSOR_MISSING = "SYNC_LANE_PREDECESSOR_MISSING"
+    LANE_PREDECESSOR_REJECTED = "SYNC_LANE_PREDECESSOR_REJECTED"
+    DEVICE_MISMATCH = "SYNC_DEVICE_MISMATCH"
+    CURSOR_RESET = "SYNC_CURSOR_RESET"
+    CLIENT_TOO_OLD = "SYNC_CLIENT_TOO_OLD"
+    TRANSIENT = "SYNC_TRANSIENT"
+    PHOTO_HASH_MISMATCH = "SYNC_PHOTO_HASH_MISMATCH"
+    PHOTO_NOT_IMAGE = "SYNC_PHOTO_NOT_IMAGE"
+    PHOTO_OFFSET_MISMATCH = "SYNC_PHOTO_OFFSET_MISMATCH"
+    PHOTO_TOO_LARGE = "SYNC_PHOTO_TOO_LARGE"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OpEnvelope(Strict):
+    op_id: Uuid
+    device_id: Annotated[str, StringConstraints(min_length=8, max_length=64)]
+    device_seq: int = Field(ge=1)
+    lane: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    lane_prev: Uuid | None = Field(
+        default=None, description="op_id of the previous op of this lane that the device "
+        "expects applied first (None: first in lane)")
+    type: str = Field(max_length=64)
+    entity_id: Uuid
+    base_version: int | None = Field(default=None, ge=0)
+    payload: dict[str, Any]
+    photos: list[Sha256] = Field(default_factory=list, max_length=20)
+    created_at: AwareDatetime
+
+    def content_hash(self) -> str:
+        """What must be identical when an ``op_id`` is sent again."""
+        body = {"type": self.type, "entity_id": self.entity_id, "payload": self.payload,
+                "lane": self.lane, "photos": self.photos, "device_id": self.device_id}
+        raw = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class PushRequest(Strict):
+    protocol: int = Field(ge=1)
+    device_id: Annotated[str, StringConstraints(min_length=8, max_length=64)]
+    sent_at: AwareDatetime
+    ops: list[OpEnvelope] = Field(max_length=MAX_PUSH_OPS)
+
+
+class OpResult(BaseModel):
+    op_id: str
+    status: OpStatus
+    code: str | None = None
+    message: str | None = None
+    details: dict[str, Any] | None = None
+    entity: str | None = None
+    entity_id: str | None = None
+    version: int | None = None
+    row: dict[str, Any] | None = Field(default=None, description="The server's row now")
+    retry_after: float | None = None
+
+
+class PushResponse(BaseModel):
+    protocol: int = PROTOCOL_VERSION
+    server_time: datetime
+    results: list[OpResult]
+
+
+class Change(BaseModel):
+    entity: str
+    id: str
+    version: int
+    deleted: bool = False
+    row: dict[str, Any] | None = None
+
+
+class PullResponse(BaseModel):
+    protocol: int = PROTOCOL_VERSION
+    server_time: datetime
+    changes: list[Change]
+    next_cursor: str
+    has_more: bool
+    reset: bool = Field(default=False, description="True: the cursor was not usable; "
+                        "this page starts a full re-download (keep the outbox)")
+
+
+class PhotoStatus(BaseModel):
+    sha256: str
+    status: str  # missing | partial | complete
+    received: int
+    size: int | None = None
+
+
+class PhotoBegin(Strict):
+    sha256: Sha256
+    size: int = Field(ge=1, le=PHOTO_MAX_BYTES)
+    content_type: Annotated[str, StringConstraints(pattern=r"^image/(jpeg|png|webp)$")]
+
+
+#: Entities a device stores, in the order a fresh download sends them.
+ENTITIES = ("station", "transformer_area", "account", "meter", "meter_reading",
+            "work_order", "work_order_event", "meter_swap", "photo_link")

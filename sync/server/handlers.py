@@ -1,0 +1,111 @@
+"""Op handlers: each op type validated and applied through the same domain services the
+online API uses. A handler returns the entity it touched; it never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from server.meters import service as meters
+from server.meters.router import SwapIn
+from server.uow import UnitOfWork
+from server.work_orders import service as work_orders
+from server.work_orders.schemas import (
+    ActionIn,
+    ArriveIn,
+    ConfirmIn,
+    NoteIn,
+    PhotoIn,
+    ReasonIn,
+    ReportIn,
+    ResolveIn,
+)
+from shared.workorders.state_machine import Action, Actor
+from sync.protocol import OpEnvelope, OpType
+
+
+class PayloadError(Exception):
+    def __init__(self, summary: str) -> None:
+        super().__init__(summary)
+        self.summary = summary
+
+
+@dataclass(frozen=True)
+class Applied:
+    entity: str
+    entity_id: str
+    version: int
+
+
+Handler = Callable[[UnitOfWork, Actor, OpEnvelope, Any, datetime], Applied]
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    model: type[BaseModel]
+    apply: Handler
+
+
+def _parse(model: type[BaseModel], payload: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        summary = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                            for e in exc.errors()[:5])
+        raise PayloadError(summary) from exc
+
+
+def _action(action: Action) -> Handler:
+    def apply(uow: UnitOfWork, actor: Actor, op: OpEnvelope, body: Any, at: datetime
+              ) -> Applied:
+        data = body.model_dump()
+        data["event_id"] = op.op_id  # the op id doubles as the timeline event id
+        result = work_orders.act(uow, actor=actor, order_id=op.entity_id, action=action,
+                                 data=data, at=at)
+        return Applied("work_order", result.order.id, result.order.version)
+    return apply
+
+
+def _report(uow: UnitOfWork, actor: Actor, op: OpEnvelope, body: Any, at: datetime
+            ) -> Applied:
+    data = body.model_dump()
+    data["id"] = op.entity_id
+    order, _ = work_orders.report(uow, actor=actor, data=data, at=at)
+    return Applied("work_order", order.id, order.version)
+
+
+def _swap(uow: UnitOfWork, actor: Actor, op: OpEnvelope, body: Any, at: datetime) -> Applied:
+    meters.record_swap(uow, actor=actor, order_id=op.entity_id,
+                       data=body.model_dump(mode="python"), at=at)
+    return Applied("work_order", op.entity_id, 0)
+
+
+class _ReportPayload(ReportIn):
+    """``id`` comes from the envelope's entity_id."""
+
+
+HANDLERS: dict[str, OpSpec] = {
+    OpType.WO_REPORT: OpSpec(_ReportPayload, _report),
+    OpType.WO_ACCEPT: OpSpec(ActionIn, _action(Action.ACCEPT)),
+    OpType.WO_DECLINE: OpSpec(ReasonIn, _action(Action.DECLINE)),
+    OpType.WO_START_TRAVEL: OpSpec(ActionIn, _action(Action.START_TRAVEL)),
+    OpType.WO_ARRIVE: OpSpec(ArriveIn, _action(Action.ARRIVE)),
+    OpType.WO_ADD_NOTE: OpSpec(NoteIn, _action(Action.ADD_NOTE)),
+    OpType.WO_ADD_PHOTO: OpSpec(PhotoIn, _action(Action.ADD_PHOTO)),
+    OpType.WO_REQUEST_HELP: OpSpec(ReasonIn, _action(Action.REQUEST_HELP)),
+    OpType.WO_RESOLVE: OpSpec(ResolveIn, _action(Action.RESOLVE)),
+    OpType.WO_CONFIRM: OpSpec(ConfirmIn, _action(Action.CONFIRM)),
+    OpType.WO_CANCEL: OpSpec(ReasonIn, _action(Action.CANCEL)),
+    OpType.METER_SWAP_RECORD: OpSpec(SwapIn, _swap),
+}
+
+
+def parse(op: OpEnvelope) -> tuple[OpSpec, Any]:
+    spec = HANDLERS.get(op.type)
+    if spec is None:
+        raise KeyError(op.type)
+    return spec, _parse(spec.model, op.payload)

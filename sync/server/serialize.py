@@ -1,0 +1,87 @@
+"""Rows as the devices see them: plain JSON dicts, read with Core (fast, no ORM objects)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, Table, select
+from sqlmodel import Session
+
+from server.customers.models import Account
+from server.meters.models import Meter, MeterReading, MeterSwap
+from server.photos.models import PhotoLink
+from server.stations.models import Station, TransformerArea
+from server.users.models import User
+from server.work_orders.models import WorkOrder, WorkOrderEvent
+
+MODELS: dict[str, Any] = {
+    "station": Station, "transformer_area": TransformerArea, "account": Account,
+    "meter": Meter, "meter_reading": MeterReading, "work_order": WorkOrder,
+    "work_order_event": WorkOrderEvent, "meter_swap": MeterSwap, "photo_link": PhotoLink,
+}
+#: Columns never sent to a device.
+HIDDEN: dict[str, frozenset[str]] = {
+    "account": frozenset({"id_card_digest", "property_cert_digest"}),
+}
+
+
+def table(entity: str) -> Table:
+    return MODELS[entity].__table__  # type: ignore[no-any-return]
+
+
+def columns(entity: str) -> list[Any]:
+    hidden = HIDDEN.get(entity, frozenset())
+    return [c for c in table(entity).columns if c.name not in hidden]
+
+
+def select_rows(entity: str) -> Select[Any]:
+    return select(*columns(entity))
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, datetime | date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return str(v)
+    return v
+
+
+def to_dicts(session: Session, entity: str, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Plain dicts of Core rows, with work orders enriched by names the phone shows."""
+    out = [{k: _json_value(v) for k, v in row._mapping.items()} for row in rows]
+    if entity == "work_order" and out:
+        _enrich_orders(session, out)
+    return out
+
+
+def _enrich_orders(session: Session, rows: list[dict[str, Any]]) -> None:
+    users = {r["assignee_id"] for r in rows if r.get("assignee_id")}
+    accounts = {r["account_id"] for r in rows if r.get("account_id")}
+    meters = {r["meter_id"] for r in rows if r.get("meter_id")}
+    names = {u: (n, p) for u, n, p in session.execute(
+        select(User.id, User.display_name, User.phone).where(
+            User.id.in_(sorted(users))))} if users else {}  # type: ignore[attr-defined]
+    acc = dict(session.execute(select(Account.id, Account.account_no).where(
+        Account.id.in_(sorted(accounts)))).all()) if accounts else {}  # type: ignore[attr-defined]
+    mtr = dict(session.execute(select(Meter.id, Meter.meter_no).where(
+        Meter.id.in_(sorted(meters)))).all()) if meters else {}  # type: ignore[attr-defined]
+    for r in rows:
+        name, phone = names.get(r.get("assignee_id") or "", (None, None))
+        r["assignee_name"], r["assignee_phone"] = name, phone
+        r["account_no"] = acc.get(r.get("account_id") or "")
+        r["meter_no"] = mtr.get(r.get("meter_id") or "")
+
+
+def primary_key(entity: str) -> Any:
+    return table(entity).c.id
+
+
+def load(session: Session, entity: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    ids = sorted(set(ids))
+    if not ids:
+        return {}
+    rows = session.execute(select_rows(entity).where(primary_key(entity).in_(ids))).all()
+    return {d["id"]: d for d in to_dicts(session, entity, rows)}
