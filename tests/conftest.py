@@ -109,3 +109,74 @@ def pg_url() -> str:
 
 def sqlite_db(path: Path) -> Database:
     return make_database(f"sqlite:///{path}")
+
+
+# -- helpers for API tests: service-layer set-up and whole-database snapshots -------------
+def actor_for(db: Database, name_or_user: Any, world: World | None = None) -> Any:
+    """The ``Actor`` of a user of the world (customers with their current accounts)."""
+    from sqlmodel import Session
+
+    from server.deps import load_auth_user
+    from server.users.models import User
+
+    user_id = (world.user(name_or_user).id if isinstance(name_or_user, str) and world
+               else getattr(name_or_user, "id", name_or_user))
+    with Session(db.reader) as session:
+        user = session.get(User, user_id)
+        assert user is not None, name_or_user
+        return load_auth_user(session, user).actor
+
+
+def svc_report(db: Database, world: World, name: str, *, at: Any = None, **data: Any) -> str:
+    """Raise a work order through the service layer (``at``: a back-dated report time)."""
+    from server.uow import UnitOfWork
+    from server.work_orders import service
+
+    actor = actor_for(db, name, world)
+    data.setdefault("kind", "fault_repair")
+    data.setdefault("description", "set-up job")
+    with UnitOfWork(db, actor) as uow:
+        order, _ = service.report(uow, actor=actor, data=data, at=at)
+        uow.commit()
+        return order.id
+
+
+def svc_act(db: Database, world: World, name: str, order_id: str, action: str, *,
+            at: Any = None, **data: Any) -> None:
+    """Take a state-machine action through the service layer (``at``: device time)."""
+    from server.uow import UnitOfWork
+    from server.work_orders import service
+    from shared.workorders.state_machine import Action
+
+    actor = actor_for(db, name, world)
+    with UnitOfWork(db, actor) as uow:
+        service.act(uow, actor=actor, order_id=order_id, action=Action(action), data=data,
+                    at=at)
+        uow.commit()
+
+
+def db_snapshot(db: Database) -> Any:
+    """Everything in the database, for before/after equality (SQLite: a full SQL dump)."""
+    from sqlalchemy import inspect, text
+
+    if db.is_sqlite:
+        with db.reader.connect() as conn:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            return list(raw.iterdump())
+    out = {}
+    with db.reader.connect() as conn:
+        for table in sorted(inspect(conn).get_table_names()):
+            rows = conn.execute(text(f'SELECT * FROM "{table}"')).all()
+            out[table] = sorted(repr(tuple(r)) for r in rows)
+    return out
+
+
+def table_rows(db: Database, table: str, **where: Any) -> list[dict[str, Any]]:
+    """Rows of one table as dicts (``where``: column equality filters)."""
+    from sqlalchemy import text
+
+    cond = " AND ".join(f'"{k}" = :{k}' for k in where) or "1=1"
+    with db.reader.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(
+            text(f'SELECT * FROM "{table}" WHERE {cond}'), where)]

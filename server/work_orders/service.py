@@ -120,7 +120,9 @@ def report(uow: UnitOfWork, *, actor: Actor, data: dict[str, Any],
     if data.get("id"):
         existing = session.get(WorkOrder, data["id"])
         if existing is not None:
-            if not _same_report(existing, data):
+            # Only the reporter's own retry is a no-op: anyone else re-using the id is
+            # refused, and never shown the job behind it.
+            if existing.reporter_id != actor.user_id or not _same_report(existing, data):
                 raise DomainError(ErrorCode.IDEMPOTENCY_CONFLICT)
             return existing, False
     account = None
