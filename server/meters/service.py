@@ -81,6 +81,14 @@ def record_swap(uow: UnitOfWork, *, actor: Actor, order_id: str, data: dict[str,
         raise DomainError(ErrorCode.SWAP_WRONG_STATUS, status=order.status)
     check(work_orders.facts(order), actor, Action.RECORD_SWAP)
     old = session.exec(select(Meter).where(Meter.id == order.meter_id).with_for_update()).one()
+    if old.status != MeterStatus.INSTALLED or old.account_id != order.account_id:
+        # Another job already swapped this meter out: this job is stale. Refuse rather than
+        # "remove" it twice, install a second meter and carry the balance again.
+        current = session.exec(select(Meter.meter_no).where(
+            Meter.account_id == order.account_id,
+            Meter.status == MeterStatus.INSTALLED)).first()
+        raise DomainError(ErrorCode.SWAP_OLD_METER_MISMATCH, given=draft.old_meter_no,
+                          expected=current or old.meter_no)
     new = session.exec(select(Meter).where(Meter.meter_no == draft.new_meter_no.strip())
                        .with_for_update()).first()
     ctx = SwapContext(
