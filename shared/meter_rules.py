@@ -25,9 +25,10 @@ NEW_START_MAX = Decimal("10.00")
 #: up to 100,000 yuan prepaid.
 BALANCE_MIN_FEN = -100_000
 BALANCE_MAX_FEN = 10_000_000
-CARD_RE = re.compile(r"^\d{8,20}$")
-SEAL_RE = re.compile(r"^[A-Za-z0-9-]{4,24}$")
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+#: ASCII digits only, and ``\Z`` (not ``$``, which also matches before a trailing newline).
+CARD_RE = re.compile(r"^[0-9]{8,20}\Z")
+SEAL_RE = re.compile(r"^[A-Za-z0-9-]{4,24}\Z")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
 MAX_SEALS = 6
 _CLOCK_SLACK = timedelta(minutes=10)
 
