@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -85,6 +87,20 @@ class UnitOfWork:
             actor_role=self.actor.role.value if self.actor else None,
             action=action, entity=entity, entity_id=entity_id,
             before=before or {}, after=after or {}, reason=reason))
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: on error everything done inside is undone, including
+        the change-log and scope entries noted inside, and the error propagates."""
+        changes, moves = dict(self._changes), list(self._scope_moves)
+        nested = self.session.begin_nested()
+        try:
+            yield
+        except BaseException:
+            nested.rollback()
+            self._changes, self._scope_moves = changes, moves
+            raise
+        nested.commit()
 
     # -- finishing --------------------------------------------------------------------
     def commit(self) -> None:

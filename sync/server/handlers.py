@@ -79,9 +79,9 @@ def _report(uow: UnitOfWork, actor: Actor, op: OpEnvelope, body: Any, at: dateti
 
 
 def _swap(uow: UnitOfWork, actor: Actor, op: OpEnvelope, body: Any, at: datetime) -> Applied:
-    meters.record_swap(uow, actor=actor, order_id=op.entity_id,
-                       data=body.model_dump(mode="python"), at=at)
-    return Applied("work_order", op.entity_id, 0)
+    result = meters.record_swap(uow, actor=actor, order_id=op.entity_id,
+                                data=body.model_dump(mode="python"), at=at)
+    return Applied("meter_swap", result.swap.id, 1)
 
 
 class _ReportPayload(ReportIn):

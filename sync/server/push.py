@@ -1,11 +1,17 @@
-"""Apply a push: each op in its own transaction with its ``applied_op`` record.
+"""Apply a push: each op atomically together with its ``applied_op`` record.
+
+Ops are applied in order, in chunks of ``CHUNK`` per database transaction, each op inside
+its own savepoint (a nested transaction): an op's effects, its change-log entries and
+its ``applied_op`` record are kept or undone together. A chunk commits as a whole, so a
+crash before the commit loses the chunk's decisions *and* the response with them — the
+device sends the same ops again and they are decided afresh, still exactly once.
 
 Order of checks for one op: already decided (duplicate, or op id reused with other
-content) → lane predecessor not decided (deferred) or rejected (rejected, not recorded,
-so the device can re-link and resend) → unknown type / bad payload (rejected,
-recorded) → apply through the domain services (applied, recorded in the same
-transaction) or a domain refusal (rejected, recorded with the server's row).
-Transient database trouble leaves the op undecided (deferred, retry later).
+content) → lane predecessor unknown (deferred) or rejected (rejected, not recorded, so
+the device can re-link and resend) → unknown type / bad payload (rejected, recorded) →
+apply through the domain services (applied, recorded) or a domain refusal (rejected,
+recorded, with the server's row). Transient database trouble leaves the chunk's ops
+undecided (deferred, retry later).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from server.db import Database
@@ -33,6 +39,9 @@ from sync.server import handlers, serialize
 log = logging.getLogger("gridone.sync.push")
 #: Device times further than this from the server's (after correction) are flagged.
 CLOCK_FLAG = timedelta(minutes=5)
+#: Ops per database transaction (bounds how long one push holds the write lock).
+CHUNK = 100
+_LANGS = ("zh", "en")
 
 
 def sync_message(code: SyncErrorCode, lang: str, **params: Any) -> str:
@@ -50,43 +59,65 @@ class Clock:
         return min(at, now), flagged
 
 
+@dataclass
+class _Batch:
+    actor: Actor
+    request: PushRequest
+    clock: Clock
+    lang: str
+    now: datetime
+
+
 def push(db: Database, *, actor: Actor, request: PushRequest, lang: str,
          received_at: datetime | None = None) -> list[OpResult]:
     now = received_at or utcnow()
-    clock = Clock(now - request.sent_at)
-    _touch_device(db, actor, request, clock)
+    batch = _Batch(actor, request, Clock(now - request.sent_at), lang, now)
     results: list[OpResult] = []
-    blocked_lanes: dict[str, OpResult] = {}
-    for op in request.ops:
-        if op.lane in blocked_lanes:
-            results.append(OpResult(op_id=op.op_id, status=OpStatus.DEFERRED,
-                                    code=SyncErrorCode.LANE_PREDECESSOR_MISSING.value,
-                                    message=sync_message(
-                                        SyncErrorCode.LANE_PREDECESSOR_MISSING, lang)))
-            continue
-        result = _one(db, actor=actor, op=op, request=request, clock=clock, lang=lang)
-        if result.status == OpStatus.DEFERRED or (
-                result.status == OpStatus.REJECTED
-                and result.code == SyncErrorCode.LANE_PREDECESSOR_REJECTED.value):
-            blocked_lanes[op.lane] = result
-        results.append(result)
+    blocked_lanes: set[str] = set()
+    ops = request.ops
+    for start in range(0, len(ops), CHUNK):
+        chunk = ops[start:start + CHUNK]
+        try:
+            with UnitOfWork(db, actor) as uow:
+                if start == 0:
+                    _touch_device(uow.session, batch)
+                chunk_results = [_one_in_chunk(uow, batch, op, blocked_lanes) for op in chunk]
+                uow.commit()
+        except DBAPIError as exc:
+            log.warning("transient database error in push chunk: %s", exc)
+            results.extend(_deferred(op, SyncErrorCode.TRANSIENT, lang, retry_after=1.0)
+                           for op in ops[start:])
+            return results
+        results.extend(chunk_results)
     return results
 
 
-def _touch_device(db: Database, actor: Actor, request: PushRequest, clock: Clock) -> None:
-    try:
-        with UnitOfWork(db, actor) as uow:
-            device = uow.session.get(Device, request.device_id)
-            if device is None:
-                device = Device(id=request.device_id, user_id=actor.user_id)
-            device.user_id = actor.user_id
-            device.last_seen = utcnow()
-            device.last_clock_offset_s = clock.offset.total_seconds()
-            device.last_protocol = request.protocol
-            uow.session.add(device)
-            uow.commit()
-    except (OperationalError, IntegrityError):
-        log.info("device row not updated (busy); not needed for correctness")
+def _one_in_chunk(uow: UnitOfWork, batch: _Batch, op: OpEnvelope, blocked: set[str]
+                  ) -> OpResult:
+    if op.lane in blocked:
+        return _deferred(op, SyncErrorCode.LANE_PREDECESSOR_MISSING, batch.lang)
+    result = _one(uow, batch, op)
+    if result.status == OpStatus.DEFERRED or result.code == (
+            SyncErrorCode.LANE_PREDECESSOR_REJECTED.value):
+        blocked.add(op.lane)
+    return result
+
+
+def _touch_device(session: Session, batch: _Batch) -> None:
+    req = batch.request
+    device = session.get(Device, req.device_id) or Device(id=req.device_id,
+                                                         user_id=batch.actor.user_id)
+    device.user_id = batch.actor.user_id
+    device.last_seen = batch.now
+    device.last_clock_offset_s = batch.clock.offset.total_seconds()
+    device.last_protocol = req.protocol
+    session.add(device)
+
+
+def _deferred(op: OpEnvelope, code: SyncErrorCode, lang: str,
+              retry_after: float | None = None) -> OpResult:
+    return OpResult(op_id=op.op_id, status=OpStatus.DEFERRED, code=code.value,
+                    message=sync_message(code, lang), retry_after=retry_after)
 
 
 def _rejected(op: OpEnvelope, code: str, message: str, details: dict[str, Any] | None = None,
@@ -106,108 +137,80 @@ def current_row(session: Session, actor: Actor, op: OpEnvelope) -> dict[str, Any
     return serialize.load(session, "work_order", [op.entity_id]).get(op.entity_id)
 
 
-def _from_record(op: OpEnvelope, rec: AppliedOp, session: Session, actor: Actor,
-                 lang: str) -> OpResult:
-    row = current_row(session, actor, op)
+def _from_record(session: Session, batch: _Batch, op: OpEnvelope, rec: AppliedOp) -> OpResult:
     if rec.status == "applied":
-        return OpResult(op_id=op.op_id, status=OpStatus.DUPLICATE, entity="work_order",
-                        entity_id=rec.entity_id, version=rec.result.get("version"), row=row)
-    message = rec.details.get("_message", {}).get(lang) or rec.code or ""
+        return OpResult(op_id=op.op_id, status=OpStatus.DUPLICATE,
+                        entity=rec.result.get("entity"), entity_id=rec.entity_id,
+                        version=rec.result.get("version"))
+    message = rec.details.get("_message", {}).get(batch.lang) or rec.code or ""
     details = {k: v for k, v in rec.details.items() if k != "_message"}
-    return _rejected(op, rec.code or "", message, details, row)
+    return _rejected(op, rec.code or "", message, details,
+                     current_row(session, batch.actor, op))
 
 
-def _one(db: Database, *, actor: Actor, op: OpEnvelope, request: PushRequest, clock: Clock,
-         lang: str) -> OpResult:
-    if op.device_id != request.device_id:
+def _one(uow: UnitOfWork, batch: _Batch, op: OpEnvelope) -> OpResult:
+    session, actor, lang = uow.session, batch.actor, batch.lang
+    if op.device_id != batch.request.device_id:
         return _rejected(op, SyncErrorCode.DEVICE_MISMATCH.value,
                          sync_message(SyncErrorCode.DEVICE_MISMATCH, lang))
     content_hash = op.content_hash()
-    now = utcnow()
-    at, flagged = clock.correct(op.created_at, now)
+    seen = session.get(AppliedOp, op.op_id)
+    if seen is not None:
+        if seen.content_hash != content_hash or seen.user_id != actor.user_id:
+            return _rejected(op, SyncErrorCode.OP_ID_REUSED.value,
+                             sync_message(SyncErrorCode.OP_ID_REUSED, lang))
+        return _from_record(session, batch, op, seen)
+    if op.lane_prev:
+        prev = session.get(AppliedOp, op.lane_prev)
+        if prev is None:
+            return _deferred(op, SyncErrorCode.LANE_PREDECESSOR_MISSING, lang)
+        if prev.status != "applied":
+            return _rejected(op, SyncErrorCode.LANE_PREDECESSOR_REJECTED.value,
+                             sync_message(SyncErrorCode.LANE_PREDECESSOR_REJECTED, lang),
+                             {"predecessor": op.lane_prev}, current_row(session, actor, op))
+    at, flagged = batch.clock.correct(op.created_at, batch.now)
+    record = AppliedOp(
+        op_id=op.op_id, device_id=op.device_id, device_seq=op.device_seq,
+        user_id=actor.user_id, lane=op.lane, type=op.type, entity_id=op.entity_id,
+        content_hash=content_hash, status="applied", device_created_at=op.created_at,
+        effective_at=at, clock_offset_s=batch.clock.offset.total_seconds())
     try:
-        with UnitOfWork(db, actor) as uow:
-            session = uow.session
-            seen = session.get(AppliedOp, op.op_id)
-            if seen is not None:
-                if seen.content_hash != content_hash or seen.user_id != actor.user_id:
-                    return _rejected(op, SyncErrorCode.OP_ID_REUSED.value,
-                                     sync_message(SyncErrorCode.OP_ID_REUSED, lang))
-                return _from_record(op, seen, session, actor, lang)
-            if op.lane_prev:
-                prev = session.get(AppliedOp, op.lane_prev)
-                if prev is None:
-                    return OpResult(op_id=op.op_id, status=OpStatus.DEFERRED,
-                                    code=SyncErrorCode.LANE_PREDECESSOR_MISSING.value,
-                                    message=sync_message(
-                                        SyncErrorCode.LANE_PREDECESSOR_MISSING, lang))
-                if prev.status != "applied":
-                    return _rejected(op, SyncErrorCode.LANE_PREDECESSOR_REJECTED.value,
-                                     sync_message(SyncErrorCode.LANE_PREDECESSOR_REJECTED,
-                                                  lang),
-                                     {"predecessor": op.lane_prev},
-                                     current_row(session, actor, op))
-            record = AppliedOp(
-                op_id=op.op_id, device_id=op.device_id, device_seq=op.device_seq,
-                user_id=actor.user_id, lane=op.lane, type=op.type, entity_id=op.entity_id,
-                content_hash=content_hash, status="applied", device_created_at=op.created_at,
-                effective_at=at, clock_offset_s=clock.offset.total_seconds())
-            try:
-                spec, body = handlers.parse(op)
-            except KeyError:
-                code, details = SyncErrorCode.UNKNOWN_OP_TYPE.value, {"type": op.type}
-                message = {lg: sync_message(SyncErrorCode.UNKNOWN_OP_TYPE, lg, type=op.type)
-                           for lg in ("zh", "en")}
-                return _record_rejection(db, actor, op, record, code, details, message, lang)
-            except handlers.PayloadError as exc:
-                code, details = SyncErrorCode.BAD_PAYLOAD.value, {"summary": exc.summary}
-                message = {lg: sync_message(SyncErrorCode.BAD_PAYLOAD, lg, summary=exc.summary)
-                           for lg in ("zh", "en")}
-                return _record_rejection(db, actor, op, record, code, details, message, lang)
-            try:
-                applied = spec.apply(uow, actor, op, body, at)
-            except DomainError as exc:
-                uow.session.rollback()
-                message = {lg: error_body(exc.code, lg, exc.details)["message"]
-                           for lg in ("zh", "en")}
-                return _record_rejection(db, actor, op, record, exc.code.value, exc.details,
-                                         message, lang)
-            session.flush()
-            version = serialize.load(session, applied.entity, [applied.entity_id]).get(
-                applied.entity_id, {}).get("version", applied.version)
+        spec, body = handlers.parse(op)
+    except KeyError:
+        return _record_rejection(uow, batch, op, record, SyncErrorCode.UNKNOWN_OP_TYPE.value,
+                                 {"type": op.type},
+                                 {lg: sync_message(SyncErrorCode.UNKNOWN_OP_TYPE, lg,
+                                                   type=op.type) for lg in _LANGS})
+    except handlers.PayloadError as exc:
+        return _record_rejection(uow, batch, op, record, SyncErrorCode.BAD_PAYLOAD.value,
+                                 {"summary": exc.summary},
+                                 {lg: sync_message(SyncErrorCode.BAD_PAYLOAD, lg,
+                                                   summary=exc.summary) for lg in _LANGS})
+    try:
+        with uow.savepoint():
+            applied = spec.apply(uow, actor, op, body, at)
             record.result = {"entity": applied.entity, "entity_id": applied.entity_id,
-                             "version": version, "clock_flagged": flagged}
+                             "version": applied.version, "clock_flagged": flagged}
             session.add(record)
-            uow.commit()
-            row = current_row(session, actor, op)
-            return OpResult(op_id=op.op_id, status=OpStatus.APPLIED, entity=applied.entity,
-                            entity_id=applied.entity_id, version=version, row=row)
-    except IntegrityError:
-        # The same op committed meanwhile by a concurrent push: report what was decided.
-        with Session(db.reader) as session:
-            seen = session.get(AppliedOp, op.op_id)
-            if seen is not None:
-                return _from_record(op, seen, session, actor, lang)
-        raise
-    except (OperationalError, DBAPIError) as exc:
-        log.warning("transient database error on op %s: %s", op.op_id, exc)
-        return OpResult(op_id=op.op_id, status=OpStatus.DEFERRED,
-                        code=SyncErrorCode.TRANSIENT.value,
-                        message=sync_message(SyncErrorCode.TRANSIENT, lang), retry_after=1.0)
+            session.flush()
+    except DomainError as exc:
+        messages = {lg: error_body(exc.code, lg, exc.details)["message"] for lg in _LANGS}
+        return _record_rejection(uow, batch, op, record, exc.code.value, exc.details, messages)
+    return OpResult(op_id=op.op_id, status=OpStatus.APPLIED, entity=applied.entity,
+                    entity_id=applied.entity_id, version=applied.version)
 
 
-def _record_rejection(db: Database, actor: Actor, op: OpEnvelope, record: AppliedOp,
-                      code: str, details: dict[str, Any], message: dict[str, str],
-                      lang: str) -> OpResult:
-    """Record a permanent refusal on its own transaction (nothing of the op applied)."""
-    with UnitOfWork(db, actor) as uow:
-        record.status, record.code = "rejected", code
-        record.details = {**_jsonable(details), "_message": message}
-        uow.session.add(record)
-        uow.commit()
-        row = current_row(uow.session, actor, op)
-    return _rejected(op, code, message.get(lang) or translate(code, lang), _jsonable(details),
-                     row)
+def _record_rejection(uow: UnitOfWork, batch: _Batch, op: OpEnvelope, record: AppliedOp,
+                      code: str, details: dict[str, Any], messages: dict[str, str]
+                      ) -> OpResult:
+    """Record a permanent refusal (nothing of the op itself was kept)."""
+    fresh = AppliedOp(**record.model_dump(exclude={"status", "code", "details", "result"}))
+    fresh.status, fresh.code = "rejected", code
+    fresh.details = {**_jsonable(details), "_message": messages}
+    uow.session.add(fresh)
+    uow.session.flush()
+    return _rejected(op, code, messages.get(batch.lang) or translate(code, batch.lang),
+                     _jsonable(details), current_row(uow.session, batch.actor, op))
 
 
 def _jsonable(details: dict[str, Any]) -> dict[str, Any]:

@@ -73,7 +73,7 @@ def test_fresh_pull_then_offline_ops_apply_once(as_user, world):
                   arrive["op_id"])
     results = _push(crew, [accept, arrive, resolve])
     assert [r["status"] for r in results] == ["applied"] * 3
-    assert results[-1]["row"]["status"] == "resolved"
+    assert results[-1]["version"] == 5  # report 1, dispatch 2, accept/arrive/resolve 3-5
     again = _push(crew, [accept, arrive, resolve])
     assert [r["status"] for r in again] == ["duplicate"] * 3
     detail = as_user("dispatcher1").get(f"/api/v1/work-orders/{oid}").json()
