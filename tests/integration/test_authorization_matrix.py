@@ -1,0 +1,484 @@
+# ruff: noqa: E501  (the expected table is laid out as a table)
+"""The authorization matrix: EVERY endpoint of the OpenAPI document × every kind of user,
+against their own and someone else's objects, expecting the documented status.
+
+* 401 when anonymous (except the public endpoints: health and sign-in);
+* 404 when the object is outside what you may see (another customer's account or job,
+  another station's job, a job kind your role does not work) — its existence is not
+  revealed;
+* 403 when you can see it but your role / relationship may not do this (a customer
+  dispatching, a crew that is not the assignee resolving, a customer on the staff-only
+  register);
+* 200/201/204 when allowed. For lists, 200 and whether the case's object is listed.
+
+Each case gets its own fresh account (owned by customer1, in station 1's town area, with
+its own meter) and its own job in the state the action needs, so cases do not see each
+other's objects. Refused requests must leave the database unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy import func, select, update
+from sqlmodel import Session
+
+from server.app import create_app
+from server.auth import service as auth_service
+from server.auth.security import make_token
+from server.customers.models import Account
+from server.customers.service import document_digest, mask_document
+from server.meters import service as meter_service
+from server.meters.models import Meter
+from server.photos import service as photos
+from server.tables import metadata
+from server.uow import UnitOfWork
+from server.users.models import User
+from server.work_orders.models import WorkOrder
+from shared.enums import MeterStatus
+from shared.ids import new_id
+from shared.timeutil import utcnow
+from tests.conftest import SECRET, actor_for, sqlite_settings, svc_act, svc_report
+from tests.factories import PASSWORD, PEPPER, World, build_world
+
+# -- who asks -------------------------------------------------------------------------
+# The columns of the matrix. "own"/"other": customer1 owns the case's account, customer2
+# does not. crew1 is the assignee of fault jobs, crew1b a crew of the same station, crew2
+# of the other station; tech1 is the assignee of meter-swap jobs, tech2 of the other
+# station; dispatcher1 / manager1 are office staff of the job's station, dispatcher2 of
+# the other; admin is county-wide.
+ROLES = ("anon", "own", "other", "crew1", "crew1b", "crew2", "tech1", "tech2", "agent1",
+         "disp1", "disp2", "mgr1", "admin")
+USERS = {"anon": None, "own": "customer1", "other": "customer2", "crew1": "crew1",
+         "crew1b": "crew1b", "crew2": "crew2", "tech1": "tech1", "tech2": "tech2",
+         "agent1": "agent1", "disp1": "dispatcher1", "disp2": "dispatcher2",
+         "mgr1": "manager1", "admin": "admin"}
+
+SEES = "200 listed"  # 200, and the case's object is in the list (or the pulled changes)
+HIDES = "200 hidden"  # 200, and the case's object is not in the list
+APPLIED = "200 applied"  # sync push: 200, and the op on the case's job was applied
+REJECTED = "200 rejected"  # sync push: 200, and the op was refused (never applied)
+
+# -- the expected table -------------------------------------------------------------------
+# state: what the case sets up first (see ``setup``)
+#                                             anon own  other crew1 crew1b crew2 tech1 tech2 agent1 disp1 disp2 mgr1 admin
+OFFICE_ONLY = (401, 403, 404, 403, 403, 404, 404, 404, 404, 200, 404, 200, 200)
+ASSIGNEE_ONLY = (401, 403, 404, 200, 403, 404, 404, 404, 404, 403, 404, 403, 403)
+OWNER_OR_OFFICE = (401, 200, 404, 403, 403, 404, 404, 404, 404, 200, 404, 200, 200)
+PARTIES = (401, 200, 404, 200, 403, 404, 404, 404, 404, 200, 404, 200, 200)
+SEES_JOB = (401, 200, 404, 200, 200, 404, 404, 404, 404, 200, 404, 200, 200)
+STAFF = (401, 403, 403, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200)
+
+MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
+    # endpoint                                            state         anon   own    other  crew1  crew1b crew2  tech1  tech2  agent1 disp1  disp2  mgr1   admin
+    "GET /api/v1/health":                               ("none",       (200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
+    "POST /api/v1/auth/token":                          ("none",       (200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
+    "POST /api/v1/auth/refresh":                        ("none",       (200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
+    "POST /api/v1/auth/logout":                         ("none",       (204,   204,   204,   204,   204,   204,   204,   204,   204,   204,   204,   204,   204)),
+    "GET /api/v1/me":                                   ("none",       (401,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
+    "GET /api/v1/stations":                             ("account",    STAFF),
+    "GET /api/v1/stations/{station_id}/areas":          ("account",    STAFF),
+    "GET /api/v1/stations/{station_id}/staff":          ("account",    (401,   403,   403,   403,   403,   403,   403,   403,   403,   200,   404,   200,   200)),
+    "GET /api/v1/accounts":                             ("account",    (401,   SEES,  HIDES, SEES,  SEES,  HIDES, HIDES, HIDES, SEES,  SEES,  HIDES, SEES,  SEES)),
+    "GET /api/v1/accounts/lookup":                      ("account",    (401,   403,   403,   403,   403,   403,   403,   403,   SEES,  SEES,  HIDES, SEES,  SEES)),
+    "GET /api/v1/accounts/{account_id}":                ("account",    (401,   200,   404,   200,   200,   404,   404,   404,   200,   200,   404,   200,   200)),
+    "GET /api/v1/accounts/{account_id}/readings":       ("account",    (401,   200,   404,   200,   200,   404,   404,   404,   200,   200,   404,   200,   200)),
+    "GET /api/v1/meters":                               ("account",    (401,   403,   403,   403,   403,   403,   SEES,  HIDES, SEES,  SEES,  HIDES, SEES,  SEES)),
+    "POST /api/v1/work-orders":                         ("none",       (401,   201,   403,   403,   403,   403,   403,   403,   201,   201,   403,   201,   201)),
+    "GET /api/v1/work-orders":                          ("dispatched", (401,   SEES,  HIDES, SEES,  SEES,  HIDES, HIDES, HIDES, HIDES, SEES,  HIDES, SEES,  SEES)),
+    "GET /api/v1/work-orders/{order_id}":               ("dispatched", SEES_JOB),
+    "POST /api/v1/work-orders/{order_id}/dispatch":     ("reported",   OFFICE_ONLY),
+    "POST /api/v1/work-orders/{order_id}/reassign":     ("dispatched", OFFICE_ONLY),
+    "POST /api/v1/work-orders/{order_id}/decline":      ("dispatched", ASSIGNEE_ONLY),
+    "POST /api/v1/work-orders/{order_id}/accept":       ("dispatched", ASSIGNEE_ONLY),
+    "POST /api/v1/work-orders/{order_id}/start-travel": ("accepted",   ASSIGNEE_ONLY),
+    "POST /api/v1/work-orders/{order_id}/arrive":       ("en_route",   ASSIGNEE_ONLY),
+    "POST /api/v1/work-orders/{order_id}/add-note":     ("on_site",    PARTIES),
+    "POST /api/v1/work-orders/{order_id}/add-photo":    ("on_site",    PARTIES),
+    "POST /api/v1/work-orders/{order_id}/request-help": ("on_site",    ASSIGNEE_ONLY),
+    "POST /api/v1/work-orders/{order_id}/resolve":      ("on_site",    ASSIGNEE_ONLY),
+    "POST /api/v1/work-orders/{order_id}/reopen":       ("resolved",   OWNER_OR_OFFICE),
+    "POST /api/v1/work-orders/{order_id}/confirm":      ("resolved",   OWNER_OR_OFFICE),
+    "POST /api/v1/work-orders/{order_id}/close":        ("resolved",   OFFICE_ONLY),
+    "POST /api/v1/work-orders/{order_id}/cancel":       ("reported",   OWNER_OR_OFFICE),
+    # the meter-swap job of the case is assigned to tech1 (crews do not see swap jobs)
+    "POST /api/v1/work-orders/{order_id}/meter-swap":   ("swap_on_site", (401, 403,   404,   404,   404,   404,   201,   404,   404,   403,   404,   403,   403)),
+    "GET /api/v1/work-orders/{order_id}/meter-swap":    ("swap_recorded", (401, 200,  404,   404,   404,   404,   200,   404,   404,   200,   404,   200,   200)),
+    # sync: push an add-note op on the case's on-site fault job; pull the whole scope
+    "POST /api/v1/sync/push":                           ("on_site",    (401,   APPLIED, REJECTED, APPLIED, REJECTED, REJECTED, REJECTED, REJECTED, REJECTED, APPLIED, REJECTED, APPLIED, APPLIED)),
+    "GET /api/v1/sync/pull":                            ("dispatched", (401,   SEES,  HIDES, SEES,  HIDES, HIDES, HIDES, HIDES, HIDES, SEES,  HIDES, SEES,  SEES)),
+    # photos: anyone signed in may ask for / upload bytes by hash (knowing the hash means
+    # holding the photo); the bytes are shown only to who sees a job it is attached to
+    "GET /api/v1/photos/{sha256}":                      ("photo",      (401,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
+    "PUT /api/v1/photos/{sha256}":                      ("none",       (401,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
+    "GET /api/v1/photos/{sha256}/content":              ("photo",      SEES_JOB),
+}
+
+FORBIDDEN_CODES = {"FORBIDDEN", "WO_ROLE_NOT_ALLOWED", "WO_NOT_ASSIGNEE", "WO_NOT_OWNER"}
+
+
+# -- one database for the module; every case makes its own objects ----------------------
+@dataclass
+class Env:
+    client: TestClient
+    world: World
+    db: Any
+    tokens: dict[str, str] = field(default_factory=dict)
+    shared: dict[str, Case] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def env(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    data = tmp_path_factory.mktemp("matrix")
+    shutil.copy(template_db, data / "gridone.db")
+    app = create_app(sqlite_settings(data, data / "gridone.db"), migrate=False)
+    world = build_world(app.state.db)
+    # Sign-in is checked 13 times here: store argon2 hashes with light parameters so it
+    # costs milliseconds (the real parameters are covered in test_auth_api).
+    light = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
+    with app.state.db.writer.begin() as conn:
+        conn.execute(update(User).values(password_hash=light))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        e = Env(client, world, app.state.db)
+        for role, name in USERS.items():
+            if name:
+                e.tokens[role], _ = make_token(secret=SECRET, sub=world.user(name).id,
+                                               kind="access", ttl=timedelta(hours=2))
+        yield e
+    app.state.db.dispose()
+
+
+_serial = itertools.count(1)
+
+
+@dataclass
+class Case:
+    account_id: str
+    account_no: str
+    meter_no: str
+    id_card: str
+    station_id: str
+    order_id: str = ""
+    stock_meter_no: str = ""
+    refresh_token: str = ""
+    photo: bytes = b""
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.photo).hexdigest()
+
+
+def png(n: int) -> bytes:
+    """A tiny PNG of its own for each case."""
+    out = io.BytesIO()
+    Image.new("RGB", (2, 2), (n % 256, n // 256 % 256, 99)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def new_account(env: Env) -> Case:
+    """A fresh account of customer1 in station 1's town area, with an installed meter."""
+    n = next(_serial)
+    area = env.world.areas["town"]
+    id_card = f"43010219800101{n:04d}"
+    with Session(env.db.writer, expire_on_commit=False) as s:
+        account = Account(account_no=f"88{n:08d}", name=f"Matrix {n}", phone="13900000001",
+                          address=f"Matrix Road {n}", station_id=area.station_id,
+                          area_id=area.id, owner_user_id=env.world.user("customer1").id,
+                          id_card_digest=document_digest(id_card, pepper=PEPPER),
+                          id_card_masked=mask_document(id_card))
+        s.add(account)
+        s.flush()
+        meter = Meter(meter_no=f"MX-{n:06d}", model="DDZY-1", status=MeterStatus.INSTALLED,
+                      account_id=account.id, area_id=area.id, station_id=area.station_id,
+                      last_reading_centi=100_000, last_reading_at=utcnow() - timedelta(days=1))
+        s.add(meter)
+        s.commit()
+    return Case(account.id, account.account_no, meter.meter_no, id_card, area.station_id,
+                photo=png(n))
+
+
+def add_stock_meter(env: Env, case: Case) -> None:
+    case.stock_meter_no = f"MX-NEW-{next(_serial):06d}"
+    with Session(env.db.writer) as s:
+        s.add(Meter(meter_no=case.stock_meter_no, model="DDZY-2", status=MeterStatus.IN_STOCK,
+                    station_id=case.station_id))
+        s.commit()
+
+
+def swap_body(case: Case) -> dict[str, Any]:
+    return {"id": new_id(), "old_meter_no": case.meter_no, "old_final_kwh": "1010.00",
+            "old_remaining_fen": 1200, "new_meter_no": case.stock_meter_no,
+            "new_start_kwh": "0.00", "new_card_no": "6200000000001",
+            "seal_numbers": ["SEAL-9001"], "old_face_photo": "e" * 64,
+            "new_face_photo": "f" * 64}
+
+
+_FAULT_STEPS = [  # (state reached, who acts, action, data)
+    ("reported", None, None, {}),
+    ("dispatched", "dispatcher1", "dispatch", {"assignee": "crew1"}),
+    ("accepted", "crew1", "accept", {}),
+    ("en_route", "crew1", "start_travel", {}),
+    ("on_site", "crew1", "arrive", {}),
+    ("resolved", "crew1", "resolve", {"resolution": "fixed"}),
+]
+
+
+def setup(env: Env, state: str, role: str) -> Case:
+    """The objects a case needs: "none" (a fresh account and a refresh token of the
+    role's user), "account" (and a fault job on it dispatched to crew1, so the station's
+    crews see the account), a fault job in a given status, a meter-swap job of tech1 on
+    site / with its swap recorded, or an on-site fault job with a photo attached."""
+    w, db = env.world, env.db
+    case = new_account(env)
+    if state == "none":
+        user = w.user(USERS[role] or "customer1")
+        with UnitOfWork(db) as uow:
+            pair = auth_service._issue(uow, user=user, settings=env.client.app.state.settings,
+                                       secret=SECRET, family=new_id(), device_id=None)
+            uow.commit()
+        case.refresh_token = pair.refresh_token
+        return case
+    if state == "account":
+        oid = svc_report(db, w, "customer1", account_id=case.account_id)
+        svc_act(db, w, "dispatcher1", oid, "dispatch", assignee_id=w.user("crew1").id)
+        return case
+    if state.startswith("swap"):
+        add_stock_meter(env, case)
+        oid = svc_report(db, w, "dispatcher1", kind="meter_swap", account_id=case.account_id)
+        svc_act(db, w, "dispatcher1", oid, "dispatch", assignee_id=w.user("tech1").id)
+        svc_act(db, w, "tech1", oid, "accept")
+        svc_act(db, w, "tech1", oid, "arrive")
+        if state == "swap_recorded":
+            actor = actor_for(db, "tech1", w)
+            with UnitOfWork(db, actor) as uow:
+                meter_service.record_swap(uow, actor=actor, order_id=oid,
+                                          data=swap_body(case))
+                uow.commit()
+            add_stock_meter(env, case)
+        case.order_id = oid
+        return case
+    if state == "photo":
+        # crew1 attached the case's photo to the on-site job and uploaded its bytes
+        case = setup(env, "on_site", role)
+        svc_act(db, w, "crew1", case.order_id, "add_photo", sha256=case.sha256)
+        actor = actor_for(db, "crew1", w)
+        with UnitOfWork(db, actor) as uow:
+            photos.upload_chunk(uow, env.client.app.state.settings.resolved_photo_dir,
+                                sha256=case.sha256, offset=0, size=len(case.photo),
+                                content_type="image/png", chunk=case.photo,
+                                user_id=actor.user_id)
+        return case
+    oid = svc_report(db, w, "customer1", account_id=case.account_id)
+    for reached, who, action, data in _FAULT_STEPS:
+        if action:
+            if "assignee" in data:
+                data = {"assignee_id": w.user(data["assignee"]).id}
+            svc_act(db, w, who, oid, action, **data)
+        if reached == state:
+            break
+    else:
+        raise AssertionError(f"unknown state {state}")
+    case.order_id = oid
+    return case
+
+
+# -- the request of each endpoint -------------------------------------------------------
+@dataclass
+class Request:
+    method: str
+    url: str
+    json: Any = None
+    data: Any = None
+    params: Any = None
+    content: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def build(endpoint: str, case: Case, env: Env, role: str) -> Request:
+    method, path = endpoint.split(" ", 1)
+    w = env.world
+    url = path.format(station_id=case.station_id, account_id=case.account_id,
+                      order_id=case.order_id, sha256=case.sha256)
+    action = path.rsplit("/", 1)[-1]
+    bodies: dict[str, Any] = {
+        "dispatch": {"assignee_id": w.user("crew1").id},
+        "reassign": {"assignee_id": w.user("crew1b").id, "reason": "crew1 is off sick"},
+        "decline": {"reason": "busy on another outage"},
+        "accept": {}, "start-travel": {},
+        "arrive": {"gps": {"lat": 27.8, "lon": 112.9, "accuracy_m": 10}},
+        "add-note": {"text": "note"}, "add-photo": {"sha256": "9" * 64},
+        "request-help": {"reason": "need a second pair of hands"},
+        "resolve": {"resolution": "replaced the fuse"},
+        "reopen": {"reason": "out again"}, "confirm": {"rating": 4, "comment": "ok"},
+        "close": {}, "cancel": {"reason": "no longer needed"},
+    }
+    if endpoint == "POST /api/v1/auth/token":
+        return Request(method, url, data={"username": USERS[role] or "customer1",
+                                          "password": PASSWORD})
+    if endpoint in ("POST /api/v1/auth/refresh", "POST /api/v1/auth/logout"):
+        return Request(method, url, json={"refresh_token": case.refresh_token})
+    if endpoint == "POST /api/v1/work-orders":
+        return Request(method, url, json={"account_id": case.account_id,
+                                          "description": "matrix: no power"})
+    if endpoint == "POST /api/v1/work-orders/{order_id}/meter-swap":
+        return Request(method, url, json=swap_body(case))
+    if endpoint == "GET /api/v1/accounts":
+        return Request(method, url, params={"q": case.account_no})
+    if endpoint == "GET /api/v1/accounts/lookup":
+        return Request(method, url, params={"id_card": case.id_card})
+    if endpoint == "GET /api/v1/meters":
+        return Request(method, url, params={"meter_no": case.meter_no})
+    if endpoint == "GET /api/v1/work-orders":
+        return Request(method, url, params={"account_id": case.account_id})
+    if endpoint == "POST /api/v1/sync/push":
+        now = utcnow().isoformat()
+        device = f"matrix-{role}-device"
+        return Request(method, url, json={
+            "protocol": 1, "device_id": device, "sent_at": now, "ops": [{
+                "op_id": new_id(), "device_id": device, "device_seq": next(_serial),
+                "lane": f"work_order:{case.order_id}", "type": "work_order.add_note@1",
+                "entity_id": case.order_id, "payload": {"text": "from the field"},
+                "created_at": now}]})
+    if endpoint == "GET /api/v1/sync/pull":
+        return Request(method, url, params={"limit": 5000})
+    if endpoint == "PUT /api/v1/photos/{sha256}":
+        return Request(method, url, params={"offset": 0}, content=case.photo,
+                       headers={"X-Photo-Size": str(len(case.photo)),
+                                "X-Photo-Type": "image/png",
+                                "Content-Type": "application/octet-stream"})
+    if method == "POST":
+        return Request(method, url, json=bodies[action])
+    return Request(method, url)
+
+
+def listed(endpoint: str, body: Any, case: Case) -> bool:
+    if endpoint == "GET /api/v1/sync/pull":
+        return any(c["entity"] == "work_order" and c["id"] == case.order_id
+                   for c in body["changes"])
+    items = body["items"] if isinstance(body, dict) else body
+    key = {"GET /api/v1/work-orders": case.order_id, "GET /api/v1/meters": case.meter_no}
+    wanted = key.get(endpoint, case.account_id)
+    return any(wanted in (item.get("id"), item.get("meter_no")) for item in items)
+
+
+#: The sync layer records each pushed op's outcome (also a rejection) and the device.
+_SYNC_BOOKKEEPING = ("applied_op", "device")
+
+
+def fingerprint(env: Env, case: Case) -> Any:
+    """Cheap but thorough enough: row counts of every table, and the case's job."""
+    tables = [t for t in metadata.sorted_tables if t.name not in _SYNC_BOOKKEEPING]
+    with Session(env.db.reader) as s:
+        counts = dict(zip([t.name for t in tables], s.execute(select(
+            *[select(func.count()).select_from(t).scalar_subquery() for t in tables])).one(),
+            strict=True))
+        order = s.get(WorkOrder, case.order_id) if case.order_id else None
+        return counts, order.model_dump(warnings=False) if order else None
+
+
+# -- the tests -----------------------------------------------------------------------------
+def test_every_endpoint_has_a_row_in_the_matrix(env):
+    documented = {f"{method.upper()} {path}"
+                  for path, ops in env.client.app.openapi()["paths"].items() for method in ops}
+    assert sorted(documented - set(MATRIX)) == [], "endpoints missing from the matrix"
+    assert sorted(set(MATRIX) - documented) == [], "matrix rows for endpoints that are gone"
+    for endpoint, (_state, expected) in MATRIX.items():
+        assert len(expected) == len(ROLES), endpoint
+
+
+CASES = [(endpoint, role) for endpoint in MATRIX for role in ROLES]
+
+
+@pytest.mark.parametrize(("endpoint", "role"), CASES, ids=[f"{e} [{r}]" for e, r in CASES])
+def test_matrix(env, endpoint, role):
+    state, row = MATRIX[endpoint]
+    expected = row[ROLES.index(role)]
+    status = int(str(expected).split()[0])
+    # A request that changes things when allowed gets objects of its own; the others
+    # (reads, and refusals, which must change nothing) share the endpoint's objects.
+    changes = endpoint.split()[0] != "GET" and (status < 300 or state == "none")
+    if changes or endpoint not in env.shared:
+        case = setup(env, state, role)
+        if not changes:
+            env.shared[endpoint] = case
+    else:
+        case = env.shared[endpoint]
+    req = build(endpoint, case, env, role)
+    headers = {"Accept-Language": "en"}
+    if role != "anon":
+        headers["Authorization"] = f"Bearer {env.tokens[role]}"
+    checked = status >= 400 or expected in (APPLIED, REJECTED)
+    before = fingerprint(env, case) if checked else None
+    r = env.client.request(req.method, req.url, json=req.json, data=req.data,
+                           content=req.content, params=req.params,
+                           headers={**headers, **req.headers})
+    if expected == SEES and endpoint == "GET /api/v1/sync/pull":
+        r = pull_everything(env, r, headers)
+    assert r.status_code == status, f"{endpoint} as {role}: {r.status_code} {r.text[:300]}"
+    if status >= 400:
+        body = r.json()
+        assert set(body) == {"code", "message", "details"}
+        if status == 401:
+            assert body["code"] == "AUTH_REQUIRED"
+        elif status == 403:
+            assert body["code"] in FORBIDDEN_CODES, body
+        elif status == 404:
+            assert body["code"].endswith("NOT_FOUND"), body
+        assert fingerprint(env, case) == before, "a refused request changed the database"
+    if expected in (SEES, HIDES):
+        assert listed(endpoint, r.json(), case) == (expected == SEES), r.text[:500]
+    if expected in (APPLIED, REJECTED):
+        (result,) = r.json()["results"]
+        assert result["status"] == expected.split()[1], result
+        if expected == REJECTED:
+            assert result["code"] in FORBIDDEN_CODES | {"WORK_ORDER_NOT_FOUND"}, result
+            assert fingerprint(env, case) == before, "a rejected op changed the database"
+        else:
+            assert fingerprint(env, case) != before
+
+
+def pull_everything(env: Env, first: Any, headers: dict[str, str]) -> Any:
+    """Follow ``has_more`` so a wide scope's full download is seen whole."""
+    body = first.json()
+    changes = list(body["changes"])
+    while body["has_more"]:
+        nxt = env.client.get("/api/v1/sync/pull", headers=headers,
+                             params={"cursor": body["next_cursor"], "limit": 5000})
+        assert nxt.status_code == 200, nxt.text
+        body = nxt.json()
+        changes += body["changes"]
+
+    class Whole:
+        status_code = first.status_code
+        text = first.text
+
+        @staticmethod
+        def json() -> Any:
+            return {**body, "changes": changes}
+
+    return Whole()
+
+
+def test_matrix_helpers_can_tell_listed_from_hidden(env):
+    """Guard against a vacuous SEES/HIDES check: the filter must find the case's object."""
+    case = setup(env, "dispatched", "disp1")
+    headers = {"Authorization": f"Bearer {env.tokens['disp1']}"}
+    for endpoint in ("GET /api/v1/work-orders", "GET /api/v1/accounts", "GET /api/v1/meters"):
+        req = build(endpoint, case, env, "disp1")
+        body = env.client.get(req.url, params=req.params, headers=headers).json()
+        assert listed(endpoint, body, case), endpoint
+        other = new_account(env)
+        assert not listed(endpoint, body, other), endpoint
+
