@@ -81,10 +81,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: E.NOT_FOUND, 405: E.METHOD_NOT_ALLOWED, 401: E.AUTH_REQUIRED,
-                403: E.FORBIDDEN, 413: E.PAYLOAD_TOO_LARGE}.get(exc.status_code,
-                                                                 E.VALIDATION_ERROR)
-        return error_response(request, code)
+        # 400: FastAPI could not parse the body (bad UTF-8, nesting too deep, a number
+        # too long to convert) -- as malformed as a JSON syntax error.
+        code = {400: E.MALFORMED_JSON, 404: E.NOT_FOUND, 405: E.METHOD_NOT_ALLOWED,
+                401: E.AUTH_REQUIRED, 403: E.FORBIDDEN,
+                413: E.PAYLOAD_TOO_LARGE}.get(exc.status_code, E.VALIDATION_ERROR)
+        details = {"summary": str(exc.detail)} if code == E.VALIDATION_ERROR else None
+        return error_response(request, code, details)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

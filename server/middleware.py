@@ -43,18 +43,27 @@ class BodyLimitMiddleware:
             return
         received = 0
         started = False
+        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    too_large = True
                     raise _TooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if too_large:
+                # The app caught the cut-off (FastAPI turns any error while reading the
+                # body into a 400): whatever it answers, the answer is 413.
+                if not started:
+                    started = True
+                    await self._refuse(send, lang, limit)
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)

@@ -73,7 +73,7 @@ def list_accounts(
     user: CurrentUser, session: SessionDep,
     q: Annotated[str | None, Query(max_length=64, description="account no. or name")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> AccountPage:
     """Customers: their own accounts. Staff: their station's (office without station: all)."""
     where = [service.visible_clause(user.actor)]

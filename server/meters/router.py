@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 from sqlmodel import select
 
 from server.deps import CurrentUser, DatabaseDep, SessionDep, require_roles
@@ -15,6 +15,7 @@ from server.meters import service
 from server.meters.models import Meter, MeterSwap
 from server.uow import UnitOfWork
 from server.work_orders import service as work_orders
+from server.work_orders.schemas import Strict
 from shared.enums import MeterStatus, Role
 from shared.errors import DomainError, ErrorCode
 from shared.meter_rules import centi_to_kwh
@@ -48,8 +49,7 @@ def meter_out(m: Meter) -> MeterOut:
                                       if m.last_reading_centi is not None else None))
 
 
-class SwapIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SwapIn(Strict):
 
     id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}$")] = Field(
         description="Swap id made on the device: sending the same swap twice is a no-op")
@@ -97,7 +97,7 @@ def list_meters(user: CurrentUser, session: SessionDep,
                 status: MeterStatus | None = None,
                 meter_no: Annotated[str | None, Query(max_length=24)] = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-                offset: Annotated[int, Query(ge=0)] = 0) -> list[MeterOut]:
+                offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> list[MeterOut]:
     stmt = select(Meter)
     if user.station_id is not None and user.role != Role.ADMIN:
         stmt = stmt.where(Meter.station_id == user.station_id)

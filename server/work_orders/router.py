@@ -112,7 +112,7 @@ def list_orders(
     account_id: Annotated[str | None, Query(max_length=36)] = None,
     overdue: bool | None = None, stalled: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> WorkOrderPage:
     """Sorted by completion deadline (most urgent first)."""
     rows, total = service.list_orders(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.enums import AreaClass, Priority, ReportChannel, Role, WorkOrderKind, WorkOrderStatus
 
@@ -15,8 +15,30 @@ Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}$")]
 
 
+def _refuse_nul(value: Any) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL (\\u0000) characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key)
+            _refuse_nul(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _refuse_nul(item)
+
+
 class Strict(BaseModel):
+    """Request bodies: no unknown fields, and no NUL characters anywhere (PostgreSQL
+    cannot store them in text; they are never meant)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        _refuse_nul(data)
+        return data
 
 
 class GpsFix(Strict):
