@@ -1,0 +1,206 @@
+"""What a user does on the device, checked offline with the same rules the server runs.
+
+Each action reads the job as the user sees it (server row + their pending ops), asks the
+shared state machine whether the action is possible, validates its fields with the shared
+rules, and then queues the op — with any local effect in the same transaction — and
+nudges the engine. A refusal raises ``shared.errors.DomainError`` (the same codes and
+messages as the server's), and nothing is queued.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from shared.enums import MeterStatus, WorkOrderKind
+from shared.errors import DomainError, ErrorCode
+from shared.ids import new_id
+from shared.meter_rules import SwapContext, SwapDraft, centi_to_kwh, validate_swap
+from shared.timeutil import utcnow
+from shared.workorders.state_machine import Action, check, check_report
+from sync.client import photos, rows
+from sync.client.errors import NotSignedIn
+from sync.client.outbox import OutboxEntry
+from sync.client.overlay import facts
+from sync.client.readmodel import JobView, ReadModel
+from sync.client.store import LocalEffect, SignedIn, Store
+from sync.client.timefmt import from_iso
+from sync.protocol import OpType
+
+T = OpType
+MAX_TEXT = 2000
+MAX_REASON = 500
+GPS_MAX_ACCURACY_M = 5000
+
+
+def _text(value: str | None, code: ErrorCode, limit: int) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise DomainError(code)
+    if len(text) > limit:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, summary=f"at most {limit} characters")
+    return text
+
+
+def _gps(gps: dict[str, Any] | None) -> dict[str, float] | None:
+    if gps is None:
+        return None
+    try:
+        lat, lon, acc = (float(gps["lat"]), float(gps["lon"]), float(gps["accuracy_m"]))
+    except (KeyError, TypeError, ValueError):
+        raise DomainError(ErrorCode.WO_GPS_INVALID, max_accuracy=GPS_MAX_ACCURACY_M) from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180 and 0 <= acc <= GPS_MAX_ACCURACY_M):
+        raise DomainError(ErrorCode.WO_GPS_INVALID, max_accuracy=GPS_MAX_ACCURACY_M)
+    return {"lat": lat, "lon": lon, "accuracy_m": acc}
+
+
+class Actions:
+    def __init__(self, store: Store, *, photo_dir: Path,
+                 on_change: Callable[[], None] = lambda: None, lang: str = "zh") -> None:
+        self.store = store
+        self.photo_dir = photo_dir
+        self.on_change = on_change
+        self.read = ReadModel(store, lang=lang)
+
+    # -- plumbing -------------------------------------------------------------------
+    def _who(self) -> SignedIn:
+        who = self.store.signed_in()
+        if who is None:
+            raise NotSignedIn("sign in on this device first")
+        return who
+
+    def _view(self, order_id: str) -> JobView:
+        detail = self.read.job(order_id)
+        if detail is None:
+            raise DomainError(ErrorCode.WORK_ORDER_NOT_FOUND, work_order=order_id)
+        return detail.job
+
+    def _act(self, order_id: str, op_type: OpType, action: Action, payload: dict[str, Any],
+             photo_refs: Sequence[str] = (), local_effect: LocalEffect | None = None
+             ) -> OutboxEntry:
+        who = self._who()
+        view = self._view(order_id)
+        check(facts(view.row), who.actor, action)
+        base = view.server_row.get("version") if view.server_row else None
+        entry = self.store.enqueue(op_type.value, order_id, payload, photo_refs, local_effect,
+                                   base_version=int(base) if base is not None else None)
+        self.on_change()
+        return entry
+
+    # -- photos ---------------------------------------------------------------------
+    def take_photo(self, source: bytes | Path) -> str:
+        """Keep a photo on the device and queue its upload; returns its SHA-256."""
+        return photos.add_photo(self.store, source, self.photo_dir).sha256
+
+    # -- actions --------------------------------------------------------------------
+    def report(self, *, kind: WorkOrderKind, description: str, account_id: str | None = None,
+               location: dict[str, Any] | None = None, photo_shas: Sequence[str] = ()) -> str:
+        """Raise a job; returns the id made on the device (the server keeps it)."""
+        who = self._who()
+        check_report(kind=kind, account_id=account_id, actor=who.actor)
+        order_id = new_id()
+        payload: dict[str, Any] = {
+            "kind": kind.value, "account_id": account_id,
+            "description": _text(description, ErrorCode.VALIDATION_ERROR, MAX_TEXT),
+            "location": _gps(location), "photos": list(photo_shas)}
+        self.store.enqueue(T.WO_REPORT.value, order_id, payload, list(photo_shas))
+        self.on_change()
+        return order_id
+
+    def accept(self, order_id: str) -> OutboxEntry:
+        return self._act(order_id, T.WO_ACCEPT, Action.ACCEPT, {})
+
+    def decline(self, order_id: str, reason: str) -> OutboxEntry:
+        return self._act(order_id, T.WO_DECLINE, Action.DECLINE,
+                         {"reason": _text(reason, ErrorCode.WO_REASON_REQUIRED, MAX_REASON)})
+
+    def start_travel(self, order_id: str) -> OutboxEntry:
+        return self._act(order_id, T.WO_START_TRAVEL, Action.START_TRAVEL, {})
+
+    def arrive(self, order_id: str, gps: dict[str, Any] | None = None) -> OutboxEntry:
+        """``gps``: ``{lat, lon, accuracy_m}`` from the phone, or None for a manual fix."""
+        return self._act(order_id, T.WO_ARRIVE, Action.ARRIVE, {"gps": _gps(gps)})
+
+    def add_note(self, order_id: str, text: str) -> OutboxEntry:
+        return self._act(order_id, T.WO_ADD_NOTE, Action.ADD_NOTE,
+                         {"text": _text(text, ErrorCode.VALIDATION_ERROR, MAX_TEXT)})
+
+    def add_photo(self, order_id: str, source: bytes | Path, caption: str | None = None
+                  ) -> OutboxEntry:
+        """Attach a new photo: its file, its upload and the op are kept together."""
+        ref = photos.save(source, self.photo_dir)
+        payload: dict[str, Any] = {"sha256": ref.sha256}
+        if caption:
+            payload["caption"] = caption.strip()[:200]
+        return self._act(order_id, T.WO_ADD_PHOTO, Action.ADD_PHOTO, payload, [ref.sha256],
+                         lambda conn: photos.queue(conn, ref))
+
+    def request_help(self, order_id: str, reason: str) -> OutboxEntry:
+        return self._act(order_id, T.WO_REQUEST_HELP, Action.REQUEST_HELP,
+                         {"reason": _text(reason, ErrorCode.WO_REASON_REQUIRED, MAX_REASON)})
+
+    def resolve(self, order_id: str, resolution: str, cause: str | None = None
+                ) -> OutboxEntry:
+        view = self._view(order_id)
+        if view.row["kind"] == WorkOrderKind.METER_SWAP.value and not self._has_swap(order_id):
+            raise DomainError(ErrorCode.WO_SWAP_REQUIRED)
+        payload = {"resolution": _text(resolution, ErrorCode.WO_RESOLUTION_REQUIRED, MAX_TEXT),
+                   "cause": (cause or "").strip()[:200] or None}
+        return self._act(order_id, T.WO_RESOLVE, Action.RESOLVE, payload)
+
+    def confirm(self, order_id: str, rating: int, comment: str | None = None) -> OutboxEntry:
+        if not isinstance(rating, int) or not 1 <= rating <= 5:
+            raise DomainError(ErrorCode.WO_RATING_INVALID)
+        return self._act(order_id, T.WO_CONFIRM, Action.CONFIRM,
+                         {"rating": rating, "comment": (comment or "").strip()[:500] or None})
+
+    def cancel(self, order_id: str, reason: str) -> OutboxEntry:
+        return self._act(order_id, T.WO_CANCEL, Action.CANCEL,
+                         {"reason": _text(reason, ErrorCode.WO_REASON_REQUIRED, MAX_REASON)})
+
+    def record_swap(self, order_id: str, draft: SwapDraft) -> OutboxEntry:
+        """Record a meter swap, checked against the meters downloaded for the job (a new
+        meter typed in that is not among them is left for the server to check)."""
+        view = self._view(order_id)
+        if view.row["kind"] != WorkOrderKind.METER_SWAP.value:
+            raise DomainError(ErrorCode.SWAP_WRONG_KIND)
+        if self._has_swap(order_id):
+            raise DomainError(ErrorCode.SWAP_ALREADY_RECORDED)
+        validate_swap(draft, self._swap_context(view, draft))
+        payload = {
+            "id": new_id(), "old_meter_no": draft.old_meter_no.strip(),
+            "old_final_kwh": str(draft.old_final_kwh),
+            "old_remaining_fen": int(draft.old_remaining_fen),
+            "new_meter_no": draft.new_meter_no.strip(),
+            "new_start_kwh": str(draft.new_start_kwh), "new_card_no": draft.new_card_no,
+            "seal_numbers": list(draft.seal_numbers),
+            "old_face_photo": draft.old_face_photo, "new_face_photo": draft.new_face_photo}
+        shas = [s for s in (draft.old_face_photo, draft.new_face_photo) if s]
+        return self._act(order_id, T.METER_SWAP_RECORD, Action.RECORD_SWAP, payload, shas)
+
+    # -- helpers --------------------------------------------------------------------
+    def _has_swap(self, order_id: str) -> bool:
+        detail = self.read.job(order_id)
+        return detail is not None and detail.swap is not None
+
+    def _swap_context(self, view: JobView, draft: SwapDraft) -> SwapContext:
+        with self.store.read() as conn:
+            meter = rows.get(conn, "meter", view.row["meter_id"]) if view.row.get(
+                "meter_id") else None
+            wanted = draft.new_meter_no.strip()
+            new = next((m for _, m in rows.all_of(
+                conn, "meter", "json_extract(data, '$.meter_no') = ?", (wanted,))), None)
+        old = meter[1] if meter else {}
+        last_at = old.get("last_reading_at")
+        return SwapContext(
+            job_meter_no=old.get("meter_no") or view.row.get("meter_no") or "",
+            last_reading_kwh=(centi_to_kwh(old["last_reading_centi"])
+                              if old.get("last_reading_centi") is not None else None),
+            last_reading_at=_parse(last_at), new_meter_status=(
+                MeterStatus(new["status"]) if new else None),
+            register_complete=new is not None, now=utcnow())
+
+
+def _parse(value: Any) -> Any:
+    return from_iso(value) if isinstance(value, str) else value

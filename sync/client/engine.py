@@ -1,0 +1,222 @@
+"""The sync engine: one pass (``sync_once``) and the loop that runs passes on a timer.
+
+A pass pushes the outbox (``sync.client.push``), uploads queued photos
+(``sync.client.upload``) and pulls changes until there are no more
+(``sync.client.pull``). Only one pass runs at a time.
+
+The loop (``start``/``run_forever``) runs a pass, then sleeps:
+
+* after success, ``interval_s`` (sooner if an op asked to be retried earlier);
+* after a transient failure, an exponential backoff with jitter (capped at
+  ``BACKOFF_CAP_S``), at least what ``Retry-After`` asked;
+* when signed out or the app is too old, until nudged (sign-in, update) or the cap.
+
+``nudge()`` wakes it at once (a new local op, connectivity back); nudges closer than
+``MIN_GAP_S`` to the last pass wait out the gap, so a burst of taps makes one request.
+Every failure is recorded in the store (``last_error``) and shown by ``status()``; the
+loop never dies on an error and never retries in a tight loop.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from shared.enums import Role
+from shared.timeutil import utcnow
+from sync.client import outbox, photos
+from sync.client.errors import (
+    AuthRequired,
+    ClientTooOld,
+    NotSignedIn,
+    PermanentError,
+    TransientError,
+)
+from sync.client.pull import Puller, PullReport
+from sync.client.push import Pusher, PushReport
+from sync.client.status import SyncStatus, read_status
+from sync.client.store import Key, SignedIn, Store
+from sync.client.timefmt import to_iso
+from sync.client.transport import Transport
+from sync.client.upload import PhotoUploader, UploadReport
+from sync.protocol import DEFAULT_PULL_LIMIT
+
+BACKOFF_BASE_S = 2.0
+BACKOFF_CAP_S = 300.0
+MIN_GAP_S = 1.0
+
+
+@dataclass
+class SyncReport:
+    push: PushReport = field(default_factory=PushReport)
+    upload: UploadReport = field(default_factory=UploadReport)
+    pull: PullReport = field(default_factory=PullReport)
+
+    @property
+    def retry_at(self) -> datetime | None:
+        return self.push.outcome.retry_at
+
+
+def backoff_s(failures: int, rng: random.Random, cap: float = BACKOFF_CAP_S) -> float:
+    """Exponential backoff with equal jitter: in [d/2, d], d = base * 2^(n-1) capped."""
+    d = min(cap, BACKOFF_BASE_S * 2 ** max(failures - 1, 0))
+    return d / 2 + rng.uniform(0, d / 2)
+
+
+class SyncEngine:
+    def __init__(self, store: Store, transport: Transport, *, interval_s: float = 60.0,
+                 pull_limit: int = DEFAULT_PULL_LIMIT, rng: random.Random | None = None
+                 ) -> None:
+        self.store = store
+        self.transport = transport
+        self.interval_s = interval_s
+        self.rng = rng or random.Random()
+        self.pusher = Pusher(store, transport, self.rng)
+        self.uploader = PhotoUploader(store, transport)
+        self.puller = Puller(store, transport, limit=pull_limit)
+        self._pass_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._syncing = False
+        self._next_at: datetime | None = None
+        self._last_pass_at: float = 0.0
+        self._update_required = False
+        self.failures = 0
+
+    # -- signing in -----------------------------------------------------------------
+    def login(self, username: str, password: str) -> SignedIn:
+        pair = self.transport.login(username, password, self.store.device_id)
+        me = self.transport.me(pair.access_token)
+        who = SignedIn(user_id=pair.user_id, role=Role(pair.role), username=me["username"],
+                       display_name=me.get("display_name", ""), station_id=me.get("station_id"),
+                       account_ids=tuple(me.get("account_ids") or ()))
+        self.store.sign_in(who, access=pair.access_token, refresh=pair.refresh_token)
+        self.nudge()
+        return who
+
+    # -- one pass -------------------------------------------------------------------
+    def sync_once(self) -> SyncReport:
+        """Push, upload photos, pull. Raises what stopped it (after recording it)."""
+        with self._pass_lock:
+            self._syncing = True
+            try:
+                return self._pass()
+            except (TransientError, PermanentError) as exc:
+                if isinstance(exc, AuthRequired):
+                    self.store.sign_out()
+                self._update_required = isinstance(exc, ClientTooOld)
+                self.store.record_error(exc.code, exc.message, exc.details)
+                raise
+            except NotSignedIn as exc:
+                self.store.record_error("SYNC_NOT_SIGNED_IN", str(exc))
+                raise
+            except Exception as exc:
+                self.store.record_error("SYNC_CLIENT_ERROR", f"{type(exc).__name__}: {exc}")
+                raise
+            finally:
+                self._syncing = False
+                self._save_clock()
+
+    def _pass(self) -> SyncReport:
+        who = self.store.signed_in()
+        if who is None:
+            raise NotSignedIn("nobody is signed in on this device")
+        report = SyncReport()
+        report.push = self.pusher.run(who)
+        report.upload = self.uploader.run()
+        report.pull = self.puller.run()
+        self._update_required = False
+        with self.store.write() as conn:
+            self.store.put(conn, Key.LAST_SUCCESS, to_iso(utcnow()))
+        return report
+
+    def _save_clock(self) -> None:
+        offset = self.transport.clock.offset_s
+        if offset is not None:
+            with self.store.write() as conn:
+                self.store.put(conn, Key.CLOCK_OFFSET, offset)
+
+    # -- the loop -------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self.run_forever, name="gridone-sync",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 35.0) -> bool:
+        """Stop the loop; returns True when it has ended (a request in flight finishes or
+        times out first)."""
+        self._stopping.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                return False
+        self._thread = None
+        return True
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    def run_forever(self) -> None:
+        while not self._stopping.is_set():
+            self._last_pass_at = time.monotonic()
+            delay = self._one_round()
+            self._next_at = utcnow() + timedelta(seconds=delay)
+            woke = self._wake.wait(delay)
+            self._wake.clear()
+            if woke and not self._stopping.is_set():
+                gap = MIN_GAP_S - (time.monotonic() - self._last_pass_at)
+                if gap > 0:
+                    self._stopping.wait(gap)
+        self._next_at = None
+
+    def _one_round(self) -> float:
+        """Run a pass; return how long to sleep before the next one."""
+        try:
+            report = self.sync_once()
+        except (AuthRequired, ClientTooOld, NotSignedIn):
+            self.failures += 1
+            return BACKOFF_CAP_S  # nothing to do until a sign-in or an update nudges us
+        except TransientError as exc:
+            self.failures += 1
+            return max(backoff_s(self.failures, self.rng), exc.retry_after or 0.0)
+        except Exception:  # recorded by sync_once; keep going, slowly
+            self.failures += 1
+            return backoff_s(self.failures, self.rng)
+        self.failures = 0
+        delay = self.interval_s
+        if report.retry_at is not None:
+            delay = min(delay, max((report.retry_at - utcnow()).total_seconds(), MIN_GAP_S))
+        return delay
+
+    # -- what the app shows and the user decides ------------------------------------
+    def status(self) -> SyncStatus:
+        return read_status(self.store, online=self.transport.reachable,
+                           running=self._thread is not None and self._thread.is_alive(),
+                           syncing=self._syncing, next_attempt_at=self._next_at,
+                           update_required=self._update_required)
+
+    def discard(self, op_id: str, *, with_dependents: bool = True) -> int:
+        with self.store.write() as conn:
+            n = outbox.discard(conn, op_id, with_dependents=with_dependents)
+        self.nudge()
+        return n
+
+    def retry(self, op_id: str) -> int:
+        with self.store.write() as conn:
+            n = outbox.retry(conn, op_id)
+        self.nudge()
+        return n
+
+    def retry_photo(self, sha256: str) -> None:
+        with self.store.write() as conn:
+            photos.retry_failed(conn, sha256)
+        self.nudge()

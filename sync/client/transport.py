@@ -1,0 +1,238 @@
+"""HTTP to the GridOne server (httpx): auth header, token refresh, error classes, clock.
+
+Every call either returns the decoded answer or raises one error of
+``sync.client.errors``:
+
+* ``TransientError`` — connect/read errors, timeouts, 408, 429, 5xx (``retry_after``
+  from the ``Retry-After`` header when given): back off and try again;
+* ``AuthRequired`` — 401 even after one refresh, or the refresh token refused;
+* ``ClientTooOld`` — 426;
+* ``PermanentError`` — any other 4xx, with the server's stable ``code``.
+
+A 401 triggers one refresh and one retry. A refresh token works once, so the new pair is
+saved (both tokens, one transaction) before it is used; a lost refresh answer therefore
+means signing in again, never a silent logout loop.
+
+Each push and pull answer carries ``server_time``; with the local send and receive times
+it gives one sample of the device clock's offset (server minus device, at the midpoint
+of the request). ``ClockEstimator`` keeps the sample with the shortest round trip among
+the recent ones.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+
+import httpx
+
+from shared.timeutil import utcnow
+from sync.client.errors import (
+    AuthRequired,
+    ClientTooOld,
+    PermanentError,
+    TransientError,
+)
+from sync.protocol import PROTOCOL_VERSION, PhotoStatus, PushResponse
+
+
+class TokenStore(Protocol):
+    def tokens(self) -> tuple[str | None, str | None]: ...
+
+    def save_tokens(self, access: str, refresh: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user_id: str
+    role: str
+
+
+class ClockEstimator:
+    """Device clock offset (server minus device, seconds) from recent request samples."""
+
+    def __init__(self, keep: int = 8) -> None:
+        self._samples: deque[tuple[float, float]] = deque(maxlen=keep)
+        self._lock = threading.Lock()
+
+    def sample(self, sent: datetime, received: datetime, server_time: datetime) -> None:
+        if server_time.tzinfo is None:
+            server_time = server_time.replace(tzinfo=UTC)
+        rtt = (received - sent).total_seconds()
+        midpoint = sent + (received - sent) / 2
+        with self._lock:
+            self._samples.append((max(rtt, 0.0), (server_time - midpoint).total_seconds()))
+
+    @property
+    def offset_s(self) -> float | None:
+        with self._lock:
+            if not self._samples:
+                return None
+            return min(self._samples)[1]
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    value = resp.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+def _error_body(resp: httpx.Response) -> tuple[str, str, dict[str, Any]]:
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("code"), str):
+        details = body.get("details") if isinstance(body.get("details"), dict) else {}
+        return body["code"], str(body.get("message") or body["code"]), details or {}
+    return f"HTTP_{resp.status_code}", resp.reason_phrase or str(resp.status_code), {}
+
+
+def classify(resp: httpx.Response) -> None:
+    """Raise the error an unsuccessful answer stands for (return on 2xx)."""
+    status = resp.status_code
+    if status < 400:
+        return
+    code, message, details = _error_body(resp)
+    if status == 426:
+        raise ClientTooOld(message, code=code, status=status, details=details)
+    if status == 401:
+        raise AuthRequired(message, code=code, status=status, details=details)
+    if status in (408, 429) or status >= 500:
+        raise TransientError(message, code=code, status=status, details=details,
+                             retry_after=_retry_after(resp))
+    raise PermanentError(message, code=code, status=status, details=details)
+
+
+class Transport:
+    """One server. ``client`` may be given (a proxy in fault tests); by default an
+    ``httpx.Client`` on ``base_url`` is made here and closed by ``close``."""
+
+    def __init__(self, base_url: str, tokens: TokenStore, *, lang: str = "zh",
+                 timeout_s: float = 30.0, client: httpx.Client | None = None) -> None:
+        self.tokens = tokens
+        self.lang = lang
+        self.clock = ClockEstimator()
+        self._client = client or httpx.Client(
+            base_url=base_url, timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+            headers={"User-Agent": f"GridOne-device/{PROTOCOL_VERSION}"})
+        self._refresh_lock = threading.Lock()
+        #: True after any answer from the server, False after a connection failure.
+        self.reachable: bool | None = None
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- plumbing -------------------------------------------------------------------
+    def _send(self, method: str, url: str, *, token: str | None, **kw: Any
+              ) -> tuple[httpx.Response, datetime, datetime]:
+        headers = {"Accept-Language": self.lang, **kw.pop("headers", {})}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        sent = utcnow()
+        try:
+            resp = self._client.request(method, url, headers=headers, **kw)
+        except httpx.TransportError as exc:  # connect, read, write, timeout, protocol
+            self.reachable = False
+            raise TransientError(f"{type(exc).__name__}: {exc}", code="SYNC_OFFLINE") from exc
+        self.reachable = True
+        return resp, sent, utcnow()
+
+    def _authed(self, method: str, url: str, **kw: Any
+                ) -> tuple[httpx.Response, datetime, datetime]:
+        access, _ = self.tokens.tokens()
+        if access is None:
+            access = self._refresh(None)
+        resp, sent, received = self._send(method, url, token=access, **kw)
+        if resp.status_code == 401:
+            access = self._refresh(access)
+            resp, sent, received = self._send(method, url, token=access, **kw)
+        classify(resp)
+        return resp, sent, received
+
+    def _refresh(self, stale_access: str | None) -> str:
+        """Trade the refresh token for a new pair (once, even if several threads ask)."""
+        with self._refresh_lock:
+            access, refresh = self.tokens.tokens()
+            if access is not None and access != stale_access:
+                return access  # another caller refreshed meanwhile
+            if not refresh:
+                raise AuthRequired("not signed in", code="AUTH_REQUIRED", status=401)
+            resp, _, _ = self._send("POST", "/api/v1/auth/refresh", token=None,
+                                    json={"refresh_token": refresh})
+            try:
+                classify(resp)
+            except (AuthRequired, ClientTooOld, TransientError):
+                raise
+            except PermanentError as exc:  # a refresh token the server will never take
+                raise AuthRequired(exc.message, code=exc.code, status=exc.status,
+                                   details=exc.details) from exc
+            body = resp.json()
+            self.tokens.save_tokens(body["access_token"], body["refresh_token"])
+            return str(body["access_token"])
+
+    # -- endpoints ------------------------------------------------------------------
+    def login(self, username: str, password: str, device_id: str) -> TokenPair:
+        resp, _, _ = self._send("POST", "/api/v1/auth/token", token=None, data={
+            "username": username, "password": password, "device_id": device_id})
+        if resp.status_code == 401:
+            code, message, details = _error_body(resp)
+            raise PermanentError(message, code=code, status=401, details=details)
+        classify(resp)
+        b = resp.json()
+        return TokenPair(b["access_token"], b["refresh_token"], int(b["expires_in"]),
+                         b["user_id"], b["role"])
+
+    def me(self, access_token: str | None = None) -> dict[str, Any]:
+        if access_token is not None:
+            resp, _, _ = self._send("GET", "/api/v1/me", token=access_token)
+            classify(resp)
+        else:
+            resp, _, _ = self._authed("GET", "/api/v1/me")
+        return resp.json()  # type: ignore[no-any-return]
+
+    def push(self, body: dict[str, Any]) -> PushResponse:
+        resp, sent, received = self._authed("POST", "/api/v1/sync/push", json=body)
+        answer = PushResponse.model_validate_json(resp.content)
+        self.clock.sample(sent, received, answer.server_time)
+        return answer
+
+    def pull(self, cursor: str | None, limit: int) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit, "protocol": PROTOCOL_VERSION}
+        if cursor:
+            params["cursor"] = cursor
+        resp, sent, received = self._authed("GET", "/api/v1/sync/pull", params=params)
+        page: dict[str, Any] = resp.json()
+        for key in ("changes", "next_cursor", "has_more"):
+            if key not in page:
+                raise TransientError(f"pull answer without {key!r}", code="SYNC_BAD_ANSWER")
+        if page.get("server_time"):
+            self.clock.sample(sent, received, datetime.fromisoformat(page["server_time"]))
+        return page
+
+    def photo_status(self, sha256: str) -> PhotoStatus:
+        resp, _, _ = self._authed("GET", f"/api/v1/photos/{sha256}")
+        return PhotoStatus.model_validate_json(resp.content)
+
+    def photo_put(self, sha256: str, *, offset: int, chunk: bytes, size: int,
+                  content_type: str) -> PhotoStatus:
+        resp, _, _ = self._authed(
+            "PUT", f"/api/v1/photos/{sha256}", params={"offset": offset}, content=chunk,
+            headers={"Content-Type": "application/octet-stream", "X-Photo-Size": str(size),
+                     "X-Photo-Type": content_type})
+        return PhotoStatus.model_validate_json(resp.content)

@@ -1,0 +1,113 @@
+"""Uploading queued photos: ask the server what it holds, send the rest in chunks.
+
+Each chunk's confirmation is committed, so an upload resumes from what the server holds
+after any interruption (at most one chunk is sent again). The server verifies the hash
+and the image type when the last byte arrives; if it refuses, the upload starts again
+from zero once the local bytes are checked again, and after ``MAX_RESTARTS`` (or when
+the local file is gone or damaged) the photo is marked failed and shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sync.client import photos
+from sync.client.errors import AuthRequired, ClientTooOld, PermanentError
+from sync.client.photos import QueuedPhoto
+from sync.client.store import Store
+from sync.client.transport import Transport
+from sync.protocol import PHOTO_CHUNK_MAX, SyncErrorCode
+
+MAX_RESTARTS = 2
+MAX_OFFSET_FIXES = 5
+LOCAL_BAD = "SYNC_PHOTO_LOCAL_MISSING"
+
+
+@dataclass
+class UploadReport:
+    completed: int = 0
+    failed: int = 0
+    bytes_sent: int = 0
+    chunks: int = 0
+
+
+class PhotoUploader:
+    def __init__(self, store: Store, transport: Transport, *,
+                 chunk_size: int = PHOTO_CHUNK_MAX) -> None:
+        self.store = store
+        self.transport = transport
+        self.chunk_size = min(chunk_size, PHOTO_CHUNK_MAX)
+
+    def run(self) -> UploadReport:
+        report = UploadReport()
+        with self.store.read() as conn:
+            queue = photos.waiting(conn)
+        for photo in queue:
+            self.upload(photo, report)
+        return report
+
+    def upload(self, photo: QueuedPhoto, report: UploadReport) -> None:
+        status = self.transport.photo_status(photo.sha256)
+        if status.status == "complete":
+            self._done(photo, report)
+            return
+        data = photos.read_verified(photo)
+        if data is None:
+            self._fail(photo, LOCAL_BAD, report)
+            return
+        offset = status.received if 0 <= status.received <= photo.size else 0
+        restarts, fixes = photo.attempts, 0
+        while True:
+            chunk = data[offset:offset + self.chunk_size]
+            try:
+                status = self.transport.photo_put(photo.sha256, offset=offset, chunk=chunk,
+                                                   size=photo.size,
+                                                   content_type=photo.content_type)
+            except (AuthRequired, ClientTooOld):
+                raise
+            except PermanentError as exc:
+                if exc.code == SyncErrorCode.PHOTO_OFFSET_MISMATCH and fixes < MAX_OFFSET_FIXES:
+                    fixes += 1
+                    offset = int(exc.details.get("received", 0))
+                    continue
+                if exc.code in (SyncErrorCode.PHOTO_HASH_MISMATCH, SyncErrorCode.PHOTO_NOT_IMAGE):
+                    restarts += 1
+                    if restarts <= MAX_RESTARTS and photos.read_verified(photo) is not None:
+                        with self.store.write() as conn:
+                            photos.restarted(conn, photo.sha256, exc.code)
+                        offset = 0
+                        continue
+                    self._fail(photo, exc.code, report)
+                    return
+                if exc.code == SyncErrorCode.PHOTO_TOO_LARGE:
+                    self._fail(photo, exc.code, report)
+                    return
+                with self.store.write() as conn:  # e.g. not known yet: try next time
+                    photos.note_error(conn, photo.sha256, exc.code)
+                return
+            report.chunks += 1
+            report.bytes_sent += len(chunk)
+            if status.status == "complete":
+                self._done(photo, report)
+                return
+            if not offset < status.received <= photo.size:  # no progress: do not spin
+                fixes += 1
+                if fixes > MAX_OFFSET_FIXES:
+                    with self.store.write() as conn:
+                        photos.note_error(conn, photo.sha256, "SYNC_PHOTO_NO_PROGRESS")
+                    return
+                offset = min(max(status.received, 0), photo.size - 1)
+                continue
+            offset = status.received
+            with self.store.write() as conn:
+                photos.progress(conn, photo.sha256, offset)
+
+    def _done(self, photo: QueuedPhoto, report: UploadReport) -> None:
+        with self.store.write() as conn:
+            photos.done(conn, photo.sha256)
+        report.completed += 1
+
+    def _fail(self, photo: QueuedPhoto, code: str, report: UploadReport) -> None:
+        with self.store.write() as conn:
+            photos.failed(conn, photo.sha256, code)
+        report.failed += 1
