@@ -180,3 +180,30 @@ def table_rows(db: Database, table: str, **where: Any) -> list[dict[str, Any]]:
     with db.reader.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(
             text(f'SELECT * FROM "{table}" WHERE {cond}'), where)]
+
+
+class SharedApp:
+    """An app, its database and a signed-in client factory shared by a whole module (for
+    tests that only read, or that assert the database did not change)."""
+
+    def __init__(self, template_db: Path, data_dir: Path) -> None:
+        shutil.copy(template_db, data_dir / "gridone.db")
+        self.app = create_app(sqlite_settings(data_dir, data_dir / "gridone.db"),
+                              migrate=False)
+        self.db: Database = self.app.state.db
+        self.world = build_world(self.db)
+        self.client = TestClient(self.app, raise_server_exceptions=False)
+        self.client.__enter__()
+
+    def api(self, name: str | None, lang: str = "en") -> Api:
+        from datetime import timedelta
+
+        if name is None:
+            return Api(self.client, None, lang)
+        token, _ = make_token(secret=SECRET, sub=self.world.user(name).id, kind="access",
+                              ttl=timedelta(hours=1))
+        return Api(self.client, token, lang)
+
+    def close(self) -> None:
+        self.client.__exit__(None, None, None)
+        self.db.dispose()
