@@ -44,7 +44,11 @@ def _issue(uow: UnitOfWork, *, user: User, settings: Settings, secret: str,
 
 def login(uow: UnitOfWork, *, username: str, password: str, settings: Settings, secret: str,
           device_id: str | None = None) -> TokenPair:
-    user = uow.session.exec(select(User).where(User.username == username)).first()
+    if "\x00" in (device_id or ""):
+        raise DomainError(ErrorCode.VALIDATION_ERROR, summary="device_id: NUL character")
+    # (a NUL cannot be part of a user name; PostgreSQL could not even compare it)
+    user = None if "\x00" in username else uow.session.exec(
+        select(User).where(User.username == username)).first()
     if user is None:
         verify_password(DUMMY_HASH, password)
         raise DomainError(ErrorCode.AUTH_INVALID_CREDENTIALS)

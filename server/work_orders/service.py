@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, true
+from sqlalchemy import and_, false, func, or_, text, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
@@ -105,6 +105,15 @@ def _new_code(session: Session, at: datetime) -> str:
     return f"WO{at.astimezone(LOCAL_TZ):%y%m%d}{n:05d}"
 
 
+def _serialize_on(session: Session, namespace: str, key: str) -> None:
+    """Make transactions about the same client-made id run one after the other, so a
+    retry racing its first attempt finds the committed row instead of inserting it twice.
+    (SQLite's writers are serialized already by BEGIN IMMEDIATE.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                        {"k": f"{namespace}:{key}"})
+
+
 def _same_report(order: WorkOrder, data: dict[str, Any]) -> bool:
     return (order.kind == data["kind"] and order.description == data["description"]
             and order.account_id == data.get("account_id"))
@@ -118,6 +127,7 @@ def report(uow: UnitOfWork, *, actor: Actor, data: dict[str, Any],
     now = utcnow()
     at = at or now
     if data.get("id"):
+        _serialize_on(session, "work_order.report", data["id"])
         existing = session.get(WorkOrder, data["id"])
         if existing is not None:
             # Only the reporter's own retry is a no-op: anyone else re-using the id is
