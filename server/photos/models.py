@@ -28,7 +28,7 @@ class PhotoLink(SQLModel, table=True):
     __tablename__ = "photo_link"
 
     id: str = id_field()
-    sha256: str = fk("photo.sha256")
+    sha256: str = Field(foreign_key="photo.sha256", index=True, max_length=64)
     work_order_id: str | None = fk("work_order.id", nullable=True)
     purpose: str = Field(default="job", max_length=20)  # job | old_face | new_face | report
     caption: str | None = Field(default=None, max_length=200)

@@ -310,7 +310,7 @@ def upgrade() -> None:
 
     op.create_table('photo_link',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
-    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('work_order_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
     sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('caption', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
