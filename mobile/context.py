@@ -1,0 +1,33 @@
+"""What the screens of one app session share besides their state: the backend, the
+device's hardware and drafts, and how to ask for a sync."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mobile.services.backend import Backend
+from mobile.services.hardware import Hardware
+from mobile.state.swap_form import DraftStore
+
+
+@dataclass(eq=False)
+class AppContext:
+    backend: Backend
+    drafts: DraftStore
+    hardware: Hardware
+    kick_sync: Callable[[], Any] = lambda: None
+    device_key: str = ""
+    _live: weakref.WeakValueDictionary[int, Any] = field(
+        default_factory=weakref.WeakValueDictionary)
+
+    def track(self, state: Any) -> Any:
+        """Reload ``state`` whenever sync brings new data (while a screen holds it)."""
+        self._live[id(state)] = state
+        return state
+
+    def reload_all(self) -> None:
+        for state in list(self._live.values()):
+            state.reload()

@@ -1,0 +1,137 @@
+"""The GridOne app's composition root: wire one device's services and state, render.
+
+Start it with ``run(api_url=..., host=..., port=...)`` (web mode, served with ``no_cdn``)
+or ``python -m mobile --api-url ... --port ...``. In web mode each browser gets its own
+device identity and local store (see ``mobile.services.device``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import flet as ft
+
+from mobile import theme
+from mobile.context import AppContext
+from mobile.services import device
+from mobile.services.drafts import FileDrafts
+from mobile.services.engine_backend import EngineBackend
+from mobile.services.hardware import Hardware
+from mobile.state.app import AppState
+from mobile.state.sync import SyncDriver, SyncState
+from mobile.views.shell import App
+
+log = logging.getLogger(__name__)
+ASSETS = Path(__file__).parent / "assets"
+APP_NAME = "GridOne"
+CJK_FONT = "GridOneCJK"
+
+
+async def _device_locale(page: ft.Page) -> str | None:
+    try:
+        info = await asyncio.wait_for(page.get_device_info(), 5)
+    except Exception:  # not every platform answers
+        return None
+    locales = getattr(info, "locales", None) or []
+    if not locales:
+        return None
+    first = locales[0]
+    return "-".join(x for x in (first.language_code, getattr(first, "country_code", None))
+                    if x)
+
+
+def make_main(*, api_url: str = "", data_root: Path | None = None,
+              offline_retry_s: float = 3.0, online_interval_s: float = 20.0
+              ) -> Callable[[ft.Page], Awaitable[None]]:
+    root = device.data_root(data_root)
+
+    async def main(page: ft.Page) -> None:
+        page.title = APP_NAME
+        page.theme_mode = ft.ThemeMode.LIGHT
+        page.fonts = {CJK_FONT: "fonts/DroidSansFallbackFull.ttf"}
+        page.theme = theme.build_theme(font_family=CJK_FONT)
+        page.padding = 0
+
+        prefs = ft.SharedPreferences()
+        hardware = Hardware()
+        hardware.attach()
+        key = await device.device_key(prefs)
+        folder = device.device_dir(root, key)
+        backend = await asyncio.to_thread(EngineBackend, folder)
+        saved_lang = await prefs.get(device.LANG_PREF)
+        saved_url = await prefs.get(device.SERVER_URL_PREF)
+        locale = await _device_locale(page)
+
+        app = AppState(backend=backend, device_locale=locale,
+                       lang_pref=str(saved_lang) if saved_lang in ("auto", "zh", "en")
+                       else "auto",
+                       server_url=backend.server_url or str(saved_url or "") or api_url,
+                       device_key=key)
+        backend.set_language(app.lang)
+        sync = SyncState(backend)
+        ctx = AppContext(backend=backend, drafts=FileDrafts(folder / "drafts"),
+                         hardware=hardware, device_key=key)
+
+        def auth_lost() -> None:
+            app.notify_user(app.tr("session_expired"))
+            app.signed_out()
+
+        driver = SyncDriver(sync, on_auth_lost=auth_lost, offline_retry_s=offline_retry_s,
+                            online_interval_s=online_interval_s,
+                            on_synced=ctx.reload_all)
+        ctx.kick_sync = driver.kick
+
+        async def persist(_: object = None) -> None:
+            await prefs.set(device.LANG_PREF, app.lang_pref)
+            if app.server_url:
+                await prefs.set(device.SERVER_URL_PREF, app.server_url)
+
+        def on_app_change(_sender: object, field: str | None) -> None:
+            if field in ("lang_pref", "server_url"):
+                page.run_task(persist)
+            if field == "session":
+                if app.session is not None:
+                    driver.start()
+                    driver.kick()
+                else:
+                    page.run_task(driver.stop)
+
+        app.subscribe(on_app_change)
+        connectivity = ft.Connectivity()
+        connectivity.on_change = lambda _e: driver.kick()
+        # observables hold their listeners weakly: keep ours (and the services) alive
+        page.data = {"keep": (prefs, hardware, connectivity, on_app_change, driver)}
+
+        session = backend.session()
+        if session is not None:
+            app.signed_in(session)  # works offline: the refresh token is on the device
+        sync.refresh()
+
+        async def closed(_: object) -> None:
+            await driver.stop()
+            await asyncio.to_thread(backend.close)
+
+        page.on_close = closed
+        page.render_views(App, app, ctx, sync)
+
+    return main
+
+
+def run(*, api_url: str = "", host: str = "127.0.0.1", port: int = 8550,
+        data_dir: str | Path | None = None, open_browser: bool = False,
+        offline_retry_s: float = 3.0, online_interval_s: float = 20.0) -> None:
+    """Serve the app in web mode (the PWA) until interrupted.
+
+    ``api_url`` pre-fills the server URL on the sign-in screen; ``data_dir`` is where the
+    devices' local stores live (default ``./data/mobile``).
+    """
+    main = make_main(api_url=api_url, data_root=Path(data_dir) if data_dir else None,
+                     offline_retry_s=offline_retry_s, online_interval_s=online_interval_s)
+    if not open_browser:
+        os.environ.setdefault("FLET_FORCE_WEB_SERVER", "true")  # serve only, open nothing
+    ft.run(main, name="", host=host, port=port, view=ft.AppView.WEB_BROWSER,
+           assets_dir=str(ASSETS), no_cdn=True)

@@ -1,0 +1,304 @@
+"""``Backend`` over the sync engine in ``sync.client`` — the app's only way to the network.
+
+One ``EngineBackend`` per device (per browser in web mode): its own SQLite store, photo
+folder and engine. Reads go through ``ReadModel``; writes append an op to the outbox in
+one local transaction (``Store.enqueue``), photos are prepared and queued with the op
+that first refers to them (``sync.client.photos``).
+
+Thin adapter notes (things ``sync.client`` does not do itself):
+
+* the server URL is kept in ``device.json`` beside the store, so a restart without a
+  signal still knows where to sync to;
+* ``act(order_id, action, payload)`` maps the screens' action names onto
+  ``sync.client.actions.Actions`` (which checks and queues them);
+* thumbnails for the screens are made here from the stored photo files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from mobile.services.backend import OpInfo, Row, SessionInfo, SyncStatus
+from shared.enums import Role, WorkOrderKind
+from shared.meter_rules import SwapDraft
+from sync.client import outbox, photos, rows
+from sync.client.actions import Actions
+from sync.client.engine import SyncEngine
+from sync.client.errors import (
+    AuthRequired,
+    ClientTooOld,
+    NotSignedIn,
+    PermanentError,
+    TransientError,
+)
+from sync.client.readmodel import JobDetail, JobView, ReadModel
+from sync.client.status import SyncStatus as EngineStatus
+from sync.client.store import SignedIn, Store
+from sync.client.transport import Transport
+
+log = logging.getLogger(__name__)
+THUMB_SIDE = 240
+
+
+def _to_session(who: SignedIn, server_url: str) -> SessionInfo:
+    return SessionInfo(user_id=who.user_id, role=Role(who.role), username=who.username,
+                       display_name=who.display_name or who.username, server_url=server_url,
+                       station_id=who.station_id, account_ids=tuple(who.account_ids))
+
+
+class EngineBackend:
+    def __init__(self, folder: Path, *, lang: str = "zh") -> None:
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.store = Store(folder / "gridone.db")
+        self.photo_dir = folder / "photos"
+        self.lang = lang
+        self.read = ReadModel(self.store, lang=lang)
+        self.actions = Actions(self.store, photo_dir=self.photo_dir, on_change=self._nudge,
+                               lang=lang)
+        self._engine: SyncEngine | None = None
+        self._engine_url = ""
+        self._lock = threading.Lock()
+        self._thumbs: dict[str, bytes] = {}
+        self._last: EngineStatus | None = None
+        self._auth_lost = False
+        settings = self._settings()
+        if settings.get("server_url"):
+            self._connect(settings["server_url"])
+
+    # -- device settings ----------------------------------------------------------------
+    def _settings(self) -> dict[str, Any]:
+        path = self.folder / "device.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _save_settings(self, **values: Any) -> None:
+        data = {**self._settings(), **values}
+        tmp = self.folder / "device.json.tmp"
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        tmp.replace(self.folder / "device.json")
+
+    @property
+    def server_url(self) -> str:
+        return str(self._settings().get("server_url") or "")
+
+    def _connect(self, server_url: str) -> SyncEngine:
+        with self._lock:
+            server_url = server_url.rstrip("/")
+            if self._engine is not None and self._engine_url == server_url:
+                return self._engine
+            if self._engine is not None:
+                self._engine.transport.close()
+            transport = Transport(server_url, self.store, lang=self.lang, timeout_s=15.0)
+            self._engine = SyncEngine(self.store, transport)
+            self._engine_url = server_url
+            return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.stop(timeout=1.0)
+            self._engine.transport.close()
+        self.store.close()
+
+    # -- session --------------------------------------------------------------------------
+    def session(self) -> SessionInfo | None:
+        """Who is signed in on this device (works offline: the tokens are kept here)."""
+        who = self.store.signed_in()
+        if who is None or not self.server_url:
+            return None
+        _, refresh = self.store.tokens()
+        if refresh is None:
+            return None
+        return _to_session(who, self.server_url)
+
+    def sign_in(self, server_url: str, username: str, password: str) -> SessionInfo:
+        engine = self._connect(server_url)
+        who = engine.login(username, password)
+        self._save_settings(server_url=server_url.rstrip("/"))
+        self._auth_lost = False
+        return _to_session(who, server_url.rstrip("/"))
+
+    def sign_out(self) -> None:
+        """Revoke the login on the server when reachable; forget the tokens here. The
+        outbox stays: nothing unsent is lost."""
+        _, refresh = self.store.tokens()
+        if self._engine is not None and refresh:
+            with contextlib.suppress(TransientError, PermanentError):
+                self._engine.transport._send("POST", "/api/v1/auth/logout", token=None,
+                                             json={"refresh_token": refresh})
+        self.store.sign_out()
+
+    def set_language(self, lang: str) -> None:
+        self.lang = lang
+        self.read.lang = lang
+        self.actions.read.lang = lang
+        if self._engine is not None:
+            self._engine.transport.lang = lang
+        self._save_settings(lang=lang)
+
+    # -- reads ----------------------------------------------------------------------------
+    def my_jobs(self, *, include_done: bool = False) -> list[JobView]:
+        return self.read.my_jobs(include_done=include_done)
+
+    def job(self, order_id: str) -> JobDetail | None:
+        return self.read.job(order_id)
+
+    def rows(self, entity: str) -> list[Row]:
+        with self.store.read() as conn:
+            return [r for _, r in rows.all_of(conn, entity)]
+
+    def row(self, entity: str, row_id: str) -> Row | None:
+        with self.store.read() as conn:
+            got = rows.get(conn, entity, row_id)
+        return got[1] if got else None
+
+    def user_name(self, user_id: str | None) -> str | None:
+        who = self.store.signed_in()
+        if who is not None and user_id == who.user_id:
+            return who.display_name or who.username
+        return None
+
+    def thumbnail(self, sha256: str) -> bytes | None:
+        if sha256 in self._thumbs:
+            return self._thumbs[sha256]
+        path = photos.path_for(self.photo_dir, sha256)
+        try:
+            with Image.open(path) as img:
+                img.thumbnail((THUMB_SIDE, THUMB_SIDE))
+                out = io.BytesIO()
+                img.convert("RGB").save(out, format="JPEG", quality=80)
+        except OSError:
+            return None
+        self._thumbs[sha256] = out.getvalue()
+        return self._thumbs[sha256]
+
+    # -- writes (sync.client.actions: checked offline, then queued) ---------------------
+    def act(self, order_id: str, action: str, payload: dict[str, Any]) -> None:
+        a = self.actions
+        p = payload
+        if action == "accept":
+            a.accept(order_id)
+        elif action == "decline":
+            a.decline(order_id, p.get("reason", ""))
+        elif action == "start_travel":
+            a.start_travel(order_id)
+        elif action == "arrive":
+            a.arrive(order_id, p.get("gps"))
+        elif action == "add_note":
+            a.add_note(order_id, p.get("text", ""))
+        elif action == "request_help":
+            a.request_help(order_id, p.get("reason", ""))
+        elif action == "resolve":
+            a.resolve(order_id, p.get("resolution", ""), p.get("cause"))
+        elif action == "confirm":
+            a.confirm(order_id, int(p.get("rating") or 0), p.get("comment"))
+        elif action == "cancel":
+            a.cancel(order_id, p.get("reason", ""))
+        else:
+            raise ValueError(f"unknown action {action!r}")
+
+    def add_photo(self, order_id: str, data: bytes, caption: str | None = None) -> str:
+        entry = self.actions.add_photo(order_id, data, caption)
+        return str(entry.payload["sha256"])
+
+    def record_swap(self, order_id: str, draft: SwapDraft) -> None:
+        self.actions.record_swap(order_id, draft)
+
+    def report(self, *, account_id: str, description: str,
+               location: dict[str, Any] | None, photo_shas: list[str]) -> str:
+        return self.actions.report(kind=WorkOrderKind.FAULT_REPAIR, description=description,
+                                   account_id=account_id, location=location,
+                                   photo_shas=photo_shas)
+
+    def store_photo(self, data: bytes) -> str:
+        """Downscale (about 2000 px), store by SHA-256 and queue the upload."""
+        return self.actions.take_photo(data)
+
+    def _nudge(self) -> None:
+        if self._engine is not None:
+            self._engine.nudge()
+
+    # -- sync -----------------------------------------------------------------------------
+    def sync_once(self) -> SyncStatus:
+        engine = self._engine
+        if engine is None:
+            return self.status()
+        try:
+            engine.sync_once()
+        except AuthRequired:
+            self._auth_lost = True
+        except (TransientError, PermanentError, NotSignedIn, ClientTooOld):
+            pass  # recorded by the engine, shown by status()
+        except Exception:
+            log.exception("sync pass failed")
+        return self.status()
+
+    def status(self) -> SyncStatus:
+        if self._engine is not None:
+            s = self._engine.status()
+        else:
+            from sync.client.status import read_status
+
+            s = read_status(self.store)
+        self._last = s
+        with self.store.read() as conn:
+            ops = outbox.live(conn)
+            total_photo_bytes = int(conn.exec_driver_sql(
+                "SELECT coalesce(sum(size), 0) FROM photo WHERE state IN "
+                "('queued', 'uploading')").scalar() or 0)
+            codes = {r["id"]: r.get("code") for _, r in rows.all_of(conn, "work_order")}
+        infos = tuple(self._op_info(o, codes) for o in ops
+                      if o.state not in (outbox.OpState.APPLIED, outbox.OpState.DUPLICATE))
+        err = s.last_error if s.error_is_current else None
+        return SyncStatus(
+            online=s.online, syncing=s.syncing, pending=s.waiting, by_state=dict(s.by_state),
+            oldest_pending_at=s.oldest_waiting_at, photos_left=s.photos_waiting,
+            photo_bytes_left=s.photo_bytes_left, photo_bytes_total=total_photo_bytes,
+            last_success_at=s.last_success_at,
+            last_error_code=err.code if err else None,
+            last_error_message=err.message if err else None, ops=infos,
+            auth_required=self._auth_lost or (not s.signed_in and self.store.signed_in()
+                                              is not None),
+            too_old=s.update_required)
+
+    def _op_info(self, o: outbox.OutboxEntry, codes: dict[str, Any]) -> OpInfo:
+        rejected = o.state == outbox.OpState.REJECTED
+        held = o.state == outbox.OpState.HELD
+        return OpInfo(
+            op_id=o.op_id, action=o.action, entity_id=o.entity_id, state=o.state.value,
+            created_at=o.created_at, code=o.result_code, message=o.result_message,
+            details=dict(o.result_details or {}),
+            can_retry=held or (rejected and o.result_code == outbox.GAVE_UP),
+            can_discard=rejected or held, label=str(codes.get(o.entity_id) or ""))
+
+    def discard(self, op_id: str) -> None:
+        if self._engine is not None:
+            self._engine.discard(op_id)
+            return
+        with self.store.write() as conn:
+            outbox.discard(conn, op_id)
+
+    def retry(self, op_id: str) -> None:
+        if self._engine is not None:
+            self._engine.retry(op_id)
+            return
+        with self.store.write() as conn:
+            outbox.retry(conn, op_id)
+
+    @property
+    def signed_in_locally(self) -> bool:
+        try:
+            return self.store.signed_in() is not None
+        except NotSignedIn:
+            return False

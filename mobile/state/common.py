@@ -1,0 +1,34 @@
+"""Small helpers the screen states share: reading rows' times, the clock, async calls."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from shared.timeutil import utcnow
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+
+
+def parse_dt(value: Any) -> datetime | None:
+    """A row's ISO-8601 timestamp as an aware datetime (naive values are UTC)."""
+    if value is None or value == "":
+        return None
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if parsed.tzinfo is None:
+        from datetime import UTC
+
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def default_clock() -> datetime:
+    return utcnow()
+
+
+async def off_loop(fn: Callable[..., T], *args: Any) -> T:
+    """Run blocking work (network, large files) away from the UI's event loop."""
+    return await asyncio.to_thread(fn, *args)

@@ -1,0 +1,325 @@
+"""One job: what it is, its timeline and photos, and the actions the user may take now.
+
+The buttons are exactly ``allowed_actions`` of the shared state machine for this user and
+the job as shown (server row with the user's unsynced work laid over). Every action is
+checked on the phone first (the same rules the server runs), written locally with its op
+in one transaction, and shown at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import flet as ft
+
+from mobile.i18n import countdown, fmt_time, label, t, translate
+from mobile.services.backend import Backend
+from mobile.state.common import Clock, default_clock, off_loop, parse_dt
+from shared.enums import WorkOrderKind, WorkOrderStatus
+from shared.errors import DomainError, ErrorCode
+from sync.client.readmodel import JobDetail, PhotoItem, TimelineItem
+
+#: Buttons in the order a field worker meets them.
+BUTTON_ORDER = ("accept", "decline", "start_travel", "arrive", "record_swap", "resolve",
+                "add_photo", "add_note", "request_help", "confirm", "cancel")
+#: Actions that need text first: the inline form they open, and the field it fills.
+FORMS = {"add_note": "note", "resolve": "resolution", "request_help": "help_reason",
+         "decline": "decline_reason", "confirm": "rating_comment", "cancel": "cancel_reason"}
+POOR_GPS_M = 100.0
+
+
+@dataclass(frozen=True)
+class GpsFix:
+    lat: float
+    lon: float
+    accuracy_m: float
+
+    @property
+    def poor(self) -> bool:
+        return self.accuracy_m > POOR_GPS_M
+
+    def payload(self) -> dict[str, float]:
+        return {"lat": round(self.lat, 6), "lon": round(self.lon, 6),
+                "accuracy_m": round(min(self.accuracy_m, 5000.0), 1)}
+
+
+@ft.observable
+@dataclass
+class JobDetailState:
+    backend: Backend
+    order_id: str
+    detail: JobDetail | None = None
+    form: str | None = None  # the inline form open: note, resolve, help, decline, confirm…
+    note: str = ""
+    resolution: str = ""
+    cause: str = ""
+    help_reason: str = ""
+    decline_reason: str = ""
+    cancel_reason: str = ""
+    rating: int = 0
+    rating_comment: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    gps_status: str = ""  # locating | fix | unavailable
+    gps_fix: GpsFix | None = None
+    gps_error: str = ""
+    thumbs: dict[str, bytes] = field(default_factory=dict)
+    on_change: Callable[[], Any] | None = None  # after a local write: kick the sync
+    clock: Clock = default_clock
+
+    # -- reading --------------------------------------------------------------------------
+    def reload(self) -> None:
+        self.detail = self.backend.job(self.order_id)
+        if self.detail is not None:
+            for p in self.detail.photos:
+                if p.sha256 not in self.thumbs and p.local_path:
+                    data = self.backend.thumbnail(p.sha256)
+                    if data:
+                        self.thumbs[p.sha256] = data
+
+    @property
+    def row(self) -> dict[str, Any]:
+        return self.detail.job.row if self.detail else {}
+
+    @property
+    def status(self) -> WorkOrderStatus | None:
+        return WorkOrderStatus(self.row["status"]) if self.detail else None
+
+    @property
+    def is_swap(self) -> bool:
+        return self.row.get("kind") == WorkOrderKind.METER_SWAP.value
+
+    def buttons(self) -> list[str]:
+        if self.detail is None:
+            return []
+        allowed = set(self.detail.job.allowed_actions)
+        if self.is_swap and self.detail.swap is not None:
+            allowed.discard("record_swap")
+        return [a for a in BUTTON_ORDER if a in allowed]
+
+    def deadline_text(self, lang: str) -> tuple[str, bool]:
+        row = self.row
+        if not row:
+            return "", False
+        from mobile.state.jobs import next_deadline
+
+        deadline, key = next_deadline(row)
+        if deadline is None or self.status not in (
+                WorkOrderStatus.REPORTED, WorkOrderStatus.DISPATCHED, WorkOrderStatus.ACCEPTED,
+                WorkOrderStatus.EN_ROUTE, WorkOrderStatus.ON_SITE):
+            return "", False
+        return countdown(deadline, self.clock(), lang, key_ahead=key)
+
+    def map_url(self) -> str | None:
+        lat, lon = self.row.get("lat"), self.row.get("lon")
+        if lat is None or lon is None:
+            return None
+        name = (self.row.get("address") or "").replace(" ", "%20")
+        return f"https://uri.amap.com/marker?position={lon},{lat}&name={name}&coordinate=wgs84"
+
+    def timeline(self) -> list[TimelineItem]:
+        return list(self.detail.timeline) if self.detail else []
+
+    def photos(self, purposes: tuple[str, ...] | None = None) -> list[PhotoItem]:
+        if self.detail is None:
+            return []
+        return [p for p in self.detail.photos if purposes is None or p.purpose in purposes]
+
+    def expected_arrival(self, lang: str) -> str:
+        """For the customer: the arrival time promised (or when the crew arrived)."""
+        arrived = parse_dt(self.row.get("arrived_at"))
+        if arrived is not None:
+            return fmt_time(arrived, lang)
+        arrive_by = parse_dt(self.row.get("arrive_by"))
+        return fmt_time(arrive_by, lang) if arrive_by else "—"
+
+    @staticmethod
+    def describe_event(item: TimelineItem, lang: str) -> str:
+        """The extra line of a timeline entry: a note, a GPS fix, what was done…"""
+        d = item.data or {}
+        if item.action in ("add_note",) and d.get("text"):
+            return str(d["text"])
+        if item.action == "arrive":
+            gps = d.get("gps")
+            if gps:
+                return t("gps_fix", lang, lat=f"{gps['lat']:.5f}", lon=f"{gps['lon']:.5f}",
+                         acc=f"{gps['accuracy_m']:.0f}")
+            if "gps" in d:
+                return t("manual_position", lang)
+        if item.action == "resolve":
+            return " · ".join(str(x) for x in (d.get("resolution"), d.get("cause")) if x)
+        if item.action in ("request_help", "decline", "cancel", "reassign", "reopen"):
+            return str(d.get("reason") or "")
+        if item.action == "confirm" and d.get("rating"):
+            stars = "★" * int(d["rating"])
+            return f"{stars} {d.get('comment') or ''}".strip()
+        if item.action == "report":
+            return str(d.get("description") or "")
+        if item.action == "dispatch" and d.get("assignee_name"):
+            return str(d["assignee_name"])
+        return ""
+
+    # -- forms ----------------------------------------------------------------------------
+    def open_form(self, action: str | None) -> None:
+        self.errors = {}
+        self.form = action
+
+    def _require(self, field_name: str, text: str, code: ErrorCode, lang: str,
+                 max_len: int) -> str | None:
+        value = text.strip()
+        if not value:
+            self.errors = {**self.errors, field_name: translate(code, lang)}
+            return None
+        return value[:max_len]
+
+    def _done(self, lang: str) -> None:
+        self.form = None
+        self.errors = {}
+        self.reload()
+        if self.on_change is not None:
+            self.on_change()
+
+    def _act(self, action: str, payload: dict[str, Any], lang: str) -> bool:
+        """Take the action on the phone; a refusal by the shared rules is shown, not
+        queued."""
+        try:
+            self.backend.act(self.order_id, action, payload)
+        except DomainError as exc:
+            self.errors = {**self.errors, "action": translate(exc.code, lang, **exc.details)}
+            self.reload()
+            return False
+        self._done(lang)
+        return True
+
+    # -- actions --------------------------------------------------------------------------
+    def accept(self, lang: str) -> bool:
+        return self._act("accept", {}, lang)
+
+    def start_travel(self, lang: str) -> bool:
+        return self._act("start_travel", {}, lang)
+
+    def decline(self, lang: str) -> bool:
+        reason = self._require("decline_reason", self.decline_reason,
+                               ErrorCode.WO_REASON_REQUIRED, lang, 500)
+        if reason is None:
+            return False
+        self.decline_reason = ""
+        return self._act("decline", {"reason": reason}, lang)
+
+    def arrive(self, lang: str, *, manual: bool = False) -> bool:
+        """Arrive with the GPS fix taken (kept even when poor: it is marked), or by hand."""
+        gps = None if manual or self.gps_fix is None else self.gps_fix.payload()
+        ok = self._act("arrive", {"gps": gps}, lang)
+        self.gps_status = ""
+        return ok
+
+    def add_note(self, lang: str) -> bool:
+        text = self._require("note", self.note, ErrorCode.WO_REASON_REQUIRED, lang, 2000)
+        if text is None:
+            return False
+        self.note = ""
+        return self._act("add_note", {"text": text}, lang)
+
+    def request_help(self, lang: str) -> bool:
+        reason = self._require("help_reason", self.help_reason, ErrorCode.WO_REASON_REQUIRED,
+                               lang, 500)
+        if reason is None:
+            return False
+        self.help_reason = ""
+        return self._act("request_help", {"reason": reason}, lang)
+
+    def resolve(self, lang: str) -> bool:
+        if self.is_swap and self.detail is not None and self.detail.swap is None:
+            self.errors = {"resolution": translate(ErrorCode.WO_SWAP_REQUIRED, lang)}
+            return False
+        text = self._require("resolution", self.resolution, ErrorCode.WO_RESOLUTION_REQUIRED,
+                             lang, 2000)
+        if text is None:
+            return False
+        payload: dict[str, Any] = {"resolution": text}
+        if self.cause.strip():
+            payload["cause"] = self.cause.strip()[:200]
+        self.resolution = self.cause = ""
+        return self._act("resolve", payload, lang)
+
+    def set_rating(self, stars: int) -> None:
+        self.rating = max(1, min(5, int(stars)))
+        self.errors = {k: v for k, v in self.errors.items() if k != "rating"}
+
+    def confirm(self, lang: str) -> bool:
+        if not 1 <= self.rating <= 5:
+            self.errors = {**self.errors, "rating": translate(ErrorCode.WO_RATING_INVALID,
+                                                               lang)}
+            return False
+        payload: dict[str, Any] = {"rating": self.rating}
+        if self.rating_comment.strip():
+            payload["comment"] = self.rating_comment.strip()[:500]
+        self.rating_comment = ""
+        return self._act("confirm", payload, lang)
+
+    def cancel(self, lang: str) -> bool:
+        reason = self._require("cancel_reason", self.cancel_reason,
+                               ErrorCode.WO_REASON_REQUIRED, lang, 500)
+        if reason is None:
+            return False
+        return self._act("cancel", {"reason": reason}, lang)
+
+    async def add_photo(self, data: bytes, lang: str, caption: str | None = None
+                        ) -> str | None:
+        """Downscale and keep the photo on the device (off the UI loop), attach it, and
+        show its thumbnail at once; the bytes upload in the background."""
+        try:
+            sha = await off_loop(self.backend.add_photo, self.order_id, data, caption)
+        except DomainError as exc:
+            self.errors = {**self.errors, "action": translate(exc.code, lang, **exc.details)}
+            return None
+        except OSError as exc:  # not an image Pillow can read
+            self.errors = {**self.errors, "action": str(exc)[:200]}
+            return None
+        thumb = self.backend.thumbnail(sha)
+        if thumb:
+            self.thumbs[sha] = thumb
+        self._done(lang)
+        return sha
+
+    # -- GPS ------------------------------------------------------------------------------
+    def gps_started(self) -> None:
+        self.gps_status = "locating"
+        self.gps_error = ""
+        self.gps_fix = None
+
+    def gps_result(self, fix: GpsFix | None, error: str = "") -> None:
+        if fix is None:
+            self.gps_status = "unavailable"
+            self.gps_error = error or "?"
+        else:
+            self.gps_fix = fix
+            self.gps_status = "fix"
+
+    def gps_text(self, lang: str) -> str:
+        if self.gps_status == "locating":
+            return t("locating", lang)
+        if self.gps_status == "unavailable":
+            return t("gps_unavailable", lang, why=self.gps_error)
+        if self.gps_fix is not None:
+            f = self.gps_fix
+            key = "gps_poor" if f.poor else "gps_fix"
+            return t(key, lang, lat=f"{f.lat:.5f}", lon=f"{f.lon:.5f}", acc=f"{f.accuracy_m:.0f}")
+        return ""
+
+    # -- labels ---------------------------------------------------------------------------
+    @staticmethod
+    def action_label(action: str, lang: str) -> str:
+        if action == "arrive":
+            return t("arrive_gps", lang)
+        if action == "record_swap":
+            return t("swap_form", lang)
+        if action == "add_photo":
+            return t("add_photo", lang)
+        if action == "add_note":
+            return t("add_note", lang)
+        if action == "confirm":
+            return t("rate_service", lang)
+        text = label(action, lang)
+        return text[:1].upper() + text[1:]

@@ -1,0 +1,244 @@
+"""One job: facts, map link, photos, the actions allowed now, and the full timeline.
+
+Used by field workers (their job) and customers (following their report)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from mobile import theme
+from mobile.components.common import error_text, kv, section, sync_chip
+from mobile.components.photos import add_photo_buttons, photo_strip
+from mobile.context import AppContext
+from mobile.i18n import fmt_time, label, t
+from mobile.state.app import AppState
+from mobile.state.job_detail import JobDetailState
+from mobile.state.jobs import sync_text
+from shared.enums import Role
+from sync.client.readmodel import TimelineItem
+
+ICONS = {"accept": ft.Icons.CHECK_CIRCLE, "decline": ft.Icons.UNDO,
+         "start_travel": ft.Icons.DIRECTIONS_CAR, "arrive": ft.Icons.MY_LOCATION,
+         "record_swap": ft.Icons.SPEED, "resolve": ft.Icons.TASK_ALT,
+         "add_photo": ft.Icons.ADD_A_PHOTO, "add_note": ft.Icons.NOTE_ADD,
+         "request_help": ft.Icons.SUPPORT, "confirm": ft.Icons.STAR, "cancel": ft.Icons.CANCEL}
+SUBMIT_LABELS = {"add_note": "submit_note", "resolve": "submit_resolve",
+                 "request_help": "submit_help", "decline": "submit_decline",
+                 "cancel": "submit_cancel", "confirm": "submit_rating"}
+PRIMARY_ACTIONS = ("accept", "start_travel", "arrive", "record_swap", "resolve", "confirm")
+
+
+def _field(state: JobDetailState, name: str, label_text: str, *, multiline: bool = True,
+           lang: str) -> ft.Control:
+    def on_change(e: ft.Event[ft.TextField]) -> None:
+        setattr(state, name, e.control.value or "")
+
+    return ft.TextField(label=label_text, value=getattr(state, name), on_change=on_change,
+                        multiline=multiline, min_lines=2 if multiline else 1, max_lines=5,
+                        error=state.errors.get(name) or None)
+
+
+def _timeline_row(item: TimelineItem, state: JobDetailState, app: AppState) -> ft.Control:
+    lang = app.lang
+    title = label(item.action, lang)
+    title = title[:1].upper() + title[1:]
+    if item.to_status and item.from_status != item.to_status:
+        title += f" → {label(item.to_status, lang)}"
+    extra = JobDetailState.describe_event(item, lang)
+    lines: list[ft.Control] = [
+        ft.Row([ft.Text(fmt_time(item.occurred_at, lang), size=13, color=theme.MUTED,
+                        width=92),
+                ft.Text(title, size=15, weight=ft.FontWeight.W_600, expand=True)]),
+    ]
+    if extra:
+        lines.append(ft.Text(extra, size=14, selectable=True))
+    if item.sync != "synced":
+        lines.append(sync_chip(item.sync, t("sync_pending", lang) if item.sync == "pending"
+                               else t("sync_rejected", lang)))
+        if item.reason:
+            lines.append(ft.Text(item.reason, size=13, color=theme.DANGER))
+    return ft.Container(padding=ft.Padding.only(left=8, top=4, bottom=4),
+                        border=ft.Border.only(left=ft.BorderSide(3, theme.PRIMARY)),
+                        content=ft.Column(lines, spacing=2))
+
+
+@ft.component
+def JobDetailView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
+    def make() -> JobDetailState:
+        s = JobDetailState(ctx.backend, order_id, on_change=ctx.kick_sync)
+        s.reload()
+        return ctx.track(s)
+
+    state, _ = ft.use_state(make)
+    lang = app.lang
+    if state.detail is None:
+        return section(None, ft.Text(t("not_found", lang), size=16))
+    row = state.row
+    job = state.detail.job
+    is_customer = app.role == Role.CUSTOMER
+
+    async def pick_photo(_: Any = None) -> None:
+        for data in await ctx.hardware.pick_photos():
+            await state.add_photo(data, lang)
+            app.notify_user(t("photo_added", lang))
+
+    async def arrive(_: Any) -> None:
+        state.gps_started()
+        fix, why = await ctx.hardware.gps_fix()
+        state.gps_result(fix, why)
+        if fix is not None:
+            state.arrive(lang)
+            app.notify_user(t("done_offline", lang))
+
+    def run(action: str):  # type: ignore[no-untyped-def]
+        def handler(e: Any) -> Any:
+            if action == "arrive":
+                return arrive(e)
+            if action == "add_photo":
+                return pick_photo()
+            if action == "record_swap":
+                app.open("swap", order_id=order_id)
+                return None
+            if action in ("accept", "start_travel"):
+                getattr(state, action)(lang)
+                return None
+            state.open_form(None if state.form == action else action)
+            return None
+        return handler
+
+    # -- header -------------------------------------------------------------------------
+    deadline, overdue = state.deadline_text(lang)
+    header: list[ft.Control] = [
+        ft.Row([ft.Text(label(row["status"], lang), size=20, weight=ft.FontWeight.BOLD,
+                        color=theme.PRIMARY, expand=True),
+                sync_chip(job.sync.mark.value, sync_text(job.sync.mark, job.sync.unsynced,
+                                                         lang))]),
+    ]
+    if job.sync.reason:
+        header.append(ft.Text(job.sync.reason, color=theme.DANGER, size=14))
+    if deadline:
+        header.append(ft.Row([ft.Icon(ft.Icons.TIMER,
+                                      color=theme.DANGER if overdue else theme.PRIMARY),
+                              ft.Text(deadline, size=16, weight=ft.FontWeight.W_600,
+                                      color=theme.DANGER if overdue else theme.PRIMARY)]))
+    header.append(kv(t("priority", lang), label(row.get("priority") or "normal", lang)))
+    if row.get("help_requested"):
+        header.append(ft.Text(t("help_requested", lang), color=theme.WARNING))
+
+    # -- facts --------------------------------------------------------------------------
+    account = ctx.backend.row("account", row["account_id"]) if row.get("account_id") else None
+    facts: list[ft.Control] = []
+    if not is_customer:
+        facts.append(kv(t("customer", lang), (account or {}).get("name")
+                        or row.get("contact_name") or "—"))
+        phone = row.get("contact_phone") or (account or {}).get("phone")
+        if phone:
+            facts.append(kv(t("contact", lang), str(phone)))
+    facts.append(kv(t("account", lang), row.get("account_no") or (account or {}).get(
+        "account_no") or "—"))
+    facts.append(kv(t("meter", lang), row.get("meter_no") or "—"))
+    facts.append(kv(t("address", lang), row.get("address") or (account or {}).get(
+        "address") or "—"))
+    url = state.map_url()
+    if url:
+        facts.append(ft.TextButton(t("open_map", lang), icon=ft.Icons.MAP, url=url))
+    facts.append(kv(t("description", lang), row.get("description") or ""))
+    if is_customer:
+        facts.append(kv(t("assigned_crew", lang),
+                        " · ".join(x for x in (row.get("assignee_name"),
+                                               row.get("assignee_phone")) if x)
+                        or t("not_assigned", lang)))
+        facts.append(kv(t("expected_arrival", lang), state.expected_arrival(lang)))
+        if row.get("rating"):
+            facts.append(kv(t("rating_label", lang),
+                            "★" * int(row["rating"]) + f" {row.get('rating_comment') or ''}"))
+
+    # -- actions ------------------------------------------------------------------------
+    buttons = state.buttons()
+    action_controls: list[ft.Control] = []
+    btn_row: list[ft.Control] = []
+    for a in buttons:
+        text = JobDetailState.action_label(a, lang)
+        if a in PRIMARY_ACTIONS:
+            btn_row.append(ft.FilledButton(text, icon=ICONS.get(a), on_click=run(a),
+                                           height=48))
+        else:
+            btn_row.append(ft.OutlinedButton(text, icon=ICONS.get(a), on_click=run(a),
+                                             height=48))
+    if btn_row:
+        action_controls.append(ft.Row(btn_row, wrap=True, spacing=8, run_spacing=8))
+    if state.gps_status:
+        action_controls.append(ft.Text(state.gps_text(lang), size=14,
+                                       color=theme.DANGER if state.gps_status == "unavailable"
+                                       else theme.MUTED))
+    if state.gps_status == "unavailable" and "arrive" in buttons:
+        action_controls.append(ft.FilledButton(t("arrive_manual", lang),
+                                               icon=ft.Icons.TOUCH_APP, height=48,
+                                               on_click=lambda _: state.arrive(lang,
+                                                                               manual=True)))
+    action_controls.extend(_form(state, app))
+
+    # -- photos and timeline --------------------------------------------------------------
+    customer_photos = state.photos(("report",))
+    job_photos = state.photos(("job", "old_face", "new_face"))
+    sections: list[ft.Control] = [section(None, *header), section(None, *facts)]
+    if action_controls:
+        sections.append(section(None, *action_controls))
+    if customer_photos:
+        sections.append(section(t("customer_photos", lang),
+                                photo_strip(customer_photos, state.thumbs, lang)))
+    if job_photos or "add_photo" in buttons:
+        sections.append(section(t("photos", lang), photo_strip(job_photos, state.thumbs, lang)))
+    if state.detail.swap:
+        sw = state.detail.swap
+        sections.append(section(t("swap_recorded", lang),
+                                kv(t("new_meter_no", lang), str(sw.get("new_meter_no")
+                                                                or sw.get("new_meter_id")
+                                                                or "")),
+                                kv(t("new_card_no", lang), str(sw.get("new_card_no") or ""))))
+    sections.append(section(t("timeline", lang),
+                            *[_timeline_row(i, state, app) for i in reversed(state.timeline())]))
+    _ = add_photo_buttons  # the add-photo action opens the chooser directly
+    return ft.Column(sections, scroll=ft.ScrollMode.AUTO, expand=True, spacing=2)
+
+
+def _form(state: JobDetailState, app: AppState) -> list[ft.Control]:
+    lang = app.lang
+    form = state.form
+    if form is None:
+        return []
+
+    def submit(action: str):  # type: ignore[no-untyped-def]
+        def handler(_: Any) -> None:
+            if getattr(state, action)(lang):
+                app.notify_user(t("done_offline", lang))
+        return handler
+
+    cancel = ft.TextButton(t("cancel", lang), on_click=lambda _: state.open_form(None))
+    if form == "add_note":
+        fields = [_field(state, "note", t("note", lang), lang=lang)]
+    elif form == "resolve":
+        fields = [_field(state, "resolution", t("resolution", lang), lang=lang),
+                  _field(state, "cause", t("cause", lang), multiline=False, lang=lang)]
+    elif form == "request_help":
+        fields = [_field(state, "help_reason", t("help_reason", lang), lang=lang)]
+    elif form == "decline":
+        fields = [_field(state, "decline_reason", t("decline_reason", lang), lang=lang)]
+    elif form == "cancel":
+        fields = [_field(state, "cancel_reason", t("decline_reason", lang), lang=lang)]
+    elif form == "confirm":
+        stars = ft.Row([ft.IconButton(ft.Icons.STAR if n <= state.rating else
+                                      ft.Icons.STAR_BORDER, icon_color=theme.ACCENT,
+                                      icon_size=36, tooltip=t("stars", lang, n=n),
+                                      on_click=lambda _, n=n: state.set_rating(n))
+                        for n in range(1, 6)])
+        fields = [stars, error_text(state.errors.get("rating")),
+                  _field(state, "rating_comment", t("rating_comment", lang), lang=lang)]
+    else:
+        return []
+    title = t(SUBMIT_LABELS[form], lang)
+    return [ft.Divider(), *fields,
+            ft.Row([ft.FilledButton(title, icon=ICONS.get(form), on_click=submit(form),
+                                    height=48), cancel], spacing=8)]

@@ -1,0 +1,81 @@
+"""The meter-swap form: field-level messages from the same rules the server runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from mobile import theme
+from mobile.components.common import error_text, section
+from mobile.components.photos import thumb
+from mobile.context import AppContext
+from mobile.i18n import t
+from mobile.state.app import AppState
+from mobile.state.swap_form import SwapFormState
+
+KEYBOARDS = {"old_final_kwh": ft.KeyboardType.NUMBER, "old_remaining": ft.KeyboardType.NUMBER,
+             "new_start_kwh": ft.KeyboardType.NUMBER, "new_card_no": ft.KeyboardType.NUMBER}
+
+
+@ft.component
+def SwapFormView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
+    def make() -> SwapFormState:
+        s = SwapFormState(ctx.backend, ctx.drafts, order_id, on_change=ctx.kick_sync)
+        s.load()
+        return s
+
+    form, _ = ft.use_state(make)
+    lang = app.lang
+
+    def field(name: str, helper: str | None = None) -> ft.Control:
+        def on_change(e: ft.Event[ft.TextField]) -> None:
+            form.set(name, e.control.value or "", lang)
+
+        return ft.TextField(label=t(name, lang), value=getattr(form.values, name),
+                            on_change=on_change, keyboard_type=KEYBOARDS.get(name),
+                            error=form.errors.get(name) or None, helper=helper)
+
+    def photo(which: str) -> ft.Control:
+        sha = getattr(form.values, which)
+
+        async def pick(_: Any) -> None:
+            for data in await ctx.hardware.pick_photos():
+                await form.set_photo(which, data, lang)
+
+        return ft.Column([
+            ft.Text(t(which, lang), size=14, weight=ft.FontWeight.W_600),
+            thumb(form.thumbs.get(sha), uploaded=False, lang=lang, size=110) if sha else
+            ft.Text(t("photo_missing", lang), color=theme.MUTED),
+            ft.OutlinedButton(t("pick_photo", lang), icon=ft.Icons.PHOTO_CAMERA,
+                              on_click=pick, tooltip=t(which, lang)),
+        ], spacing=4)
+
+    def submit(_: Any) -> None:
+        if form.submit(lang):
+            app.notify_user(t("done_offline", lang))
+            app.back()
+        else:
+            app.notify_user(t("fix_errors", lang))
+
+    last = form.last_reading_text(lang)
+    return ft.Column([
+        section(t("old_meter_no", lang),
+                field("old_meter_no"),
+                field("old_final_kwh", helper=last or None),
+                field("old_remaining")),
+        section(t("new_meter_no", lang),
+                field("new_meter_no", helper=form.register_hint(lang)),
+                field("new_start_kwh"),
+                field("new_card_no"),
+                field("seal_numbers")),
+        section(t("photos", lang),
+                ft.Row([photo("old_face_photo"), photo("new_face_photo")], wrap=True,
+                       spacing=16),
+                error_text(form.errors.get("photos"))),
+        section(None,
+                ft.Text(t("draft_saved", lang, time=form.saved_at), color=theme.MUTED,
+                        size=13, visible=bool(form.saved_at)),
+                ft.FilledButton(t("save_swap", lang), icon=ft.Icons.SAVE, on_click=submit,
+                                height=52)),
+    ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=2)
