@@ -68,11 +68,12 @@ def backoff_s(failures: int, rng: random.Random, cap: float = BACKOFF_CAP_S) -> 
 
 class SyncEngine:
     def __init__(self, store: Store, transport: Transport, *, interval_s: float = 60.0,
-                 pull_limit: int = DEFAULT_PULL_LIMIT, rng: random.Random | None = None
-                 ) -> None:
+                 pull_limit: int = DEFAULT_PULL_LIMIT, rng: random.Random | None = None,
+                 min_gap_s: float = MIN_GAP_S) -> None:
         self.store = store
         self.transport = transport
         self.interval_s = interval_s
+        self.min_gap_s = min_gap_s
         self.rng = rng or random.Random()
         self.pusher = Pusher(store, transport, self.rng)
         self.uploader = PhotoUploader(store, transport)
@@ -173,7 +174,7 @@ class SyncEngine:
             woke = self._wake.wait(delay)
             self._wake.clear()
             if woke and not self._stopping.is_set():
-                gap = MIN_GAP_S - (time.monotonic() - self._last_pass_at)
+                gap = self.min_gap_s - (time.monotonic() - self._last_pass_at)
                 if gap > 0:
                     self._stopping.wait(gap)
         self._next_at = None

@@ -436,7 +436,8 @@ def lane_prevs(conn: Connection, entries: Sequence[OutboxEntry]) -> dict[str, st
 
 
 def counts(conn: Connection) -> dict[str, int]:
-    got = dict(conn.exec_driver_sql("SELECT state, count(*) FROM outbox GROUP BY state").all())
+    got: dict[str, int] = {str(k): int(v) for k, v in conn.exec_driver_sql(
+        "SELECT state, count(*) FROM outbox GROUP BY state")}
     return {s.value: int(got.get(s.value, 0)) for s in OpState}
 
 

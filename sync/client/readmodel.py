@@ -128,16 +128,16 @@ def assess(row: dict[str, Any], now: datetime) -> deadlines.Flags | None:
         last_activity_at=_dt(row.get("last_activity_at")) or now)
 
 
-def urgency_key(view: JobView) -> tuple[Any, ...]:
-    """Open before done; overdue first; then the next deadline (arrival while not yet
-    on site, else completion); then priority; then oldest report."""
+def urgency_key(view: JobView, now: datetime) -> tuple[Any, ...]:
+    """Open before done; then jobs whose next deadline has passed; then by that deadline
+    (arrival while not yet on site, else completion); then priority; then oldest report."""
     row = view.row
     status = S(row["status"])
     arrived = row.get("arrived_at") is not None or status not in (
         S.REPORTED, S.DISPATCHED, S.ACCEPTED, S.EN_ROUTE)
     deadline = (None if arrived else _dt(row.get("arrive_by"))) or _dt(row.get("complete_by"))
-    overdue = bool(view.flags and view.flags.overdue)
-    return (status not in OPEN_STATUSES, not overdue, deadline or _FAR,
+    late = deadline is not None and deadline < now
+    return (status not in OPEN_STATUSES, not late, deadline or _FAR,
             PRIORITY_RANK.get(Priority(row.get("priority") or "normal"), 9),
             _dt(row.get("reported_at")) or _FAR, row["id"])
 
@@ -174,7 +174,7 @@ class ReadModel:
                 done = view.status not in OPEN_STATUSES
                 if view.sync.mark != Mark.SYNCED or (mine and (include_done or not done)):
                     views.append(view)
-        return sorted(views, key=urgency_key)
+        return sorted(views, key=lambda v: urgency_key(v, now))
 
     def job(self, order_id: str, *, now: datetime | None = None) -> JobDetail | None:
         with self.store.read() as conn:

@@ -89,7 +89,7 @@ class ErrorInfo:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-LocalEffect = Callable[[Connection], None]
+LocalEffect = Callable[[Connection], object]
 
 
 def _sqlite_engine(path: Path, *, immediate: bool) -> Engine:
