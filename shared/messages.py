@@ -140,6 +140,97 @@ ERRORS: dict[ErrorCode, tuple[str, str]] = {
     E.SWAP_ALREADY_RECORDED: (
         "该工单已录入过换表记录。", "A meter swap is already recorded for this job."
     ),
+    # -- billing (issue 5)
+    E.BILLING_AMOUNT_INVALID: (
+        "充值金额应在 {min} 至 {max} 元之间（以分为单位的整数）。",
+        "A recharge must be between {min} and {max} yuan (a whole number of fen).",
+    ),
+    E.BILLING_CORRECTION_INVALID: (
+        "调整金额不能为零，且不超过 {max} 元。",
+        "A correction must not be zero and at most {max} yuan either way.",
+    ),
+    E.BILLING_REFUND_EXCEEDS_BALANCE: (
+        "退款金额 {amount} 分超过当前余额 {balance} 分。",
+        "The refund of {amount} fen exceeds the balance of {balance} fen.",
+    ),
+    E.BILLING_NO_INSTALLED_METER: (
+        "用电户 {account} 没有在装电表。", "Account {account} has no installed meter."
+    ),
+    E.TARIFF_INVALID: ("电价数据有误：{reason}", "Invalid tariff data: {reason}"),
+    E.TARIFF_EFFECTIVE_IN_PAST: (
+        "新电价版本只能从明天起生效（{effective_from} 不可用）。",
+        "A new tariff version can only take effect from tomorrow ({effective_from} is too "
+        "early).",
+    ),
+    E.TARIFF_VERSION_EXISTS: (
+        "该类用户在 {effective_from} 已有电价版本。",
+        "A tariff version for this customer type already starts on {effective_from}.",
+    ),
+    E.READING_FIELD_INVALID: (
+        "字段 {field} 有误：{problem}", "Field {field} is invalid: {problem}"
+    ),
+    E.READING_SOURCE_INVALID: (
+        "示数来源应为 actual、estimated 或 manual（收到：{source}）。",
+        "The reading source must be actual, estimated or manual (got: {source}).",
+    ),
+    E.READING_METER_NOT_INSTALLED: (
+        "抄表时间电表 {meter} 未装在用电户处。",
+        "Meter {meter} was not installed at a customer at the reading time.",
+    ),
+    E.READING_ABOVE_NEXT: (
+        "示数 {value} 大于之后已记录的示数 {next}。",
+        "The reading {value} is above the later recorded reading {next}.",
+    ),
+    E.READING_DUPLICATE_IN_FILE: (
+        "与第 {first} 行重复（同一电表、同一天、同一来源）。",
+        "Repeats row {first} (same meter, day and source).",
+    ),
+    E.READING_CSV_INVALID: ("CSV 文件格式有误：{reason}", "The CSV file is not usable: {reason}"),
+    E.CASH_RECEIPT_INVALID: (
+        "收据号应为 6 到 32 位字母、数字或连字符。",
+        "A receipt number is 6 to 32 letters, digits or hyphens.",
+    ),
+    E.CASH_RECEIPT_REUSED: (
+        "收据号 {receipt_no} 已用于另一笔收款。",
+        "Receipt number {receipt_no} was already used for another payment.",
+    ),
+    E.PAYMENT_ORDER_NOT_FOUND: ("找不到支付单 {order}。", "Payment order {order} not found."),
+    E.PAYMENT_ORDER_CLOSED: (
+        "支付单状态为 {status}，不能再支付。", "The payment order is {status}; it cannot be paid."
+    ),
+    E.PAYMENT_CALLBACK_SIGNATURE_INVALID: (
+        "支付通知签名无效，已拒绝并记录。",
+        "The payment notification's signature is not valid; refused and recorded.",
+    ),
+    E.PAYMENT_CALLBACK_STALE: (
+        "支付通知的时间戳缺失或已过期（疑似重放），已拒绝并记录。",
+        "The payment notification's timestamp is missing or too old (a replay?); refused "
+        "and recorded.",
+    ),
+    E.PAYMENT_CALLBACK_MISMATCH: (
+        "支付通知与支付单不符（{field}），已拒绝并记录。",
+        "The payment notification does not match the order ({field}); refused and recorded.",
+    ),
+    E.PURCHASE_COUNT_INVALID: (
+        "购电次数应为 0 到 {max} 的整数。", "A purchase count is a whole number from 0 to {max}."
+    ),
+    E.PURCHASE_COUNT_STALE: (
+        "购电次数已是 {actual}（您看到的是 {expected}），请刷新后重试。",
+        "The purchase count is now {actual} (you saw {expected}); refresh and try again.",
+    ),
+    E.PURCHASE_COUNT_UNCHANGED: (
+        "新的购电次数与当前相同。", "The new purchase count equals the current one."
+    ),
+    E.METER_COMMAND_NOT_FOUND: ("找不到电表指令 {command}。", "Meter command {command} not found."),
+    E.METER_COMMAND_NOT_ALLOWED: (
+        "电表指令当前状态为 {state}，不能执行此操作。",
+        "The meter command is {state}; this is not possible now.",
+    ),
+    E.METER_ACK_SIGNATURE_INVALID: (
+        "电表回执签名无效，已拒绝并记录。",
+        "The meter acknowledgement's signature is not valid; refused and recorded.",
+    ),
+    E.NOTIFICATION_NOT_FOUND: ("找不到消息 {notification}。", "Message {notification} not found."),
 }
 
 #: Codes of the sync layer (``sync.protocol.SyncErrorCode`` values).
