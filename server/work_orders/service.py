@@ -38,6 +38,7 @@ from shared.timeutil import LOCAL_TZ, utcnow
 from shared.workorders import deadlines
 from shared.workorders.state_machine import (
     ASSIGNEE_ROLES,
+    REPORTER_ROLES,
     Action,
     Actor,
     OrderFacts,
@@ -119,6 +120,12 @@ def _same_report(order: WorkOrder, data: dict[str, Any]) -> bool:
             and order.account_id == data.get("account_id"))
 
 
+def _may_see_account(actor: Actor, account: Account) -> bool:
+    if actor.role == Role.CUSTOMER:
+        return account.id in actor.account_ids
+    return actor.role == Role.ADMIN or actor.station_id in (None, account.station_id)
+
+
 def report(uow: UnitOfWork, *, actor: Actor, data: dict[str, Any],
            at: datetime | None = None) -> tuple[WorkOrder, bool]:
     """Raise a work order; returns ``(order, created)``. A repeated client id is a no-op."""
@@ -135,10 +142,13 @@ def report(uow: UnitOfWork, *, actor: Actor, data: dict[str, Any],
             if existing.reporter_id != actor.user_id or not _same_report(existing, data):
                 raise DomainError(ErrorCode.IDEMPOTENCY_CONFLICT)
             return existing, False
+    if actor.role != Role.CUSTOMER and actor.role not in REPORTER_ROLES:
+        raise DomainError(ErrorCode.WO_ROLE_NOT_ALLOWED, action=Action.REPORT.value)
     account = None
     if data.get("account_id"):
         account = session.get(Account, data["account_id"])
-        if account is None:
+        if account is None or not _may_see_account(actor, account):
+            # Someone else's account looks exactly like a missing one: no existence leak.
             raise DomainError(ErrorCode.ACCOUNT_NOT_FOUND, account=data["account_id"])
     check_report(kind=kind, account_id=data.get("account_id"), actor=actor)
     area_id = account.area_id if account else data.get("area_id")

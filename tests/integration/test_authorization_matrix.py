@@ -96,7 +96,7 @@ MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     "GET /api/v1/accounts/{account_id}":                ("account",    (401,   200,   404,   200,   200,   404,   404,   404,   200,   200,   404,   200,   200)),
     "GET /api/v1/accounts/{account_id}/readings":       ("account",    (401,   200,   404,   200,   200,   404,   404,   404,   200,   200,   404,   200,   200)),
     "GET /api/v1/meters":                               ("account",    (401,   403,   403,   403,   403,   403,   SEES,  HIDES, SEES,  SEES,  HIDES, SEES,  SEES)),
-    "POST /api/v1/work-orders":                         ("none",       (401,   201,   403,   403,   403,   403,   403,   403,   201,   201,   403,   201,   201)),
+    "POST /api/v1/work-orders":                         ("none",       (401,   201,   404,   403,   403,   403,   403,   403,   201,   201,   404,   201,   201)),
     "GET /api/v1/work-orders":                          ("dispatched", (401,   SEES,  HIDES, SEES,  SEES,  HIDES, HIDES, HIDES, HIDES, SEES,  HIDES, SEES,  SEES)),
     "GET /api/v1/work-orders/{order_id}":               ("dispatched", SEES_JOB),
     "POST /api/v1/work-orders/{order_id}/dispatch":     ("reported",   OFFICE_ONLY),

@@ -527,7 +527,7 @@ def test_dispatcher_reports_on_behalf_of_a_caller(as_user, world, db):
             "WO_ACCOUNT_REQUIRED")
     refused(as_user("customer2").post(WO, json={"account_id": world.accounts["acc1"].id,
                                                 "description": "not mine"}),
-            403, "WO_NOT_OWNER")
+            404, "ACCOUNT_NOT_FOUND")  # someone else's account looks like a missing one
     assert db_snapshot(db) == before
 
     # a customer may apply for a new connection without an account, and sees it
