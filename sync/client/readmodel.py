@@ -238,6 +238,9 @@ class ReadModel:
 
     def _view(self, conn: Connection, row: dict[str, Any] | None, ops: list[OutboxEntry],
               actor: Actor | None, now: datetime) -> JobView | None:
+        if row is None:  # left the user's scope: show the row a rejection came back with
+            row = next((o.result_row for o in reversed(ops)
+                        if o.state == OpState.REJECTED and o.result_row), None)
         laid = [o for o in ops if o.state in outbox.UNSENT
                 or (o.state in ACKED and not self._reflected(conn, o, row))]
         shown, effects = lay_over(row, laid, actor, self._lookup(conn))

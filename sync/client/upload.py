@@ -4,7 +4,8 @@ Each chunk's confirmation is committed, so an upload resumes from what the serve
 after any interruption (at most one chunk is sent again). The server verifies the hash
 and the image type when the last byte arrives; if it refuses, the upload starts again
 from zero once the local bytes are checked again, and after ``MAX_RESTARTS`` (or when
-the local file is gone or damaged) the photo is marked failed and shown.
+the local file is gone or damaged, or the bytes are not an image) the photo is marked
+failed and shown.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class PhotoUploader:
                     fixes += 1
                     offset = int(exc.details.get("received", 0))
                     continue
-                if exc.code in (SyncErrorCode.PHOTO_HASH_MISMATCH, SyncErrorCode.PHOTO_NOT_IMAGE):
+                if exc.code == SyncErrorCode.PHOTO_HASH_MISMATCH:  # damaged on the way
                     restarts += 1
                     if restarts <= MAX_RESTARTS and photos.read_verified(photo) is not None:
                         with self.store.write() as conn:
@@ -79,7 +80,7 @@ class PhotoUploader:
                         continue
                     self._fail(photo, exc.code, report)
                     return
-                if exc.code == SyncErrorCode.PHOTO_TOO_LARGE:
+                if exc.code in (SyncErrorCode.PHOTO_NOT_IMAGE, SyncErrorCode.PHOTO_TOO_LARGE):
                     self._fail(photo, exc.code, report)
                     return
                 with self.store.write() as conn:  # e.g. not known yet: try next time
