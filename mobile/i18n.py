@@ -72,7 +72,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "never": ("从未", "never"),
     "oldest_pending": ("最早待上传", "Oldest pending"),
     "photo_bytes_left": ("照片待上传", "Photo bytes left"),
-    "photos_left": ("{n} 张照片，{size}", "{n} photos, {size}"),
+    "photos_left": ("{n} 张照片，{size}", "{n} photo(s), {size}"),
     "nothing_pending": ("没有待上传的内容", "Nothing pending"),
     "ops_by_state": ("待上传操作", "Pending changes"),
     "state_pending": ("等待上传", "Waiting"),

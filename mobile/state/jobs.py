@@ -25,6 +25,7 @@ class JobCard:
 
     id: str
     title: str  # kind · code
+    code: str
     kind: str
     status: str
     address: str
@@ -65,7 +66,8 @@ def make_card(view: JobView, lang: str, now: datetime) -> JobCard:
         text, overdue = countdown(deadline, now, lang, key_ahead=key)
     code = row.get("code") or "…"
     return JobCard(
-        id=view.id, title=f"{label(row['kind'], lang)} · {code}", kind=row["kind"],
+        id=view.id, title=f"{label(row['kind'], lang)} · {code}", code=code,
+        kind=row["kind"],
         status=label(status, lang), address=row.get("address") or "",
         deadline_text=text, overdue=overdue,
         priority=label(row.get("priority") or "normal", lang),

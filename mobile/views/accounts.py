@@ -73,4 +73,5 @@ def AccountsView(app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
         ft.Container(padding=ft.Padding.all(8), content=ft.FilledButton(
             t("report_fault", lang), icon=ft.Icons.REPORT_PROBLEM, height=52,
             on_click=lambda _: app.open("report"))),
-    ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=2)
+    ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=2,
+                     horizontal_alignment=ft.CrossAxisAlignment.STRETCH)

@@ -74,4 +74,5 @@ def FaultReportView(app: AppState, ctx: AppContext) -> ft.Control:
                 error_text(form.errors.get("form")),
                 ft.FilledButton(t("submit_report", lang), icon=ft.Icons.SEND, height=52,
                                 on_click=submit)),
-    ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=2)
+    ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=2,
+                     horizontal_alignment=ft.CrossAxisAlignment.STRETCH)

@@ -29,7 +29,8 @@ def FaultsView(app: AppState, ctx: AppContext) -> ft.Control:
         assignee = row.get("assignee_name") or t("not_assigned", lang)
         cards.append(ft.Card(content=ft.Container(
             padding=ft.Padding.all(14),
-            on_click=lambda _, v=v, title=title: app.open("job", order_id=v.id, title=title),
+            on_click=lambda _, v=v: app.open("job", order_id=v.id,
+                                                 title=v.row.get("code") or ""),
             content=ft.Column([
                 ft.Row([ft.Text(title, size=16, weight=ft.FontWeight.BOLD, expand=True),
                         ft.Text(label(row["status"], lang), size=15, color=theme.PRIMARY,
@@ -48,4 +49,5 @@ def FaultsView(app: AppState, ctx: AppContext) -> ft.Control:
             t("report_fault", lang), icon=ft.Icons.REPORT_PROBLEM, height=52,
             on_click=lambda _: app.open("report"))),
         *cards,
-    ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=2)
+    ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=2,
+                     horizontal_alignment=ft.CrossAxisAlignment.STRETCH)

@@ -45,7 +45,7 @@ def _timeline_row(item: TimelineItem, state: JobDetailState, app: AppState) -> f
     title = label(item.action, lang)
     title = title[:1].upper() + title[1:]
     if item.to_status and item.from_status != item.to_status:
-        title += f" → {label(item.to_status, lang)}"
+        title += f" » {label(item.to_status, lang)}"
     extra = JobDetailState.describe_event(item, lang)
     lines: list[ft.Control] = [
         ft.Row([ft.Text(fmt_time(item.occurred_at, lang), size=13, color=theme.MUTED,
@@ -53,7 +53,7 @@ def _timeline_row(item: TimelineItem, state: JobDetailState, app: AppState) -> f
                 ft.Text(title, size=15, weight=ft.FontWeight.W_600, expand=True)]),
     ]
     if extra:
-        lines.append(ft.Text(extra, size=14, selectable=True))
+        lines.append(ft.Text(extra, size=14))
     if item.sync != "synced":
         lines.append(sync_chip(item.sync, t("sync_pending", lang) if item.sync == "pending"
                                else t("sync_rejected", lang)))
@@ -93,24 +93,25 @@ def JobDetailView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
             app.notify_user(t("done_offline", lang))
 
     def run(action: str):  # type: ignore[no-untyped-def]
-        def handler(e: Any) -> Any:
+        async def handler(e: Any) -> None:
             if action == "arrive":
-                return arrive(e)
-            if action == "add_photo":
-                return pick_photo()
-            if action == "record_swap":
+                await arrive(e)
+            elif action == "add_photo":
+                await pick_photo()
+            elif action == "record_swap":
                 app.open("swap", order_id=order_id)
-                return None
-            if action in ("accept", "start_travel"):
-                getattr(state, action)(lang)
-                return None
-            state.open_form(None if state.form == action else action)
-            return None
+            elif action in ("accept", "start_travel"):
+                if getattr(state, action)(lang):
+                    app.notify_user(t("done_offline", lang))
+            else:
+                state.open_form(None if state.form == action else action)
         return handler
 
     # -- header -------------------------------------------------------------------------
     deadline, overdue = state.deadline_text(lang)
     header: list[ft.Control] = [
+        ft.Text(f"{label(row['kind'], lang)} · {row.get('code') or '…'}", size=14,
+                color=theme.MUTED),
         ft.Row([ft.Text(label(row["status"], lang), size=20, weight=ft.FontWeight.BOLD,
                         color=theme.PRIMARY, expand=True),
                 sync_chip(job.sync.mark.value, sync_text(job.sync.mark, job.sync.unsynced,
@@ -201,7 +202,8 @@ def JobDetailView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
     sections.append(section(t("timeline", lang),
                             *[_timeline_row(i, state, app) for i in reversed(state.timeline())]))
     _ = add_photo_buttons  # the add-photo action opens the chooser directly
-    return ft.Column(sections, scroll=ft.ScrollMode.AUTO, expand=True, spacing=2)
+    return ft.Column(sections, scroll=ft.ScrollMode.AUTO, expand=True, spacing=2,
+                     horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
 
 
 def _form(state: JobDetailState, app: AppState) -> list[ft.Control]:

@@ -22,7 +22,7 @@ def _card(c: JobCard, app: AppState) -> ft.Control:
                            icon=ft.Icons.SUPPORT))
     return ft.Card(content=ft.Container(
         padding=ft.Padding.all(14),
-        on_click=lambda _: app.open("job", order_id=c.id, title=c.title),
+        on_click=lambda _: app.open("job", order_id=c.id, title=c.code),
         content=ft.Column([
             ft.Row([ft.Icon(KIND_ICONS.get(c.kind, ft.Icons.BUILD), color=theme.PRIMARY),
                     ft.Text(c.title, size=17, weight=ft.FontWeight.BOLD, expand=True),

@@ -49,4 +49,5 @@ def SettingsView(app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
                         visible=bool(confirming and sync.pending), size=15),
                 ft.OutlinedButton(t("sign_out", lang), icon=ft.Icons.LOGOUT, on_click=sign_out,
                                   height=48)),
-    ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=4)
+    ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=4,
+                     horizontal_alignment=ft.CrossAxisAlignment.STRETCH)

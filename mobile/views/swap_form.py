@@ -78,4 +78,5 @@ def SwapFormView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
                         size=13, visible=bool(form.saved_at)),
                 ft.FilledButton(t("save_swap", lang), icon=ft.Icons.SAVE, on_click=submit,
                                 height=52)),
-    ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=2)
+    ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=2,
+                     horizontal_alignment=ft.CrossAxisAlignment.STRETCH)

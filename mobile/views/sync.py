@@ -77,4 +77,5 @@ def SyncView(app: AppState, sync: SyncState) -> ft.Control:
 
         controls.append(section(t("last_error", lang),
                                 ft.Text(describe(s.last_error_code, lang), size=14)))
-    return ft.Column(controls, scroll=ft.ScrollMode.AUTO, expand=True, spacing=4)
+    return ft.Column(controls, scroll=ft.ScrollMode.AUTO, expand=True, spacing=4,
+                     horizontal_alignment=ft.CrossAxisAlignment.STRETCH)

@@ -30,22 +30,24 @@ class Phone:
         self.page.set_default_timeout(15_000)
 
     # -- lifecycle ------------------------------------------------------------------------
-    def open(self) -> None:
+    def open(self, ready: str | re.Pattern[str] = re.compile("Sign in|登录")) -> None:
+        """Load the app, turn on Flutter's semantics DOM, wait for ``ready`` to show."""
         self.page.goto(self.url)
-        ph = self.page.locator("flt-semantics-placeholder")
-        ph.wait_for(state="attached", timeout=60_000)
-        ph.evaluate("el => el.click()")
-        time.sleep(1.0)
+        self.open_semantics(ready)
 
-    def reload(self) -> None:
+    def reload(self, ready: str | re.Pattern[str]) -> None:
+        """The app restarted on this phone (the browser reloads: a new app session)."""
         self.page.reload()
-        self.open_semantics()
+        self.open_semantics(ready)
 
-    def open_semantics(self) -> None:
+    def open_semantics(self, ready: str | re.Pattern[str]) -> None:
         ph = self.page.locator("flt-semantics-placeholder")
         ph.wait_for(state="attached", timeout=60_000)
         ph.evaluate("el => el.click()")
-        time.sleep(1.0)
+        expect(self.page.get_by_role("button", name=ready).or_(
+            self.page.get_by_role("tab", name=ready)).or_(
+            self.page.get_by_text(ready)).first).to_be_attached(timeout=30_000)
+        time.sleep(0.8)
 
     def close(self) -> None:
         self.context.close()
@@ -68,11 +70,26 @@ class Phone:
         box.first.fill(text)
         time.sleep(settle)
 
+    def _shows(self, text: str | re.Pattern[str]) -> bool:
+        snap = self.snapshot()
+        return bool(text.search(snap)) if isinstance(text, re.Pattern) else text in snap
+
     def see(self, text: str | re.Pattern[str], timeout: float = 15_000) -> None:
-        expect(self.page.get_by_text(text).first).to_be_attached(timeout=timeout)
+        """Wait until ``text`` is on the screen (in the accessibility tree: Flutter merges
+        a card's texts into one node, so this reads the whole tree, as a screen reader)."""
+        deadline = time.monotonic() + timeout / 1000
+        while not self._shows(text):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not on the screen of {self.name}:\n"
+                                     f"{self.snapshot()}")
+            time.sleep(0.25)
 
     def gone(self, text: str | re.Pattern[str], timeout: float = 15_000) -> None:
-        expect(self.page.get_by_text(text)).to_have_count(0, timeout=timeout)
+        deadline = time.monotonic() + timeout / 1000
+        while self._shows(text):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} still on the screen of {self.name}")
+            time.sleep(0.25)
 
     def snapshot(self) -> str:
         return str(self.page.locator("body").aria_snapshot())
@@ -90,4 +107,6 @@ class Phone:
             "User name", "Password", "Sign in")) -> None:
         self.fill(labels[0], username)
         self.fill(labels[1], password)
-        self.tap(labels[2], exact=True, settle=1.5)
+        self.tap(labels[2], exact=True, settle=0.5)
+        expect(self.page.get_by_role("tablist")).to_be_attached(timeout=20_000)
+        time.sleep(0.8)
