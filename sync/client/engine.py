@@ -2,7 +2,8 @@
 
 A pass pushes the outbox (``sync.client.push``), uploads queued photos
 (``sync.client.upload``) and pulls changes until there are no more
-(``sync.client.pull``). Only one pass runs at a time.
+(``sync.client.pull``); an interrupted upload still lets the pull run (the pass then
+counts as failed and is retried with backoff). Only one pass runs at a time.
 
 The loop (``start``/``run_forever``) runs a pass, then sleeps:
 
@@ -128,9 +129,15 @@ class SyncEngine:
             raise NotSignedIn("nobody is signed in on this device")
         report = SyncReport()
         report.push = self.pusher.run(who)
-        report.upload = self.uploader.run()
+        upload_failed: TransientError | None = None
+        try:
+            report.upload = self.uploader.run()
+        except TransientError as exc:  # a flaky upload must not keep fresh data away
+            upload_failed = exc
         report.pull = self.puller.run()
         self._update_required = False
+        if upload_failed is not None:
+            raise upload_failed
         with self.store.write() as conn:
             self.store.put(conn, Key.LAST_SUCCESS, to_iso(utcnow()))
         return report

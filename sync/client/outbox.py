@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import random
-from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -107,6 +106,7 @@ class OutboxEntry:
     sent_at: datetime | None = None
     acked_at: datetime | None = None
     updated_at: datetime | None = None
+    payload_bytes: int = 0  # size of the stored payload JSON (batches are cut by size)
 
     @property
     def action(self) -> str:
@@ -139,7 +139,7 @@ def _entry(r: Any) -> OutboxEntry:
         result_version=m["result_version"],
         result_row=json.loads(m["result_row"]) if m["result_row"] else None,
         sent_at=from_iso(m["sent_at"]), acked_at=from_iso(m["acked_at"]),
-        updated_at=from_iso(m["updated_at"]))
+        updated_at=from_iso(m["updated_at"]), payload_bytes=len(m["payload"]))
 
 
 def lane_for(op_type: str, entity_id: str) -> str:
@@ -218,6 +218,7 @@ def apply_results(conn: Connection, batch: Sequence[OutboxEntry], results: Seque
     at = to_iso(now)
     open_lanes: set[str] = set()  # lanes with an op not done in this batch
     rejected: dict[str, OutboxEntry] = {}
+    acks: list[tuple[Any, ...]] = []  # written in one statement: most answers are acks
     for e in batch:
         r = by_id.get(e.op_id)
         if r is None:
@@ -225,7 +226,10 @@ def apply_results(conn: Connection, batch: Sequence[OutboxEntry], results: Seque
             open_lanes.add(e.lane)
             out.unanswered += 1
         elif r.status in (OpStatus.APPLIED, OpStatus.DUPLICATE):
-            _ack(conn, e, r, at)
+            acks.append((r.status.value, at, at, r.code, r.entity, r.entity_id, r.version,
+                         e.device_seq))
+            if r.row is not None and r.entity and r.entity_id and r.version is not None:
+                rows.refresh_existing(conn, r.entity, r.entity_id, r.version, r.row)
             out.acked += 1
         elif r.status == OpStatus.REJECTED:
             open_lanes.add(e.lane)
@@ -259,6 +263,11 @@ def apply_results(conn: Connection, batch: Sequence[OutboxEntry], results: Seque
                          updated_at=at)
                     out.want_retry(when)
             open_lanes.add(e.lane)
+    if acks:
+        conn.exec_driver_sql(
+            "UPDATE outbox SET state = ?, acked_at = ?, updated_at = ?, attempts = 0, "
+            "next_attempt_at = NULL, last_error = NULL, result_code = ?, result_entity = ?, "
+            "result_entity_id = ?, result_version = ? WHERE device_seq = ?", acks)
     for e in rejected.values():
         out.held += hold_after(conn, e)
     return out
@@ -268,14 +277,6 @@ def _set(conn: Connection, e: OutboxEntry, **values: Any) -> None:
     cols = ", ".join(f"{k} = ?" for k in values)
     conn.exec_driver_sql(f"UPDATE outbox SET {cols} WHERE device_seq = ?",
                          (*values.values(), e.device_seq))
-
-
-def _ack(conn: Connection, e: OutboxEntry, r: OpResult, at: str) -> None:
-    _set(conn, e, state=OpState(r.status.value), acked_at=at, updated_at=at, attempts=0,
-         next_attempt_at=None, last_error=None, result_code=r.code,
-         result_entity=r.entity, result_entity_id=r.entity_id, result_version=r.version)
-    if r.row is not None and r.entity and r.entity_id and r.version is not None:
-        rows.refresh_existing(conn, r.entity, r.entity_id, r.version, r.row)
 
 
 def _reject(conn: Connection, e: OutboxEntry, r: OpResult, at: str) -> None:
@@ -415,23 +416,32 @@ def pushable(conn: Connection, *, user_id: str, now: datetime, after_seq: int = 
 
 
 def lane_prevs(conn: Connection, entries: Sequence[OutboxEntry]) -> dict[str, str | None]:
-    """For each op, the nearest earlier op of its lane (same user) still in the chain."""
-    chains: dict[tuple[str, str], tuple[list[int], list[str]]] = {}
-    lanes = sorted({e.lane for e in entries})
-    for i in range(0, len(lanes), 500):
-        part = lanes[i:i + 500]
-        marks = ", ".join("?" for _ in part)
-        for lane, user, seq, op_id in conn.exec_driver_sql(
-                f"SELECT lane, user_id, device_seq, op_id FROM outbox WHERE lane IN ({marks}) "
-                f"AND state IN {_in(CHAIN)} ORDER BY device_seq", tuple(part)):
-            seqs, ids = chains.setdefault((lane, user), ([], []))
-            seqs.append(seq)
-            ids.append(op_id)
+    """For each op (oldest first), the nearest earlier op of its lane (same user) still in
+    the chain: an earlier op of the same batch, or else one looked up in the outbox."""
     out: dict[str, str | None] = {}
+    last: dict[tuple[str, str], str] = {}
+    first: dict[tuple[str, str], int] = {}
     for e in entries:
-        seqs, ids = chains.get((e.lane, e.user_id), ([], []))
-        i = bisect_left(seqs, e.device_seq)
-        out[e.op_id] = ids[i - 1] if i > 0 else None
+        key = (e.lane, e.user_id)
+        if key in last:
+            out[e.op_id] = last[key]
+        else:
+            first[key] = e.device_seq
+        last[key] = e.op_id
+    heads = list(first.items())
+    for i in range(0, len(heads), 300):
+        part = heads[i:i + 300]
+        values = ", ".join("(?, ?, ?)" for _ in part)
+        params = [v for (lane, user), seq in part for v in (lane, user, seq)]
+        found = dict(conn.exec_driver_sql(
+            f"WITH head(lane, user_id, seq) AS (VALUES {values}) "
+            "SELECT head.seq, (SELECT o.op_id FROM outbox AS o WHERE o.lane = head.lane "
+            "AND o.user_id = head.user_id AND o.device_seq < head.seq "
+            f"AND o.state IN {_in(CHAIN)} ORDER BY o.device_seq DESC LIMIT 1) FROM head",
+            tuple(params)).all())
+        for e in entries:
+            if e.device_seq in found:
+                out[e.op_id] = found[e.device_seq]
     return out
 
 

@@ -12,7 +12,6 @@ rejected (or backing off) alone, its lane held behind it, and every other lane m
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,8 @@ from sync.client.transport import Transport
 from sync.protocol import MAX_PUSH_OPS, PROTOCOL_VERSION, OpResult, OpStatus
 
 MAX_BATCH_BYTES = 700_000
+#: JSON of an envelope without its payload and photos (ids, lane, times): a bound.
+ENVELOPE_BYTES = 520
 SPLIT_BUDGET = 24
 _SPLIT_STATUSES = (413, 422, 500)
 
@@ -74,7 +75,7 @@ class Pusher:
         batch: list[OutboxEntry] = []
         size = 0
         for e in candidates:
-            n = len(json.dumps(e.wire(device_id, e.op_id), default=str))
+            n = ENVELOPE_BYTES + e.payload_bytes + 67 * len(e.photos)
             if batch and size + n > MAX_BATCH_BYTES:
                 break
             batch.append(e)

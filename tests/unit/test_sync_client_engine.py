@@ -340,8 +340,10 @@ def test_a_photo_upload_resumes_from_what_the_server_holds(
             raise TransientError("connection reset", code="SYNC_OFFLINE")
 
     server.put_hook = drop_second
+    pulls = len(server.pull_cursors)
     with pytest.raises(TransientError):
         engine.sync_once()
+    assert len(server.pull_cursors) == pulls + 1  # the pull ran despite the upload trouble
     assert engine.status().photo_bytes_left == ref.size - 1024 * 1024
     engine.sync_once()
     assert server.photos[ref.sha256] == ref.path.read_bytes()
