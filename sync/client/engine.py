@@ -100,6 +100,18 @@ class SyncEngine:
         self.nudge()
         return who
 
+    def logout(self) -> bool:
+        """Sign out: revoke the login on the server when it can be reached (returns
+        whether it was), and forget the tokens here. The outbox stays: nothing unsent is
+        lost, and it is sent after the same user signs in again."""
+        revoked = True
+        try:
+            self.transport.logout()
+        except (TransientError, PermanentError):
+            revoked = False
+        self.store.sign_out()
+        return revoked
+
     # -- one pass -------------------------------------------------------------------
     def sync_once(self) -> SyncReport:
         """Push, upload photos, pull. Raises what stopped it (after recording it)."""

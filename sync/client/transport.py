@@ -198,6 +198,14 @@ class Transport:
         return TokenPair(b["access_token"], b["refresh_token"], int(b["expires_in"]),
                          b["user_id"], b["role"])
 
+    def logout(self) -> None:
+        """Revoke this login's refresh tokens on the server (raises when unreachable)."""
+        _, refresh = self.tokens.tokens()
+        if refresh:
+            resp, _, _ = self._send("POST", "/api/v1/auth/logout", token=None,
+                                    json={"refresh_token": refresh})
+            classify(resp)
+
     def me(self, access_token: str | None = None) -> dict[str, Any]:
         if access_token is not None:
             resp, _, _ = self._send("GET", "/api/v1/me", token=access_token)

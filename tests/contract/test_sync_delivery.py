@@ -153,3 +153,21 @@ def test_an_expired_access_token_is_refreshed_and_the_new_pair_kept(
     crew.engine.login("crew1", PASSWORD)
     crew.sync()
     assert crew.engine.status().waiting == 0
+
+
+def test_signing_out_revokes_the_login_and_keeps_unsent_work(
+        device: Callable[..., Device], new_job: Callable[..., dict[str, Any]],
+        live: LiveServer) -> None:
+    job = new_job("crew1")
+    crew = device("crew1")
+    crew.sync()
+    _, refresh = crew.store.tokens()
+    crew.actions.accept(job["id"])
+    assert crew.engine.logout() is True
+    assert crew.store.tokens() == (None, None)
+    r = httpx.post(f"{live.url}/api/v1/auth/refresh", json={"refresh_token": refresh})
+    assert r.status_code == 401
+    assert crew.engine.status().waiting == 1
+    crew.engine.login("crew1", PASSWORD)
+    crew.sync()
+    assert crew.engine.status().waiting == 0

@@ -429,3 +429,22 @@ def test_only_one_pass_runs_at_a_time(store: Store, server: FakeServer,
     second.join(5)
     assert active[1] == 1 and len(server.pushes) == 2
     assert states(store) == []
+
+
+def test_ops_left_sending_by_a_killed_app_are_sent_again_after_restart(
+        tmp_path: Path, server: FakeServer) -> None:
+    path = tmp_path / "phone.db"
+    before = Store(path)
+    before.sign_in(USER, access="a", refresh="r")
+    op = before.enqueue(OpType.WO_ACCEPT, new_id(), {})
+    with before.write() as conn:
+        outbox.mark_sending(conn, [op], utcnow())  # the push was in flight: app killed
+    before.close()
+    after = Store(path)
+    try:
+        assert states(after) == ["sending"]
+        SyncEngine(after, server).sync_once()  # type: ignore[arg-type]
+        assert [o["op_id"] for o in server.pushes[0]["ops"]] == [op.op_id]
+        assert states(after) == []
+    finally:
+        after.close()
