@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from shared.timeutil import utcnow
-from sync.client import outbox
+from sync.client import outbox, sending
 from sync.client.errors import AuthRequired, ClientTooOld, PermanentError, TransientError
-from sync.client.outbox import BatchOutcome, OutboxEntry
+from sync.client.outbox import OutboxEntry
+from sync.client.sending import BatchOutcome
 from sync.client.store import SignedIn, Store
 from sync.client.timefmt import to_iso
 from sync.client.transport import Transport
@@ -62,7 +63,7 @@ class Pusher:
         after = 0
         while True:
             with self.store.read() as conn:
-                candidates = outbox.pushable(conn, user_id=who.user_id, now=utcnow(),
+                candidates = sending.pushable(conn, user_id=who.user_id, now=utcnow(),
                                              after_seq=after, limit=MAX_PUSH_OPS)
             if not candidates:
                 return report
@@ -85,11 +86,11 @@ class Pusher:
     def _send(self, batch: list[OutboxEntry], device_id: str, report: PushReport) -> None:
         now = utcnow()
         with self.store.read() as conn:
-            prevs = outbox.lane_prevs(conn, batch)
+            prevs = sending.lane_prevs(conn, batch)
         body = {"protocol": PROTOCOL_VERSION, "device_id": device_id, "sent_at": to_iso(now),
                 "ops": [e.wire(device_id, prevs[e.op_id]) for e in batch]}
         with self.store.write() as conn:
-            outbox.mark_sending(conn, batch, now)
+            sending.mark_sending(conn, batch, now)
         report.requests += 1
         report.sent += len(batch)
         try:
@@ -109,12 +110,12 @@ class Pusher:
             self._split(batch, device_id, report)
             return
         with self.store.write() as conn:
-            report.add(outbox.apply_results(conn, batch, answer.results, now=utcnow(),
+            report.add(sending.apply_results(conn, batch, answer.results, now=utcnow(),
                                             rng=self.rng))
 
     def _unmark(self, batch: Sequence[OutboxEntry]) -> None:
         with self.store.write() as conn:
-            outbox.unmark_sending(conn, batch)
+            sending.unmark_sending(conn, batch)
 
     def _split(self, batch: list[OutboxEntry], device_id: str, report: PushReport) -> None:
         half = len(batch) // 2
@@ -142,5 +143,5 @@ class Pusher:
             result = OpResult(op_id=e.op_id, status=OpStatus.DEFERRED, code=exc.code,
                               message=exc.message, retry_after=retry)
         with self.store.write() as conn:
-            report.add(outbox.apply_results(conn, [e], [result], now=utcnow(), rng=self.rng))
+            report.add(sending.apply_results(conn, [e], [result], now=utcnow(), rng=self.rng))
 

@@ -19,7 +19,7 @@ from PIL import Image
 from shared.enums import Role
 from shared.ids import new_id
 from shared.timeutil import utcnow
-from sync.client import outbox, photos, rows
+from sync.client import outbox, photos, rows, sending
 from sync.client.engine import BACKOFF_CAP_S, SyncEngine, backoff_s
 from sync.client.errors import AuthRequired, PermanentError, TransientError
 from sync.client.store import Key, SignedIn, Store
@@ -438,7 +438,7 @@ def test_ops_left_sending_by_a_killed_app_are_sent_again_after_restart(
     before.sign_in(USER, access="a", refresh="r")
     op = before.enqueue(OpType.WO_ACCEPT, new_id(), {})
     with before.write() as conn:
-        outbox.mark_sending(conn, [op], utcnow())  # the push was in flight: app killed
+        sending.mark_sending(conn, [op], utcnow())  # the push was in flight: app killed
     before.close()
     after = Store(path)
     try:

@@ -13,7 +13,7 @@ import pytest
 from shared.enums import Role
 from shared.ids import new_id
 from shared.timeutil import utcnow
-from sync.client import outbox, rows
+from sync.client import outbox, rows, sending
 from sync.client.outbox import OpState, OutboxEntry
 from sync.client.store import SignedIn, Store
 from sync.protocol import OpResult, OpStatus, OpType, SyncErrorCode
@@ -44,9 +44,9 @@ def state(store: Store, e: OutboxEntry) -> OpState:
 
 
 def answer(store: Store, batch: list[OutboxEntry], results: list[OpResult]
-           ) -> outbox.BatchOutcome:
+           ) -> sending.BatchOutcome:
     with store.write() as conn:
-        return outbox.apply_results(conn, batch, results, now=utcnow(), rng=random.Random(1))
+        return sending.apply_results(conn, batch, results, now=utcnow(), rng=random.Random(1))
 
 
 def ok(e: OutboxEntry, version: int | None = None) -> OpResult:
@@ -56,12 +56,12 @@ def ok(e: OutboxEntry, version: int | None = None) -> OpResult:
 
 def pushable(store: Store, **kw: Any) -> list[OutboxEntry]:
     with store.read() as conn:
-        return outbox.pushable(conn, user_id=USER.user_id, now=kw.pop("now", utcnow()), **kw)
+        return sending.pushable(conn, user_id=USER.user_id, now=kw.pop("now", utcnow()), **kw)
 
 
 def prevs(store: Store, batch: list[OutboxEntry]) -> dict[str, str | None]:
     with store.read() as conn:
-        return outbox.lane_prevs(conn, batch)
+        return sending.lane_prevs(conn, batch)
 
 
 # -- lane order -----------------------------------------------------------------------
@@ -153,7 +153,7 @@ def test_a_new_op_in_a_held_lane_waits_behind_the_held_ops(store: Store) -> None
 def test_ops_the_server_did_not_answer_stay_pending(store: Store) -> None:
     a, b = ops(store, new_id(), OpType.WO_ACCEPT, OpType.WO_ADD_NOTE)
     with store.write() as conn:
-        outbox.mark_sending(conn, [a, b], utcnow())
+        sending.mark_sending(conn, [a, b], utcnow())
     out = answer(store, [a, b], [ok(a, 2)])
     assert out.unanswered == 1
     assert state(store, b) == S.PENDING
@@ -186,7 +186,7 @@ def test_a_lane_whose_head_backs_off_does_not_block_other_lanes(store: Store) ->
 def test_an_op_that_keeps_failing_alone_is_given_up_visibly_and_can_be_retried(store: Store
                                                                                ) -> None:
     poison, after = ops(store, new_id(), OpType.WO_ACCEPT, OpType.WO_ADD_NOTE)
-    for _ in range(outbox.MAX_ATTEMPTS):
+    for _ in range(sending.MAX_ATTEMPTS):
         with store.read() as conn:
             current = outbox.get(conn, poison.op_id)
         assert current is not None
@@ -275,7 +275,7 @@ def test_counts_and_oldest_waiting(store: Store) -> None:
 
 def test_backoff_grows_with_jitter_and_is_capped() -> None:
     rng = random.Random(7)
-    first = [outbox.backoff_s(1, rng) for _ in range(50)]
+    first = [sending.backoff_s(1, rng) for _ in range(50)]
     assert all(1.0 <= d <= 2.0 for d in first)
     assert len(set(first)) > 1
-    assert all(150 <= outbox.backoff_s(30, rng) <= 300 for _ in range(50))
+    assert all(150 <= sending.backoff_s(30, rng) <= 300 for _ in range(50))

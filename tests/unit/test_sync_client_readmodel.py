@@ -13,7 +13,7 @@ import pytest
 from shared.enums import Role
 from shared.ids import new_id
 from shared.timeutil import utcnow
-from sync.client import outbox, rows
+from sync.client import rows, sending
 from sync.client.outbox import OutboxEntry
 from sync.client.readmodel import Mark, ReadModel
 from sync.client.store import SignedIn, Store
@@ -57,7 +57,7 @@ def pull(store: Store, items: list[tuple[str, dict[str, Any]]]) -> None:
 
 def answer(store: Store, e: OutboxEntry, result: OpResult) -> None:
     with store.write() as conn:
-        outbox.apply_results(conn, [e], [result], now=utcnow(), rng=random.Random(0))
+        sending.apply_results(conn, [e], [result], now=utcnow(), rng=random.Random(0))
 
 
 @pytest.fixture

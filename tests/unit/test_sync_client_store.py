@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from shared.enums import Role
 from shared.ids import new_id
-from sync.client import outbox, rows
+from sync.client import outbox, rows, sending
 from sync.client.errors import NotSignedIn, StoreTooNew
 from sync.client.schema import LATEST
 from sync.client.store import Key, SignedIn, Store
@@ -168,8 +168,8 @@ def test_opening_a_v1_store_with_the_current_code_keeps_pending_ops(tmp_path: Pa
         # the new column was backfilled from the rows already there
         assert len(rows.children(conn, "work_order_event", ops[0].entity_id)) == 1
         # and the migrated ops go out as before
-        batch = outbox.pushable(conn, user_id=USER.user_id, now=ops[0].created_at)
-        assert outbox.lane_prevs(conn, batch) == {op_ids[0]: None, op_ids[1]: op_ids[0]}
+        batch = sending.pushable(conn, user_id=USER.user_id, now=ops[0].created_at)
+        assert sending.lane_prevs(conn, batch) == {op_ids[0]: None, op_ids[1]: op_ids[0]}
     assert (tmp_path / "d.db.v1.bak").exists()  # a copy taken before the upgrade
     s.close()
 
