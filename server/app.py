@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from server.auth.router import router as auth_router
+from server.billing.setup import install as install_billing
 from server.config import Settings
 from server.customers.router import router as customers_router
 from server.db import make_database
@@ -22,6 +23,7 @@ from server.migrate import upgrade
 from server.stations.router import router as stations_router
 from server.sync.router import router as sync_router
 from server.work_orders.router import router as work_orders_router
+from sync.protocol import MAX_PUSH_BYTES
 
 API_VERSION = "1"
 
@@ -62,7 +64,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.lookup_pepper = settings.resolved_secret("lookup_pepper")
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes,
-                       large_limit=16 * 1024 * 1024, large_prefixes=("/api/v1/photos",))
+                       large_limit=MAX_PUSH_BYTES,
+                       large_prefixes=("/api/v1/photos", "/api/v1/sync/push"))
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["*"], allow_headers=["*"])
@@ -77,4 +80,5 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     for router in (auth_router, stations_router, customers_router, meters_router,
                    work_orders_router, sync_router):
         app.include_router(router)
+    install_billing(app, settings)  # billing, payments, notifications, meter commands
     return app

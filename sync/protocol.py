@@ -25,6 +25,8 @@ PROTOCOL_VERSION = 1
 #: Oldest client protocol the server still accepts (older: HTTP 426 CLIENT_TOO_OLD).
 MIN_PROTOCOL_VERSION = 1
 MAX_PUSH_OPS = 500
+#: Largest push request body the server accepts (larger: HTTP 413; split the batch).
+MAX_PUSH_BYTES = 8 * 1024 * 1024
 DEFAULT_PULL_LIMIT = 1000
 MAX_PULL_LIMIT = 5000
 PHOTO_CHUNK_MAX = 1024 * 1024  # bytes per upload request
@@ -52,6 +54,7 @@ class OpType(StrEnum):
     WO_CONFIRM = "work_order.confirm@1"
     WO_CANCEL = "work_order.cancel@1"
     METER_SWAP_RECORD = "meter_swap.record@1"
+    RECHARGE_CASH = "recharge.cash@1"
 
 
 class OpStatus(StrEnum):
@@ -165,4 +168,5 @@ class PhotoBegin(Strict):
 
 #: Entities a device stores, in the order a fresh download sends them.
 ENTITIES = ("station", "transformer_area", "account", "meter", "meter_reading",
-            "work_order", "work_order_event", "meter_swap", "photo_link")
+            "work_order", "work_order_event", "meter_swap", "photo_link",
+            "ledger_entry", "notification", "payment_order")

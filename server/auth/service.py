@@ -60,20 +60,45 @@ def login(uow: UnitOfWork, *, username: str, password: str, settings: Settings, 
                   device_id=device_id)
 
 
+#: A used refresh token may be presented again this soon after its first use, as long
+#: as the token issued for it was never used: a lost response on a bad mobile link.
+REUSE_GRACE = timedelta(seconds=120)
+
+
+def _unused_successor(uow: UnitOfWork, row: RefreshToken) -> RefreshToken | None:
+    """The token issued when ``row`` was used, if it is the only one issued since and was
+    never used (had it been used, or the chain moved on, this is a replay)."""
+    if row.used_at is None:
+        return None
+    since = [t for t in uow.session.exec(select(RefreshToken).where(
+        RefreshToken.family_id == row.family_id, RefreshToken.jti != row.jti)).all()
+        if as_utc(t.issued_at) >= as_utc(row.used_at)]
+    if len(since) != 1 or since[0].used_at is not None or since[0].revoked_at is not None:
+        return None
+    return since[0]
+
+
 def refresh(uow: UnitOfWork, *, token: str, settings: Settings, secret: str) -> TokenPair:
     """Exchange a refresh token for a new pair; a token works once.
 
     Presenting an already used token means it was stolen or replayed: the whole family
-    (that login) is revoked and the caller must sign in again.
+    (that login) is revoked and the caller must sign in again — unless it comes back
+    within ``REUSE_GRACE`` and the token issued for it was never used (a lost response).
     """
     claims = read_token(token, secret=secret, kind="refresh")
     row = uow.session.get(RefreshToken, claims.jti)
     if row is None or row.revoked_at is not None:
         raise DomainError(ErrorCode.AUTH_TOKEN_INVALID)
     if row.used_at is not None:
-        revoke_family(uow, family_id=row.family_id)
-        uow.commit()  # the revocation must stick even though the request fails
-        raise DomainError(ErrorCode.AUTH_REFRESH_REUSED)
+        successor = _unused_successor(uow, row)
+        if successor is None or utcnow() - as_utc(row.used_at) > REUSE_GRACE:
+            revoke_family(uow, family_id=row.family_id)
+            uow.commit()  # the revocation must stick even though the request fails
+            raise DomainError(ErrorCode.AUTH_REFRESH_REUSED)
+        # The answer to the first refresh was lost on the way (its new token was never
+        # used): retire that token and answer again, instead of signing the phone out.
+        successor.revoked_at = utcnow()
+        uow.session.add(successor)
     if as_utc(row.expires_at) < utcnow():
         raise DomainError(ErrorCode.AUTH_TOKEN_EXPIRED)
     user = uow.session.get(User, row.user_id)

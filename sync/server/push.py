@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
 from server.db import Database
@@ -29,7 +29,7 @@ from server.errors import error_body
 from server.sync.models import AppliedOp, Device
 from server.uow import UnitOfWork
 from server.work_orders import service as work_orders
-from shared.errors import DomainError
+from shared.errors import DomainError, ErrorCode
 from shared.messages import translate
 from shared.timeutil import utcnow
 from shared.workorders.state_machine import Actor
@@ -83,7 +83,7 @@ def push(db: Database, *, actor: Actor, request: PushRequest, lang: str,
                     _touch_device(uow.session, batch)
                 chunk_results = [_one_in_chunk(uow, batch, op, blocked_lanes) for op in chunk]
                 uow.commit()
-        except DBAPIError as exc:
+        except OperationalError as exc:  # lock timeouts, lost connections, deadlocks
             log.warning("transient database error in push chunk: %s", exc)
             results.extend(_deferred(op, SyncErrorCode.TRANSIENT, lang, retry_after=1.0)
                            for op in ops[start:])
@@ -196,6 +196,21 @@ def _one(uow: UnitOfWork, batch: _Batch, op: OpEnvelope) -> OpResult:
     except DomainError as exc:
         messages = {lg: error_body(exc.code, lg, exc.details)["message"] for lg in _LANGS}
         return _record_rejection(uow, batch, op, record, exc.code.value, exc.details, messages)
+    except OperationalError:
+        raise
+    except DBAPIError as exc:
+        # Undone with its savepoint. A concurrent push of the same op may have won the race
+        # for its record; otherwise it is a fault of this op alone: only it waits, counted
+        # against it on the device, and the other ops of the push go on.
+        seen = session.get(AppliedOp, op.op_id)
+        if seen is not None:
+            return _from_record(session, batch, op, seen)
+        log.exception("database error applying op %s (%s)", op.op_id, op.type)
+        return OpResult(op_id=op.op_id, status=OpStatus.DEFERRED,
+                        code=ErrorCode.INTERNAL_ERROR.value,
+                        message=translate(ErrorCode.INTERNAL_ERROR, batch.lang),
+                        details={"error": type(exc.orig).__name__ if exc.orig else "db"},
+                        retry_after=60.0)
     return OpResult(op_id=op.op_id, status=OpStatus.APPLIED, entity=applied.entity,
                     entity_id=applied.entity_id, version=applied.version)
 

@@ -204,3 +204,17 @@ def test_passwords_are_stored_as_argon2_hashes(client, world):
         assert PASSWORD not in row["password_hash"]
     for stored in {row["password_hash"] for row in rows}:  # (the test world shares one)
         assert PasswordHasher().verify(stored, PASSWORD)
+
+
+def test_refresh_answer_lost_on_the_way_may_be_asked_again(client, world):
+    """A phone whose refresh answer was lost sends the same refresh token again: it gets a
+    fresh pair (the lost one is retired) instead of being signed out."""
+    first = tokens(client, "crew1")
+    lost = refresh(client, first["refresh_token"])
+    assert lost.status_code == 200, lost.text
+    again = refresh(client, first["refresh_token"])
+    assert again.status_code == 200, again.text
+    error(refresh(client, lost.json()["refresh_token"]), 401, "AUTH_TOKEN_INVALID")
+    assert refresh(client, again.json()["refresh_token"]).status_code == 200
+    # once the chain has moved on, the old token is a replay: the login is revoked
+    error(refresh(client, first["refresh_token"]), 401, "AUTH_REFRESH_REUSED")
