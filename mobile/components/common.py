@@ -14,7 +14,8 @@ def section(title: str | None, *controls: ft.Control, key: str | None = None) ->
     items.extend(controls)
     return ft.Card(
         key=key,
-        content=ft.Container(padding=ft.Padding.all(14), content=ft.Column(items, spacing=8)))
+        content=ft.Container(padding=ft.Padding.all(14), content=ft.Column(
+            items, spacing=8, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)))
 
 
 def kv(label_text: str, value: str, *, value_color: str | None = None) -> ft.Control:

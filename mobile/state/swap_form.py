@@ -140,7 +140,7 @@ class SwapFormState:
             register_complete=new is not None, now=self.clock())
 
     # -- draft ----------------------------------------------------------------------------
-    def load(self) -> None:
+    def load(self, lang: str) -> None:
         """Start from the saved draft, if any; else a fresh one with its swap id."""
         data = self.drafts.load(self.draft_key)
         if data:
@@ -156,7 +156,7 @@ class SwapFormState:
                 if thumb:
                     self.thumbs[sha] = thumb
         if self.show_errors:
-            self.validate("zh")
+            self.validate(lang)
 
     def _save(self) -> None:
         self.drafts.save(self.draft_key, {**asdict(self.values),

@@ -37,7 +37,7 @@ def _field(state: JobDetailState, name: str, label_text: str, *, multiline: bool
 
     return ft.TextField(label=label_text, value=getattr(state, name), on_change=on_change,
                         multiline=multiline, min_lines=2 if multiline else 1, max_lines=5,
-                        error=state.errors.get(name) or None)
+                        error=state.errors.get(name) or None, error_max_lines=3)
 
 
 def _timeline_row(item: TimelineItem, state: JobDetailState, app: AppState) -> ft.Control:

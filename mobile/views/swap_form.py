@@ -22,7 +22,7 @@ KEYBOARDS = {"old_final_kwh": ft.KeyboardType.NUMBER, "old_remaining": ft.Keyboa
 def SwapFormView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
     def make() -> SwapFormState:
         s = SwapFormState(ctx.backend, ctx.drafts, order_id, on_change=ctx.kick_sync)
-        s.load()
+        s.load(app.lang)
         return s
 
     form, _ = ft.use_state(make)
@@ -34,7 +34,8 @@ def SwapFormView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
 
         return ft.TextField(label=t(name, lang), value=getattr(form.values, name),
                             on_change=on_change, keyboard_type=KEYBOARDS.get(name),
-                            error=form.errors.get(name) or None, helper=helper)
+                            error=form.errors.get(name) or None, helper=helper,
+                            error_max_lines=3, helper_max_lines=2)
 
     def photo(which: str) -> ft.Control:
         sha = getattr(form.values, which)

@@ -35,10 +35,14 @@ class Phone:
         self.page.goto(self.url)
         self.open_semantics(ready)
 
-    def reload(self, ready: str | re.Pattern[str]) -> None:
-        """The app restarted on this phone (the browser reloads: a new app session)."""
-        self.page.reload()
-        self.open_semantics(ready)
+    def restart(self, ready: str | re.Pattern[str]) -> None:
+        """The app is closed and started again on this phone: a new tab in the same
+        browser profile (same localStorage, so the same device) is a new app session
+        (a reload would resume the old session, which Flet keeps on the server)."""
+        self.page.close()
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(15_000)
+        self.open(ready)
 
     def open_semantics(self, ready: str | re.Pattern[str]) -> None:
         ph = self.page.locator("flt-semantics-placeholder")
@@ -65,10 +69,29 @@ class Phone:
         self.page.get_by_role("tab", name=re.compile(re.escape(name))).click()
         time.sleep(0.8)
 
-    def fill(self, label: str, text: str, *, settle: float = 0.4) -> None:
-        box = self.page.get_by_role("textbox", name=label)
-        box.first.fill(text)
-        time.sleep(settle)
+    def fill(self, label: str, text: str, *, settle: float = 0.4, secret: bool = False
+             ) -> None:
+        """Type into the field labelled ``label``. Flutter rebuilds its text-field DOM
+        when the screen re-renders; a fill that landed on a replaced element is retried
+        (checked against what the field shows, except for secrets)."""
+        box = self.page.get_by_role("textbox", name=label, exact=True).first
+        for _attempt in range(4):
+            box.fill(text)
+            time.sleep(settle)
+            if secret:
+                return
+            try:
+                if box.input_value(timeout=2_000) == text:
+                    return
+            except Exception:  # the element was replaced meanwhile: look again
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"field {label!r} did not take {text!r}:\n{self.snapshot()}")
+
+    def value(self, label: str) -> str:
+        """What the text field labelled ``label`` holds."""
+        return str(self.page.get_by_role("textbox", name=label, exact=True).first
+                   .input_value())
 
     def _shows(self, text: str | re.Pattern[str]) -> bool:
         snap = self.snapshot()
@@ -105,8 +128,16 @@ class Phone:
     # -- flows ----------------------------------------------------------------------------
     def sign_in(self, username: str, password: str, *, labels: tuple[str, str, str] = (
             "User name", "Password", "Sign in")) -> None:
-        self.fill(labels[0], username)
-        self.fill(labels[1], password)
-        self.tap(labels[2], exact=True, settle=0.5)
-        expect(self.page.get_by_role("tablist")).to_be_attached(timeout=20_000)
-        time.sleep(0.8)
+        for _attempt in range(3):
+            self.fill(labels[0], username)
+            self.fill(labels[1], password, secret=True)
+            self.tap(labels[2], exact=True, settle=0.5)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                if self.page.get_by_role("tablist").count():
+                    time.sleep(0.8)
+                    return
+                if re.search(r"Enter the server URL|请填写服务器地址", self.snapshot()):
+                    break  # a fill the page dropped while it was still settling: again
+                time.sleep(0.25)
+        raise AssertionError(f"could not sign in as {username}:\n{self.snapshot()}")

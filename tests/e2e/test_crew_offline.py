@@ -33,7 +33,7 @@ def test_crew_resolves_a_job_offline_and_it_syncs(api: ApiServer, app_url: str, 
         api.stop()
         phone.see(re.compile(r"Offline"), timeout=20_000)
         # the app restarts with no signal: still signed in, the job still there
-        phone.reload(ready=code)
+        phone.restart(ready=code)
         phone.see(re.compile("Offline"), timeout=20_000)
         phone.page.get_by_role("button", name=re.compile(code)).first.click()
         phone.see("Customer acc1")
