@@ -126,6 +126,17 @@ class JobDetailState:
             return []
         return [p for p in self.detail.photos if purposes is None or p.purpose in purposes]
 
+    def swap_new_meter_no(self) -> str | None:
+        """The new meter of the recorded swap (a pending one carries the number; the
+        server's row names the meter by id)."""
+        sw = self.detail.swap if self.detail else None
+        if not sw:
+            return None
+        if sw.get("new_meter_no"):
+            return str(sw["new_meter_no"])
+        meter = self.backend.row("meter", sw["new_meter_id"]) if sw.get("new_meter_id") else None
+        return str(meter["meter_no"]) if meter else None
+
     def expected_arrival(self, lang: str) -> str:
         """For the customer: the arrival time promised (or when the crew arrived)."""
         arrived = parse_dt(self.row.get("arrived_at"))

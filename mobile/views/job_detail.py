@@ -195,9 +195,7 @@ def JobDetailView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
     if state.detail.swap:
         sw = state.detail.swap
         sections.append(section(t("swap_recorded", lang),
-                                kv(t("new_meter_no", lang), str(sw.get("new_meter_no")
-                                                                or sw.get("new_meter_id")
-                                                                or "")),
+                                kv(t("new_meter_no", lang), state.swap_new_meter_no() or "—"),
                                 kv(t("new_card_no", lang), str(sw.get("new_card_no") or ""))))
     sections.append(section(t("timeline", lang),
                             *[_timeline_row(i, state, app) for i in reversed(state.timeline())]))

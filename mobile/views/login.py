@@ -16,7 +16,6 @@ def LoginView(app: AppState, ctx: AppContext) -> ft.Control:
     lang = app.lang
 
     async def submit(_: ft.Event[ft.FilledButton]) -> None:
-        import logging; logging.getLogger("gridone").warning("submit %r %r %r", state.server_url, state.username, state.password)
         session = await state.submit(lang)
         if session is not None:
             await app_signed_in(session)
@@ -27,7 +26,6 @@ def LoginView(app: AppState, ctx: AppContext) -> ft.Control:
 
     def set_field(name: str):  # type: ignore[no-untyped-def]
         def handler(e: ft.Event[ft.TextField]) -> None:
-            import logging; logging.getLogger("gridone").warning("field %s=%r", name, e.control.value)
             setattr(state, name, e.control.value or "")
         return handler
 
