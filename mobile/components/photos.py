@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import flet as ft
@@ -37,12 +37,18 @@ def photo_strip(items: Sequence[PhotoItem], thumbs: dict[str, bytes], lang: str
         run_spacing=8)
 
 
-def add_photo_buttons(lang: str, on_pick: Callable[[], Any],
-                      on_camera: Callable[[], Any] | None = None) -> ft.Control:
+def _handler(fn: Callable[[], Awaitable[Any]]) -> Callable[[Any], Awaitable[None]]:
+    async def handler(_: Any) -> None:
+        await fn()
+    return handler
+
+
+def add_photo_buttons(lang: str, on_pick: Callable[[], Awaitable[Any]],
+                      on_camera: Callable[[], Awaitable[Any]] | None = None) -> ft.Control:
     buttons: list[ft.Control] = []
     if on_camera is not None:
         buttons.append(ft.OutlinedButton(t("take_photo", lang), icon=ft.Icons.PHOTO_CAMERA,
-                                         on_click=lambda _: on_camera()))
+                                         on_click=_handler(on_camera)))
     buttons.append(ft.OutlinedButton(t("pick_photo", lang), icon=ft.Icons.PHOTO_LIBRARY,
-                                     on_click=lambda _: on_pick()))
+                                     on_click=_handler(on_pick)))
     return ft.Row(buttons, wrap=True, spacing=8)

@@ -229,11 +229,11 @@ def _form(state: JobDetailState, app: AppState) -> list[ft.Control]:
     elif form == "cancel":
         fields = [_field(state, "cancel_reason", t("decline_reason", lang), lang=lang)]
     elif form == "confirm":
-        stars = ft.Row([ft.IconButton(ft.Icons.STAR if n <= state.rating else
-                                      ft.Icons.STAR_BORDER, icon_color=theme.ACCENT,
-                                      icon_size=36, tooltip=t("stars", lang, n=n),
-                                      on_click=lambda _, n=n: state.set_rating(n))
-                        for n in range(1, 6)])
+        stars = ft.Row([ft.IconButton(
+            ft.Icon(ft.Icons.STAR if n <= state.rating else ft.Icons.STAR_BORDER,
+                    color=theme.ACCENT, size=36, semantics_label=t("stars", lang, n=n)),
+            tooltip=t("stars", lang, n=n), on_click=lambda _, n=n: state.set_rating(n))
+            for n in range(1, 6)])
         fields = [stars, error_text(state.errors.get("rating")),
                   _field(state, "rating_comment", t("rating_comment", lang), lang=lang)]
     else:

@@ -8,17 +8,45 @@ world of ``tests.factories``; later starts (the test restarts the server to brin
 from __future__ import annotations
 
 import sys
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import uvicorn
+from sqlmodel import Session
 
 from server.app import create_app
 from server.config import Settings
-from server.db import make_database
+from server.customers.models import Account
+from server.db import Database, make_database
+from server.meters.models import MeterReading
 from server.migrate import upgrade
-from tests.factories import PEPPER, build_world
+from shared.enums import ReadingSource
+from shared.timeutil import LOCAL_TZ, utcnow
+from tests.factories import PEPPER, World, build_world
 
 SECRET = "e2e-secret-" + "s" * 40
+
+
+def add_usage_and_care(db: Database, world: World) -> None:
+    """30 days of daily readings for the customers' meters (the usage chart), and
+    customer1's account on the care list."""
+    today = utcnow().astimezone(LOCAL_TZ).date()
+    with Session(db.writer) as s:
+        for key, acc in (("m1", "acc1"), ("m2", "acc2"), ("m3", "acc3")):
+            meter, account = world.meters[key], world.accounts[acc]
+            value = 100_000 - 31 * 900
+            for back in range(31, 0, -1):
+                day = today - timedelta(days=back)
+                value += 400 + (back * 37) % 900  # 4-13 kWh a day
+                s.add(MeterReading(meter_id=meter.id, account_id=account.id, read_date=day,
+                                   read_at=datetime.combine(day, time(23, 0), LOCAL_TZ),
+                                   value_centi=value, source=ReadingSource.ACTUAL))
+        care = s.get(Account, world.accounts["acc1"].id)
+        assert care is not None
+        care.care_flag = True
+        care.care_reason = "elderly living alone"
+        s.add(care)
+        s.commit()
 
 
 def main(data_dir: Path, port: int) -> None:
@@ -30,7 +58,8 @@ def main(data_dir: Path, port: int) -> None:
     if fresh:
         db = make_database(url)
         try:
-            build_world(db)
+            world = build_world(db)
+            add_usage_and_care(db, world)
         finally:
             db.dispose()
     settings = Settings(env="test", data_dir=data_dir, database_url=url, secret_key=SECRET,
