@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -99,6 +99,119 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
     typer.echo(f"GridOne API:   http://{host}:{port}/api/v1/health")
     typer.echo(f"API docs:      http://{host}:{port}/docs")
     _serve(settings, host, port)
+
+
+# -- prepaid billing (issue 5) --------------------------------------------------------------
+def _billing_db(data_dir: Path | None) -> tuple[Settings, Any]:
+    from server.db import make_database
+    from server.migrate import upgrade
+
+    settings = _settings(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    return settings, make_database(settings.resolved_database_url)
+
+
+@app.command("import-readings")
+def import_readings(
+    file: Annotated[Path, typer.Argument(help="CSV: meter_no,read_at,value_kwh,source",
+                                         exists=True, dir_okay=False, readable=True)],
+    data_dir: Annotated[Path | None, typer.Option()] = None,
+    lang: Annotated[str, typer.Option(help="Language of the reasons: zh or en")] = "zh",
+) -> None:
+    """Import meter readings from a metering-system CSV export.
+
+    Every row is checked on its own; rejected rows are listed with the reason and the
+    rest is imported (in one transaction), re-rating months already charged. Exit code:
+    0 all imported, 1 some rows rejected, 2 the file is not usable. Times without a UTC
+    offset are local time (UTC+8).
+    """
+    from server.billing.readings import import_rows, parse_csv
+    from server.uow import UnitOfWork
+    from shared.errors import DomainError
+    from shared.messages import translate
+
+    _, db = _billing_db(data_dir)
+    try:
+        try:
+            rows = parse_csv(file.read_text(encoding="utf-8"))
+        except (DomainError, UnicodeDecodeError) as exc:
+            reason = (translate(exc.code, lang, **exc.details) if isinstance(exc, DomainError)
+                      else "not UTF-8 text")
+            typer.echo(f"{file}: {reason}", err=True)
+            raise typer.Exit(2) from None
+        with UnitOfWork(db) as uow:
+            report = import_rows(uow, rows=rows, actor=None, lang=lang)
+            uow.commit()
+    finally:
+        db.dispose()
+    summary = report.summary()
+    typer.echo(", ".join(f"{k}: {v}" for k, v in summary.items())
+               + f"; re-rated accounts: {report.rerated_accounts}"
+               + f" ({report.adjusted_fen} fen)")
+    for row in report.rejected:
+        typer.echo(f"line {row.line} [{row.meter_no}] {row.code}: {row.message}", err=True)
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+@app.command("charge-daily")
+def charge_daily(
+    day: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: yesterday)")] = None,
+    catch_up: Annotated[int, typer.Option(help="Also (re)run this many days before")] = 2,
+    data_dir: Annotated[Path | None, typer.Option()] = None,
+) -> None:
+    """Charge every account for a day from its readings (idempotent: run it again freely)."""
+    from datetime import date, timedelta
+
+    from server.billing.charging import charge_day, yesterday
+
+    target = date.fromisoformat(day) if day else yesterday()
+    _, db = _billing_db(data_dir)
+    try:
+        for back in range(max(0, catch_up), -1, -1):
+            report = charge_day(db, day=target - timedelta(days=back))
+            typer.echo(f"{report.day}: {report.accounts} accounts, {report.charged} charged, "
+                       f"{report.total_fen} fen, {len(report.errors)} errors")
+            for err in report.errors:
+                typer.echo(f"  {err}", err=True)
+    finally:
+        db.dispose()
+
+
+@app.command("check-ledger")
+def check_ledger(data_dir: Annotated[Path | None, typer.Option()] = None) -> None:
+    """Verify that every account's balance is the sum of its ledger (exit 1 if not)."""
+    from sqlmodel import Session
+
+    from server.billing.ledger import check
+
+    _, db = _billing_db(data_dir)
+    try:
+        with Session(db.reader) as session:
+            mismatches = check(session)
+    finally:
+        db.dispose()
+    for m in mismatches:
+        typer.echo(f"{m.account_no} ({m.account_id}): balance {m.balance_fen} fen, ledger "
+                   f"{m.ledger_sum_fen} fen over {m.entries} entries: {m.problem}", err=True)
+    typer.echo("ledger OK" if not mismatches else f"{len(mismatches)} account(s) do not add up")
+    if mismatches:
+        raise typer.Exit(1)
+
+
+@app.command("billing-tick")
+def billing_tick(data_dir: Annotated[Path | None, typer.Option()] = None) -> None:
+    """Deliver messages, (re)send meter commands (simulated head-end), deliver
+    acknowledgements and sandbox payment notifications, credit paid orders."""
+    from server.billing.setup import Services, tick
+
+    settings, db = _billing_db(data_dir)
+    try:
+        report = tick(Services.build(db, settings.resolved_secret("secret_key")))
+    finally:
+        db.dispose()
+    typer.echo(str(report))
 
 
 if __name__ == "__main__":

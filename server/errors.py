@@ -35,6 +35,19 @@ _STATUS: dict[ErrorCode, int] = {
     E.INTERNAL_ERROR: 500,
 }
 
+# Billing (issue 5): look-ups are 404, clashes with what is recorded 409; a callback or
+# acknowledgement whose signature is wrong or too old is a bad request (400): it carries no
+# user credentials to refresh, so 401 would mislead.
+_STATUS.update({
+    E.PAYMENT_ORDER_NOT_FOUND: 404, E.METER_COMMAND_NOT_FOUND: 404,
+    E.NOTIFICATION_NOT_FOUND: 404,
+    E.CASH_RECEIPT_REUSED: 409, E.PAYMENT_ORDER_CLOSED: 409, E.PAYMENT_CALLBACK_MISMATCH: 409,
+    E.PURCHASE_COUNT_STALE: 409, E.TARIFF_VERSION_EXISTS: 409,
+    E.METER_COMMAND_NOT_ALLOWED: 409,
+    E.PAYMENT_CALLBACK_SIGNATURE_INVALID: 400, E.METER_ACK_SIGNATURE_INVALID: 400,
+    E.PAYMENT_CALLBACK_STALE: 400,
+})
+
 
 def http_status(code: ErrorCode) -> int:
     """HTTP status for an error code; rule violations not listed are 422."""

@@ -3,9 +3,20 @@
 from sqlmodel import SQLModel
 
 from server.audit.models import AuditLog
+from server.billing.models import (
+    BillingDay,
+    BillingPolicy,
+    CashReceipt,
+    LedgerEntry,
+    PurchaseCountCorrection,
+    Tariff,
+)
 from server.changes.models import ChangeLog, Counter
 from server.customers.models import Account
+from server.meter_commands.models import MeterCommand, MeterCommandAck
 from server.meters.models import Meter, MeterReading, MeterSwap
+from server.notifications.models import Notification, OutboxMessage
+from server.payments.models import PaymentCallback, PaymentOrder, SandboxEvent, SandboxPayment
 from server.photos.models import Photo, PhotoLink
 from server.stations.models import Station, TransformerArea
 from server.sync.models import AppliedOp, Device
@@ -18,16 +29,30 @@ __all__ = [
     "Account",
     "AppliedOp",
     "AuditLog",
+    "BillingDay",
+    "BillingPolicy",
+    "CashReceipt",
     "ChangeLog",
     "Counter",
     "Device",
+    "LedgerEntry",
     "Meter",
+    "MeterCommand",
+    "MeterCommandAck",
     "MeterReading",
     "MeterSwap",
+    "Notification",
+    "OutboxMessage",
+    "PaymentCallback",
+    "PaymentOrder",
     "Photo",
     "PhotoLink",
+    "PurchaseCountCorrection",
     "RefreshToken",
+    "SandboxEvent",
+    "SandboxPayment",
     "Station",
+    "Tariff",
     "TransformerArea",
     "User",
     "WorkOrder",

@@ -31,6 +31,10 @@ class Account(SQLModel, table=True):
     care_flag: bool = False
     care_reason: str | None = Field(default=None, max_length=200)
     balance_fen: int = 0
+    # Prepaid state kept with the balance (issue 5): the alert level last notified about
+    # (ok | low | arrears) and the supply state last acknowledged by the meter (on | off).
+    alert_level: str = Field(default="ok", max_length=8)
+    supply_state: str = Field(default="on", max_length=8)
     created_at: datetime = when(now=True)
     updated_at: datetime = when(now=True)
     version: int = 1

@@ -9,11 +9,13 @@ from typing import Any
 
 from sqlmodel import select
 
+from server.billing.ledger import lock_account, post
 from server.meters.models import Meter, MeterReading, MeterSwap
 from server.photos.models import Photo, PhotoLink
 from server.uow import UnitOfWork, to_audit_dict
 from server.work_orders import service as work_orders
 from server.work_orders.models import WorkOrderEvent
+from shared.billing.ledger import EntryKind
 from shared.enums import MeterStatus, ReadingSource, WorkOrderKind, WorkOrderStatus
 from shared.errors import DomainError, ErrorCode
 from shared.meter_rules import (
@@ -80,6 +82,8 @@ def record_swap(uow: UnitOfWork, *, actor: Actor, order_id: str, data: dict[str,
     if order.status != WorkOrderStatus.ON_SITE:
         raise DomainError(ErrorCode.SWAP_WRONG_STATUS, status=order.status)
     check(work_orders.facts(order), actor, Action.RECORD_SWAP)
+    assert order.account_id is not None
+    account = lock_account(session, order.account_id)  # account before meters, as elsewhere
     old = session.exec(select(Meter).where(Meter.id == order.meter_id).with_for_update()).one()
     if old.status != MeterStatus.INSTALLED or old.account_id != order.account_id:
         # Another job already swapped this meter out: this job is stale. Refuse rather than
@@ -143,6 +147,8 @@ def record_swap(uow: UnitOfWork, *, actor: Actor, order_id: str, data: dict[str,
               "old_final_kwh": str(draft.old_final_kwh), "carried_fen": carried,
               "new_start_kwh": str(draft.new_start_kwh)}),
         scope=work_orders.scope_for_order(order))
+    _post_carry_over(uow, account=account, actor=actor, swap_id=swap_id, old=old, new=new,
+                     carried=carried, order_id=order.id, at=at)
     uow.audit(action="meter.remove", entity="meter", entity_id=old.id, before=old_before,
               after=to_audit_dict(old, _METER_AUDIT))
     uow.audit(action="meter.install", entity="meter", entity_id=new.id, before=new_before,
@@ -151,3 +157,24 @@ def record_swap(uow: UnitOfWork, *, actor: Actor, order_id: str, data: dict[str,
               before={"old_meter_balance_fen": carried},
               after={"new_meter_balance_fen": carried, "work_order_id": order.id})
     return SwapResult(swap, False)
+
+
+def _post_carry_over(uow: UnitOfWork, *, account: Any, actor: Actor, swap_id: str, old: Meter,
+                     new: Meter, carried: int, order_id: str, at: datetime) -> None:
+    """The carry-over through the ledger: off the old meter, onto the new one.
+
+    The account's balance is the money; the two entries (net zero) record that the
+    remaining balance read on the old meter moved to the new one, once (keyed by the swap
+    id), with who and when. What the ledger held at that moment is kept beside it, so a
+    difference between the meter face and the ledger is visible for review.
+    """
+    if carried == 0:
+        return
+    data = {"work_order_id": order_id, "carried_fen": carried,
+            "ledger_balance_fen": account.balance_fen,
+            "old_meter_no": old.meter_no, "new_meter_no": new.meter_no}
+    reason = f"meter swap: remaining balance carried from {old.meter_no} to {new.meter_no}"
+    for side, amount, meter in (("out", -carried, old), ("in", carried, new)):
+        post(uow, account=account, amount_fen=amount, kind=EntryKind.SWAP_CARRY_OVER,
+             source_type="meter_swap", source_id=swap_id, dedupe_key=f"swap:{swap_id}:{side}",
+             occurred_at=at, actor=actor, reason=reason, meter_id=meter.id, data=data)

@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from server.billing import recharges
+from server.billing.schemas import CashRechargeOp
 from server.meters import service as meters
 from server.meters.router import SwapIn
 from server.uow import UnitOfWork
@@ -84,6 +86,15 @@ def _swap(uow: UnitOfWork, actor: Actor, op: OpEnvelope, body: Any, at: datetime
     return Applied("meter_swap", result.swap.id, 1)
 
 
+def _cash(uow: UnitOfWork, actor: Actor, op: OpEnvelope, body: Any, at: datetime) -> Applied:
+    """Field cash recharge: the envelope's entity_id is the recharge's id (made on the
+    device); the receipt number makes a second op for the same receipt a no-op too."""
+    result = recharges.record_cash(uow, actor=actor, receipt_id=op.entity_id,
+                                   account_id=body.account_id, amount_fen=body.amount_fen,
+                                   receipt_no=body.receipt_no, at=at, op_id=op.op_id)
+    return Applied("ledger_entry", result.entry.id, result.entry.version)
+
+
 class _ReportPayload(ReportIn):
     """``id`` comes from the envelope's entity_id."""
 
@@ -101,6 +112,7 @@ HANDLERS: dict[str, OpSpec] = {
     OpType.WO_CONFIRM: OpSpec(ConfirmIn, _action(Action.CONFIRM)),
     OpType.WO_CANCEL: OpSpec(ReasonIn, _action(Action.CANCEL)),
     OpType.METER_SWAP_RECORD: OpSpec(SwapIn, _swap),
+    OpType.RECHARGE_CASH: OpSpec(CashRechargeOp, _cash),
 }
 
 

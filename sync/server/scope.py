@@ -5,7 +5,9 @@
 * crew / meter technician / agent: the jobs assigned to them, with the same hangers-on,
   the accounts and meters those jobs touch, and (meter technicians) their station's
   meters in stock — the register a swap is checked against;
-* dispatcher / manager / admin: their station's work orders (county-wide: all).
+* dispatcher / manager / admin: their station's work orders (county-wide: all);
+* money (issue 5): a customer's phone holds their accounts' ledger entries, payment
+  orders and inbox; an agent's phone the ledger entries they recorded (field cash).
 
 ``Scope`` gives SQL for a fresh download and a Python check for incremental pulls: a
 change whose row is no longer in scope becomes a tombstone on the device.
@@ -21,9 +23,12 @@ from sqlalchemy import and_, false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
+from server.billing.models import LedgerEntry
 from server.changes.models import ChangeLog
 from server.customers.models import Account
 from server.meters.models import Meter, MeterReading, MeterSwap
+from server.notifications.models import Notification
+from server.payments.models import PaymentOrder
 from server.photos.models import PhotoLink
 from server.stations.models import TransformerArea
 from server.work_orders.models import WorkOrder, WorkOrderEvent
@@ -34,6 +39,7 @@ from shared.workorders.state_machine import Actor
 READING_DAYS = 90
 _HANGERS = {"work_order_event": WorkOrderEvent, "meter_swap": MeterSwap,
             "photo_link": PhotoLink}
+_MONEY = frozenset({"ledger_entry", "notification", "payment_order"})
 
 
 @dataclass
@@ -100,9 +106,29 @@ class Scope:
                         MeterReading.read_date >= since)
         if entity == "work_order":
             return self.orders_clause()
+        if entity in _MONEY:
+            return self._money_where(entity)
         model = _HANGERS[entity]
         return model.work_order_id.in_(  # type: ignore[no-any-return]
             select(WorkOrder.id).where(self.orders_clause()))
+
+    def _money_where(self, entity: str) -> ColumnElement[bool]:
+        a = self.actor
+        mine = sorted(a.account_ids)
+        if entity == "ledger_entry":
+            if a.role == Role.CUSTOMER:
+                return LedgerEntry.account_id.in_(mine)  # type: ignore[attr-defined]
+            if a.role in FIELD_ROLES:
+                return LedgerEntry.actor_id == a.user_id  # type: ignore[return-value]
+            return false()
+        if entity == "payment_order":
+            if a.role == Role.CUSTOMER:
+                return PaymentOrder.account_id.in_(mine)  # type: ignore[attr-defined]
+            return false()
+        if a.role == Role.CUSTOMER:  # notification
+            return or_(Notification.account_id.in_(mine),  # type: ignore[union-attr]
+                       Notification.user_id == a.user_id)
+        return Notification.user_id == a.user_id  # type: ignore[return-value]
 
     def changes_clause(self) -> ColumnElement[bool]:
         """A superset of the change-log entries that may concern this user's devices."""
@@ -155,7 +181,20 @@ class Scope:
             return self.role == Role.CUSTOMER and row.get("account_id") in self.account_ids
         if entity == "work_order":
             return row["id"] in self.order_ids
+        if entity in _MONEY:
+            return self._money_contains(entity, row)
         return row.get("work_order_id") in self.order_ids
+
+    def _money_contains(self, entity: str, row: dict[str, Any]) -> bool:
+        a = self.actor
+        if entity == "ledger_entry":
+            if a.role == Role.CUSTOMER:
+                return row.get("account_id") in a.account_ids
+            return a.role in FIELD_ROLES and row.get("actor_id") == a.user_id
+        if entity == "payment_order":
+            return a.role == Role.CUSTOMER and row.get("account_id") in a.account_ids
+        return row.get("user_id") == a.user_id or (
+            a.role == Role.CUSTOMER and row.get("account_id") in a.account_ids)
 
 
 def build_scope(session: Session, actor: Actor) -> Scope:

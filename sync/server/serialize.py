@@ -10,8 +10,11 @@ from typing import Any
 from sqlalchemy import Select, Table, select
 from sqlmodel import Session
 
+from server.billing.models import LedgerEntry
 from server.customers.models import Account
 from server.meters.models import Meter, MeterReading, MeterSwap
+from server.notifications.models import Notification
+from server.payments.models import PaymentOrder
 from server.photos.models import PhotoLink
 from server.stations.models import Station, TransformerArea
 from server.users.models import User
@@ -21,10 +24,14 @@ MODELS: dict[str, Any] = {
     "station": Station, "transformer_area": TransformerArea, "account": Account,
     "meter": Meter, "meter_reading": MeterReading, "work_order": WorkOrder,
     "work_order_event": WorkOrderEvent, "meter_swap": MeterSwap, "photo_link": PhotoLink,
+    "ledger_entry": LedgerEntry, "notification": Notification, "payment_order": PaymentOrder,
 }
 #: Columns never sent to a device.
 HIDDEN: dict[str, frozenset[str]] = {
     "account": frozenset({"id_card_digest", "property_cert_digest"}),
+    "ledger_entry": frozenset({"dedupe_key"}),
+    "notification": frozenset({"dedupe_key"}),
+    "payment_order": frozenset({"idempotency_key"}),
 }
 
 

@@ -80,6 +80,13 @@ OWNER_OR_OFFICE = (401, 200, 404, 403, 403, 404, 404, 404, 404, 200, 404, 200, 2
 PARTIES = (401, 200, 404, 200, 403, 404, 404, 404, 404, 200, 404, 200, 200)
 SEES_JOB = (401, 200, 404, 200, 200, 404, 404, 404, 404, 200, 404, 200, 200)
 STAFF = (401, 403, 403, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200)
+# billing (issue 5)
+ACCOUNT_READ = (401, 200, 404, 200, 200, 404, 404, 404, 200, 200, 404, 200, 200)
+CASH_HANDLERS = (401, 403, 403, 403, 403, 403, 403, 403, 201, 403, 403, 201, 403)
+BACK_OFFICE = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200)
+ADMIN_ONLY = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201)
+MANAGER_ONLY = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 403)
+ORDER_READ = (401, 200, 404, 404, 404, 404, 404, 404, 200, 200, 404, 200, 200)
 
 MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     # endpoint                                            state         anon   own    other  crew1  crew1b crew2  tech1  tech2  agent1 disp1  disp2  mgr1   admin
@@ -124,6 +131,40 @@ MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     "GET /api/v1/photos/{sha256}":                      ("photo",      (401,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
     "PUT /api/v1/photos/{sha256}":                      ("none",       (401,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
     "GET /api/v1/photos/{sha256}/content":              ("photo",      SEES_JOB),
+    # -- prepaid billing (issue 5). Money moves only for agents / managers (cash,
+    # corrections), managers (refunds), the customer (online orders); reading imports,
+    # policy and checks are back office; tariffs are public to every signed-in user.
+    # The provider's callback and the head-end's acks carry no user: their signature
+    # decides (each role sends a validly signed repeat / ack: 200).
+    "GET /api/v1/billing/accounts/{account_id}/balance":   ("account",  ACCOUNT_READ),
+    "GET /api/v1/billing/accounts/{account_id}/ledger":    ("account",  ACCOUNT_READ),
+    "GET /api/v1/billing/accounts/{account_id}/usage":     ("account",  ACCOUNT_READ),
+    "POST /api/v1/billing/accounts/{account_id}/corrections": ("account", CASH_HANDLERS),
+    "POST /api/v1/billing/accounts/{account_id}/refunds":  ("funded",   (401,   403,   403,   403,   403,   403,   403,   403,   403,   403,   403,   201,   403)),
+    "POST /api/v1/billing/cash-recharges":                 ("account",  CASH_HANDLERS),
+    "GET /api/v1/billing/cash-recharges/summary":          ("account",  (401,   403,   403,   403,   403,   403,   403,   403,   200,   403,   403,   200,   200)),
+    "POST /api/v1/billing/meters/{meter_id}/purchase-count": ("account", CASH_HANDLERS),
+    "GET /api/v1/billing/purchase-count-corrections":      ("purchase_count", (401, 403, 403,   403,   403,   403,   403,   403,   403,   403,   403,   SEES,  SEES)),
+    "GET /api/v1/billing/tariffs":                         ("none",     (401,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
+    "POST /api/v1/billing/tariffs":                        ("none",     ADMIN_ONLY),
+    "GET /api/v1/billing/policy":                          ("none",     BACK_OFFICE),
+    "PUT /api/v1/billing/policy":                          ("none",     (401,   403,   403,   403,   403,   403,   403,   403,   403,   403,   403,   403,   200)),
+    "POST /api/v1/billing/readings/import":                ("account",  BACK_OFFICE),
+    "POST /api/v1/billing/readings/import-csv":            ("account",  BACK_OFFICE),
+    "POST /api/v1/billing/charge-runs":                    ("none",     (401,   403,   403,   403,   403,   403,   403,   403,   403,   403,   403,   403,   200)),
+    "GET /api/v1/billing/ledger-check":                    ("none",     BACK_OFFICE),
+    "POST /api/v1/payments/orders":                        ("account",  (401,   201,   404,   403,   403,   403,   403,   403,   403,   403,   403,   403,   403)),
+    "GET /api/v1/payments/orders":                         ("payment",  (401,   SEES,  HIDES, HIDES, HIDES, HIDES, HIDES, HIDES, SEES,  SEES,  HIDES, SEES,  SEES)),
+    "GET /api/v1/payments/orders/{order_id}":              ("payment",  ORDER_READ),
+    "GET /api/v1/payments/orders/{order_id}/receipt":      ("paid",     ORDER_READ),
+    "POST /api/v1/payments/callback":                      ("paid",     (200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
+    "GET /api/v1/notifications":                           ("paid",     (401,   SEES,  HIDES, HIDES, HIDES, HIDES, HIDES, HIDES, HIDES, HIDES, HIDES, HIDES, HIDES)),
+    "POST /api/v1/notifications/{notification_id}/read":   ("paid",     (401,   200,   404,   404,   404,   404,   404,   404,   404,   404,   404,   404,   404)),
+    "GET /api/v1/notifications/outbox":                    ("none",     (401,   403,   403,   403,   403,   403,   403,   403,   403,   403,   403,   403,   200)),
+    "GET /api/v1/meter-commands":                          ("command",  (401,   403,   403,   403,   403,   403,   403,   403,   403,   SEES,  HIDES, SEES,  SEES)),
+    "POST /api/v1/meter-commands":                         ("account",  MANAGER_ONLY),
+    "POST /api/v1/meter-commands/{command_id}/retry":      ("failed_command", (401, 403, 403,  403,   403,   403,   403,   403,   403,   403,   403,   200,   403)),
+    "POST /api/v1/meter-commands/acks":                    ("command",  (200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
 }
 
 FORBIDDEN_CODES = {"FORBIDDEN", "WO_ROLE_NOT_ALLOWED", "WO_NOT_ASSIGNEE", "WO_NOT_OWNER"}
@@ -174,6 +215,8 @@ class Case:
     stock_meter_no: str = ""
     refresh_token: str = ""
     photo: bytes = b""
+    meter_id: str = ""
+    ids: dict[str, str] = field(default_factory=dict)  # billing objects of the case
 
     @property
     def sha256(self) -> str:
@@ -206,7 +249,7 @@ def new_account(env: Env) -> Case:
         s.add(meter)
         s.commit()
     return Case(account.id, account.account_no, meter.meter_no, id_card, area.station_id,
-                photo=png(n))
+                photo=png(n), meter_id=meter.id)
 
 
 def add_stock_meter(env: Env, case: Case) -> None:
@@ -280,6 +323,9 @@ def setup(env: Env, state: str, role: str) -> Case:
                                 content_type="image/png", chunk=case.photo,
                                 user_id=actor.user_id)
         return case
+    if state in _BILLING_STATES:
+        setup_billing(env, case, state)
+        return case
     oid = svc_report(db, w, "customer1", account_id=case.account_id)
     for reached, who, action, data in _FAULT_STEPS:
         if action:
@@ -292,6 +338,126 @@ def setup(env: Env, state: str, role: str) -> Case:
         raise AssertionError(f"unknown state {state}")
     case.order_id = oid
     return case
+
+
+# -- billing (issue 5): its objects and requests --------------------------------------------
+_BILLING_STATES = ("funded", "payment", "paid", "purchase_count", "command", "failed_command")
+_LISTED_BY_ACCOUNT = ("GET /api/v1/payments/orders", "GET /api/v1/notifications",
+                      "GET /api/v1/meter-commands",
+                      "GET /api/v1/billing/purchase-count-corrections")
+
+
+def setup_billing(env: Env, case: Case, state: str) -> None:
+    """"funded": 50 yuan of cash on the account (agent1); "payment": customer1's pending
+    online order; "paid": that order paid and credited (its notification in the inbox);
+    "purchase_count": a correction of the meter's purchase count; "command": a queued
+    disconnect of the meter; "failed_command": one that was never acknowledged."""
+    from server.billing import corrections, recharges
+    from server.billing.ledger import lock_account
+    from server.meter_commands import service as meter_commands
+    from server.notifications.models import Notification
+    from server.payments import service as payments
+
+    db, w = env.db, env.world
+    app = env.client.app
+    if state == "funded":
+        agent = actor_for(db, "agent1", w)
+        with UnitOfWork(db, agent) as uow:
+            recharges.record_cash(uow, actor=agent, receipt_id=new_id(),
+                                  account_id=case.account_id, amount_fen=5000,
+                                  receipt_no=f"RC-MX-{next(_serial):06d}")
+            uow.commit()
+    elif state in ("payment", "paid"):
+        order, _ = payments.create_order(db, actor=actor_for(db, "customer1", w),
+                                         account_id=case.account_id, amount_fen=1000,
+                                         idempotency_key=f"matrix-{new_id()}",
+                                         provider=app.state.payment_provider)
+        case.order_id = order.id
+        case.ids["txn_id"] = order.provider_txn_id or ""
+        if state == "paid":
+            app.state.payment_provider.decide(order.provider_txn_id, approve=True)
+            for event in app.state.payment_provider.events(order.provider_txn_id):
+                body, signature = app.state.payment_provider.signed(event)
+                payments.handle_callback(db, key=app.state.payment_key, body=body,
+                                         signature=signature)
+            with Session(db.reader) as s:
+                note = s.exec(select(Notification).where(
+                    Notification.account_id == case.account_id)).scalars().first()
+                case.ids["notification_id"] = note.id
+    elif state == "purchase_count":
+        agent = actor_for(db, "agent1", w)
+        with UnitOfWork(db, agent) as uow:
+            corrections.correct_purchase_count(uow, actor=agent, meter_id=case.meter_id,
+                                               new_count=2, reason="matrix set-up")
+            uow.commit()
+    elif state in ("command", "failed_command"):
+        with UnitOfWork(db) as uow:
+            account = lock_account(uow.session, case.account_id)
+            meter = uow.session.get(Meter, case.meter_id)
+            cmd = meter_commands.request(uow, account=account, meter=meter, kind="disconnect",
+                                         reason="matrix set-up", origin="auto", at=utcnow())
+            if state == "failed_command":
+                cmd.state, cmd.error = "failed", "no acknowledgement after 12 sends"
+            uow.commit()
+        case.ids["command_id"] = cmd.id
+
+
+def build_billing(endpoint: str, method: str, url: str, case: Case, env: Env
+                  ) -> Request | None:
+    from server.billing.signing import derive_key
+    from server.meter_commands.headend import signed_ack
+
+    w, serial = env.world, next(_serial)
+    yesterday = (utcnow() - timedelta(days=1)).date()
+    row = {"meter_no": case.meter_no, "read_at": (utcnow() - timedelta(hours=1)).isoformat(),
+           "value_kwh": "1000.50", "source": "actual"}
+    simple: dict[str, Any] = {
+        "POST /api/v1/billing/accounts/{account_id}/corrections": {
+            "id": new_id(), "amount_fen": 150, "reason": "matrix: misread"},
+        "POST /api/v1/billing/accounts/{account_id}/refunds": {
+            "id": new_id(), "amount_fen": 100, "reason": "matrix: paid back"},
+        "POST /api/v1/billing/cash-recharges": {
+            "id": new_id(), "account_id": case.account_id, "amount_fen": 1000,
+            "receipt_no": f"RC-MATRIX-{serial:06d}"},
+        "POST /api/v1/billing/meters/{meter_id}/purchase-count": {
+            "new_count": 3, "reason": "matrix: recount"},
+        "POST /api/v1/billing/tariffs": {
+            "code": f"MX-{serial}", "customer_type": "residential",
+            "effective_from": (yesterday + timedelta(days=3650 + serial)).isoformat(),
+            "data": {"prices": ["0.6"], "seasons": [{"months": list(range(1, 13)),
+                                                      "bounds_kwh": []}]}},
+        "PUT /api/v1/billing/policy": {"low_days": 3},
+        "POST /api/v1/billing/readings/import": {"rows": [row]},
+        "POST /api/v1/billing/charge-runs": {"day": yesterday.isoformat()},
+        "POST /api/v1/payments/orders": {
+            "account_id": case.account_id, "amount_fen": 1000,
+            "idempotency_key": f"matrix-{serial}-{new_id()}"},
+        "POST /api/v1/meter-commands": {
+            "account_id": case.account_id, "kind": "disconnect", "reason": "matrix: decided"},
+        "POST /api/v1/notifications/{notification_id}/read": {},
+        "POST /api/v1/meter-commands/{command_id}/retry": {},
+    }
+    if endpoint in simple:
+        return Request(method, url, json=simple[endpoint])
+    if endpoint == "GET /api/v1/billing/cash-recharges/summary":
+        return Request(method, url, params={"agent_id": w.user("agent1").id})
+    if endpoint == "POST /api/v1/billing/readings/import-csv":
+        csv = ("meter_no,read_at,value_kwh,source\n"
+               f"{row['meter_no']},{row['read_at']},{row['value_kwh']},actual\n")
+        return Request(method, url, content=csv.encode(), headers={"Content-Type": "text/csv"})
+    if endpoint == "POST /api/v1/payments/callback":
+        provider = env.client.app.state.payment_provider
+        paid = provider.events(case.ids["txn_id"])[-1]  # a repeat of the paid notice
+        body, signature = provider.signed(paid)
+        return Request(method, url, content=body, headers={
+            "X-Signature": signature, "Content-Type": "application/json"})
+    if endpoint == "POST /api/v1/meter-commands/acks":
+        ack = {"command_id": case.ids["command_id"], "seq": 1, "result": "ok",
+               "relay": "off"}
+        body, signature = signed_ack(derive_key(SECRET, "head-end"), ack)
+        return Request(method, url, content=body, headers={
+            "X-Signature": signature, "Content-Type": "application/json"})
+    return None
 
 
 # -- the request of each endpoint -------------------------------------------------------
@@ -310,7 +476,9 @@ def build(endpoint: str, case: Case, env: Env, role: str) -> Request:
     method, path = endpoint.split(" ", 1)
     w = env.world
     url = path.format(station_id=case.station_id, account_id=case.account_id,
-                      order_id=case.order_id, sha256=case.sha256)
+                      order_id=case.order_id, sha256=case.sha256, meter_id=case.meter_id,
+                      notification_id=case.ids.get("notification_id", ""),
+                      command_id=case.ids.get("command_id", ""))
     action = path.rsplit("/", 1)[-1]
     bodies: dict[str, Any] = {
         "dispatch": {"assignee_id": w.user("crew1").id},
@@ -358,12 +526,18 @@ def build(endpoint: str, case: Case, env: Env, role: str) -> Request:
                        headers={"X-Photo-Size": str(len(case.photo)),
                                 "X-Photo-Type": "image/png",
                                 "Content-Type": "application/octet-stream"})
+    billing = build_billing(endpoint, method, url, case, env)
+    if billing is not None:
+        return billing
     if method == "POST":
         return Request(method, url, json=bodies[action])
     return Request(method, url)
 
 
 def listed(endpoint: str, body: Any, case: Case) -> bool:
+    if endpoint in _LISTED_BY_ACCOUNT:
+        items = body["items"] if isinstance(body, dict) else body
+        return any(item.get("account_id") == case.account_id for item in items)
     if endpoint == "GET /api/v1/sync/pull":
         return any(c["entity"] == "work_order" and c["id"] == case.order_id
                    for c in body["changes"])

@@ -1,0 +1,1 @@
+"""Prepaid billing: ledger, tariffs, daily charging, readings import, recharges, corrections."""

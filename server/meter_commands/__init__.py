@@ -1,0 +1,1 @@
+"""Remote disconnect / reconnect commands to meters, re-sent until acknowledged."""

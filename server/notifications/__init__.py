@@ -1,0 +1,1 @@
+"""Customer notifications: the in-app inbox (synced) and the outgoing message outbox."""

@@ -1,0 +1,1 @@
+"""Online recharge: payment orders, signed provider callbacks, and the sandbox provider."""
