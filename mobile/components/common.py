@@ -49,15 +49,3 @@ def sync_chip(mark: str, text: str) -> ft.Control:
 
 def error_text(message: str | None) -> ft.Control:
     return ft.Text(message or "", color=theme.DANGER, size=14, visible=bool(message))
-
-
-def big_button(text: str, on_click, *, icon: ft.IconData | None = None,  # type: ignore[no-untyped-def]
-               filled: bool = True, disabled: bool = False, key: str | None = None,
-               color: str | None = None) -> ft.Control:
-    style = ft.ButtonStyle(padding=ft.Padding.symmetric(horizontal=18, vertical=14),
-                           text_style=ft.TextStyle(size=16, weight=ft.FontWeight.W_600))
-    if filled:
-        return ft.FilledButton(text, icon=icon, on_click=on_click, style=style,
-                               disabled=disabled, key=key, bgcolor=color)
-    return ft.OutlinedButton(text, icon=icon, on_click=on_click, style=style,
-                             disabled=disabled, key=key)

@@ -163,8 +163,8 @@ class JobDetailState:
         if item.action in ("request_help", "decline", "cancel", "reassign", "reopen"):
             return str(d.get("reason") or "")
         if item.action == "confirm" and d.get("rating"):
-            stars = "★" * int(d["rating"])
-            return f"{stars} {d.get('comment') or ''}".strip()
+            stars = t("stars", lang, n=int(d["rating"]))
+            return " · ".join(x for x in (stars, d.get("comment")) if x)
         if item.action == "report":
             return str(d.get("description") or "")
         if item.action == "dispatch" and d.get("assignee_name"):

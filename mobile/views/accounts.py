@@ -19,15 +19,17 @@ def usage_chart(card: AccountCard, lang: str) -> ft.Control:
     if not card.usage:
         return ft.Text(t("no_usage", lang), color=theme.MUTED)
     top = max(d.kwh for d in card.usage) or 1.0
+    step_y = max(round(top / 3), 1)
+    max_y = step_y * (int(top // step_y) + 1)
     groups = [fch.BarChartGroup(x=i, rods=[fch.BarChartRod(
         to_y=d.kwh, width=7, color=theme.PRIMARY, border_radius=2,
         tooltip=f"{d.day:%m-%d}: {d.kwh:.1f} kWh")]) for i, d in enumerate(card.usage)]
     step = max(len(card.usage) // 5, 1)
     labels = [fch.ChartAxisLabel(value=i, label=ft.Text(f"{d.day:%m-%d}", size=10))
               for i, d in enumerate(card.usage) if i % step == 0]
-    return ft.Container(height=180, content=fch.BarChart(
-        groups=groups, max_y=top * 1.15, interactive=True,
-        left_axis=fch.ChartAxis(label_size=36, label_spacing=max(round(top / 3), 1)),
+    return ft.Container(height=190, padding=ft.Padding.only(top=10), content=fch.BarChart(
+        groups=groups, max_y=max_y, interactive=True,
+        left_axis=fch.ChartAxis(label_size=36, label_spacing=step_y),
         bottom_axis=fch.ChartAxis(labels=labels, label_size=22),
         horizontal_grid_lines=fch.ChartGridLines(color=ft.Colors.GREY_300, width=1),
     ))

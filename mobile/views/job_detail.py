@@ -153,8 +153,9 @@ def JobDetailView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
                         or t("not_assigned", lang)))
         facts.append(kv(t("expected_arrival", lang), state.expected_arrival(lang)))
         if row.get("rating"):
-            facts.append(kv(t("rating_label", lang),
-                            "★" * int(row["rating"]) + f" {row.get('rating_comment') or ''}"))
+            facts.append(kv(t("rating_label", lang), " · ".join(
+                x for x in (t("stars", lang, n=int(row["rating"])), row.get("rating_comment"))
+                if x)))
 
     # -- actions ------------------------------------------------------------------------
     buttons = state.buttons()

@@ -51,8 +51,7 @@ def LoginView(app: AppState, ctx: AppContext) -> ft.Control:
             ft.Text(state.error, color=theme.DANGER, size=15, visible=bool(state.error)),
             ft.FilledButton(app.tr("signing_in") if state.busy else app.tr("sign_in"),
                             icon=ft.Icons.LOGIN, on_click=submit, disabled=state.busy,
-                            height=52, style=ft.ButtonStyle(
-                                text_style=ft.TextStyle(size=17, weight=ft.FontWeight.W_600))),
+                            height=52),
             ft.ProgressBar(visible=state.busy, color=theme.PRIMARY),
         ], spacing=14, horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
             scroll=ft.ScrollMode.AUTO),
