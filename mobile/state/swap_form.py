@@ -6,7 +6,7 @@ meter register downloaded for the technician (meters in stock at their station).
 meter number typed by hand that is not in the register is allowed: the server checks it.
 
 Every change is saved as a draft at once (``DraftStore``): a crash or a restart loses
-nothing, and the swap's id is kept in the draft so a resubmission is the same swap.
+nothing. The draft is deleted only after the swap's op is safely in the outbox.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from mobile.services.backend import Backend
 from mobile.state.common import Clock, default_clock, off_loop, parse_dt
 from shared.enums import MeterStatus
 from shared.errors import DomainError, FieldErrors
-from shared.ids import new_id
 from shared.meter_rules import SwapContext, SwapDraft, centi_to_kwh, swap_problems
 from shared.money import yuan_to_fen
 
@@ -41,7 +40,6 @@ class DraftStore(Protocol):
 
 @dataclass
 class SwapValues:
-    swap_id: str = ""
     old_meter_no: str = ""
     old_final_kwh: str = ""
     old_remaining: str = ""
@@ -141,15 +139,12 @@ class SwapFormState:
 
     # -- draft ----------------------------------------------------------------------------
     def load(self, lang: str) -> None:
-        """Start from the saved draft, if any; else a fresh one with its swap id."""
+        """Start from the saved draft, if any."""
         data = self.drafts.load(self.draft_key)
         if data:
             known = {k: str(v) for k, v in data.items() if k in SwapValues.__dataclass_fields__}
             self.values = SwapValues(**known)
             self.show_errors = bool(data.get("_show_errors"))
-        if not self.values.swap_id:
-            self.values = SwapValues(**{**asdict(self.values), "swap_id": new_id()})
-            self._save()
         for sha in (self.values.old_face_photo, self.values.new_face_photo):
             if sha and sha not in self.thumbs:
                 thumb = self.backend.thumbnail(sha)
