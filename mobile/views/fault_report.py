@@ -7,6 +7,7 @@ from typing import Any
 import flet as ft
 
 from mobile import theme
+from mobile.components.camera import CameraPanel
 from mobile.components.common import error_text, section
 from mobile.components.photos import add_photo_buttons, thumb
 from mobile.context import AppContext
@@ -23,7 +24,11 @@ def FaultReportView(app: AppState, ctx: AppContext) -> ft.Control:
         return s
 
     form, _ = ft.use_state(make)
+    camera_open, set_camera_open = ft.use_state(False)
     lang = app.lang
+
+    async def open_camera() -> None:
+        set_camera_open(True)
 
     async def pick() -> None:
         for data in await ctx.hardware.pick_photos():
@@ -65,7 +70,9 @@ def FaultReportView(app: AppState, ctx: AppContext) -> ft.Control:
         section(t("photos", lang),
                 ft.Row([thumb(form.thumbs.get(s), uploaded=False, lang=lang)
                         for s in form.photos], wrap=True, spacing=8),
-                add_photo_buttons(lang, pick)),
+                *([CameraPanel(lang, form.add_photo, lambda: set_camera_open(False))]
+                  if camera_open else []),
+                add_photo_buttons(lang, pick, open_camera)),
         section(None,
                 ft.OutlinedButton(t("use_location", lang), icon=ft.Icons.MY_LOCATION,
                                   on_click=locate),

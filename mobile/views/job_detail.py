@@ -9,8 +9,9 @@ from typing import Any
 import flet as ft
 
 from mobile import theme
+from mobile.components.camera import CameraPanel
 from mobile.components.common import error_text, kv, section, sync_chip
-from mobile.components.photos import add_photo_buttons, photo_strip
+from mobile.components.photos import photo_strip
 from mobile.context import AppContext
 from mobile.i18n import fmt_time, label, t
 from mobile.state.app import AppState
@@ -23,7 +24,8 @@ ICONS = {"accept": ft.Icons.CHECK_CIRCLE, "decline": ft.Icons.UNDO,
          "start_travel": ft.Icons.DIRECTIONS_CAR, "arrive": ft.Icons.MY_LOCATION,
          "record_swap": ft.Icons.SPEED, "resolve": ft.Icons.TASK_ALT,
          "add_photo": ft.Icons.ADD_A_PHOTO, "add_note": ft.Icons.NOTE_ADD,
-         "request_help": ft.Icons.SUPPORT, "confirm": ft.Icons.STAR, "cancel": ft.Icons.CANCEL}
+         "request_help": ft.Icons.SUPPORT, "take_photo": ft.Icons.PHOTO_CAMERA,
+         "confirm": ft.Icons.STAR, "cancel": ft.Icons.CANCEL}
 SUBMIT_LABELS = {"add_note": "submit_note", "resolve": "submit_resolve",
                  "request_help": "submit_help", "decline": "submit_decline",
                  "cancel": "submit_cancel", "confirm": "submit_rating"}
@@ -72,6 +74,7 @@ def JobDetailView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
         return ctx.track(s)
 
     state, _ = ft.use_state(make)
+    camera_open, set_camera_open = ft.use_state(False)
     lang = app.lang
     if state.detail is None:
         return section(None, ft.Text(t("not_found", lang), size=16))
@@ -98,6 +101,8 @@ def JobDetailView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
                 await arrive(e)
             elif action == "add_photo":
                 await pick_photo()
+            elif action == "take_photo":
+                set_camera_open(not camera_open)
             elif action == "record_swap":
                 app.open("swap", order_id=order_id)
             elif action in ("accept", "start_travel"):
@@ -161,8 +166,12 @@ def JobDetailView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
     buttons = state.buttons()
     action_controls: list[ft.Control] = []
     btn_row: list[ft.Control] = []
-    for a in buttons:
-        text = JobDetailState.action_label(a, lang)
+    shown = [*buttons]
+    if "add_photo" in buttons:
+        shown.insert(shown.index("add_photo"), "take_photo")
+    for a in shown:
+        text = t("take_photo", lang) if a == "take_photo" else JobDetailState.action_label(
+            a, lang)
         if a in PRIMARY_ACTIONS:
             btn_row.append(ft.FilledButton(text, icon=ICONS.get(a), on_click=run(a),
                                            height=48))
@@ -192,7 +201,15 @@ def JobDetailView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
         sections.append(section(t("customer_photos", lang),
                                 photo_strip(customer_photos, state.thumbs, lang)))
     if job_photos or "add_photo" in buttons:
-        sections.append(section(t("photos", lang), photo_strip(job_photos, state.thumbs, lang)))
+        camera: list[ft.Control] = []
+        if camera_open and "add_photo" in buttons:
+            async def took(data: bytes) -> None:
+                await state.add_photo(data, lang)
+                app.notify_user(t("photo_added", lang))
+
+            camera = [CameraPanel(lang, took, lambda: set_camera_open(False))]
+        sections.append(section(t("photos", lang), *camera,
+                                photo_strip(job_photos, state.thumbs, lang)))
     if state.detail.swap:
         sw = state.detail.swap
         sections.append(section(t("swap_recorded", lang),
@@ -200,7 +217,6 @@ def JobDetailView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
                                 kv(t("new_card_no", lang), str(sw.get("new_card_no") or ""))))
     sections.append(section(t("timeline", lang),
                             *[_timeline_row(i, state, app) for i in reversed(state.timeline())]))
-    _ = add_photo_buttons  # the add-photo action opens the chooser directly
     return ft.Column(sections, scroll=ft.ScrollMode.AUTO, expand=True, spacing=2,
                      horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
 

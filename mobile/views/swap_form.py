@@ -7,6 +7,7 @@ from typing import Any
 import flet as ft
 
 from mobile import theme
+from mobile.components.camera import CameraPanel
 from mobile.components.common import error_text, section
 from mobile.components.photos import thumb
 from mobile.context import AppContext
@@ -26,6 +27,7 @@ def SwapFormView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
         return s
 
     form, _ = ft.use_state(make)
+    camera_for, set_camera_for = ft.use_state("")
     lang = app.lang
 
     def field(name: str, helper: str | None = None) -> ft.Control:
@@ -44,13 +46,20 @@ def SwapFormView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
             for data in await ctx.hardware.pick_photos():
                 await form.set_photo(which, data, lang)
 
+        async def took(data: bytes) -> None:
+            await form.set_photo(which, data, lang)
+
         return ft.Column([
             ft.Text(t(which, lang), size=14, weight=ft.FontWeight.W_600),
             thumb(form.thumbs.get(sha), uploaded=False, lang=lang, size=110) if sha else
             ft.Text(t("photo_missing", lang), color=theme.MUTED),
-            ft.OutlinedButton(t("pick_photo", lang), icon=ft.Icons.PHOTO_CAMERA,
+            ft.OutlinedButton(t("take_photo", lang), icon=ft.Icons.PHOTO_CAMERA,
+                              on_click=lambda _: set_camera_for(which)),
+            ft.OutlinedButton(t("pick_photo", lang), icon=ft.Icons.PHOTO_LIBRARY,
                               on_click=pick, tooltip=t(which, lang)),
-        ], spacing=4)
+            *([CameraPanel(lang, took, lambda: set_camera_for(""))]
+              if camera_for == which else []),
+        ], spacing=4, width=180)
 
     def submit(_: Any) -> None:
         if form.submit(lang):

@@ -1,12 +1,15 @@
-"""A customer checks their account, reports a fault with a photo and their location, and
-follows it: the dispatcher assigns a crew (through the API) and the phone shows it; when
-the crew has resolved it, the customer rates the service."""
+"""A customer checks their account, reports a fault with a photo from their files, one
+from the camera and their location, and follows it: the dispatcher assigns a crew
+(through the API) and the phone shows it; when the crew has resolved it, the customer
+rates the service."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 from typing import Any
+
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import ApiServer
 from tests.e2e.phone import Phone
@@ -35,6 +38,12 @@ def test_customer_reports_a_fault_and_follows_it(api: ApiServer, app_url: str, b
         with phone.page.expect_file_chooser() as chooser:
             phone.tap("Choose photo", exact=True, settle=0.1)
         chooser.value.set_files(str(photo))
+        # and one from the camera (Chromium's fake webcam)
+        phone.tap("Take photo", exact=True, settle=0.5)
+        expect(phone.button("Shutter", exact=True)).to_be_enabled(timeout=20_000)
+        phone.shot("camera")
+        phone.tap("Shutter", exact=True, settle=1.0)
+        phone.gone("Opening the camera")
         phone.tap("Add my location", exact=True, settle=1.0)
         phone.see(re.compile(r"Location 27\.799"))
         phone.shot("report-form")
@@ -53,7 +62,7 @@ def test_customer_reports_a_fault_and_follows_it(api: ApiServer, app_url: str, b
             job = next(j for j in jobs["items"] if j["code"] == code.group(0))
             assert job["channel"] == "app"
             assert job["lat"] == 27.7991
-            assert len(get_job(api, job["id"])["photos"]) == 1
+            assert len(get_job(api, job["id"])["photos"]) == 2
             r = office.post(f"/api/v1/work-orders/{job['id']}/dispatch",
                             json={"assignee_id": user_id(api, "crew1")})
             assert r.status_code == 200, r.text
