@@ -180,14 +180,25 @@ def charge_daily(
 
 
 @app.command("check-ledger")
-def check_ledger(data_dir: Annotated[Path | None, typer.Option()] = None) -> None:
+def check_ledger(
+    data_dir: Annotated[Path | None, typer.Option()] = None,
+    open_missing: Annotated[bool, typer.Option(
+        help="First give accounts loaded with a balance but no ledger (bulk imports, "
+             "seeds) their opening entry")] = False,
+) -> None:
     """Verify that every account's balance is the sum of its ledger (exit 1 if not)."""
     from sqlmodel import Session
 
-    from server.billing.ledger import check
+    from server.billing.ledger import check, open_accounts
+    from server.uow import UnitOfWork
 
     _, db = _billing_db(data_dir)
     try:
+        if open_missing:
+            with UnitOfWork(db) as uow:
+                opened = open_accounts(uow)
+                uow.commit()
+            typer.echo(f"opened {opened} account(s)")
         with Session(db.reader) as session:
             mismatches = check(session)
     finally:

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from server.billing import tariffs
 from server.billing.balance import balance_changed
-from server.billing.ledger import lock_account, post
+from server.billing.ledger import ensure_opened, lock_account, opened_through, post
 from server.billing.models import BillingDay, LedgerEntry
 from server.customers.models import Account
 from server.db import Database
@@ -93,6 +93,10 @@ def rate_account(uow: UnitOfWork, *, account: Account, through: date,
     difference to what was charged."""
     session = uow.session
     now = now or utcnow()
+    ensure_opened(uow, account=account, occurred_at=now)
+    opened = opened_through(session, account.id)
+    if opened is not None and through <= opened:  # the opening balance paid for these days
+        return Rated(account.id, through, 0, 0, 0, None, False)
     first, month = through.replace(day=1), month_key(through)
     last_billed = session.exec(select(func.max(BillingDay.day)).where(
         BillingDay.account_id == account.id, BillingDay.day >= first,
@@ -127,6 +131,10 @@ def rate_account(uow: UnitOfWork, *, account: Account, through: date,
     session.flush()
     already = charged_in_month(session, account.id, month)
     target = ratings[-1].mtd_cost_fen
+    if opened is not None and opened >= first:
+        # the month began before the ledger: its days up to ``opened`` are paid for; they
+        # still count for the tier the later days fall in
+        target -= ratings[opened.day - 1].mtd_cost_fen
     diff = target - already
     entry_id = None
     rerated = changed_days > 0
@@ -145,7 +153,8 @@ def rate_account(uow: UnitOfWork, *, account: Account, through: date,
             reason=reason or ("re-rated: late or corrected readings" if rerated
                               else "daily usage charge"),
             meter_id=_meter_id(session, account.id), billing_month=month, billing_day=through,
-            data={"mtd_usage_centi": last.mtd_usage_centi, "mtd_cost_fen": target,
+            data={"mtd_usage_centi": last.mtd_usage_centi,
+                  "mtd_cost_fen": last.mtd_cost_fen, "target_fen": target,
                   "already_charged_fen": already, "tariff": last.tariff_code,
                   "tier": last.tier, "rerate": rerated,
                   "estimated": any(u.estimated for u in usage.values())})

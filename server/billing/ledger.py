@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -26,7 +26,7 @@ from server.uow import Scope, UnitOfWork
 from shared.billing.ledger import EntryKind
 from shared.enums import MeterStatus
 from shared.errors import DomainError, ErrorCode
-from shared.timeutil import utcnow
+from shared.timeutil import LOCAL_TZ, utcnow
 from shared.workorders.state_machine import Actor
 
 log = logging.getLogger("gridone.billing.ledger")
@@ -77,14 +77,9 @@ def post(uow: UnitOfWork, *, account: Account, amount_fen: int, kind: EntryKind,
         if (seen.account_id, seen.amount_fen, seen.kind) != (account.id, amount_fen, kind):
             raise DomainError(ErrorCode.IDEMPOTENCY_CONFLICT)
         return Posted(seen, False)
+    if kind != EntryKind.OPENING_BALANCE:
+        ensure_opened(uow, account=account, occurred_at=occurred_at)
     last = last_entry(session, account.id)
-    if last is None and account.balance_fen != 0 and kind != EntryKind.OPENING_BALANCE:
-        # An account made outside the ledger (imported, seeded) with a balance: open it.
-        post(uow, account=account, amount_fen=account.balance_fen,
-             kind=EntryKind.OPENING_BALANCE, source_type="account", source_id=account.id,
-             dedupe_key=f"opening:{account.id}", occurred_at=occurred_at,
-             reason="balance before the ledger")
-        last = last_entry(session, account.id)
     before = last.balance_after_fen if last else 0
     if kind != EntryKind.OPENING_BALANCE and account.balance_fen != before:
         # Someone changed the balance outside the ledger: the ledger wins, and it is recorded.
@@ -121,20 +116,53 @@ def bump_purchase_count(uow: UnitOfWork, *, account_id: str) -> Meter | None:
     return meter
 
 
-def open_accounts(uow: UnitOfWork, *, at: datetime | None = None) -> int:
-    """Give every account that has a balance but no ledger yet (made before the ledger, or
-    loaded in bulk) its opening entry. Returns how many were opened."""
+def open_account(uow: UnitOfWork, *, account: Account, as_of: date,
+                 occurred_at: datetime | None = None) -> Posted:
+    """The opening entry of an account that had a balance before its ledger.
+
+    ``as_of`` is the last day the balance already paid for (its ``billing_day``): usage up
+    to and including that day is never charged again (see ``opened_through``).
+    """
+    return post(uow, account=account, amount_fen=account.balance_fen,
+                kind=EntryKind.OPENING_BALANCE, source_type="account", source_id=account.id,
+                dedupe_key=f"opening:{account.id}", occurred_at=occurred_at or utcnow(),
+                billing_day=as_of, reason="balance before the ledger",
+                data={"as_of": as_of.isoformat()})
+
+
+def ensure_opened(uow: UnitOfWork, *, account: Account, occurred_at: datetime | None = None
+                  ) -> None:
+    """An account loaded outside the ledger (imported, seeded) with a balance gets its
+    opening entry before anything else, as of the day before the balance was last set
+    (``updated_at``): that balance already paid for the days before."""
+    if account.balance_fen != 0 and last_entry(uow.session, account.id) is None:
+        open_account(uow, account=account, occurred_at=occurred_at,
+                     as_of=local_day(account.updated_at) - timedelta(days=1))
+
+
+def open_accounts(uow: UnitOfWork, *, as_of: date | None = None) -> int:
+    """Open every account that has a balance but no ledger yet (made before the ledger,
+    or loaded in bulk), as of ``as_of`` (default: yesterday — the balance as loaded is
+    taken to be net of all usage so far). Returns how many were opened."""
     session = uow.session
+    as_of = as_of or local_day(utcnow()) - timedelta(days=1)
     has = select(LedgerEntry.account_id).distinct()
     ids = session.exec(select(Account.id).where(Account.balance_fen != 0,
                                                  col(Account.id).not_in(has))).all()
     for account_id in ids:
-        account = lock_account(session, account_id)
-        post(uow, account=account, amount_fen=account.balance_fen,
-             kind=EntryKind.OPENING_BALANCE, source_type="account", source_id=account.id,
-             dedupe_key=f"opening:{account.id}", occurred_at=at or utcnow(),
-             reason="balance before the ledger")
+        open_account(uow, account=lock_account(session, account_id), as_of=as_of)
     return len(ids)
+
+
+def opened_through(session: Session, account_id: str) -> date | None:
+    """The last day an account's opening balance already paid for (None: charge all)."""
+    return session.exec(select(LedgerEntry.billing_day).where(
+        LedgerEntry.account_id == account_id,
+        LedgerEntry.kind == EntryKind.OPENING_BALANCE.value)).first()
+
+
+def local_day(at: datetime) -> date:
+    return at.astimezone(LOCAL_TZ).date()
 
 
 # -- checking ---------------------------------------------------------------------------

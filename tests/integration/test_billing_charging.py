@@ -173,3 +173,44 @@ def test_a_swap_charges_both_meters_and_carries_the_balance_through_the_ledger(
     # 20 kWh before the swap day, 5 + 10 on it: all first tier, exact in fen per month
     assert charged == tier_cost_fen(Decimal(35), 1)
     assert_ledger_ok(db)
+
+
+def test_an_account_loaded_with_a_balance_is_not_charged_for_days_it_already_paid(db, world):
+    """Accounts loaded with their balance (a seed, a migration) are opened as of the day
+    before: the history's usage is in that balance already; from then on, charges start,
+    and the history still counts for the tier the new days fall in."""
+    from sqlmodel import Session
+
+    from server.customers.models import Account
+    from server.meters.models import Meter
+    from shared.enums import MeterStatus
+
+    area = world.areas["town"]
+    now = utcnow()
+    with Session(db.writer, expire_on_commit=False) as s:
+        acc = Account(account_no="7799999999", name="Loaded", address="x", balance_fen=20_000,
+                      station_id=area.station_id, area_id=area.id)
+        s.add(acc)
+        s.flush()
+        s.add(Meter(meter_no="MTR-LOADED-1", model="DDZY", status=MeterStatus.INSTALLED,
+                    account_id=acc.id, area_id=area.id, station_id=area.station_id,
+                    installed_at=now - timedelta(days=400)))
+        s.commit()
+    today_ = today()
+    yesterday = today_ - timedelta(days=1)
+    before = yesterday - timedelta(days=1)
+    import_readings(db, [reading("MTR-LOADED-1", before, "5000.00"),
+                         reading("MTR-LOADED-1", yesterday, "5190.00"),
+                         {"meter_no": "MTR-LOADED-1", "value_kwh": "5210.00",
+                          "source": "actual", "read_at": now.isoformat()}])
+    assert charge(db, before, yesterday)[1].charged == 0  # paid for by the loaded balance
+    assert charge(db, today_)[0].charged == 1
+    (opening, usage) = entries(db, acc.id)
+    assert (opening.kind, opening.billing_day, opening.amount_fen) == (
+        "opening_balance", yesterday, 20_000)
+    if before.month == yesterday.month == today_.month:
+        # 190 kWh before, 20 today: today's kWh are priced where they fall (tier 1 / 2)
+        expected = tier_cost_fen(Decimal(210), today_.month) - tier_cost_fen(
+            Decimal(190), today_.month)
+        assert -usage.amount_fen == expected
+    assert_ledger_ok(db)

@@ -12,7 +12,7 @@ Revises: 0002
 Create Date: 2026-11-27 07:23:51.839020
 """
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from alembic import op
 import sqlalchemy as sa
@@ -364,16 +364,21 @@ def _seed() -> None:
         "INSERT INTO billing_policy (id, low_balance_fen, low_days, overdraft_limit_fen, "
         "recent_days, updated_at, version) VALUES ('default', 2000, 3, 0, 7, :now, 1)"),
         {"now": now})
+    # The balances are net of all usage so far: opened as of yesterday (local time, UTC+8),
+    # so the daily charging never charges those days again.
+    as_of = (datetime.now(UTC) + timedelta(hours=8)).date() - timedelta(days=1)
     accounts = bind.execute(sa.text(
         "SELECT id, balance_fen FROM account WHERE balance_fen <> 0")).all()
     for account_id, balance in accounts:
         bind.execute(sa.text(
             "INSERT INTO ledger_entry (id, account_id, seq, kind, amount_fen, "
-            "balance_after_fen, source_type, source_id, dedupe_key, reason, occurred_at, "
-            "recorded_at, data, version) VALUES (:id, :acc, 1, 'opening_balance', :bal, "
-            ":bal, 'migration', '0003', :key, :reason, :now, :now, '{}', 1)"),
-            {"id": str(uuid7()), "acc": account_id, "bal": balance,
+            "balance_after_fen, source_type, source_id, dedupe_key, billing_day, reason, "
+            "occurred_at, recorded_at, data, version) VALUES (:id, :acc, 1, "
+            "'opening_balance', :bal, :bal, 'migration', '0003', :key, :day, :reason, :now, "
+            ":now, :data, 1)"),
+            {"id": str(uuid7()), "acc": account_id, "bal": balance, "day": as_of,
              "key": f"opening:{account_id}", "now": now,
+             "data": json.dumps({"as_of": as_of.isoformat()}),
              "reason": "balance before the ledger (migration 0003)"})
 
 
