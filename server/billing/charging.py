@@ -118,8 +118,11 @@ def rate_account(uow: UnitOfWork, *, account: Account, through: date,
                   "estimated": bool(usage.get(r.day) and usage[r.day].estimated)}
         row = rows.get(r.day)
         if row is None:
-            rows[r.day] = row = BillingDay(account_id=account.id, day=r.day, **values,
-                                           rated_at=now)
+            rows[r.day] = row = BillingDay(account_id=account.id, day=r.day, rated_at=now,
+                                           usage_centi=0, mtd_usage_centi=0, mtd_cost_fen=0,
+                                           day_cost_fen=0, tier=1, tariff_code="")
+            for k, v in values.items():
+                setattr(row, k, v)
             session.add(row)
         elif any(getattr(row, k) != v for k, v in values.items()):
             for k, v in values.items():

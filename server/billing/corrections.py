@@ -121,10 +121,12 @@ def correct_purchase_count(uow: UnitOfWork, *, actor: Actor, meter_id: str, new_
     if new_count == meter.purchase_count:
         raise DomainError(ErrorCode.PURCHASE_COUNT_UNCHANGED)
     row = PurchaseCountCorrection(
-        **({"id": correction_id} if correction_id else {}), meter_id=meter.id,
+        meter_id=meter.id,
         account_id=meter.account_id, station_id=meter.station_id,
         old_count=meter.purchase_count, new_count=new_count, reason=reason,
         actor_id=actor.user_id, actor_role=actor.role.value)
+    if correction_id:
+        row.id = correction_id
     session.add(row)
     uow.audit(action="meter.purchase_count_correct", entity="meter", entity_id=meter.id,
               before={"purchase_count": meter.purchase_count},

@@ -156,7 +156,7 @@ def open_accounts(uow: UnitOfWork, *, as_of: date | None = None) -> int:
 
 def opened_through(session: Session, account_id: str) -> date | None:
     """The last day an account's opening balance already paid for (None: charge all)."""
-    return session.exec(select(LedgerEntry.billing_day).where(
+    return session.exec(select(col(LedgerEntry.billing_day)).where(
         LedgerEntry.account_id == account_id,
         LedgerEntry.kind == EntryKind.OPENING_BALANCE.value)).first()
 
@@ -193,8 +193,8 @@ def check(session: Session, *, account_ids: list[str] | None = None) -> list[Mis
         if total != balance:
             out.append(Mismatch(account_id, account_no, balance, total, n, "balance != sum"))
     chain = select(LedgerEntry.account_id, LedgerEntry.seq, LedgerEntry.amount_fen,
-                   LedgerEntry.balance_after_fen).order_by(LedgerEntry.account_id,
-                                                           LedgerEntry.seq)
+                   LedgerEntry.balance_after_fen).order_by(col(LedgerEntry.account_id),
+                                                           col(LedgerEntry.seq))
     if account_ids is not None:
         chain = chain.where(col(LedgerEntry.account_id).in_(account_ids))
     current, running, expect_seq, broken = None, 0, 1, False

@@ -94,7 +94,7 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
                           reason=f"header must name {', '.join(COLUMNS)}; missing "
                                  f"{', '.join(missing)}")
     reader.fieldnames = header
-    rows = []
+    rows: list[dict[str, Any]] = []
     try:
         for row in reader:
             if len(rows) >= MAX_ROWS:

@@ -126,7 +126,7 @@ def record_receipt(uow: UnitOfWork, *, provider_ref: str, delivered: bool,
 def inbox_clause(actor: Actor) -> Any:
     if actor.role == Role.CUSTOMER:
         return or_(col(Notification.account_id).in_(sorted(actor.account_ids)),
-                   Notification.user_id == actor.user_id)
+                   col(Notification.user_id) == actor.user_id)
     return Notification.user_id == actor.user_id
 
 

@@ -83,7 +83,7 @@ class SandboxProvider:
                 "amount_fen": pay.amount_fen, "currency": "CNY",
                 "occurred_at": now.isoformat()}
         raw = json.dumps(body, separators=(",", ":"), sort_keys=True)
-        event = SandboxEvent(id=body["event_id"], txn_id=pay.txn_id, seq=pay.event_seq,
+        event = SandboxEvent(id=str(body["event_id"]), txn_id=pay.txn_id, seq=pay.event_seq,
                              body=raw, signature="", deliveries_left=1 + self.repeats,
                              next_delivery_at=first_at)
         s.add(pay)
