@@ -96,6 +96,10 @@ class ApiServer:
     def stop(self) -> None:
         self.proc.stop()
 
+    def ensure_up(self) -> None:
+        if self.proc.proc is None or self.proc.proc.poll() is not None:
+            self.start()
+
     def client(self, username: str, lang: str = "en") -> httpx.Client:
         """An API client signed in as ``username`` (for set-up and checks)."""
         r = httpx.post(f"{self.url}/api/v1/auth/token",
@@ -114,20 +118,32 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def e2e_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("e2e")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def api(e2e_dir: Path) -> Iterator[ApiServer]:
+    """One API for the whole run (tests use their own jobs and phones); a test that
+    stops it starts it again before it ends."""
     server = ApiServer(e2e_dir / "api", free_port(), e2e_dir / "api.log")
     server.start()
     yield server
     server.stop()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(e2e_dir / "api.log", ARTIFACTS / "api.log")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(autouse=True)
+def _api_back_up(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that failed while the API was down leaves it up for the next one."""
+    yield
+    if "api" in request.fixturenames:
+        request.getfixturevalue("api").ensure_up()
+
+
+@pytest.fixture(scope="session")
 def app_url(api: ApiServer, e2e_dir: Path) -> Iterator[str]:
     port = free_port()
     proc = Proc([sys.executable, "-m", "mobile", "--api-url", api.url, "--port", str(port),
@@ -143,10 +159,10 @@ def app_url(api: ApiServer, e2e_dir: Path) -> Iterator[str]:
         log = e2e_dir / "app.log"
         if log.exists():
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            shutil.copy(log, ARTIFACTS / f"app-{port}.log")
+            shutil.copy(log, ARTIFACTS / "app.log")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
