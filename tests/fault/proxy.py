@@ -1,0 +1,489 @@
+"""A fault-injecting HTTP proxy on loopback, between the phones and the real server.
+
+``FaultProxy`` is an asyncio TCP server (in its own thread) that reads each HTTP/1.1
+request from a device, decides a ``Fault`` for it with a seeded RNG (``FaultPlan`` rates,
+or a targeted ``rule``), and forwards it over a fresh TCP connection to the server
+(uvicorn). What a device can see:
+
+* ``drop_request``   – the request never reaches the server; the device's connection is
+  reset (RST) without an answer;
+* ``reset_request``  – the server gets the head and part of the body, then both
+  connections are reset (the server never sees the rest);
+* ``drop_response``  – the server handles the request (and commits), the answer is lost;
+* ``reset_response`` – the answer is cut off in the middle of its body;
+* ``duplicate``      – the request reaches the server twice: at the same time, or once more
+  later (a stale copy arriving after the device moved on); the device gets one answer;
+* ``delay``          – the request and/or the answer are held up a little;
+* ``error_before``   – 500, 502 or 503 (with ``Retry-After``) without reaching the server;
+* ``error_after``    – the server handles the request, the device gets 500/502/503.
+
+When the server is down, a request is answered 502 or reset, as a load balancer would.
+Everything is counted (``stats``, per fault kind) and logged (``log``), so a test can
+check the faults it asked for were really injected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Fault(StrEnum):
+    PASS = "pass"
+    DROP_REQUEST = "drop_request"
+    RESET_REQUEST = "reset_request"
+    DROP_RESPONSE = "drop_response"
+    RESET_RESPONSE = "reset_response"
+    DUPLICATE = "duplicate"
+    DELAY = "delay"
+    ERROR_BEFORE = "error_before"
+    ERROR_AFTER = "error_after"
+
+
+#: Faults after which the server has (or may have) handled the request.
+REACHED = frozenset({Fault.PASS, Fault.DROP_RESPONSE, Fault.RESET_RESPONSE, Fault.DUPLICATE,
+                     Fault.DELAY, Fault.ERROR_AFTER})
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    target: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    seq: int = 0
+
+    @property
+    def path(self) -> str:
+        return self.target.split("?", 1)[0]
+
+    @property
+    def query(self) -> str:
+        return self.target.partition("?")[2]
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self.headers if k.lower() == name), None)
+
+    def encode(self, body: bytes | None = None) -> bytes:
+        """The request as sent upstream (one request per connection)."""
+        body = self.body if body is None else body
+        lines = [f"{self.method} {self.target} HTTP/1.1"]
+        for k, v in self.headers:
+            if k.lower() not in ("connection", "content-length", "keep-alive"):
+                lines.append(f"{k}: {v}")
+        lines += ["Connection: close", f"Content-Length: {len(body)}", "", ""]
+        return "\r\n".join(lines).encode("latin-1") + body
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def encode(self) -> bytes:
+        lines = [f"HTTP/1.1 {self.status} {_REASONS.get(self.status, 'Status')}"]
+        for k, v in self.headers:
+            if k.lower() not in ("connection", "content-length", "transfer-encoding",
+                                 "keep-alive"):
+                lines.append(f"{k}: {v}")
+        lines += [f"Content-Length: {len(self.body)}", "", ""]
+        return "\r\n".join(lines).encode("latin-1") + self.body
+
+
+_REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",
+            401: "Unauthorized", 404: "Not Found", 409: "Conflict", 413: "Payload Too Large",
+            422: "Unprocessable Entity", 426: "Upgrade Required", 500: "Internal Server Error",
+            502: "Bad Gateway", 503: "Service Unavailable"}
+
+
+@dataclass
+class FaultPlan:
+    """Probabilities of each fault for requests under ``prefixes`` (others pass)."""
+
+    rates: dict[Fault, float] = field(default_factory=dict)
+    prefixes: tuple[str, ...] = ("/api/v1/sync/", "/api/v1/photos/")
+    max_delay_s: float = 0.2
+    max_retry_after_s: int = 1
+
+    def choose(self, rng: random.Random, req: Request) -> Fault:
+        if not req.path.startswith(self.prefixes):
+            return Fault.PASS
+        x = rng.random()
+        for fault, rate in self.rates.items():
+            if x < rate:
+                return fault
+            x -= rate
+        return Fault.PASS
+
+    @classmethod
+    def everything(cls, total: float, **kw: object) -> FaultPlan:
+        """Every fault kind, ``total`` probability in all (delays twice as often)."""
+        kinds = [f for f in Fault if f != Fault.PASS]
+        share = total / (len(kinds) + 1)
+        rates = {f: share * (2 if f == Fault.DELAY else 1) for f in kinds}
+        return cls(rates=rates, **kw)  # type: ignore[arg-type]
+
+
+Rule = Callable[[Request], Fault | None]
+Mutator = Callable[[Request], bytes | None]
+
+
+class UpstreamDown(Exception):
+    pass
+
+
+class FaultProxy:
+    """``FaultProxy(upstream_port, seed=…)``; ``start()``, ``url``, ``stop()``.
+
+    ``plan`` (random faults), ``rule`` (a targeted choice per request, None: use the plan)
+    and ``mutate`` (new body bytes for the upstream copy, e.g. a flipped byte) can be
+    changed at any time; ``upstream_port`` too (a restarted server).
+    """
+
+    def __init__(self, upstream_port: int, *, seed: int, plan: FaultPlan | None = None
+                 ) -> None:
+        self.upstream_port = upstream_port
+        self.rng = random.Random(seed)
+        self.plan = plan or FaultPlan()
+        self.rule: Rule | None = None
+        self.mutate: Mutator | None = None
+        self.stats: Counter[str] = Counter()
+        self.by_path: Counter[tuple[str, str]] = Counter()
+        self.body_bytes: Counter[str] = Counter()  # request body bytes from devices, by path
+        self.log: list[tuple[int, str, str, str, int | None]] = []
+        #: Answers that reached a device, for paths under ``capture`` (method, path, body).
+        self.capture: tuple[str, ...] = ("/api/v1/sync/push",)
+        self.answers: list[tuple[int, str, bytes]] = []
+        self.port = 0
+        self._outage_until = 0.0
+        self._seq = 0
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.base_events.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # -- life cycle -------------------------------------------------------------------
+    def start(self) -> FaultProxy:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        ready = threading.Event()
+        failed: list[BaseException] = []
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                self._server = loop.run_until_complete(
+                    asyncio.start_server(self._handle, "127.0.0.1", 0))
+                self.port = self._server.sockets[0].getsockname()[1]
+            except BaseException as exc:  # pragma: no cover - reported below
+                failed.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="fault-proxy", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        if failed:
+            raise failed[0]
+        return self
+
+    def stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+
+        async def shutdown() -> None:
+            if self._server is not None:
+                self._server.close()
+            tasks = [t for t in self._tasks if not t.done()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        if thread.is_alive():
+            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
+        loop.close()
+        self._loop = self._thread = None
+
+    def clean(self) -> None:
+        """No more faults from now on (plan, rule and mutation off)."""
+        self.plan = FaultPlan()
+        self.rule = None
+        self.mutate = None
+
+    def outage(self, seconds: float) -> None:
+        """No signal for a while: every request is dropped (counted as ``outage``)."""
+        self._outage_until = time.monotonic() + seconds
+
+    def injected(self, *kinds: Fault) -> int:
+        return sum(self.stats[k.value] for k in kinds)
+
+    def push_statuses(self) -> Counter[str]:
+        """Op results (applied, duplicate, …) in the push answers devices received."""
+        out: Counter[str] = Counter()
+        for _, path, body in self.answers:
+            if path == "/api/v1/sync/push" and body.startswith(b"{"):
+                out.update(r["status"] for r in json.loads(body).get("results", ()))
+        return out
+
+    # -- one device connection --------------------------------------------------------
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+                      ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)  # type: ignore[arg-type]
+        try:
+            while True:
+                req = await _read_request(reader)
+                if req is None:
+                    break
+                if not await self._serve(req, writer):
+                    return  # the connection was aborted on purpose
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        except asyncio.CancelledError:
+            _abort(writer)
+            raise
+        finally:
+            self._tasks.discard(task)  # type: ignore[arg-type]
+        _close(writer)
+
+    def _decide(self, req: Request) -> tuple[Request, Fault, float, int]:
+        with self._lock:
+            self._seq += 1
+            req = Request(req.method, req.target, req.headers, req.body, self._seq)
+            fault = self.rule(req) if self.rule is not None else None
+            if fault is None:
+                fault = self.plan.choose(self.rng, req)
+            key = fault.value
+            if time.monotonic() < self._outage_until:
+                fault, key = Fault.DROP_REQUEST, "outage"
+            delay = self.rng.uniform(0, self.plan.max_delay_s or 0.2)
+            status = self.rng.choice((500, 502, 503))
+            self.stats[key] += 1
+            self.by_path[(req.path, key)] += 1
+            self.body_bytes[req.path] += len(req.body)
+        return req, fault, delay, status
+
+    async def _serve(self, req: Request, writer: asyncio.StreamWriter) -> bool:
+        """Answer one request; False when the device's connection was cut."""
+        req, fault, delay, error_status = self._decide(req)
+        upstream_body = self.mutate(req) if self.mutate is not None else None
+        if upstream_body is None:
+            upstream_body = req.body
+        answered: int | None = None
+        try:
+            if fault == Fault.DROP_REQUEST:
+                _abort(writer)
+                return False
+            if fault == Fault.ERROR_BEFORE:
+                resp = self._error(error_status)
+            elif fault == Fault.RESET_REQUEST:
+                await self._forward_partial(req, upstream_body)
+                _abort(writer)
+                return False
+            else:
+                if fault == Fault.DELAY:
+                    await asyncio.sleep(delay / 2)
+                try:
+                    resp = await self._forward_maybe_twice(req, upstream_body, fault)
+                except UpstreamDown:
+                    if req.seq % 2:
+                        _abort(writer)
+                        return False
+                    resp = self._error(502)
+                if fault == Fault.DELAY:
+                    await asyncio.sleep(delay / 2)
+                if fault == Fault.DROP_RESPONSE:
+                    _abort(writer)
+                    return False
+                if fault == Fault.RESET_RESPONSE:
+                    raw = resp.encode()
+                    cut = len(raw) - max(1, len(resp.body) // 2) if resp.body else len(raw) // 2
+                    writer.write(raw[:cut])
+                    await writer.drain()
+                    _abort(writer)
+                    return False
+                if fault == Fault.ERROR_AFTER:
+                    resp = self._error(error_status)
+            answered = resp.status
+            writer.write(resp.encode())
+            await writer.drain()
+            if req.path.startswith(self.capture):
+                with self._lock:
+                    self.answers.append((req.seq, req.path, resp.body))
+            return True
+        finally:
+            with self._lock:
+                self.log.append((req.seq, req.method, req.target, fault.value, answered))
+
+    def _error(self, status: int) -> Response:
+        headers: list[tuple[str, str]] = []
+        if status == 503:
+            headers.append(("Retry-After", str(self.rng.randint(0, self.plan.max_retry_after_s))))
+        if status == 500:
+            body = json.dumps({"code": "INTERNAL_ERROR", "message": "injected fault",
+                               "details": {}}).encode()
+            headers.append(("Content-Type", "application/json"))
+        else:
+            body = b"<html><body>upstream unavailable</body></html>"
+            headers.append(("Content-Type", "text/html"))
+        return Response(status, tuple(headers), body)
+
+    # -- upstream ---------------------------------------------------------------------
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        try:
+            return await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        except OSError as exc:
+            raise UpstreamDown(str(exc)) from exc
+
+    async def _forward(self, req: Request, body: bytes) -> Response:
+        reader, writer = await self._open()
+        try:
+            writer.write(req.encode(body))
+            await writer.drain()
+            resp = await _read_response(reader, req.method)
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            _abort(writer)
+            raise UpstreamDown(str(exc)) from exc
+        _close(writer)
+        return resp
+
+    async def _forward_maybe_twice(self, req: Request, body: bytes, fault: Fault
+                                   ) -> Response:
+        if fault != Fault.DUPLICATE:
+            return await self._forward(req, body)
+        if req.seq % 2:  # both copies at once
+            got = await asyncio.gather(self._forward(req, body), self._forward(req, body),
+                                       return_exceptions=True)
+            ok = [r for r in got if isinstance(r, Response)]
+            if not ok:
+                raise UpstreamDown("both copies failed")
+            with self._lock:
+                return self.rng.choice(ok)
+        # One copy now, a stale one later (the device will have moved on by then).
+        resp = await self._forward(req, body)
+
+        async def late() -> None:
+            await asyncio.sleep(0.3)
+            with contextlib.suppress(UpstreamDown):
+                await self._forward(req, body)
+
+        task = asyncio.get_running_loop().create_task(late())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return resp
+
+    async def _forward_partial(self, req: Request, body: bytes) -> None:
+        """Send the head and part of the body, then reset the server's connection."""
+        try:
+            _reader, writer = await self._open()
+        except UpstreamDown:
+            return
+        raw = req.encode(body)
+        cut = len(raw) - max(1, len(body) // 2) if body else len(raw) // 2
+        try:
+            writer.write(raw[:cut])
+            await writer.drain()
+            await asyncio.sleep(0.02)
+        except ConnectionError:
+            pass
+        _abort(writer)
+
+
+# -- HTTP/1.1 framing ---------------------------------------------------------------
+async def _read_head(reader: asyncio.StreamReader) -> list[str] | None:
+    try:
+        raw = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as exc:
+        if not exc.partial:
+            return None
+        raise
+    return raw.decode("latin-1").split("\r\n")[:-2]
+
+
+def _headers(lines: list[str]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for line in lines:
+        k, _, v = line.partition(":")
+        out.append((k.strip(), v.strip()))
+    return tuple(out)
+
+
+def _get(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
+    return next((v for k, v in headers if k.lower() == name), None)
+
+
+async def _read_body(reader: asyncio.StreamReader, headers: tuple[tuple[str, str], ...],
+                     *, until_eof: bool) -> bytes:
+    length = _get(headers, "content-length")
+    if length is not None:
+        return await reader.readexactly(int(length))
+    if (_get(headers, "transfer-encoding") or "").lower() == "chunked":
+        parts = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            if size == 0:
+                while await reader.readuntil(b"\r\n") != b"\r\n":
+                    pass  # trailers
+                return b"".join(parts)
+            parts.append((await reader.readexactly(size + 2))[:-2])
+    return await reader.read() if until_eof else b""
+
+
+async def _read_request(reader: asyncio.StreamReader) -> Request | None:
+    lines = await _read_head(reader)
+    if lines is None:
+        return None
+    method, target, _ = lines[0].split(" ", 2)
+    headers = _headers(lines[1:])
+    body = await _read_body(reader, headers, until_eof=False)
+    return Request(method, target, headers, body)
+
+
+async def _read_response(reader: asyncio.StreamReader, method: str) -> Response:
+    lines = await _read_head(reader)
+    if lines is None:
+        raise asyncio.IncompleteReadError(b"", None)
+    status = int(lines[0].split(" ", 2)[1])
+    headers = _headers(lines[1:])
+    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+        body = b""
+    else:
+        body = await _read_body(reader, headers, until_eof=True)
+    return Response(status, headers, body)
+
+
+def _abort(writer: asyncio.StreamWriter) -> None:
+    """Close with a TCP reset (no FIN, no pending data sent)."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+def _close(writer: asyncio.StreamWriter) -> None:
+    if not writer.transport.is_closing():
+        writer.close()
