@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from mobile.main import ASSETS
 from tests.e2e.phone import Phone
+from tests.factories import PASSWORD
 
 
 def test_the_browser_gets_gridones_manifest_icons_and_theme(app_url: str,
@@ -34,3 +36,28 @@ def test_the_browser_gets_gridones_manifest_icons_and_theme(app_url: str,
         phone.shot("login")
     finally:
         phone.close()
+
+
+def test_two_browser_tabs_signed_in_as_two_users_are_two_phones(app_url: str,
+                                                                browser: Any) -> None:
+    crew = Phone(browser, app_url, "two-crew")
+    customer = Phone(browser, app_url, "two-customer")
+    try:
+        crew.open()
+        customer.open()
+        crew.sign_in("crew2", PASSWORD)
+        customer.sign_in("customer3", PASSWORD)
+        crew.see("My jobs")
+        customer.see("My accounts")
+        customer.see("7700000002")
+        crew.tab("Settings")
+        customer.tab("Settings")
+        crew.see("Crew2 (Repair crew)")
+        customer.see("Customer3 (Customer)")
+        ids = [re.search(r"Device id ([0-9a-f]{8})", p.snapshot()) for p in (crew, customer)]
+        assert all(ids) and ids[0].group(1) != ids[1].group(1)  # type: ignore[union-attr]
+        crew.shot("settings")
+        customer.shot("settings")
+    finally:
+        crew.close()
+        customer.close()
