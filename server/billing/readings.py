@@ -24,7 +24,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import and_, func
+from sqlmodel import Session, col, select
 
 from server.billing.charging import rerate_month
 from server.errors import error_body
@@ -154,7 +155,7 @@ def _installed_at(meter: Meter, at: datetime) -> bool:
 @dataclass
 class _MeterState:
     meter: Meter
-    rows: list[MeterReading]  # every reading of the meter, kept up to date
+    rows: list[MeterReading]  # the readings that matter for the file's rows, kept up to date
 
 
 def import_rows(uow: UnitOfWork, *, rows: Iterable[dict[str, Any]], actor: Actor | None,
@@ -173,14 +174,15 @@ def import_rows(uow: UnitOfWork, *, rows: Iterable[dict[str, Any]], actor: Actor
             _reject(outcome, exc, lang)
             parsed.append((None, outcome))
         report.rows.append(outcome)
-    meters: dict[str, _MeterState | None] = {}
+    good = [p for p, _ in parsed if p is not None]
+    meters = _load_meters(session, good)
     seen: dict[tuple[str, date, str], tuple[int, Decimal]] = {}
     touched: set[tuple[str, date]] = set()
     # in time order per meter, so rows of one file bound each other like stored ones
     for p, outcome in sorted(((p, o) for p, o in parsed if p is not None),
                              key=lambda po: (po[0].meter_no, po[0].at, po[0].line)):
         try:
-            state = _meter_state(session, meters, p.meter_no)
+            state = _meter_state(meters, p.meter_no)
             key = (state.meter.id, p.day, p.source.value)
             if key in seen:
                 first_line, first_value = seen[key]
@@ -211,14 +213,43 @@ def _reject(outcome: RowOutcome, exc: DomainError, lang: str) -> None:
                        if isinstance(v, str | int | float | bool)}
 
 
-def _meter_state(session: Session, cache: dict[str, _MeterState | None], meter_no: str
-                 ) -> _MeterState:
-    if meter_no not in cache:
-        meter = session.exec(select(Meter).where(Meter.meter_no == meter_no)
-                             .with_for_update()).first()
-        cache[meter_no] = None if meter is None else _MeterState(meter, list(session.exec(
-            select(MeterReading).where(MeterReading.meter_id == meter.id)).all()))
-    state = cache[meter_no]
+def _load_meters(session: Session, rows: list[_Parsed]) -> dict[str, _MeterState | None]:
+    """The file's meters (locked), each with the stored readings that can bound or repeat
+    its rows: those of the days the file covers, and the nearest firm reading before and
+    after them. A few queries per 500 meters, whatever the file's size."""
+    numbers = sorted({p.meter_no for p in rows})
+    out: dict[str, _MeterState | None] = dict.fromkeys(numbers)
+    if not rows:
+        return out
+    lo_day = min(p.day for p in rows)
+    hi_day = max(p.day for p in rows)
+    firm = [src.value for src in _FIRM]
+    for i in range(0, len(numbers), 500):
+        meters = {m.id: m for m in session.exec(select(Meter).where(
+            col(Meter.meter_no).in_(numbers[i:i + 500])).with_for_update()).all()}
+        ids = sorted(meters)
+        found: dict[str, list[MeterReading]] = {m: [] for m in ids}
+        for r in session.exec(select(MeterReading).where(
+                col(MeterReading.meter_id).in_(ids), MeterReading.read_date >= lo_day,
+                MeterReading.read_date <= hi_day)).all():
+            found[r.meter_id].append(r)
+        for edge, cond, pick in (("prev", MeterReading.read_date < lo_day, func.max),
+                                 ("next", MeterReading.read_date > hi_day, func.min)):
+            bound = select(MeterReading.meter_id, pick(MeterReading.read_at).label("at")).where(
+                col(MeterReading.meter_id).in_(ids), col(MeterReading.source).in_(firm),
+                cond).group_by(col(MeterReading.meter_id)).subquery(edge)
+            for r in session.exec(select(MeterReading).join(bound, and_(
+                    col(MeterReading.meter_id) == bound.c.meter_id,
+                    col(MeterReading.read_at) == bound.c.at)).where(
+                    col(MeterReading.source).in_(firm))).all():
+                found[r.meter_id].append(r)
+        for meter_id, meter in meters.items():
+            out[meter.meter_no] = _MeterState(meter, found[meter_id])
+    return out
+
+
+def _meter_state(cache: dict[str, _MeterState | None], meter_no: str) -> _MeterState:
+    state = cache.get(meter_no)
     if state is None:
         raise DomainError(ErrorCode.METER_NOT_FOUND, meter=meter_no)
     return state
@@ -226,7 +257,7 @@ def _meter_state(session: Session, cache: dict[str, _MeterState | None], meter_n
 
 def _apply(uow: UnitOfWork, state: _MeterState, p: _Parsed, now: datetime,
            actor: Actor | None) -> str:
-    session, meter = uow.session, state.meter
+    meter = state.meter
     if not _installed_at(meter, p.at):
         raise DomainError(ErrorCode.READING_METER_NOT_INSTALLED, meter=meter.meter_no)
     same = next((r for r in state.rows if r.read_date == p.day and r.source == p.source.value
@@ -267,7 +298,6 @@ def _apply(uow: UnitOfWork, state: _MeterState, p: _Parsed, now: datetime,
         meter.version += 1
         meter.updated_at = now
         uow.changed(meter)
-    session.flush()
     return status
 
 
