@@ -81,8 +81,11 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
          data_dir: Annotated[Path, typer.Option(help="Demo data folder (wiped)")] = Path(
              "data/demo"),
          accounts: Annotated[int, typer.Option()] = 3000,
-         days: Annotated[int, typer.Option()] = 90) -> None:
-    """Build a fresh demo database, then serve it and print the URLs and demo logins."""
+         days: Annotated[int, typer.Option()] = 90,
+         app_port: Annotated[int, typer.Option(help="App (web/PWA) port; 0: no app")] = 8550,
+         ) -> None:
+    """Build a fresh demo database, then serve the API and the app and print the URLs and
+    demo logins."""
     from server.demo.generator import DEMO_PASSWORD
 
     if data_dir.exists():
@@ -96,9 +99,25 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
         typer.echo(f"  {role:<11} {username:<14} {note}")
     typer.echo("")
     settings = Settings(data_dir=data_dir)
+    app_proc = None
+    if app_port:
+        from mobile.main import spawn
+
+        app_proc = spawn(api_url=f"http://{host}:{port}", host=host, port=app_port,
+                         data_dir=data_dir / "mobile")
+        typer.echo(f"GridOne app:   http://{host}:{app_port}/   (open it in a browser; "
+                   "each browser is its own phone)")
     typer.echo(f"GridOne API:   http://{host}:{port}/api/v1/health")
     typer.echo(f"API docs:      http://{host}:{port}/docs")
-    _serve(settings, host, port)
+    try:
+        _serve(settings, host, port)
+    finally:
+        if app_proc is not None:
+            app_proc.terminate()
+            try:
+                app_proc.wait(10)
+            except Exception:  # the child must never outlive us
+                app_proc.kill()
 
 
 # -- prepaid billing (issue 5) --------------------------------------------------------------
