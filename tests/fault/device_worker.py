@@ -62,6 +62,8 @@ class KillingTransport(Transport):
         super().__init__(*a, **kw)
         self._rng, self._p, self._events = rng, p, events
         self.dead_zone_until = 0.0
+        self.kill_once: set[str] = set()  # die the first time each of these is reached
+        self.kill_once_file: Path | None = None
 
     def _send(self, method: str, url: str, **kw: Any) -> Any:
         if time.monotonic() < self.dead_zone_until:  # no signal here: nothing leaves
@@ -70,9 +72,18 @@ class KillingTransport(Transport):
         return super()._send(method, url, **kw)
 
     def _maybe_die(self, where: str) -> None:
+        once = self.kill_once_file
+        if once is not None and where in self.kill_once:
+            done = set(once.read_text().split()) if once.exists() else set()
+            if where not in done:
+                once.write_text(" ".join(sorted(done | {where})))
+                self._die(where)
         if self._p and self._rng.random() < self._p:
-            self._events.write("self_kill", where=where)
-            os.kill(os.getpid(), signal.SIGKILL)
+            self._die(where)
+
+    def _die(self, where: str) -> None:
+        self._events.write("self_kill", where=where)
+        os.kill(os.getpid(), signal.SIGKILL)
 
     def push(self, body: dict[str, Any]) -> PushResponse:
         answer = super().push(body)
@@ -119,6 +130,8 @@ def main(config_path: str) -> int:
                                  timeout_s=float(cfg.get("timeout_s", 5)),
                                  rng=random.Random(f"kill:{cfg['seed']}:{starts}"),
                                  p=float(cfg.get("self_kill", 0.0)), events=events)
+    transport.kill_once = set(cfg.get("kill_once", ()))
+    transport.kill_once_file = folder / "killed_once"
     engine = SyncEngine(store, transport, interval_s=float(cfg.get("interval_s", 0.3)),
                         min_gap_s=0.02, rng=rng)
     actions = Actions(store, photo_dir=folder / "photos", on_change=engine.nudge, lang="en")

@@ -159,6 +159,8 @@ class FaultProxy:
         self.plan = plan or FaultPlan()
         self.rule: Rule | None = None
         self.mutate: Mutator | None = None
+        #: Status of injected errors (None: 500, 502 or 503 at random).
+        self.error_status: int | None = None
         self.stats: Counter[str] = Counter()
         self.by_path: Counter[tuple[str, str]] = Counter()
         self.body_bytes: Counter[str] = Counter()  # request body bytes from devices, by path
@@ -231,6 +233,7 @@ class FaultProxy:
         self.plan = FaultPlan()
         self.rule = None
         self.mutate = None
+        self.error_status = None
 
     def outage(self, seconds: float) -> None:
         """No signal for a while: every request is dropped (counted as ``outage``)."""
@@ -280,7 +283,7 @@ class FaultProxy:
             if time.monotonic() < self._outage_until:
                 fault, key = Fault.DROP_REQUEST, "outage"
             delay = self.rng.uniform(0, self.plan.max_delay_s or 0.2)
-            status = self.rng.choice((500, 502, 503))
+            status = self.error_status or self.rng.choice((500, 502, 503))
             self.stats[key] += 1
             self.by_path[(req.path, key)] += 1
             self.body_bytes[req.path] += len(req.body)

@@ -26,12 +26,11 @@ def test_one_kind_of_fault_at_a_time(env: FaultEnv, fault: Fault) -> None:
     crew = env.phone("crew1")
     crew.sync()
     env.proxy.plan = FaultPlan(rates={fault: 0.5})
+    steps = [("accept", ()), ("start_travel", ()), ("arrive", (GPS,)),
+             ("add_note", ("fuse blown",)), ("resolve", ("replaced the fuse", "storm"))]
     for job in jobs:
-        a, oid = crew.actions, job["id"]
-        for act in (lambda: a.accept(oid), lambda: a.start_travel(oid),
-                    lambda: a.arrive(oid, GPS), lambda: a.add_note(oid, "fuse blown"),
-                    lambda: a.resolve(oid, "replaced the fuse", cause="storm")):
-            act()
+        for name, args in steps:
+            getattr(crew.actions, name)(job["id"], *args)
             with contextlib.suppress(TransientError):
                 crew.sync()
     env.proxy.clean()

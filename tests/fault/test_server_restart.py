@@ -1,0 +1,85 @@
+"""The server stopped while a push is in flight, and started again on the same database.
+
+Killed (SIGKILL) after its first chunk of ops committed: exactly whole chunks are on the
+server (each op with its record, never half a chunk), the phone never got its answer,
+resends everything, and the committed ops come back ``duplicate`` — each op applied once.
+Stopped gracefully (SIGTERM) mid-push: the push in flight finishes first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+
+import pytest
+from sqlalchemy import text
+
+from sync.client.errors import TransientError
+from sync.server.push import CHUNK
+from tests.fault.checks import assert_clean, assert_same_rows, audit_device, audit_domain, settle
+from tests.fault.conftest import FaultEnv
+
+NOTES = 100  # per job
+JOBS = 5
+
+
+def _applied(env: FaultEnv) -> int:
+    with env.db.reader.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM applied_op")).scalar() or 0)
+
+
+@pytest.mark.parametrize("how", ["kill", "stop"])
+def test_server_restarted_while_a_push_is_in_flight(env: FaultEnv, how: str) -> None:
+    jobs = [env.office.new_job(env.world.accounts["acc1"].id, env.user_id("crew1"))
+            for _ in range(JOBS)]
+    crew = env.phone("crew1", timeout_s=30)
+    crew.sync()
+    before = _applied(env)
+    for job in jobs:  # a day offline: 500 notes waiting
+        for i in range(NOTES):
+            crew.actions.add_note(job["id"], f"reading {i}")
+    total = JOBS * NOTES
+    seen: list[int] = []
+
+    def stop_mid_push() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            n = _applied(env) - before
+            if n >= CHUNK:  # the first chunk committed, the push goes on
+                seen.append(n)
+                if how == "kill":
+                    env.server.kill()
+                else:
+                    env.server.stop()
+                return
+            time.sleep(0.002)
+
+    killer = threading.Thread(target=stop_mid_push)
+    killer.start()
+    with contextlib.suppress(TransientError):
+        crew.sync()
+    killer.join()
+    assert seen, "the push never committed a chunk"
+    committed = _applied(env) - before
+    if how == "kill":
+        assert 0 < committed < total, committed
+        assert committed % CHUNK == 0, f"{committed} ops: half a chunk survived the crash"
+    else:
+        assert committed == total  # a graceful stop lets the push in flight finish
+    env.server.start()
+    env.proxy.upstream_port = env.server.port
+    settle([crew])
+    statuses = env.proxy.push_statuses()
+    if how == "kill":
+        assert statuses["duplicate"] == committed, statuses
+        assert statuses["applied"] == total - committed, statuses
+    audit = audit_device(env.db, crew.store)
+    assert_clean(audit)
+    assert audit.applied == total == audit.made
+    audit_domain(env.db, {env.user_id("crew1")})
+    assert_same_rows(crew, env.server.url, "crew1", env.root / "fresh")
+    with env.db.reader.connect() as conn:
+        notes = conn.execute(text("SELECT count(*) FROM work_order_event WHERE action = "
+                                  "'add_note'")).scalar()
+    assert notes == total
