@@ -18,6 +18,8 @@ class AppContext:
     backend: Backend
     drafts: DraftStore
     hardware: Hardware
+    sync: Any = None  # mobile.state.sync.SyncState (held here so the frame does not
+    #                   re-render on every sync status change)
     kick_sync: Callable[[], Any] = lambda: None
     device_key: str = ""
     _live: weakref.WeakValueDictionary[int, Any] = field(

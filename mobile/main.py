@@ -77,7 +77,7 @@ def make_main(*, api_url: str = "", data_root: Path | None = None,
         backend.set_language(app.lang)
         sync = SyncState(backend)
         ctx = AppContext(backend=backend, drafts=FileDrafts(folder / "drafts"),
-                         hardware=hardware, device_key=key)
+                         hardware=hardware, device_key=key, sync=sync)
 
         def auth_lost() -> None:
             app.notify_user(app.tr("session_expired"))
@@ -119,7 +119,7 @@ def make_main(*, api_url: str = "", data_root: Path | None = None,
             await asyncio.to_thread(backend.close)
 
         page.on_close = closed
-        page.render_views(App, app, ctx, sync)
+        page.render_views(App, app, ctx)
 
     return main
 

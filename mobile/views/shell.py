@@ -31,7 +31,8 @@ TITLES = {"jobs": "tab_jobs", "accounts": "tab_accounts", "faults": "my_faults",
           "swap": "swap_form", "report": "report_fault"}
 
 
-def _body(app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
+def _body(app: AppState, ctx: AppContext) -> ft.Control:
+    sync = ctx.sync
     screen = app.screen
     p = screen.params
     if screen.name == "jobs":
@@ -59,7 +60,10 @@ def _title(app: AppState) -> str:
 
 
 @ft.component
-def App(app: AppState, ctx: AppContext, sync: SyncState) -> list[ft.View]:
+def App(app: AppState, ctx: AppContext) -> list[ft.View]:
+    """The frame re-renders on navigation only; sync status changes re-render just the
+    components that show them (they take ``ctx.sync`` as an argument)."""
+    sync: SyncState = ctx.sync
     lang = app.lang
     page = ft.context.page
 
@@ -93,4 +97,4 @@ def App(app: AppState, ctx: AppContext, sync: SyncState) -> list[ft.View]:
         on_change=lambda e: app.select_tab(tabs[int(e.control.selected_index)]),
     )
     return [ft.View(route="/", appbar=appbar, navigation_bar=nav, bgcolor=theme.SURFACE,
-                    padding=0, controls=[_body(app, ctx, sync)])]
+                    padding=0, controls=[_body(app, ctx)])]

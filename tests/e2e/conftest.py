@@ -84,6 +84,7 @@ class Proc:
 
 class ApiServer:
     def __init__(self, data_dir: Path, port: int, log: Path) -> None:
+        self.data_dir = data_dir
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.proc = Proc([sys.executable, "-m", "tests.e2e.serve_api", str(data_dir),

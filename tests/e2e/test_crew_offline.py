@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.e2e.conftest import ApiServer
 from tests.e2e.phone import Phone
-from tests.e2e.world import dispatched_job, get_job, jpeg
+from tests.e2e.world import act_while_down, dispatched_job, get_job, jpeg
 from tests.factories import PASSWORD
 
 GPS = {"latitude": 27.8012, "longitude": 112.9034, "accuracy": 14}
@@ -85,5 +85,44 @@ def test_crew_resolves_a_job_offline_and_it_syncs(api: ApiServer, app_url: str, 
         phone.see(code)
         phone.see("Synced")
         phone.shot("done-synced")
+    finally:
+        phone.close()
+
+
+def test_a_change_the_server_refuses_is_explained_and_can_be_discarded(
+        api: ApiServer, app_url: str, browser: Any) -> None:
+    job = dispatched_job(api, kind="fault_repair", assignee="crew1b",
+                         description="Street light pole leaning after the storm")
+    code = job["code"]
+    phone = Phone(browser, app_url, "refused")
+    try:
+        phone.open()
+        phone.sign_in("crew1b", PASSWORD)
+        phone.see(code)
+        api.stop()
+        phone.see("Offline", timeout=20_000)
+        phone.page.get_by_role("button", name=re.compile(code)).first.click()
+        phone.tap("Accept", exact=True)
+        phone.tap("Add note", exact=True)
+        phone.fill("Note", "On my way with the ladder truck")
+        phone.tap("Save note", exact=True)
+        phone.see("2 pending")
+        # meanwhile the office cancels the job (the customer fixed it themselves)
+        act_while_down(api, "dispatcher1", job["id"], "cancel",
+                       reason="Customer called: resolved by themselves")
+        api.start()
+        phone.see("Refused", timeout=40_000)
+        phone.see("The work order is 'Cancelled'; 'accept' is not possible now.")
+        phone.see("Cancelled")
+        phone.shot("job-refused")
+        phone.tab("Sync")
+        phone.see("Changes the server refused")
+        phone.see("Held: an earlier change of this job was rejected")
+        phone.shot("sync-refused")
+        phone.tap("Discard", exact=True, settle=0.5)
+        phone.see("All synced", timeout=20_000)
+        phone.gone("Changes the server refused")
+        phone.shot("sync-after-discard")
+        assert get_job(api, job["id"])["status"] == "cancelled"
     finally:
         phone.close()

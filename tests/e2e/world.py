@@ -59,3 +59,33 @@ def jpeg(path: Path, *, color: tuple[int, int, int] = (200, 120, 40),
     img.save(buf, format="JPEG", quality=90)
     path.write_bytes(buf.getvalue())
     return path
+
+
+def act_while_down(api: ApiServer, username: str, order_id: str, action: str,
+                   **data: Any) -> None:
+    """What the office does while the phone has no signal, written straight into the
+    stopped server's database through the service layer (the API is down)."""
+    from server.db import make_database
+    from server.uow import UnitOfWork
+    from server.work_orders import service
+    from shared.workorders.state_machine import Action
+    from tests.conftest import actor_for
+
+    assert api.proc.proc is None or api.proc.proc.poll() is not None, "the API must be down"
+    db = make_database(f"sqlite:///{api.data_dir / 'gridone.db'}")
+    try:
+        actor = actor_for(db, user_id_in(db, username))
+        with UnitOfWork(db, actor) as uow:
+            service.act(uow, actor=actor, order_id=order_id, action=Action(action), data=data)
+            uow.commit()
+    finally:
+        db.dispose()
+
+
+def user_id_in(db: Any, username: str) -> str:
+    from sqlmodel import Session, select
+
+    from server.users.models import User
+
+    with Session(db.reader) as s:
+        return str(s.exec(select(User.id).where(User.username == username)).one())
