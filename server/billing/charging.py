@@ -171,14 +171,16 @@ def _meter_id(session: Session, account_id: str) -> str | None:
 
 
 def rerate_month(uow: UnitOfWork, *, account_id: str, month_first: date,
-                 now: datetime | None = None) -> Rated | None:
-    """After readings of a month changed: re-rate it if any of its days was charged."""
+                 earliest: date | None = None, now: datetime | None = None) -> Rated | None:
+    """After readings of a month changed (from day ``earliest`` on): re-rate it if a day
+    already charged can be affected. A reading of day D only changes the usage of D and
+    of later days, so readings after the last charged day wait for the daily run."""
     session = uow.session
     last_billed = session.exec(select(func.max(BillingDay.day)).where(
         BillingDay.account_id == account_id, BillingDay.day >= month_first,
         BillingDay.day <= month_last(month_first))).one()
-    if last_billed is None:
-        return None  # nothing charged yet: the daily run will see the readings
+    if last_billed is None or (earliest is not None and earliest > last_billed):
+        return None  # nothing charged yet that it touches: the daily run will see it
     now = now or utcnow()
     account = lock_account(session, account_id)
     rated = rate_account(uow, account=account, through=last_billed, now=now)

@@ -20,7 +20,7 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -177,7 +177,7 @@ def import_rows(uow: UnitOfWork, *, rows: Iterable[dict[str, Any]], actor: Actor
     good = [p for p, _ in parsed if p is not None]
     meters = _load_meters(session, good)
     seen: dict[tuple[str, date, str], tuple[int, Decimal]] = {}
-    touched: set[tuple[str, date]] = set()
+    touched: dict[tuple[str, date], date] = {}  # (account, month) -> earliest day touched
     # in time order per meter, so rows of one file bound each other like stored ones
     for p, outcome in sorted(((p, o) for p, o in parsed if p is not None),
                              key=lambda po: (po[0].meter_no, po[0].at, po[0].line)):
@@ -194,16 +194,33 @@ def import_rows(uow: UnitOfWork, *, rows: Iterable[dict[str, Any]], actor: Actor
             outcome.status = _apply(uow, state, p, now, actor)
             if outcome.status != "duplicate":
                 assert state.meter.account_id is not None
-                touched.add((state.meter.account_id, p.day.replace(day=1)))
+                _touch(touched, state.meter.account_id, p.day, now)
         except DomainError as exc:
             _reject(outcome, exc, lang)
     session.flush()
-    for account_id, month_first in sorted(touched):
-        rated = rerate_month(uow, account_id=account_id, month_first=month_first, now=now)
+    for (account_id, month_first), earliest in sorted(touched.items()):
+        rated = rerate_month(uow, account_id=account_id, month_first=month_first,
+                             earliest=earliest, now=now)
         if rated is not None and rated.charged_fen:
             report.rerated_accounts += 1
             report.adjusted_fen += rated.charged_fen
     return report
+
+
+def _touch(touched: dict[tuple[str, date], date], account_id: str, day: date,
+           now: datetime) -> None:
+    """A reading of ``day`` changes the usage of its day and of the meter's next reading,
+    which may fall in a later month: every month from ``day``'s to this one is touched
+    (a later month from its first day)."""
+    month, this_month = day.replace(day=1), now.astimezone(LOCAL_TZ).date().replace(day=1)
+    earliest = day
+    for _ in range(25):
+        key = (account_id, month)
+        touched[key] = min(touched.get(key, earliest), earliest)
+        if month >= this_month:
+            break
+        month = (month + timedelta(days=32)).replace(day=1)
+        earliest = month
 
 
 def _reject(outcome: RowOutcome, exc: DomainError, lang: str) -> None:

@@ -123,6 +123,25 @@ def test_a_reading_after_the_month_closed_adjusts_that_month(db, world):
     assert_ledger_ok(db)
 
 
+def test_a_late_month_end_reading_re_rates_both_months(db, world):
+    """The late reading of a month's last day also changes the next reading's usage,
+    charged in the next month: both months are re-rated, nothing is charged twice."""
+    acc = world.accounts["acc1"]
+    first, next_first = month_start(2), month_start(1)
+    last_day = next_first - timedelta(days=1)
+    import_readings(db, [reading(M1, first - timedelta(days=1), "1000.00"),
+                         reading(M1, last_day - timedelta(days=1), "1190.00"),
+                         reading(M1, next_first, "1250.00")])
+    charge(db, last_day, next_first)
+    import_readings(db, [reading(M1, last_day, "1230.00")])
+    by_month: dict[str, int] = {}
+    for e in usage_charges(db, acc.id):
+        by_month[e.billing_month] = by_month.get(e.billing_month, 0) - e.amount_fen
+    assert by_month == {f"{first:%Y-%m}": tier_cost_fen(Decimal(230), first.month),
+                        f"{next_first:%Y-%m}": tier_cost_fen(Decimal(20), next_first.month)}
+    assert_ledger_ok(db)
+
+
 def test_a_day_without_a_run_is_caught_up_by_the_next(db, world):
     acc = world.accounts["acc1"]
     first = month_start(2)
