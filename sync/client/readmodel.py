@@ -332,7 +332,9 @@ class ReadModel:
         found = rows.children(conn, "meter_swap", view.id)
         if found:
             return found[0]
-        for op in view.ops:
-            if op.type == OpType.METER_SWAP_RECORD and op.state in outbox.WAITING:
-                return {**op.payload, "work_order_id": view.id, "pending": True}
+        for op in view.ops:  # unsent, or acknowledged and not yet brought back by a pull
+            if op.type == OpType.METER_SWAP_RECORD and (
+                    op.state in outbox.WAITING or op.state in ACKED):
+                return {**op.payload, "work_order_id": view.id,
+                        "pending": op.state in outbox.WAITING}
         return None
