@@ -13,7 +13,8 @@ The loop (``start``/``run_forever``) runs a pass, then sleeps:
 * when signed out or the app is too old, until nudged (sign-in, update) or the cap.
 
 ``nudge()`` wakes it at once (a new local op, connectivity back); nudges closer than
-``MIN_GAP_S`` to the last pass wait out the gap, so a burst of taps makes one request.
+``MIN_GAP_S`` to the last pass wait out the gap, so a burst of taps makes one request,
+and a nudge never cuts short the wait a server asked for (``Retry-After``).
 Every failure is recorded in the store (``last_error``) and shown by ``status()``; the
 loop never dies on an error and never retries in a tight loop.
 """
@@ -86,6 +87,7 @@ class SyncEngine:
         self._syncing = False
         self._next_at: datetime | None = None
         self._last_pass_at: float = 0.0
+        self._not_before: float = 0.0  # monotonic time before which the server asked us to wait
         self._update_required = False
         self.failures = 0
 
@@ -193,7 +195,8 @@ class SyncEngine:
             woke = self._wake.wait(delay)
             self._wake.clear()
             if woke and not self._stopping.is_set():
-                gap = self.min_gap_s - (time.monotonic() - self._last_pass_at)
+                now = time.monotonic()  # a nudge never cuts short a Retry-After
+                gap = max(self.min_gap_s - (now - self._last_pass_at), self._not_before - now)
                 if gap > 0:
                     self._stopping.wait(gap)
         self._next_at = None
@@ -207,6 +210,8 @@ class SyncEngine:
             return BACKOFF_CAP_S  # nothing to do until a sign-in or an update nudges us
         except TransientError as exc:
             self.failures += 1
+            if exc.retry_after:
+                self._not_before = time.monotonic() + exc.retry_after
             return max(backoff_s(self.failures, self.rng), exc.retry_after or 0.0)
         except Exception:  # recorded by sync_once; keep going, slowly
             self.failures += 1
