@@ -161,6 +161,8 @@ class FaultProxy:
         self.mutate: Mutator | None = None
         #: Status of injected errors (None: 500, 502 or 503 at random).
         self.error_status: int | None = None
+        #: ``Retry-After`` of injected 503s (None: 0 to ``plan.max_retry_after_s``).
+        self.retry_after_s: int | None = None
         self.stats: Counter[str] = Counter()
         self.by_path: Counter[tuple[str, str]] = Counter()
         self.body_bytes: Counter[str] = Counter()  # request body bytes from devices, by path
@@ -234,6 +236,7 @@ class FaultProxy:
         self.rule = None
         self.mutate = None
         self.error_status = None
+        self.retry_after_s = None
 
     def outage(self, seconds: float) -> None:
         """No signal for a while: every request is dropped (counted as ``outage``)."""
@@ -344,7 +347,10 @@ class FaultProxy:
     def _error(self, status: int) -> Response:
         headers: list[tuple[str, str]] = []
         if status == 503:
-            headers.append(("Retry-After", str(self.rng.randint(0, self.plan.max_retry_after_s))))
+            wait = self.retry_after_s
+            if wait is None:
+                wait = self.rng.randint(0, self.plan.max_retry_after_s)
+            headers.append(("Retry-After", str(wait)))
         if status == 500:
             body = json.dumps({"code": "INTERNAL_ERROR", "message": "injected fault",
                                "details": {}}).encode()
