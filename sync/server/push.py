@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session
 
 from server.db import Database
@@ -80,7 +80,7 @@ def push(db: Database, *, actor: Actor, request: PushRequest, lang: str,
         try:
             with UnitOfWork(db, actor) as uow:
                 if start == 0:
-                    _touch_device(uow.session, batch)
+                    _touch_device(uow, batch)
                 chunk_results = [_one_in_chunk(uow, batch, op, blocked_lanes) for op in chunk]
                 uow.commit()
         except OperationalError as exc:  # lock timeouts, lost connections, deadlocks
@@ -103,15 +103,22 @@ def _one_in_chunk(uow: UnitOfWork, batch: _Batch, op: OpEnvelope, blocked: set[s
     return result
 
 
-def _touch_device(session: Session, batch: _Batch) -> None:
+def _touch_device(uow: UnitOfWork, batch: _Batch) -> None:
+    """Note the device and its clock offset (bookkeeping only; never fails a push)."""
     req = batch.request
-    device = session.get(Device, req.device_id) or Device(id=req.device_id,
-                                                         user_id=batch.actor.user_id)
-    device.user_id = batch.actor.user_id
-    device.last_seen = batch.now
-    device.last_clock_offset_s = batch.clock.offset.total_seconds()
-    device.last_protocol = req.protocol
-    session.add(device)
+    try:
+        with uow.savepoint():
+            session = uow.session
+            device = session.get(Device, req.device_id) or Device(
+                id=req.device_id, user_id=batch.actor.user_id)
+            device.user_id = batch.actor.user_id
+            device.last_seen = batch.now
+            device.last_clock_offset_s = batch.clock.offset.total_seconds()
+            device.last_protocol = req.protocol
+            session.add(device)
+            session.flush()
+    except IntegrityError:
+        log.info("device %s first seen by a concurrent push", req.device_id)
 
 
 def _deferred(op: OpEnvelope, code: SyncErrorCode, lang: str,
