@@ -163,8 +163,10 @@ def app_url(api: ApiServer, e2e_dir: Path) -> Iterator[str]:
             shutil.copy(log, ARTIFACTS / "app.log")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Per module: Playwright's sync API keeps an asyncio loop running in this thread
+    while it is open, which would break later tests that call ``asyncio.run``."""
     from playwright.sync_api import sync_playwright
 
     path = chromium_path()
