@@ -56,6 +56,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "tab_settings": ("设置", "Settings"),
     "back": ("返回", "Back"),
     "signed_in_as": ("{name}（{role}）", "{name} ({role})"),
+    "signed_in_label": ("当前用户", "Signed in as"),
     "loading": ("正在下载数据…", "Downloading your data…"),
     # -- settings
     "language": ("语言", "Language"),

@@ -51,8 +51,36 @@ def make_main(*, api_url: str = "", data_root: Path | None = None,
               offline_retry_s: float = 3.0, online_interval_s: float = 20.0
               ) -> Callable[[ft.Page], Awaitable[None]]:
     root = device.data_root(data_root)
+    # Two tabs of one browser share its device key: they share one store and engine
+    # (opened once, closed with the last tab), as two screens of one phone would.
+    open_devices: dict[str, tuple[EngineBackend, int]] = {}
+    lock = asyncio.Lock()
+
+    async def acquire(key: str, folder: Path) -> EngineBackend:
+        async with lock:
+            backend, users = open_devices.get(key, (None, 0))
+            if backend is None:
+                backend = await asyncio.to_thread(EngineBackend, folder)
+            open_devices[key] = (backend, users + 1)
+            return backend
+
+    async def release(key: str) -> None:
+        async with lock:
+            backend, users = open_devices[key]
+            if users > 1:
+                open_devices[key] = (backend, users - 1)
+                return
+            del open_devices[key]
+        await asyncio.to_thread(backend.close)
 
     async def main(page: ft.Page) -> None:
+        try:
+            await session_main(page)
+        except Exception:
+            log.exception("the app session failed to start")
+            raise
+
+    async def session_main(page: ft.Page) -> None:
         page.title = APP_NAME
         page.theme_mode = ft.ThemeMode.LIGHT
         page.fonts = {CJK_FONT: "fonts/DroidSansFallbackFull.ttf"}
@@ -64,7 +92,7 @@ def make_main(*, api_url: str = "", data_root: Path | None = None,
         hardware.attach()
         key = await device.device_key(prefs)
         folder = device.device_dir(root, key)
-        backend = await asyncio.to_thread(EngineBackend, folder)
+        backend = await acquire(key, folder)
         saved_lang = await prefs.get(device.LANG_PREF)
         saved_url = await prefs.get(device.SERVER_URL_PREF)
         locale = await _device_locale(page)
@@ -116,7 +144,7 @@ def make_main(*, api_url: str = "", data_root: Path | None = None,
 
         async def closed(_: object) -> None:
             await driver.stop()
-            await asyncio.to_thread(backend.close)
+            await release(key)
 
         page.on_close = closed
         page.render_views(App, app, ctx)

@@ -41,7 +41,7 @@ def SettingsView(app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
                 ft.Radio(value="en", label="English"),
             ]))),
         section(None,
-                kv(t("username", lang), who),
+                kv(t("signed_in_label", lang), who),
                 kv(t("server", lang), app.server_url),
                 kv(t("device_id", lang), ctx.device_key[:8])),
         section(None,
