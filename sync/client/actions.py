@@ -13,13 +13,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from shared.enums import MeterStatus, WorkOrderKind
+from shared.billing.ledger import check_receipt_no, check_recharge_amount
+from shared.enums import MeterStatus, Role, WorkOrderKind
 from shared.errors import DomainError, ErrorCode
 from shared.ids import new_id
 from shared.meter_rules import SwapContext, SwapDraft, centi_to_kwh, validate_swap
 from shared.timeutil import utcnow
 from shared.workorders.state_machine import Action, check, check_report
-from sync.client import photos, rows
+from sync.client import outbox, photos, rows
 from sync.client.errors import NotSignedIn
 from sync.client.outbox import OutboxEntry
 from sync.client.overlay import facts
@@ -178,6 +179,39 @@ class Actions:
             "old_face_photo": draft.old_face_photo, "new_face_photo": draft.new_face_photo}
         shas = [s for s in (draft.old_face_photo, draft.new_face_photo) if s]
         return self._act(order_id, T.METER_SWAP_RECORD, Action.RECORD_SWAP, payload, shas)
+
+    def cash_recharge(self, *, account_id: str, amount_fen: int, receipt_no: str
+                      ) -> OutboxEntry:
+        """Field cash (agents, managers): queue ``recharge.cash@1``; works offline.
+
+        Idempotent on the paper receipt: the same receipt for the same account and amount
+        returns the op already queued (one already on a synced ledger entry is queued again
+        and the server applies it without a second credit); for another account or amount
+        it is ``CASH_RECEIPT_REUSED``, as the server would say."""
+        who = self._who()
+        if who.role not in (Role.AGENT, Role.MANAGER):
+            raise DomainError(ErrorCode.FORBIDDEN)
+        amount = check_recharge_amount(amount_fen)
+        receipt = check_receipt_no(receipt_no)
+        with self.store.read() as conn:
+            if rows.get(conn, "account", account_id) is None:
+                raise DomainError(ErrorCode.ACCOUNT_NOT_FOUND, account=account_id)
+            for op in outbox.select(conn, "type = ? AND state != 'discarded'",
+                                    (T.RECHARGE_CASH.value,)):
+                if op.payload.get("receipt_no") == receipt:
+                    if (op.payload.get("account_id"), op.payload.get("amount_fen")) == (
+                            account_id, amount):
+                        return op
+                    raise DomainError(ErrorCode.CASH_RECEIPT_REUSED, receipt_no=receipt)
+            for _, e in rows.all_of(conn, "ledger_entry", "json_extract(data, "
+                                    "'$.data.receipt_no') = ?", (receipt,)):
+                if (e.get("account_id"), e.get("amount_fen")) != (account_id, amount):
+                    raise DomainError(ErrorCode.CASH_RECEIPT_REUSED, receipt_no=receipt)
+        rid = new_id()
+        payload = {"account_id": account_id, "amount_fen": amount, "receipt_no": receipt}
+        entry = self.store.enqueue(T.RECHARGE_CASH.value, rid, payload, lane=f"cash:{rid}")
+        self.on_change()
+        return entry
 
     # -- helpers --------------------------------------------------------------------
     def _has_swap(self, order_id: str) -> bool:

@@ -105,6 +105,21 @@ class PhotoItem:
 
 
 @dataclass(frozen=True)
+class CashLine:
+    """One field-cash recharge the user recorded: synced (a ledger entry), or an op not
+    yet brought back by a pull (``pending``, ``rejected`` with the reason)."""
+
+    id: str  # ledger entry id, or the op id while it is not synced
+    account_id: str
+    amount_fen: int
+    receipt_no: str
+    at: datetime
+    state: str  # synced | pending | sent (acknowledged, not pulled yet) | rejected
+    reason: str | None = None
+    op_id: str | None = None
+
+
+@dataclass(frozen=True)
 class JobDetail:
     job: JobView
     timeline: list[TimelineItem]
@@ -191,6 +206,39 @@ class ReadModel:
                              photos=self._photos(conn, view), swap=self._swap(conn, view),
                              problems=[o for o in ops if o.state in (OpState.REJECTED,
                                                                      OpState.HELD)])
+
+    def cash_recharges(self) -> list[CashLine]:
+        """The signed-in user's field cash, newest first: the ledger entries they recorded
+        and their ``recharge.cash@1`` ops that no pull has brought back yet."""
+        with self.store.read() as conn:
+            who = self.store.signed_in(conn)
+            if who is None:
+                return []
+            out: list[CashLine] = []
+            seen_ops: set[str] = set()
+            for _, e in rows.all_of(conn, "ledger_entry", "json_extract(data, '$.kind') = ? "
+                                    "AND json_extract(data, '$.actor_id') = ?",
+                                    ("recharge_cash", who.user_id)):
+                data = e.get("data") or {}
+                if data.get("op_id"):
+                    seen_ops.add(str(data["op_id"]))
+                out.append(CashLine(str(e["id"]), str(e["account_id"]), int(e["amount_fen"]),
+                                    str(data.get("receipt_no") or ""),
+                                    _dt(e.get("occurred_at")) or utcnow(), "synced"))
+            ledger_ids = {c.id for c in out}
+            for op in outbox.select(conn, "type = ? AND user_id = ? AND state != 'discarded'",
+                                    (OpType.RECHARGE_CASH.value, who.user_id)):
+                if op.op_id in seen_ops or (op.state in ACKED
+                                            and op.result_entity_id in ledger_ids):
+                    continue
+                rejected = op.state == OpState.REJECTED
+                out.append(CashLine(
+                    op.op_id, str(op.payload.get("account_id")),
+                    int(op.payload.get("amount_fen") or 0), str(op.payload.get("receipt_no")),
+                    op.created_at, "rejected" if rejected else (
+                        "sent" if op.state in ACKED else "pending"),
+                    self.reason(op) if rejected else None, op.op_id))
+        return sorted(out, key=lambda c: c.at, reverse=True)
 
     def problems(self) -> list[OutboxEntry]:
         """Every rejected or held op (the "needs your attention" list)."""

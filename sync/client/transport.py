@@ -244,3 +244,30 @@ class Transport:
             headers={"Content-Type": "application/octet-stream", "X-Photo-Size": str(size),
                      "X-Photo-Type": content_type})
         return PhotoStatus.model_validate_json(resp.content)
+
+    # -- online-only calls (money that needs the server now: not sync ops) -------------
+    def create_payment_order(self, *, account_id: str, amount_fen: int,
+                             idempotency_key: str) -> dict[str, Any]:
+        """Start an online recharge; the same key again answers with the same order."""
+        resp, _, _ = self._authed("POST", "/api/v1/payments/orders", json={
+            "account_id": account_id, "amount_fen": amount_fen,
+            "idempotency_key": idempotency_key})
+        return resp.json()  # type: ignore[no-any-return]
+
+    def payment_order(self, order_id: str) -> dict[str, Any]:
+        resp, _, _ = self._authed("GET", f"/api/v1/payments/orders/{order_id}")
+        return resp.json()  # type: ignore[no-any-return]
+
+    def payment_receipt(self, order_id: str) -> dict[str, Any]:
+        resp, _, _ = self._authed("GET", f"/api/v1/payments/orders/{order_id}/receipt")
+        return resp.json()  # type: ignore[no-any-return]
+
+    def correct_purchase_count(self, meter_id: str, *, correction_id: str, new_count: int,
+                               expected_count: int | None, reason: str) -> dict[str, Any]:
+        """Agents and managers: set a meter's purchase count, with a reason (old -> new
+        comes back); ``correction_id`` makes a resend a no-op."""
+        resp, _, _ = self._authed(
+            "POST", f"/api/v1/billing/meters/{meter_id}/purchase-count",
+            json={"id": correction_id, "new_count": new_count,
+                  "expected_count": expected_count, "reason": reason})
+        return resp.json()  # type: ignore[no-any-return]
