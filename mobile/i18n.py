@@ -279,3 +279,12 @@ def fmt_bytes(n: int) -> str:
     if n < 1024 * 1024:
         return f"{n / 1024:.0f} KB"
     return f"{n / 1024 / 1024:.1f} MB"
+
+
+def _register_billing() -> None:
+    from mobile.i18n_billing import BILLING_STRINGS
+
+    STRINGS.update(BILLING_STRINGS)
+
+
+_register_billing()

@@ -39,7 +39,7 @@ from sync.client.errors import (
     PermanentError,
     TransientError,
 )
-from sync.client.readmodel import JobDetail, JobView, ReadModel
+from sync.client.readmodel import CashLine, JobDetail, JobView, ReadModel
 from sync.client.status import SyncStatus as EngineStatus
 from sync.client.store import SignedIn, Store
 from sync.client.transport import Transport
@@ -224,6 +224,38 @@ class EngineBackend:
     def store_photo(self, data: bytes) -> str:
         """Downscale (about 2000 px), store by SHA-256 and queue the upload."""
         return self.actions.take_photo(data)
+
+    # -- money (issue 5): field cash is an op; online payment needs the server now -------
+    def cash_recharge(self, *, account_id: str, amount_fen: int, receipt_no: str) -> str:
+        return self.actions.cash_recharge(account_id=account_id, amount_fen=amount_fen,
+                                          receipt_no=receipt_no).op_id
+
+    def cash_recharges(self) -> list[CashLine]:
+        return self.read.cash_recharges()
+
+    def _online(self) -> Transport:
+        """The transport for a call that cannot wait for sync (raises TransientError
+        with SYNC_OFFLINE when there is no server to call)."""
+        if self._engine is None:
+            raise TransientError("not connected to a server", code="SYNC_OFFLINE")
+        return self._engine.transport
+
+    def create_payment_order(self, *, account_id: str, amount_fen: int,
+                             idempotency_key: str) -> dict[str, Any]:
+        return self._online().create_payment_order(
+            account_id=account_id, amount_fen=amount_fen, idempotency_key=idempotency_key)
+
+    def payment_order(self, order_id: str) -> dict[str, Any]:
+        return self._online().payment_order(order_id)
+
+    def payment_receipt(self, order_id: str) -> dict[str, Any]:
+        return self._online().payment_receipt(order_id)
+
+    def correct_purchase_count(self, meter_id: str, *, correction_id: str, new_count: int,
+                               expected_count: int | None, reason: str) -> dict[str, Any]:
+        return self._online().correct_purchase_count(
+            meter_id, correction_id=correction_id, new_count=new_count,
+            expected_count=expected_count, reason=reason)
 
     def _nudge(self) -> None:
         if self._engine is not None:

@@ -21,8 +21,8 @@ from shared.enums import Role
 TABS: dict[Role, tuple[str, ...]] = {
     Role.CREW: ("jobs", "sync", "settings"),
     Role.METER_TECH: ("jobs", "sync", "settings"),
-    Role.AGENT: ("jobs", "sync", "settings"),
-    Role.CUSTOMER: ("accounts", "faults", "sync", "settings"),
+    Role.AGENT: ("cash", "jobs", "sync", "settings"),
+    Role.CUSTOMER: ("accounts", "inbox", "faults", "sync", "settings"),
 }
 LANG_PREFS = ("auto", "zh", "en")
 

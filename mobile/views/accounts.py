@@ -13,6 +13,7 @@ from mobile.i18n import t
 from mobile.state.accounts import AccountCard, AccountsState
 from mobile.state.app import AppState
 from mobile.state.sync import SyncState
+from mobile.views.balance import BalancePanel
 
 
 def usage_chart(card: AccountCard, lang: str) -> ft.Control:
@@ -35,7 +36,7 @@ def usage_chart(card: AccountCard, lang: str) -> ft.Control:
     ))
 
 
-def _card(c: AccountCard, app: AppState, sync: SyncState) -> ft.Control:
+def _card(c: AccountCard, app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
     lang = app.lang
     balance_color = theme.DANGER if c.balance_low else theme.PRIMARY
     as_of = AccountsState.as_of(sync.status.last_success_at, sync.online, lang)
@@ -48,6 +49,7 @@ def _card(c: AccountCard, app: AppState, sync: SyncState) -> ft.Control:
                vertical_alignment=ft.CrossAxisAlignment.END, spacing=12),
         ft.Text(as_of, size=13, color=theme.WARNING if sync.online is False else theme.MUTED),
         kv(t("meter", lang), c.meter_no),
+        BalancePanel(app, ctx, c.id, key=f"money-{c.id}"),
     ]
     if c.care:
         rows.append(ft.Container(
@@ -68,7 +70,7 @@ def AccountsView(app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
 
     accounts, _ = ft.use_state(make)
     lang = app.lang
-    body = [_card(c, app, sync) for c in accounts.cards] or [
+    body = [_card(c, app, ctx, sync) for c in accounts.cards] or [
         section(None, ft.Text(t("loading", lang), color=theme.MUTED))]
     return ft.Column([
         *body,

@@ -10,11 +10,14 @@ from mobile.context import AppContext
 from mobile.state.app import AppState
 from mobile.state.sync import SyncState
 from mobile.views.accounts import AccountsView
+from mobile.views.agent_cash import CashView, CountFixView
+from mobile.views.balance import HistoryView, InboxView
 from mobile.views.fault_report import FaultReportView
 from mobile.views.faults import FaultsView
 from mobile.views.job_detail import JobDetailView
 from mobile.views.jobs import JobsView
 from mobile.views.login import LoginView
+from mobile.views.recharge import RechargeView
 from mobile.views.settings import SettingsView
 from mobile.views.swap_form import SwapFormView
 from mobile.views.sync import SyncView
@@ -23,12 +26,16 @@ TAB_ICONS = {
     "jobs": (ft.Icons.ASSIGNMENT_OUTLINED, ft.Icons.ASSIGNMENT),
     "accounts": (ft.Icons.ACCOUNT_BALANCE_WALLET_OUTLINED, ft.Icons.ACCOUNT_BALANCE_WALLET),
     "faults": (ft.Icons.REPORT_PROBLEM_OUTLINED, ft.Icons.REPORT_PROBLEM),
+    "inbox": (ft.Icons.MAIL_OUTLINE, ft.Icons.MAIL),
+    "cash": (ft.Icons.PAYMENTS_OUTLINED, ft.Icons.PAYMENTS),
     "sync": (ft.Icons.SYNC, ft.Icons.SYNC),
     "settings": (ft.Icons.SETTINGS_OUTLINED, ft.Icons.SETTINGS),
 }
 TITLES = {"jobs": "tab_jobs", "accounts": "tab_accounts", "faults": "my_faults",
           "sync": "sync_title", "settings": "tab_settings", "job": "timeline",
-          "swap": "swap_form", "report": "report_fault"}
+          "swap": "swap_form", "report": "report_fault", "inbox": "tab_inbox",
+          "cash": "cash_new", "recharge": "recharge_title", "history": "history_title",
+          "count_fix": "count_fix_title"}
 
 
 def _body(app: AppState, ctx: AppContext) -> ft.Control:
@@ -47,6 +54,16 @@ def _body(app: AppState, ctx: AppContext) -> ft.Control:
         return FaultsView(app, ctx, key="faults")
     if screen.name == "report":
         return FaultReportView(app, ctx, key="report")
+    if screen.name == "inbox":
+        return InboxView(app, ctx, key="inbox")
+    if screen.name == "recharge":
+        return RechargeView(app, ctx, sync, p["account_id"], key=f"recharge-{p['account_id']}")
+    if screen.name == "history":
+        return HistoryView(app, ctx, p["account_id"], key=f"history-{p['account_id']}")
+    if screen.name == "cash":
+        return CashView(app, ctx, sync, key="cash")
+    if screen.name == "count_fix":
+        return CountFixView(app, ctx, sync, key="count_fix")
     if screen.name == "sync":
         return SyncView(app, sync, key="sync")
     return SettingsView(app, ctx, sync, key="settings")

@@ -1,0 +1,135 @@
+"""The agent's cash tab: record a cash recharge (works offline), the day's summary for
+handing in ("as of" the last sync), their recent receipts; and the purchase-count
+correction screen (online, with a reason; shows old -> new)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from mobile import theme
+from mobile.components.common import chip, error_text, kv, section
+from mobile.context import AppContext
+from mobile.i18n import fmt_time, t
+from mobile.state.agent_cash import CashState, CountFixState
+from mobile.state.app import AppState
+from mobile.state.sync import SyncState
+from shared.money import format_fen
+
+CASH_COLORS = {"synced": theme.OK, "sent": theme.OK, "pending": theme.WARNING,
+               "rejected": theme.DANGER}
+
+
+@ft.component
+def CashView(app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
+    def make() -> CashState:
+        s = CashState(ctx.backend, app.lang)
+        s.reload()
+        return ctx.track(s)
+
+    cash, _ = ft.use_state(make)
+    lang = app.lang
+    cash.lang = lang
+
+    def record(_: Any) -> None:
+        if cash.submit():
+            app.notify_user(t("cash_saved", lang))
+            ctx.kick_sync()
+
+    def err(name: str) -> str | None:
+        key = cash.errors.get(name)
+        if not key:
+            return None
+        if key == "amount_invalid":
+            return t(key, lang, min=1, max="5,000")
+        return t(key, lang, **cash.error_params) if key.startswith("cash_") else key
+
+    known = ", ".join(a.get("account_no") or "" for a in cash.accounts[:6])
+    s = cash.summary
+    as_of = t("as_of", lang, time=fmt_time(sync.status.last_success_at, lang))
+    lines: list[ft.Control] = []
+    for c in cash.lines[:30]:
+        lines.append(ft.ListTile(
+            title=ft.Text(f"{cash.account_no(c.account_id)} · {format_fen(c.amount_fen)}",
+                          size=15),
+            subtitle=ft.Text(f"{c.receipt_no} · {fmt_time(c.at, lang)}"
+                             + (f"\n{c.reason}" if c.reason else ""), size=12,
+                             color=theme.MUTED),
+            trailing=chip(t(f"cash_{c.state}", lang), CASH_COLORS.get(c.state, theme.MUTED)),
+            content_padding=ft.Padding.symmetric(horizontal=0)))
+    return ft.Column([
+        section(t("cash_new", lang),
+                ft.TextField(label=t("account_no_field", lang), value=cash.account_text,
+                             keyboard_type=ft.KeyboardType.NUMBER,
+                             on_change=lambda e: setattr(cash, "account_text",
+                                                         e.control.value or ""),
+                             error=err("account"),
+                             helper=t("my_accounts_hint", lang, list=known) if known else None),
+                ft.TextField(label=t("amount_yuan", lang), value=cash.amount_text,
+                             keyboard_type=ft.KeyboardType.NUMBER,
+                             on_change=lambda e: setattr(cash, "amount_text",
+                                                         e.control.value or ""),
+                             error=err("amount")),
+                ft.TextField(label=t("receipt_no_field", lang), value=cash.receipt_text,
+                             on_change=lambda e: setattr(cash, "receipt_text",
+                                                         e.control.value or ""),
+                             error=err("receipt")),
+                error_text(cash.errors.get("form")),
+                ft.FilledButton(t("record_cash", lang), icon=ft.Icons.PAYMENTS, height=52,
+                                on_click=record)),
+        section(t("today_summary", lang),
+                ft.Text(t("summary_line", lang, n=s.count, total=s.total), size=20,
+                        weight=ft.FontWeight.BOLD, color=theme.PRIMARY),
+                ft.Text(t("summary_pending", lang, n=s.pending), color=theme.WARNING,
+                        visible=s.pending > 0),
+                ft.Text(as_of, size=13,
+                        color=theme.WARNING if sync.online is False else theme.MUTED),
+                *lines),
+        ft.Container(padding=ft.Padding.all(8), content=ft.OutlinedButton(
+            t("correct_count", lang), icon=ft.Icons.EDIT_NOTE, height=48,
+            on_click=lambda _: app.open("count_fix"))),
+    ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=2,
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
+
+
+@ft.component
+def CountFixView(app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
+    fix, _ = ft.use_state(lambda: CountFixState(ctx.backend, app.lang))
+    lang = app.lang
+    fix.lang = lang
+    meter = fix.meter()
+    err = fix.error
+    message = (t(err, lang, **fix.error_params) if err in (
+        "count_unknown_meter", "count_invalid", "needs_connection") else err)
+    res = fix.result
+
+    async def submit(_: Any) -> None:
+        await fix.submit()
+
+    return ft.Column([
+        section(None,
+                *([ft.Text(t("needs_connection", lang), color=theme.WARNING)]
+                  if sync.online is False else []),
+                ft.TextField(label=t("meter_or_account", lang), value=fix.meter_text,
+                             on_change=lambda e: setattr(fix, "meter_text",
+                                                         e.control.value or "")),
+                ft.Text(t("current_count", lang, n=meter.get("purchase_count"))
+                        if meter else "", color=theme.MUTED, visible=meter is not None),
+                ft.TextField(label=t("new_count", lang), value=fix.count_text,
+                             keyboard_type=ft.KeyboardType.NUMBER,
+                             on_change=lambda e: setattr(fix, "count_text",
+                                                         e.control.value or "")),
+                ft.TextField(label=t("reason", lang), value=fix.reason_text, multiline=True,
+                             on_change=lambda e: setattr(fix, "reason_text",
+                                                         e.control.value or "")),
+                error_text(message),
+                ft.FilledButton(t("submit_count", lang), icon=ft.Icons.SEND, height=52,
+                                disabled=fix.busy, on_click=submit)),
+        *([section(None,
+                   ft.Text(t("count_changed", lang, old=res["old_count"], new=res["new_count"]),
+                           size=20, weight=ft.FontWeight.BOLD, color=theme.OK),
+                   kv(t("meter", lang), str(res.get("meter_no") or "")),
+                   kv(t("reason", lang), str(res.get("reason") or "")))] if res else []),
+    ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=2,
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
