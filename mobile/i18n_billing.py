@@ -10,7 +10,7 @@ BILLING_STRINGS: dict[str, tuple[str, str]] = {
     "tab_cash": ("收费", "Cash"),
     "recharge_title": ("充值", "Recharge"),
     "history_title": ("充值记录与用电", "History and usage"),
-    "count_fix_title": ("购电次数更正", "Purchase count correction"),
+    "count_fix_title": ("购电次数更正", "Purchase count"),
     # -- balance card
     "alert_ok": ("余额正常", "Balance OK"),
     "alert_low": ("余额不足，请及时充值", "Low balance: please recharge"),
@@ -75,7 +75,7 @@ BILLING_STRINGS: dict[str, tuple[str, str]] = {
                              "office."),
     "my_accounts_hint": ("本机户号：{list}", "Accounts on this phone: {list}"),
     "today_summary": ("今日现金汇总", "Today's cash"),
-    "summary_line": ("{n} 笔，合计 {total}", "{n} receipts, total {total}"),
+    "summary_line": ("{n} 笔，合计 {total}", "Receipts: {n} · total {total}"),
     "summary_pending": ("其中 {n} 笔待上传", "{n} not uploaded yet"),
     "cash_pending": ("待上传", "Pending"),
     "cash_sent": ("已上传", "Sent"),

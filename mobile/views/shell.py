@@ -34,7 +34,7 @@ TAB_ICONS = {
 TITLES = {"jobs": "tab_jobs", "accounts": "tab_accounts", "faults": "my_faults",
           "sync": "sync_title", "settings": "tab_settings", "job": "timeline",
           "swap": "swap_form", "report": "report_fault", "inbox": "tab_inbox",
-          "cash": "cash_new", "recharge": "recharge_title", "history": "history_title",
+          "cash": "tab_cash", "recharge": "recharge_title", "history": "history_title",
           "count_fix": "count_fix_title"}
 
 
