@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session, SQLModel
 
 from server.audit.models import AuditLog
@@ -111,18 +112,22 @@ class UnitOfWork:
             # Take sequence numbers last: the counter row stays locked until commit.
             top = bump_counter(session, "change_seq", n)
             seq = top - n
+            entries: list[dict[str, Any]] = []
             for (entity, entity_id), (row, scope, deleted) in self._changes.items():
                 seq += 1
                 sc = scope or scope_of(row)
-                session.add(ChangeLog(
-                    seq=seq, entity=entity, entity_id=entity_id,
-                    version=int(getattr(row, "version", 1) or 1), deleted=deleted,
-                    station_id=sc.station_id, account_id=sc.account_id, user_id=sc.user_id))
+                entries.append({
+                    "seq": seq, "entity": entity, "entity_id": entity_id,
+                    "version": int(getattr(row, "version", 1) or 1), "deleted": deleted,
+                    "station_id": sc.station_id, "account_id": sc.account_id,
+                    "user_id": sc.user_id})
             for order_id, version, sc, enter in self._scope_moves:
                 seq += 1
-                session.add(ChangeLog(
-                    seq=seq, entity="scope", entity_id=order_id, version=version,
-                    deleted=not enter, station_id=sc.station_id, account_id=sc.account_id,
-                    user_id=sc.user_id))
+                entries.append({
+                    "seq": seq, "entity": "scope", "entity_id": order_id, "version": version,
+                    "deleted": not enter, "station_id": sc.station_id,
+                    "account_id": sc.account_id, "user_id": sc.user_id})
+            # One multi-row INSERT (no ORM objects): same rows, same transaction.
+            session.execute(insert(ChangeLog), entries)
         session.commit()
         self.committed = True
