@@ -75,7 +75,10 @@ class Phone:
         when the screen re-renders; a fill that landed on a replaced element is retried
         (checked against what the field shows, except for secrets)."""
         box = self.page.get_by_role("textbox", name=label, exact=True).first
-        for _attempt in range(4):
+        for attempt in range(4):
+            if attempt:
+                box.click()  # let Flutter attach its editing element to this field
+                time.sleep(0.3)
             box.fill(text)
             time.sleep(settle)
             if secret:
