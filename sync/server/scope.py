@@ -4,7 +4,8 @@
   everything hanging off those orders (timeline events, swaps, photo links);
 * crew / meter technician / agent: the jobs assigned to them, with the same hangers-on,
   the accounts and meters those jobs touch, and (meter technicians) their station's
-  meters in stock — the register a swap is checked against;
+  meters in stock — the register a swap is checked against; field agents hold all their
+  station's accounts and meters (cash is taken offline in the villages);
 * dispatcher / manager / admin: their station's work orders (county-wide: all);
 * money (issue 5): a customer's phone holds their accounts' ledger entries, payment
   orders and inbox; an agent's phone the ledger entries they recorded (field cash).
@@ -73,6 +74,10 @@ class Scope:
         a = self.actor
         if a.role == Role.CUSTOMER:
             return Account.id.in_(sorted(a.account_ids))  # type: ignore[attr-defined]
+        if a.role == Role.AGENT and a.station_id is not None:
+            # Field agents take cash in the villages: their phone holds the station's
+            # accounts, so a recharge can be recorded offline for any of them.
+            return Account.station_id == a.station_id  # type: ignore[return-value]
         if a.role in FIELD_ROLES:
             return Account.id.in_(select(WorkOrder.account_id).where(  # type: ignore[attr-defined]
                 WorkOrder.assignee_id == a.user_id))
@@ -144,6 +149,9 @@ class Scope:
                        ChangeLog.account_id.in_(job_accounts))  # type: ignore[union-attr]
             if self.has_stock:
                 mine = or_(mine, and_(ChangeLog.entity == "meter",
+                                      ChangeLog.station_id == a.station_id))
+            if a.role == Role.AGENT:
+                mine = or_(mine, and_(ChangeLog.entity.in_(["account", "meter"]),  # type: ignore[attr-defined]
                                       ChangeLog.station_id == a.station_id))
         elif self.county_wide:
             mine = true()

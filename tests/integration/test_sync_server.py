@@ -148,3 +148,13 @@ def test_customer_reports_offline_and_sees_only_own(as_user, world):
     assert rows[("work_order", oid)]["description"] == "Sparks at the meter"
     accounts = {k[1] for k in rows if k[0] == "account"}
     assert accounts == {world.accounts["acc1"].id}
+
+
+def test_field_agent_phone_holds_the_station_accounts(as_user, world):
+    """An agent takes cash offline in the villages: every account of their station is on
+    the phone, none of another station."""
+    rows, _ = _pull_all(as_user("agent1"))
+    accounts = {k[1] for k in rows if k[0] == "account"}
+    assert accounts == {world.accounts["acc1"].id, world.accounts["acc2"].id}
+    meters = {k[1] for k in rows if k[0] == "meter"}
+    assert world.meters["m1"].id in meters and world.meters["m3"].id not in meters
