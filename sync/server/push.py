@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session
 
@@ -59,6 +60,25 @@ class Clock:
         return min(at, now), flagged
 
 
+@dataclass(frozen=True)
+class _Decided:
+    """What a decided op's ``applied_op`` record says (read once per chunk)."""
+
+    op_id: str
+    user_id: str
+    entity_id: str
+    content_hash: str
+    status: str
+    code: str | None
+    details: dict[str, Any]
+    result: dict[str, Any]
+
+    @classmethod
+    def of(cls, rec: AppliedOp) -> _Decided:
+        return cls(rec.op_id, rec.user_id, rec.entity_id, rec.content_hash, rec.status,
+                   rec.code, rec.details, rec.result)
+
+
 @dataclass
 class _Batch:
     actor: Actor
@@ -81,7 +101,9 @@ def push(db: Database, *, actor: Actor, request: PushRequest, lang: str,
             with UnitOfWork(db, actor) as uow:
                 if start == 0:
                     _touch_device(uow, batch)
-                chunk_results = [_one_in_chunk(uow, batch, op, blocked_lanes) for op in chunk]
+                known = _decided(uow.session, chunk)
+                chunk_results = [_one_in_chunk(uow, batch, op, blocked_lanes, known)
+                                 for op in chunk]
                 uow.commit()
         except OperationalError as exc:  # lock timeouts, lost connections, deadlocks
             log.warning("transient database error in push chunk: %s", exc)
@@ -92,11 +114,21 @@ def push(db: Database, *, actor: Actor, request: PushRequest, lang: str,
     return results
 
 
-def _one_in_chunk(uow: UnitOfWork, batch: _Batch, op: OpEnvelope, blocked: set[str]
-                  ) -> OpResult:
+def _decided(session: Session, chunk: list[OpEnvelope]) -> dict[str, _Decided]:
+    """The records of the chunk's ops and of their lane predecessors, in one query (the
+    chunk's transaction holds the write lock on SQLite; on PostgreSQL a record committed
+    meanwhile by a concurrent push makes the insert fail, handled in ``_one``)."""
+    ids = {op.op_id for op in chunk} | {op.lane_prev for op in chunk if op.lane_prev}
+    rows = session.execute(select(AppliedOp).where(
+        AppliedOp.op_id.in_(sorted(ids)))).scalars()  # type: ignore[attr-defined]
+    return {r.op_id: _Decided.of(r) for r in rows}
+
+
+def _one_in_chunk(uow: UnitOfWork, batch: _Batch, op: OpEnvelope, blocked: set[str],
+                  known: dict[str, _Decided]) -> OpResult:
     if op.lane in blocked:
         return _deferred(op, SyncErrorCode.LANE_PREDECESSOR_MISSING, batch.lang)
-    result = _one(uow, batch, op)
+    result = _one(uow, batch, op, known)
     if result.status == OpStatus.DEFERRED or result.code == (
             SyncErrorCode.LANE_PREDECESSOR_REJECTED.value):
         blocked.add(op.lane)
@@ -144,7 +176,8 @@ def current_row(session: Session, actor: Actor, op: OpEnvelope) -> dict[str, Any
     return serialize.load(session, "work_order", [op.entity_id]).get(op.entity_id)
 
 
-def _from_record(session: Session, batch: _Batch, op: OpEnvelope, rec: AppliedOp) -> OpResult:
+def _from_record(session: Session, batch: _Batch, op: OpEnvelope, rec: AppliedOp | _Decided
+                 ) -> OpResult:
     if rec.status == "applied":
         return OpResult(op_id=op.op_id, status=OpStatus.DUPLICATE,
                         entity=rec.result.get("entity"), entity_id=rec.entity_id,
@@ -155,20 +188,21 @@ def _from_record(session: Session, batch: _Batch, op: OpEnvelope, rec: AppliedOp
                      current_row(session, batch.actor, op))
 
 
-def _one(uow: UnitOfWork, batch: _Batch, op: OpEnvelope) -> OpResult:
+def _one(uow: UnitOfWork, batch: _Batch, op: OpEnvelope, known: dict[str, _Decided]
+         ) -> OpResult:
     session, actor, lang = uow.session, batch.actor, batch.lang
     if op.device_id != batch.request.device_id:
         return _rejected(op, SyncErrorCode.DEVICE_MISMATCH.value,
                          sync_message(SyncErrorCode.DEVICE_MISMATCH, lang))
     content_hash = op.content_hash()
-    seen = session.get(AppliedOp, op.op_id)
+    seen = known.get(op.op_id)
     if seen is not None:
         if seen.content_hash != content_hash or seen.user_id != actor.user_id:
             return _rejected(op, SyncErrorCode.OP_ID_REUSED.value,
                              sync_message(SyncErrorCode.OP_ID_REUSED, lang))
         return _from_record(session, batch, op, seen)
     if op.lane_prev:
-        prev = session.get(AppliedOp, op.lane_prev)
+        prev = known.get(op.lane_prev)
         if prev is None:
             return _deferred(op, SyncErrorCode.LANE_PREDECESSOR_MISSING, lang)
         if prev.status != "applied":
@@ -176,61 +210,72 @@ def _one(uow: UnitOfWork, batch: _Batch, op: OpEnvelope) -> OpResult:
                              sync_message(SyncErrorCode.LANE_PREDECESSOR_REJECTED, lang),
                              {"predecessor": op.lane_prev}, current_row(session, actor, op))
     at, flagged = batch.clock.correct(op.created_at, batch.now)
-    record = AppliedOp(
-        op_id=op.op_id, device_id=op.device_id, device_seq=op.device_seq,
-        user_id=actor.user_id, lane=op.lane, type=op.type, entity_id=op.entity_id,
-        content_hash=content_hash, status="applied", device_created_at=op.created_at,
-        effective_at=at, clock_offset_s=batch.clock.offset.total_seconds())
+    record: dict[str, Any] = {
+        "op_id": op.op_id, "device_id": op.device_id, "device_seq": op.device_seq,
+        "user_id": actor.user_id, "lane": op.lane, "type": op.type,
+        "entity_id": op.entity_id, "content_hash": content_hash, "status": "applied",
+        "code": None, "details": {}, "result": {}, "device_created_at": op.created_at,
+        "effective_at": at, "clock_offset_s": batch.clock.offset.total_seconds(),
+        "received_at": utcnow()}
     try:
         spec, body = handlers.parse(op)
     except KeyError:
-        return _record_rejection(uow, batch, op, record, SyncErrorCode.UNKNOWN_OP_TYPE.value,
-                                 {"type": op.type},
+        return _record_rejection(uow, batch, op, record, known,
+                                 SyncErrorCode.UNKNOWN_OP_TYPE.value, {"type": op.type},
                                  {lg: sync_message(SyncErrorCode.UNKNOWN_OP_TYPE, lg,
                                                    type=op.type) for lg in _LANGS})
     except handlers.PayloadError as exc:
-        return _record_rejection(uow, batch, op, record, SyncErrorCode.BAD_PAYLOAD.value,
-                                 {"summary": exc.summary},
+        return _record_rejection(uow, batch, op, record, known,
+                                 SyncErrorCode.BAD_PAYLOAD.value, {"summary": exc.summary},
                                  {lg: sync_message(SyncErrorCode.BAD_PAYLOAD, lg,
                                                    summary=exc.summary) for lg in _LANGS})
     try:
         with uow.savepoint():
             applied = spec.apply(uow, actor, op, body, at)
-            record.result = {"entity": applied.entity, "entity_id": applied.entity_id,
-                             "version": applied.version, "clock_flagged": flagged}
-            session.add(record)
+            record["result"] = {"entity": applied.entity, "entity_id": applied.entity_id,
+                                "version": applied.version, "clock_flagged": flagged}
             session.flush()
+            # The record is a plain INSERT in the op's savepoint: kept or undone with it.
+            session.execute(insert(AppliedOp), [record])
     except DomainError as exc:
         messages = {lg: error_body(exc.code, lg, exc.details)["message"] for lg in _LANGS}
-        return _record_rejection(uow, batch, op, record, exc.code.value, exc.details, messages)
+        return _record_rejection(uow, batch, op, record, known, exc.code.value, exc.details,
+                                 messages)
     except OperationalError:
         raise
     except DBAPIError as exc:
         # Undone with its savepoint. A concurrent push of the same op may have won the race
         # for its record; otherwise it is a fault of this op alone: only it waits, counted
         # against it on the device, and the other ops of the push go on.
-        seen = session.get(AppliedOp, op.op_id)
-        if seen is not None:
-            return _from_record(session, batch, op, seen)
+        found = session.get(AppliedOp, op.op_id)
+        if found is not None:
+            known[op.op_id] = _Decided.of(found)
+            return _from_record(session, batch, op, found)
         log.exception("database error applying op %s (%s)", op.op_id, op.type)
         return OpResult(op_id=op.op_id, status=OpStatus.DEFERRED,
                         code=ErrorCode.INTERNAL_ERROR.value,
                         message=translate(ErrorCode.INTERNAL_ERROR, batch.lang),
                         details={"error": type(exc.orig).__name__ if exc.orig else "db"},
                         retry_after=60.0)
+    known[op.op_id] = _decided_from(record)
     return OpResult(op_id=op.op_id, status=OpStatus.APPLIED, entity=applied.entity,
                     entity_id=applied.entity_id, version=applied.version)
 
 
-def _record_rejection(uow: UnitOfWork, batch: _Batch, op: OpEnvelope, record: AppliedOp,
-                      code: str, details: dict[str, Any], messages: dict[str, str]
-                      ) -> OpResult:
+def _decided_from(record: dict[str, Any]) -> _Decided:
+    return _Decided(record["op_id"], record["user_id"], record["entity_id"],
+                    record["content_hash"], record["status"], record["code"],
+                    record["details"], record["result"])
+
+
+def _record_rejection(uow: UnitOfWork, batch: _Batch, op: OpEnvelope, record: dict[str, Any],
+                      known: dict[str, _Decided], code: str, details: dict[str, Any],
+                      messages: dict[str, str]) -> OpResult:
     """Record a permanent refusal (nothing of the op itself was kept)."""
-    fresh = AppliedOp(**record.model_dump(exclude={"status", "code", "details", "result"}))
-    fresh.status, fresh.code = "rejected", code
-    fresh.details = {**_jsonable(details), "_message": messages}
-    uow.session.add(fresh)
-    uow.session.flush()
+    fresh = {**record, "status": "rejected", "code": code, "result": {},
+             "details": {**_jsonable(details), "_message": messages}}
+    uow.session.execute(insert(AppliedOp), [fresh])
+    known[op.op_id] = _decided_from(fresh)
     return _rejected(op, code, messages.get(batch.lang) or translate(code, batch.lang),
                      _jsonable(details), current_row(uow.session, batch.actor, op))
 
