@@ -77,7 +77,7 @@ class Phone:
         box = self.page.get_by_role("textbox", name=label, exact=True).first
         for attempt in range(4):
             if attempt:
-                box.click()  # let Flutter attach its editing element to this field
+                box.focus()  # let Flutter attach its editing element to this field
                 time.sleep(0.3)
             box.fill(text)
             time.sleep(settle)
