@@ -7,11 +7,12 @@ work does.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, text, true
+from sqlalchemy import and_, bindparam, false, func, or_, text, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
@@ -88,13 +89,19 @@ def visible_clause(actor: Actor) -> ColumnElement[bool]:
     return false()
 
 
+@functools.lru_cache(maxsize=1024)
+def _visible_order_stmt(actor: Actor, for_update: bool) -> Any:
+    """``get_visible``'s query per actor, built once (SQL expressions are immutable): building
+    it and its cache key anew was a tenth of the time to apply a synced op."""
+    stmt = select(WorkOrder).where(WorkOrder.id == bindparam("order_id"), visible_clause(actor))
+    return stmt.with_for_update() if for_update else stmt
+
+
 def get_visible(session: Session, *, actor: Actor, order_id: str,
                 for_update: bool = False) -> WorkOrder:
     """The order if ``actor`` may see it; otherwise WORK_ORDER_NOT_FOUND (no existence leak)."""
-    stmt = select(WorkOrder).where(WorkOrder.id == order_id, visible_clause(actor))
-    if for_update:
-        stmt = stmt.with_for_update()
-    order = session.exec(stmt).first()
+    order = session.exec(_visible_order_stmt(actor, for_update),
+                         params={"order_id": order_id}).first()
     if order is None:
         raise DomainError(ErrorCode.WORK_ORDER_NOT_FOUND, work_order=order_id)
     return order
