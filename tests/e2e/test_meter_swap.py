@@ -16,13 +16,15 @@ from tests.factories import PASSWORD
 
 def test_meter_swap_offline_with_a_corrected_error(api: ApiServer, app_url: str, browser: Any,
                                                     tmp_path: Path) -> None:
-    job = dispatched_job(api, kind="meter_swap", assignee="tech1",
-                         description="Prepaid meter display dead; replace it")
+    # station 2's technician on customer 3's meter: the other browser tests use station 1
+    job = dispatched_job(api, kind="meter_swap", assignee="tech2",
+                         description="Prepaid meter display dead; replace it",
+                         account_name="Customer acc3", dispatcher="dispatcher2")
     code = job["code"]
     phone = Phone(browser, app_url, "tech")  # no GPS permission: arrival by hand
     try:
         phone.open()
-        phone.sign_in("tech1", PASSWORD)
+        phone.sign_in("tech2", PASSWORD)
         phone.see(code)
         phone.see("Meter swap")
         phone.shot("my-jobs")
@@ -30,7 +32,7 @@ def test_meter_swap_offline_with_a_corrected_error(api: ApiServer, app_url: str,
         api.stop()
         phone.see("Offline", timeout=20_000)
         phone.page.get_by_role("button", name=re.compile(code)).first.click()
-        phone.see("MTR-M1-0001")
+        phone.see("MTR-M3-0001")
         phone.tap("Accept", exact=True)
         phone.tap("Arrive (GPS)", settle=1.0)
         phone.see("No GPS fix", timeout=20_000)
@@ -41,10 +43,10 @@ def test_meter_swap_offline_with_a_corrected_error(api: ApiServer, app_url: str,
 
         phone.tap("Record meter swap", exact=True, settle=1.0)
         phone.see("Last reading 1000.00 kWh")
-        phone.fill("Old meter number", "MTR-M1-0001")
+        phone.fill("Old meter number", "MTR-M3-0001")
         phone.fill("Old meter final reading (kWh)", "999.50")  # below the last reading
         phone.fill("Old meter remaining balance (yuan)", "48.50")
-        phone.fill("New meter number", "NEW-STOCK1")
+        phone.fill("New meter number", "NEW-STOCK3")
         phone.see("In register: in_stock")
         phone.fill("New meter start reading (kWh)", "0.5")
         phone.fill("New card number", "62220012345678")
@@ -84,9 +86,9 @@ def test_meter_swap_offline_with_a_corrected_error(api: ApiServer, app_url: str,
         api.start()
         phone.see("All synced", timeout=40_000)
         phone.shot("swap-synced")
-        server = get_job(api, job["id"])
+        server = get_job(api, job["id"], as_user="dispatcher2")
         assert server["status"] == "resolved"
-        with api.client("dispatcher1") as c:
+        with api.client("dispatcher2") as c:
             swap = c.get(f"/api/v1/work-orders/{job['id']}/meter-swap").json()
         assert swap["old_final_kwh"] == "1012.30"
         assert swap["old_remaining_fen"] == 4850

@@ -16,18 +16,20 @@ def user_id(api: ApiServer, username: str) -> str:
         return str(c.get("/api/v1/me").json()["id"])
 
 
-def account(api: ApiServer, name: str = "Customer acc1") -> dict[str, Any]:
-    with api.client("dispatcher1") as c:
+def account(api: ApiServer, name: str = "Customer acc1", dispatcher: str = "dispatcher1"
+            ) -> dict[str, Any]:
+    with api.client(dispatcher) as c:
         items = c.get("/api/v1/accounts", params={"limit": 100}).json()["items"]
     return next(a for a in items if a["name"] == name)
 
 
 def dispatched_job(api: ApiServer, *, kind: str, assignee: str, description: str,
-                   priority: str = "normal", account_name: str = "Customer acc1"
-                   ) -> dict[str, Any]:
-    """A job reported on the hotline and dispatched to ``assignee``."""
-    acc = account(api, account_name)
-    with api.client("dispatcher1") as c:
+                   priority: str = "normal", account_name: str = "Customer acc1",
+                   dispatcher: str = "dispatcher1") -> dict[str, Any]:
+    """A job reported on the hotline (by ``dispatcher``, of the account's station) and
+    dispatched to ``assignee``."""
+    acc = account(api, account_name, dispatcher)
+    with api.client(dispatcher) as c:
         r = c.post("/api/v1/work-orders", json={
             "kind": kind, "account_id": acc["id"], "description": description,
             "priority": priority})
