@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -56,10 +57,51 @@ def _json_value(v: Any) -> Any:
     return v
 
 
+_PLAIN = (str, int, float, bool, dict, list)
+
+
+def _converter(entity: str, name: str) -> Callable[[Any], Any] | None:
+    """How a column's values become JSON (None: as they are), from the column's type;
+    ``_json_value`` when the type does not say."""
+    col = table(entity).columns.get(name)
+    try:
+        kind = col.type.python_type if col is not None else None
+    except NotImplementedError:
+        kind = None
+    if kind is not None and issubclass(kind, datetime | date):
+        return _isoformat
+    if kind is not None and issubclass(kind, Decimal):
+        return str
+    if kind is not None and issubclass(kind, _PLAIN):
+        return None
+    return _json_value
+
+
+def _isoformat(v: Any) -> Any:
+    return v.isoformat()
+
+
+@functools.lru_cache(maxsize=256)
+def _converters(entity: str, names: tuple[str, ...]) -> tuple[tuple[int, Any], ...]:
+    return tuple((i, conv) for i, name in enumerate(names)
+                 if (conv := _converter(entity, name)) is not None)
+
+
 def to_dicts(session: Session, entity: str, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    """Plain dicts of Core rows, with work orders enriched by names the phone shows."""
-    out = [{k: _json_value(v) for k, v in row._mapping.items()} for row in rows]
-    if entity == "work_order" and out:
+    """Plain dicts of Core rows, with work orders enriched by names the phone shows.
+    Only the columns whose type needs it are converted (dates, decimals)."""
+    if not rows:
+        return []
+    names = tuple(rows[0]._fields)
+    convert = _converters(entity, names)
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, conv in convert:
+            if values[i] is not None:
+                values[i] = conv(values[i])
+        out.append(dict(zip(names, values, strict=True)))
+    if entity == "work_order":
         _enrich_orders(session, out)
     return out
 
