@@ -38,6 +38,20 @@ from sync.protocol import PhotoStatus, PushResponse
 from tests.fault.player import Player, photos_waiting, unsent
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Never a half-written file, however the process dies."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def read_int(path: Path) -> int:
+    try:
+        return int(path.read_text())
+    except (OSError, ValueError):
+        return 0
+
+
 def compress_time() -> None:
     engine_mod.BACKOFF_BASE_S = 0.1
     engine_mod.MIN_GAP_S = 0.05
@@ -76,7 +90,7 @@ class KillingTransport(Transport):
         if once is not None and where in self.kill_once:
             done = set(once.read_text().split()) if once.exists() else set()
             if where not in done:
-                once.write_text(" ".join(sorted(done | {where})))
+                write_atomically(once, " ".join(sorted(done | {where})))
                 self._die(where)
         if self._p and self._rng.random() < self._p:
             self._die(where)
@@ -121,8 +135,8 @@ def main(config_path: str) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     events = Events(folder / "events.log")
     starts_file = folder / "starts"
-    starts = int(starts_file.read_text()) + 1 if starts_file.exists() else 1
-    starts_file.write_text(str(starts))
+    starts = read_int(starts_file) + 1
+    write_atomically(starts_file, str(starts))
     rng = random.Random(f"{cfg['seed']}:{starts}")
     compress_time()
     store = Store(folder / "gridone.db")
