@@ -163,6 +163,10 @@ class FaultProxy:
         self.error_status: int | None = None
         #: ``Retry-After`` of injected 503s (None: 0 to ``plan.max_retry_after_s``).
         self.retry_after_s: int | None = None
+        #: How duplicates travel: "together" (both copies at once), "late" (the device's
+        #: answer first, a stale copy after it), None: alternately.
+        self.duplicate_mode: str | None = None
+        self.late_after_s = 0.3
         self.stats: Counter[str] = Counter()
         self.by_path: Counter[tuple[str, str]] = Counter()
         self.body_bytes: Counter[str] = Counter()  # request body bytes from devices, by path
@@ -237,6 +241,7 @@ class FaultProxy:
         self.mutate = None
         self.error_status = None
         self.retry_after_s = None
+        self.duplicate_mode = None
 
     def outage(self, seconds: float) -> None:
         """No signal for a while: every request is dropped (counted as ``outage``)."""
@@ -383,7 +388,9 @@ class FaultProxy:
                                    ) -> Response:
         if fault != Fault.DUPLICATE:
             return await self._forward(req, body)
-        if req.seq % 2:  # both copies at once
+        together = req.seq % 2 == 1 if self.duplicate_mode is None else (
+            self.duplicate_mode == "together")
+        if together:  # both copies at once
             got = await asyncio.gather(self._forward(req, body), self._forward(req, body),
                                        return_exceptions=True)
             ok = [r for r in got if isinstance(r, Response)]
@@ -395,7 +402,7 @@ class FaultProxy:
         resp = await self._forward(req, body)
 
         async def late() -> None:
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(self.late_after_s)
             with contextlib.suppress(UpstreamDown):
                 await self._forward(req, body)
 
