@@ -186,6 +186,15 @@ def audit_device(db: Database, store: Store, *, journal: list[dict[str, Any]] | 
                 audit.discarded_unsent += 1
                 if r is not None:
                     p.append(f"seq {seq}: discarded unsent, but the server {r.status} it")
+    # The server's records of this phone, counted: exactly the ops made, less those
+    # refused (recorded as such) and those the phone never sent (held, put away).
+    applied_rows = sum(1 for r in records if r.status == "applied")
+    rejected_rows = sum(1 for r in records if r.status == "rejected")
+    if (applied_rows, rejected_rows) != (audit.applied, audit.recorded_rejections):
+        p.append(f"server records: {applied_rows} applied, {rejected_rows} rejected; phone: "
+                 f"{audit.applied} applied, {audit.recorded_rejections} refused")
+    if audit.applied + audit.recorded_rejections + audit.held + audit.discarded_unsent != made:
+        p.append(f"{made} ops made, but {audit} accounts for a different number")
     for j in journal or ():
         seq = int(j["seq"])
         e, r = local.get(seq), by_seq.get(seq)
