@@ -5,7 +5,10 @@ The cursor is opaque to clients: signed JSON naming the mode and position.
 * ``snap``: a fresh download. ``h`` is the change-log high-water mark read *before* the
   first page; ``e``/``k`` the entity and last id sent. Every change committed after ``h``
   is picked up by the incremental pulls that follow, so rows that change during the
-  download are sent again, never missed.
+  download are sent again, never missed. Rows hanging off work orders (timeline events,
+  swaps, photo links) go job by job, in (work order id, id) order, ``w`` being the job of
+  the last one sent: a page then reads only the jobs from ``w`` on, instead of sorting
+  every such row in scope again for each page.
 * ``inc``: changes with ``seq > s``. Sequence numbers are taken under a row lock at
   commit (``server.db.bump_counter``): a number is visible only once every smaller one
   is, so a slow transaction's change is never skipped.
@@ -20,7 +23,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlmodel import Session
 
 from server.changes.models import ChangeLog, Counter
@@ -79,7 +82,7 @@ def pull(session: Session, *, actor: Actor, cursor: str | None, limit: int, secr
         except CursorError:
             reset = True
     if state is None:
-        state = {"m": "snap", "h": high_water(session), "e": 0, "k": ""}
+        state = {"m": "snap", "h": high_water(session), "e": 0, "k": "", "w": ""}
     scope = build_scope(session, actor)
     if state["m"] == "snap":
         changes, state, more = _snapshot_page(session, scope, state, limit)
@@ -92,20 +95,29 @@ def pull(session: Session, *, actor: Actor, cursor: str | None, limit: int, secr
 def _snapshot_page(session: Session, scope: Scope, state: dict[str, Any], limit: int
                    ) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
     out: list[dict[str, Any]] = []
-    e, k = int(state["e"]), str(state["k"])
+    e, k, w = int(state["e"]), str(state["k"]), str(state.get("w", ""))
+    if "w" not in state and e < len(ENTITIES) and ENTITIES[e] in _HANGER_ENTITIES:
+        k = ""  # a cursor from before job-by-job order: this entity again (rows may repeat)
     while e < len(ENTITIES) and len(out) < limit:
         entity, want = ENTITIES[e], limit - len(out)
         pk = serialize.primary_key(entity)
-        rows = session.execute(serialize.select_rows(entity).where(scope.where(entity), pk > k)
-                               .order_by(pk).limit(want)).all()
+        if entity in _HANGER_ENTITIES:
+            job = serialize.table(entity).c.work_order_id
+            stmt = (serialize.select_rows(entity)
+                    .where(scope.hangers_from(entity, w), or_(job > w, and_(job == w, pk > k)))
+                    .order_by(job, pk))
+        else:
+            stmt = serialize.select_rows(entity).where(scope.where(entity), pk > k).order_by(pk)
+        rows = session.execute(stmt.limit(want)).all()
         out.extend(_change(entity, d) for d in serialize.to_dicts(session, entity, rows))
         if len(rows) < want:
-            e, k = e + 1, ""  # this entity is done
+            e, k, w = e + 1, "", ""  # this entity is done
         else:
             k = rows[-1].id
+            w = rows[-1].work_order_id if entity in _HANGER_ENTITIES else ""
     if e >= len(ENTITIES):
         return out, {"m": "inc", "s": state["h"]}, True  # go on with what changed meanwhile
-    return out, {"m": "snap", "h": state["h"], "e": e, "k": k}, True
+    return out, {"m": "snap", "h": state["h"], "e": e, "k": k, "w": w}, True
 
 
 def _change(entity: str, row: dict[str, Any] | None, *, id_: str | None = None,

@@ -117,6 +117,13 @@ class Scope:
         return model.work_order_id.in_(  # type: ignore[no-any-return]
             select(WorkOrder.id).where(self.orders_clause()))
 
+    def hangers_from(self, entity: str, order_id: str) -> ColumnElement[bool]:
+        """``where`` for rows hanging off work orders, limited to the jobs from ``order_id``
+        on: a fresh download goes through them job by job (see ``sync.server.pull``)."""
+        model = _HANGERS[entity]
+        return model.work_order_id.in_(  # type: ignore[no-any-return]
+            select(WorkOrder.id).where(self.orders_clause(), WorkOrder.id >= order_id))
+
     def _money_where(self, entity: str) -> ColumnElement[bool]:
         a = self.actor
         mine = sorted(a.account_ids)
