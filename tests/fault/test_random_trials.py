@@ -10,7 +10,7 @@ with its record (and shown on the phone with the reason), none is lost, the effe
 happened once (events, swaps and carried balances, photo links, change log), and every
 phone holds exactly what a fresh download of its user gets.
 
-``GRIDONE_FAULT_TRIALS`` (default 1) trials of ``GRIDONE_FAULT_OPS`` (default 150) ops per
+``GRIDONE_FAULT_TRIALS`` (default 1) trials of ``GRIDONE_FAULT_OPS`` (default 200) ops per
 phone, seeds from ``GRIDONE_FAULT_SEED`` (default 1000) on.
 """
 
@@ -43,7 +43,7 @@ from tests.fault.harness import ROOT, WorkerProcess, open_device
 from tests.fault.proxy import Fault, FaultPlan
 
 TRIALS = int(os.environ.get("GRIDONE_FAULT_TRIALS", "1"))
-OPS = int(os.environ.get("GRIDONE_FAULT_OPS", "150"))
+OPS = int(os.environ.get("GRIDONE_FAULT_OPS", "200"))
 BASE_SEED = int(os.environ.get("GRIDONE_FAULT_SEED", "1000"))
 FAULT_RATE = float(os.environ.get("GRIDONE_FAULT_RATE", "0.2"))
 #: Mean seconds between SIGKILLs of each phone, and between server restarts.
