@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
@@ -97,7 +98,10 @@ class Phone:
                    .input_value())
 
     def _shows(self, text: str | re.Pattern[str]) -> bool:
-        snap = self.snapshot()
+        try:
+            snap = self.snapshot(timeout=5_000)
+        except PlaywrightTimeout:  # the page was busy drawing: look again (callers time out)
+            return False
         return bool(text.search(snap)) if isinstance(text, re.Pattern) else text in snap
 
     def see(self, text: str | re.Pattern[str], timeout: float = 15_000) -> None:
@@ -117,8 +121,8 @@ class Phone:
                 raise AssertionError(f"{text!r} still on the screen of {self.name}")
             time.sleep(0.25)
 
-    def snapshot(self) -> str:
-        return str(self.page.locator("body").aria_snapshot())
+    def snapshot(self, timeout: float = 15_000) -> str:
+        return str(self.page.locator("body").aria_snapshot(timeout=timeout))
 
     def shot(self, name: str) -> Path:
         time.sleep(0.5)
