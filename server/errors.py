@@ -49,6 +49,10 @@ _STATUS.update({
 })
 
 
+# Dispatch desk (issue 10)
+_STATUS.update({E.STALL_RULE_NOT_FOUND: 404})
+
+
 def http_status(code: ErrorCode) -> int:
     """HTTP status for an error code; rule violations not listed are 422."""
     return _STATUS.get(code, 422)
