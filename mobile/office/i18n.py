@@ -125,3 +125,49 @@ STRINGS.update({
     "cancelled_job": ("{code} 已撤销", "{code} cancelled"),
     "priority_set": ("{code} 优先级改为 {p}", "{code} priority set to {p}"),
 })
+
+STRINGS.update({
+    # -- hotline
+    "find_caller": ("查找来电客户", "Find the caller"),
+    "search_accounts": ("户号、电话或姓名", "Account no., phone or name"),
+    "search": ("查找", "Search"),
+    "search_needed": ("请输入户号、电话或姓名", "Enter an account number, phone or name"),
+    "no_accounts": ("没有找到客户", "No account found"),
+    "account_needed": ("请先选择客户户号", "Choose the caller's account first"),
+    "description_needed": ("请描述情况", "Please describe the problem"),
+    "too_long": ("最多 {n} 个字", "At most {n} characters"),
+    "phone_invalid": ("电话应为 5–20 位数字", "Phone must be 5–20 digits"),
+    "new_job": ("新工单", "New job"),
+    "report_channel_hotline": ("热线", "Hotline"),
+    "report_channel_counter": ("柜台", "Counter"),
+    "contact_name": ("联系人", "Contact name"),
+    "contact_phone": ("联系电话", "Contact phone"),
+    "address_field": ("地点", "Location / address"),
+    "describe": ("情况描述", "Description"),
+    "submit_report": ("受理并生成工单", "Create the job"),
+    "report_created": ("已生成工单 {code}", "Job {code} created"),
+    "open_on_board": ("在看板中派单", "Dispatch it on the board"),
+    "next_call": ("受理下一个", "Next call"),
+    "balance_short": ("余额 {b}", "balance {b}"),
+    "care_list": ("关怀户", "care list"),
+    "chosen_account": ("已选客户", "Caller's account"),
+})
+
+STRINGS.update({
+    # -- roster
+    "role": ("岗位", "Role"),
+    "duty": ("值班", "On duty"),
+    "duty_why": ("依据", "Why"),
+    "duty_by_manager": ("所长标记（当天）", "marked by a manager today"),
+    "duty_by_sign_in": ("近期在手机上登录", "signed in on their phone recently"),
+    "duty_none": ("今天未标记，也未登录", "no mark today, not signed in"),
+    "open_jobs": ("手头工单", "Open jobs"),
+    "last_position": ("最近位置", "Last known position"),
+    "position_at": ("{lat}, {lon}（{when}到达现场时）", "{lat}, {lon} ({when}, on arrival)"),
+    "no_position": ("暂无定位", "not known"),
+    "phone": ("电话", "Phone"),
+    "mark_on": ("标为值班", "Mark on duty"),
+    "mark_off": ("标为休息", "Mark off duty"),
+    "duty_yes": ("值班", "On duty"),
+    "duty_no": ("休息", "Off duty"),
+})

@@ -158,7 +158,8 @@ def _office_shell(app: AppState, ctx: AppContext) -> ft.Control:
     inbox_button = ft.IconButton(
         ft.Icons.NOTIFICATIONS_ACTIVE if shell.unread else ft.Icons.NOTIFICATIONS_NONE,
         icon_color=ft.Colors.WHITE, on_click=lambda _: shell.toggle_inbox(),
-        tooltip=f"{t('inbox', lang)} · {t('unread_n', lang, n=shell.unread)}")
+        tooltip=f"{t('inbox', lang)} · {t('unread_n', lang, n=shell.unread)}",
+        badge=str(shell.unread) if shell.unread else None)
     top = ft.Container(
         bgcolor=theme.PRIMARY, padding=ft.Padding.symmetric(horizontal=16, vertical=6),
         content=ft.Row([
@@ -171,8 +172,7 @@ def _office_shell(app: AppState, ctx: AppContext) -> ft.Control:
                     else ft.Colors.RED_200),
             ft.Text(t("live_on", lang) if shell.online is not False
                     else app.tr("offline"), color=ft.Colors.WHITE, size=13),
-            ft.Badge(label=str(shell.unread), visible=bool(shell.unread),
-                     content=inbox_button) if shell.unread else inbox_button,
+            inbox_button,
             ft.SegmentedButton(
                 selected=[lang], allow_empty_selection=False, allow_multiple_selection=False,
                 segments=[ft.Segment(value="zh", label=ft.Text("中文")),
