@@ -98,7 +98,8 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
     for role, username, note in demo_logins():
         typer.echo(f"  {role:<11} {username:<14} {note}")
     typer.echo("")
-    settings = Settings(data_dir=data_dir)
+    office_url = f"http://{host}:{app_port}/office" if app_port else None
+    settings = Settings(data_dir=data_dir, office_url=office_url)
     app_proc = None
     if app_port:
         from mobile.main import spawn
@@ -107,6 +108,8 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
                          data_dir=data_dir / "mobile")
         typer.echo(f"GridOne app:   http://{host}:{app_port}/   (open it in a browser; "
                    "each browser is its own phone)")
+        typer.echo(f"GridOne office: {office_url}   (dispatchers, managers, admin; "
+                   f"http://{host}:{port}/office leads there too)")
     typer.echo(f"GridOne API:   http://{host}:{port}/api/v1/health")
     typer.echo(f"API docs:      http://{host}:{port}/docs")
     try:

@@ -171,3 +171,52 @@ STRINGS.update({
     "duty_yes": ("值班", "On duty"),
     "duty_no": ("休息", "Off duty"),
 })
+
+STRINGS.update({
+    # -- map
+    "map_no_tiles": ("未配置地图瓦片服务：标记显示在空白底图上。",
+                     "No map tile server is set: markers are shown on a plain background."),
+    "map_tiles_failed": ("地图瓦片服务无法访问：标记显示在空白底图上。",
+                         "The map tile server cannot be reached: markers are shown on a plain "
+                         "background."),
+    "map_truncated": ("只显示最紧急的 2000 个工单。", "Only the 2000 most urgent jobs are shown."),
+    "legend_job": ("工单", "Job"),
+    "legend_overdue": ("超时/停滞", "Overdue / stalled"),
+    "legend_crew": ("人员最近位置", "Crew, last known position"),
+    "jobs_n": ("{n} 个工单", "{n} jobs"),
+    "crews_n": ("{n} 名人员", "{n} crews"),
+})
+
+STRINGS.update({
+    # -- admin
+    "stall_rules": ("停滞与升级规则", "Stall and escalation rules"),
+    "stall_rules_help": ("阈值为分钟（“多次返工”为次数）；停滞先通知所长，"
+                         "持续超过升级时限后通知县调度。每张工单每级只通知一次。",
+                         "Thresholds are minutes ('reopened repeatedly': times). A stalled job "
+                         "is told to the station manager, and to the county dispatcher when it is "
+                         "still stalled after the escalation delay; once per job and level."),
+    "rule_trigger": ("规则", "Rule"),
+    "rule_kind": ("工单类型", "Job kind"),
+    "any_kind": ("全部类型", "every kind"),
+    "threshold": ("阈值", "Threshold"),
+    "escalate_after": ("升级时限（分钟）", "Escalate after (min)"),
+    "rule_active": ("启用", "Active"),
+    "save": ("保存", "Save"),
+    "switch_off": ("停用", "Switch off"),
+    "switch_on": ("启用", "Switch on"),
+    "whole_number": ("请输入整数", "Enter a whole number"),
+    "run_stall_now": ("立即检查停滞", "Check for stalls now"),
+    "stall_run_result": ("检查 {checked} 单，停滞 {stalled} 单（新增 {newly_stalled}），"
+                         "解除 {cleared} 单；通知所长 {level1_sent} 条、县调度 {level2_sent} 条",
+                         "{checked} checked, {stalled} stalled ({newly_stalled} new), "
+                         "{cleared} cleared; {level1_sent} level-1 and {level2_sent} "
+                         "level-2 notices"),
+    "scheduler": ("定时任务", "Scheduler"),
+    "scheduler_missing": ("此服务器没有定时任务状态接口。", "This server has no scheduler status."),
+    "job_name": ("任务", "Job"),
+    "last_run": ("上次运行", "Last run"),
+    "next_run": ("下次运行", "Next run"),
+    "last_status": ("结果", "Result"),
+    "last_error": ("最近错误", "Last error"),
+    "runs": ("次数", "Runs"),
+})
