@@ -222,7 +222,7 @@ def _panel(board: BoardState, lang: str, run: Any) -> ft.Control:
     for ev in reversed(job.get("timeline", [])[-12:]):
         who = (ev.get("actor") or {}).get("display_name") or ""
         extra = ev.get("data", {}).get("reason") or ev.get("data", {}).get("priority") or ""
-        moved = (f" → {label(ev['to_status'], lang)}"
+        moved = (f" » {label(ev['to_status'], lang)}"
                  if ev["from_status"] != ev["to_status"] else "")
         body.append(ft.Text(
             f"{fmt_time(parse_dt(ev['occurred_at']), lang)}  {label(ev['action'], lang)}{moved}"
@@ -234,8 +234,10 @@ def _panel_actions(board: BoardState, lang: str, run: Any) -> ft.Control:
     items: list[ft.Control] = []
     sugg = board.suggestions
     can_assign = board.allowed("dispatch") or board.allowed("reassign")
+    current = ((board.panel or {}).get("job", {}).get("assignee") or {}).get("id")
     if sugg and can_assign:
-        best = sugg.get("suggested")
+        others = [c for c in sugg.get("candidates", []) if c["crew"]["id"] != current]
+        best = others[0] if others else None
         items.append(ft.Text(t("suggested_crew", lang), weight=ft.FontWeight.BOLD))
         items.append(ft.Text(sugg["rule"], size=12, color=theme.MUTED))
         if best:
@@ -244,7 +246,7 @@ def _panel_actions(board: BoardState, lang: str, run: Any) -> ft.Control:
                 t("assign_to", lang, name=crew["display_name"]), icon=ft.Icons.ASSIGNMENT_IND,
                 disabled=board.busy,
                 on_click=lambda _, c=crew: run(board.assign(c["id"], c["display_name"]))))
-        for cand in sugg.get("candidates", [])[:6]:
+        for cand in others[:6]:
             crew = cand["crew"]
             facts = [t("on_duty", lang) if crew["on_duty"] else t("off_duty", lang),
                      t("open_jobs_n", lang, n=len(crew["open_jobs"]))]
