@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlmodel import Session, col
 
 from server.dispatch.models import CrewDuty
@@ -28,8 +28,12 @@ from shared.timeutil import LOCAL_TZ, as_utc
 from shared.workorders.state_machine import Actor
 
 SIGNED_IN_HOURS = 12
+#: Open jobs listed per person (all of them are counted).
+OPEN_SHOWN = 10
 #: Arrivals older than this are not a "last known position" any more.
 POSITION_DAYS = 30
+#: How many of a person's latest arrivals are looked at for one with a GPS fix.
+POSITION_LOOKBACK = 5
 
 DUTY_RULE = {
     "zh": ("值班：以所长当天的标记为准（当天有效）；当天没有标记时，{h} 小时内在手机上登录过的"
@@ -88,15 +92,25 @@ def roster(session: Session, users: list[User], now: datetime) -> list[CrewOut]:
                                                                  col(RefreshToken.issued_at))))
         .where(col(RefreshToken.user_id).in_(ids))
         .group_by(col(RefreshToken.user_id))).all()}
+    open_ = [s.value for s in OPEN_STATUSES]
+    mine = and_(col(WorkOrder.assignee_id).in_(ids), col(WorkOrder.status).in_(open_))
+    count: dict[str, int] = {str(who): int(n) for who, n in session.execute(
+        select(col(WorkOrder.assignee_id), func.count()).where(mine)
+        .group_by(col(WorkOrder.assignee_id))).all()}
+    areas: dict[str, set[str]] = {}
+    for who, area in session.execute(
+            select(col(WorkOrder.assignee_id), col(WorkOrder.area_id)).where(mine)
+            .group_by(col(WorkOrder.assignee_id), col(WorkOrder.area_id))).all():
+        if area:
+            areas.setdefault(str(who), set()).add(area)
     jobs: dict[str, list[OpenJobOut]] = {}
-    for row in session.execute(
+    for who in count:  # the most urgent few of each (an index range per person)
+        jobs[who] = [OpenJobOut(id=r.id, code=r.code, kind=r.kind, status=r.status,
+                                area_id=r.area_id) for r in session.execute(
             select(col(WorkOrder.id), col(WorkOrder.code), col(WorkOrder.kind),
-                   col(WorkOrder.status), col(WorkOrder.area_id), col(WorkOrder.assignee_id))
-            .where(col(WorkOrder.assignee_id).in_(ids),
-                   col(WorkOrder.status).in_([s.value for s in OPEN_STATUSES]))
-            .order_by(col(WorkOrder.complete_by))).all():
-        jobs.setdefault(str(row.assignee_id), []).append(OpenJobOut(
-            id=row.id, code=row.code, kind=row.kind, status=row.status, area_id=row.area_id))
+                   col(WorkOrder.status), col(WorkOrder.area_id))
+            .where(col(WorkOrder.assignee_id) == who, col(WorkOrder.status).in_(open_))
+            .order_by(col(WorkOrder.complete_by)).limit(OPEN_SHOWN)).all()]
     positions = last_positions(session, ids, now)
     out = []
     for u in users:
@@ -106,7 +120,8 @@ def roster(session: Session, users: list[User], now: datetime) -> list[CrewOut]:
             id=u.id, display_name=u.display_name, role=u.role, phone=u.phone,
             station_id=u.station_id, on_duty=duty.on_duty,
             duty_source=duty.source,  # type: ignore[arg-type]
-            duty_set_at=duty.set_at, last_seen_at=last_seen, open_jobs=jobs.get(u.id, []),
+            duty_set_at=duty.set_at, last_seen_at=last_seen, open_count=count.get(u.id, 0),
+            open_jobs=jobs.get(u.id, []), open_areas=sorted(areas.get(u.id, ())),
             last_position=positions.get(u.id)))
     return out
 
@@ -114,19 +129,21 @@ def roster(session: Session, users: list[User], now: datetime) -> list[CrewOut]:
 def last_positions(session: Session, user_ids: list[str], now: datetime
                    ) -> dict[str, PositionOut]:
     """Each user's latest arrival with a GPS fix (within ``POSITION_DAYS``)."""
-    rows = session.execute(
-        select(col(WorkOrderEvent.actor_id), col(WorkOrderEvent.occurred_at),
-               col(WorkOrderEvent.data), col(WorkOrderEvent.work_order_id))
-        .where(col(WorkOrderEvent.actor_id).in_(user_ids),
-               col(WorkOrderEvent.action) == "arrive",
-               col(WorkOrderEvent.occurred_at) >= now - timedelta(days=POSITION_DAYS))
-        .order_by(col(WorkOrderEvent.occurred_at).desc())).all()
     out: dict[str, PositionOut] = {}
-    for actor_id, at, data, order_id in rows:
-        gps: dict[str, Any] | None = (data or {}).get("gps")
-        if actor_id in out or not gps:
-            continue
-        out[actor_id] = PositionOut(lat=gps["lat"], lon=gps["lon"],
-                                    accuracy_m=gps.get("accuracy_m"), at=at,
-                                    work_order_id=order_id)
+    since = now - timedelta(days=POSITION_DAYS)
+    for user_id in user_ids:  # each person's latest arrivals (their index, newest first)
+        rows = session.execute(
+            select(col(WorkOrderEvent.occurred_at), col(WorkOrderEvent.data),
+                   col(WorkOrderEvent.work_order_id))
+            .where(col(WorkOrderEvent.actor_id) == user_id,
+                   col(WorkOrderEvent.action) == "arrive",
+                   col(WorkOrderEvent.occurred_at) >= since)
+            .order_by(col(WorkOrderEvent.occurred_at).desc()).limit(POSITION_LOOKBACK)).all()
+        for at, data, order_id in rows:
+            gps: dict[str, Any] | None = (data or {}).get("gps")
+            if gps:
+                out[user_id] = PositionOut(lat=gps["lat"], lon=gps["lon"],
+                                           accuracy_m=gps.get("accuracy_m"), at=at,
+                                           work_order_id=order_id)
+                break
     return out

@@ -16,7 +16,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
-from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 
 from server.db import read_session
@@ -224,17 +223,20 @@ def map_data(user: CurrentUser, session: SessionDep, station_id: Id | None = Non
     now = utcnow()
     f = board_q.BoardFilter(station_id=station_id, kind=kind)
     stalled = set(session.execute(board_q.STALLED_IDS).scalars())
+    w = WorkOrder.__table__.c  # type: ignore[attr-defined]
     rows = session.execute(
-        select(WorkOrder).where(*board_q.filter_clauses(user.actor, f),
-                                WorkOrder.status.in_([s.value for s in OPEN_STATUSES]),  # type: ignore[attr-defined]
-                                WorkOrder.lat.is_not(None), WorkOrder.lon.is_not(None))  # type: ignore[union-attr]
-        .order_by(col(WorkOrder.complete_by)).limit(MAP_LIMIT + 1)).scalars().all()
+        select(w.id, w.code, w.kind, w.status, w.priority, w.lat, w.lon, w.arrive_by,
+               w.complete_by)
+        .where(*board_q.filter_clauses(user.actor, f),
+               w.status.in_([s.value for s in OPEN_STATUSES]), w.lat.is_not(None),
+               w.lon.is_not(None))
+        .order_by(w.complete_by).limit(MAP_LIMIT + 1)).all()
     jobs = []
     for o in rows[:MAP_LIMIT]:
         when, _ = deadlines.next_deadline(status=o.status, arrive_by=o.arrive_by,
                                           complete_by=o.complete_by)
         jobs.append(MapJob(id=o.id, code=o.code, kind=o.kind, status=o.status,
-                           priority=o.priority, lat=o.lat, lon=o.lon,  # type: ignore[arg-type]
+                           priority=o.priority, lat=o.lat, lon=o.lon,
                            overdue=bool(when and when < now), stalled=o.id in stalled))
     station = roster_q.station_scope(user.actor, station_id)
     crews = [MapCrew(id=c.id, display_name=c.display_name, role=c.role, on_duty=c.on_duty,

@@ -114,7 +114,9 @@ class CrewOut(BaseModel):
     duty_source: Literal["manager", "signed_in", "none"]
     duty_set_at: datetime | None
     last_seen_at: datetime | None
-    open_jobs: list[OpenJobOut]
+    open_count: int
+    open_jobs: list[OpenJobOut] = Field(description="The most urgent open jobs (up to 10)")
+    open_areas: list[str] = Field(description="Areas of all their open jobs")
     last_position: PositionOut | None
 
 

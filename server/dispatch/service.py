@@ -157,8 +157,7 @@ def candidates(session: Session, order: WorkOrder, now: datetime) -> list[Candid
                    area_id=order.area_id, lat=order.lat, lon=order.lon)
     pool = [Candidate(
         user_id=c.id, display_name=c.display_name, role=Role(c.role), station_id=c.station_id,
-        on_duty=c.on_duty, open_jobs=len(c.open_jobs),
-        open_areas=frozenset(j.area_id for j in c.open_jobs if j.area_id),
+        on_duty=c.on_duty, open_jobs=c.open_count, open_areas=frozenset(c.open_areas),
         last_lat=c.last_position.lat if c.last_position else None,
         last_lon=c.last_position.lon if c.last_position else None,
         last_at=c.last_position.at if c.last_position else None,

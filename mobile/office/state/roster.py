@@ -40,7 +40,7 @@ def crew_line(c: dict[str, Any], now: Any, lang: str) -> CrewLine:
                when=ago(parse_dt(pos["at"]), now, lang)) if pos else t("no_position", lang))
     return CrewLine(id=c["id"], name=c["display_name"], role=label(c["role"], lang),
                     phone=c.get("phone") or "", on_duty=c["on_duty"], duty=t(source, lang),
-                    jobs=f"{len(c['open_jobs'])}: {jobs}" if jobs else "0", position=where)
+                    jobs=f"{c['open_count']}: {jobs}" if jobs else "0", position=where)
 
 
 @ft.observable

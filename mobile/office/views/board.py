@@ -249,7 +249,7 @@ def _panel_actions(board: BoardState, lang: str, run: Any) -> ft.Control:
         for cand in others[:6]:
             crew = cand["crew"]
             facts = [t("on_duty", lang) if crew["on_duty"] else t("off_duty", lang),
-                     t("open_jobs_n", lang, n=len(crew["open_jobs"]))]
+                     t("open_jobs_n", lang, n=crew["open_count"])]
             if cand.get("same_area"):
                 facts.append(t("same_area", lang))
             if cand.get("distance_km") is not None:
