@@ -208,7 +208,7 @@ def measure(base: str, ctx: dict[str, Any], repeat: int) -> list[tuple[str, str,
                     times.append((time.perf_counter() - t0) * 1000)
                     r.raise_for_status()
                 times.sort()
-                p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+                p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
                 out.append((who, name, statistics.median(times), p95, times[-1]))
                 print(f"{who:<12} {name:<24} p50 {statistics.median(times):6.1f} ms  "
                       f"p95 {p95:6.1f} ms  max {times[-1]:6.1f} ms", flush=True)

@@ -179,7 +179,7 @@ STRINGS.update({
     "map_tiles_failed": ("地图瓦片服务无法访问：标记显示在空白底图上。",
                          "The map tile server cannot be reached: markers are shown on a plain "
                          "background."),
-    "map_truncated": ("只显示最紧急的 2000 个工单。", "Only the 2000 most urgent jobs are shown."),
+    "map_truncated": ("只显示最紧急的 1000 个工单。", "Only the 1000 most urgent jobs are shown."),
     "legend_job": ("工单", "Job"),
     "legend_overdue": ("超时/停滞", "Overdue / stalled"),
     "legend_crew": ("人员最近位置", "Crew, last known position"),

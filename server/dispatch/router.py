@@ -69,7 +69,7 @@ Id = Annotated[str, Query(max_length=36)]
 #: Longest a change-feed request waits, and how often it looks meanwhile.
 MAX_WAIT_S = 25.0
 POLL_S = 0.25
-MAP_LIMIT = 2000
+MAP_LIMIT = 1000
 
 
 def _filter(station_id: str | None, area_id: str | None, kind: WorkOrderKind | None,

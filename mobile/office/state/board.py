@@ -10,6 +10,7 @@ they touch: the page and the counts, and the open job's panel when it is that jo
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -126,10 +127,11 @@ class BoardState:
     # -- loading --------------------------------------------------------------------------------
     async def load(self) -> None:
         """The page and the counts, for the current list and filters."""
-        try:
-            page = await self.octx.call(self.octx.client.board, list=self.list_name,
-                                        limit=self.limit, offset=self.offset, **self.query())
-            counts = await self.octx.call(self.octx.client.board_counts, **self.query())
+        try:  # the page and the counts at once: one round trip, not two
+            page, counts = await asyncio.gather(
+                self.octx.call(self.octx.client.board, list=self.list_name, limit=self.limit,
+                               offset=self.offset, **self.query()),
+                self.octx.call(self.octx.client.board_counts, **self.query()))
         except OfficeError as exc:
             self.error = exc.message
             return
