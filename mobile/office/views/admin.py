@@ -12,6 +12,7 @@ from mobile.i18n import fmt_time
 from mobile.office.context import OfficeContext
 from mobile.office.i18n import label, t
 from mobile.office.state.admin import AdminState
+from mobile.office.views.common import use_runner
 from mobile.state.app import AppState
 from mobile.state.common import parse_dt
 
@@ -75,13 +76,8 @@ def _scheduler(state: AdminState, lang: str) -> ft.Control:
 def AdminView(app: AppState, octx: OfficeContext) -> ft.Control:
     state, _ = ft.use_state(lambda: AdminState(octx))
     lang = app.lang
-    page = ft.context.page
 
-    def run(coro: Any) -> None:
-        async def go() -> None:
-            await coro
-
-        page.run_task(go)
+    run = use_runner()
 
     ft.on_mounted(state.load)
     body: list[ft.Control] = [

@@ -15,6 +15,7 @@ from mobile.i18n import fmt_time
 from mobile.office.context import OfficeContext
 from mobile.office.i18n import label, t
 from mobile.office.state.board import LISTS, PRIORITIES, BoardState
+from mobile.office.views.common import use_runner
 from mobile.state.app import AppState
 from mobile.state.common import parse_dt
 from shared.workorders.stalls import reason_text
@@ -300,11 +301,7 @@ def BoardView(app: AppState, octx: OfficeContext) -> ft.Control:
     lang = app.lang
     page = ft.context.page
 
-    def run(coro: Any) -> None:
-        async def go() -> None:
-            await coro
-
-        page.run_task(go)
+    run = use_runner()
 
     async def start() -> None:
         focus = shell.take_focus()

@@ -12,6 +12,7 @@ from mobile.office.context import OfficeContext
 from mobile.office.i18n import label, t
 from mobile.office.state.board import PRIORITIES
 from mobile.office.state.hotline import HotlineState
+from mobile.office.views.common import use_runner
 from mobile.state.app import AppState
 from shared.money import format_fen
 
@@ -37,13 +38,8 @@ def _result(a: dict[str, Any], hot: HotlineState, lang: str) -> ft.Control:
 def HotlineView(app: AppState, octx: OfficeContext) -> ft.Control:
     hot, _ = ft.use_state(lambda: HotlineState(octx, kind="fault_repair"))
     lang = app.lang
-    page = ft.context.page
 
-    def run(coro: Any) -> None:
-        async def go() -> None:
-            await coro
-
-        page.run_task(go)
+    run = use_runner()
 
     def set_(name: str) -> Any:
         return lambda e: setattr(hot, name, e.control.value or "")

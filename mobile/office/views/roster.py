@@ -3,14 +3,13 @@ last known position; managers switch duty for today."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import flet as ft
 
 from mobile import theme
 from mobile.office.context import OfficeContext
 from mobile.office.i18n import label, t
 from mobile.office.state.roster import ROLES, RosterState
+from mobile.office.views.common import use_runner
 from mobile.state.app import AppState
 
 
@@ -18,13 +17,8 @@ from mobile.state.app import AppState
 def RosterView(app: AppState, octx: OfficeContext) -> ft.Control:
     roster, _ = ft.use_state(lambda: octx.track(RosterState(octx)))
     lang = app.lang
-    page = ft.context.page
 
-    def run(coro: Any) -> None:
-        async def go() -> None:
-            await coro
-
-        page.run_task(go)
+    run = use_runner()
 
     ft.on_mounted(roster.load)
     heads = ["col_assignee", "role", "phone", "duty", "duty_why", "open_jobs",
