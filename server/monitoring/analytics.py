@@ -78,17 +78,20 @@ class DayReport:
     seconds: float
 
 
-def compute_day(session: Session, *, day: date, policy: MonitoringPolicy | None = None
-                ) -> DayReport:
-    """Recompute ``meter_day`` and ``area_day`` of ``day`` (in the caller's transaction)."""
+def compute_day(session: Session, *, day: date, policy: MonitoringPolicy | None = None,
+                meters: bool = True) -> DayReport:
+    """Recompute ``meter_day`` (unless ``meters`` is False: its intervals did not change)
+    and ``area_day`` of ``day``, in the caller's transaction."""
     import time as clock
 
     t0 = clock.perf_counter()
     lock(session, exclusive=True)
     policy = policy or load_policy(session)
-    session.execute(delete(MeterDay).where(col(MeterDay.day) == day))
-    points = session.execute(text(_METER_DAY).bindparams(bindparam("day", type_=Date)),
-                             {"day": day}).rowcount
+    points = 0
+    if meters:
+        session.execute(delete(MeterDay).where(col(MeterDay.day) == day))
+        points = session.execute(text(_METER_DAY).bindparams(  # type: ignore[attr-defined]
+            bindparam("day", type_=Date)), {"day": day}).rowcount
     rows = _area_rows(session, day=day, policy=policy)
     session.execute(delete(AreaDay).where(col(AreaDay.day) == day))
     if rows:

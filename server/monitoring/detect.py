@@ -100,10 +100,12 @@ class MeterStats:
 
 
 def meter_stats(session: Session, *, day: date, policy: MonitoringPolicy,
-                area_ids: list[str] | None = None) -> list[MeterStats]:
-    """Every customer meter due on ``day`` with its recent and earlier complete days."""
+                area_ids: list[str] | None = None, recent_from: date | None = None
+                ) -> list[MeterStats]:
+    """Every customer meter due on ``day`` with its complete days: recent (from
+    ``recent_from``, default the policy's recent days) and the history before them."""
     md, mp, full = MeterDay, MeteringPoint, SLOTS_PER_DAY
-    r0 = day - timedelta(days=policy.recent_days - 1)
+    r0 = recent_from or day - timedelta(days=policy.recent_days - 1)
     h0 = r0 - timedelta(days=policy.history_days)
     s0 = day - timedelta(days=policy.stopped_days - 1)
     ok = col(md.actual_n) >= full
@@ -161,19 +163,43 @@ def detect(session: Session, *, day: date, policy: MonitoringPolicy) -> list[Obs
     mapping = _mapping(session, day, policy, by_area, days, areas, norms)
     out += mapping
     explained = {o.evidence["likely_area_id"] for o in mapping}
-    out += _suspects(day, policy, by_area, days, norms, areas, explained)
+    out += _suspects(session, day, policy, days, norms, areas, explained)
+    return out
+
+
+def failing_meters(meters: list[MeterStats], *, day: date, failing_days: int
+                   ) -> list[MeterStats]:
+    """Meters (due all along) with no complete day in the last ``failing_days`` days."""
+    first = day - timedelta(days=failing_days - 1)
+    window_start, _ = day_bounds(first)
+    return [m for m in meters if m.installed_at is not None
+            and m.installed_at <= window_start and (m.last_ok is None or m.last_ok < first)]
+
+
+def failing_evidence(session: Session, failing: list[MeterStats], *, day: date,
+                     policy: MonitoringPolicy) -> dict[str, dict[str, Any]]:
+    """Per failing meter: the days failed, its last data and last register reading."""
+    last = _last_data(session, [m.point_id for m in failing if m.point_id])
+    out = {}
+    for m in failing:
+        streak = (day - m.last_ok).days if m.last_ok else None
+        out[m.meter_id] = {
+            "day": day.isoformat(), "meter_no": m.meter_no, "failed_days": streak,
+            "failing_days": policy.failing_days,
+            "since_at_least": (None if streak else (day - timedelta(
+                days=policy.recent_days + policy.history_days - 1)).isoformat()),
+            "last_data_at": last.get(m.point_id) if m.point_id else None,
+            "last_register_kwh": (str(centi_to_kwh(m.register_centi))
+                                  if m.register_centi is not None else None),
+            "last_register_at": m.register_at.isoformat() if m.register_at else None}
     return out
 
 
 def _collection(session: Session, day: date, policy: MonitoringPolicy,
                 by_area: dict[str, list[MeterStats]]) -> list[Observation]:
-    first = day - timedelta(days=policy.failing_days - 1)
-    window_start, _ = day_bounds(first)
     out = []
     for area_id, meters in sorted(by_area.items()):
-        failing = [m for m in meters if m.installed_at is not None
-                   and m.installed_at <= window_start
-                   and (m.last_ok is None or m.last_ok < first)]
+        failing = failing_meters(meters, day=day, failing_days=policy.failing_days)
         if not failing:
             continue
         station = meters[0].station_id
@@ -184,20 +210,10 @@ def _collection(session: Session, day: date, policy: MonitoringPolicy,
                 "failing_days": policy.failing_days,
                 "meters": [m.meter_no for m in failing[:20]]}))
             continue
-        last = _last_data(session, [m.point_id for m in failing if m.point_id])
+        evidence = failing_evidence(session, failing, day=day, policy=policy)
         for m in failing:
-            streak = (day - m.last_ok).days if m.last_ok else None
-            at = last.get(m.point_id) if m.point_id else None
             out.append(Observation("collection_failing", m.station_id, area_id, m.meter_id,
-                                   m.account_id, evidence={
-                "day": day.isoformat(), "meter_no": m.meter_no,
-                "failed_days": streak, "since_at_least": (
-                    None if streak else (day - timedelta(
-                        days=policy.recent_days + policy.history_days - 1)).isoformat()),
-                "last_data_at": at,
-                "last_register_kwh": (str(centi_to_kwh(m.register_centi))
-                                      if m.register_centi is not None else None),
-                "last_register_at": (m.register_at.isoformat() if m.register_at else None)}))
+                                   m.account_id, evidence=evidence[m.meter_id]))
     return out
 
 
@@ -272,21 +288,37 @@ def rank_suspects(meters: list[MeterStats]) -> list[tuple[MeterStats, Any]]:
     return scored
 
 
-def _suspects(day: date, policy: MonitoringPolicy, by_area: dict[str, list[MeterStats]],
+def onset(session: Session, *, area_id: str, day: date, high: float, max_days: int) -> date:
+    """The first day of the area's current run of days above ``high`` (at most
+    ``max_days`` back): the usage drop that explains a loss is measured from there."""
+    rows = dict(session.execute(select(AreaDay.day, AreaDay.loss_rate).where(
+        AreaDay.area_id == area_id, col(AreaDay.day) > day - timedelta(days=max_days),
+        col(AreaDay.day) <= day)).all())
+    first = day
+    while first - timedelta(days=1) in rows and (rows[first - timedelta(days=1)] or 0) > high:
+        first -= timedelta(days=1)
+    return first
+
+
+def _suspects(session: Session, day: date, policy: MonitoringPolicy,
               days: dict[str, AreaDay], norms: dict[str, LossNorm],
               areas: dict[str, TransformerArea], explained: set[str]) -> list[Observation]:
     out = []
     for area_id, d in sorted(days.items()):
         if not (d.reliable and d.loss_flag == LossFlag.HIGH) or area_id in explained:
             continue
-        ranked = rank_suspects(by_area.get(area_id, []))
+        norm = norms[areas[area_id].area_class]
+        since = onset(session, area_id=area_id, day=day, high=norm.high,
+                      max_days=policy.recent_days)
+        ranked = rank_suspects(meter_stats(session, day=day, policy=policy,
+                                           area_ids=[area_id], recent_from=since))
         if not ranked or ranked[0][1].score < MIN_SUSPECT_SCORE:
             continue
         top, s = ranked[0]
         out.append(Observation("loss_suspect", d.station_id, area_id, top.meter_id,
                                top.account_id, s.score, evidence={
             "day": day.isoformat(), "meter_no": top.meter_no, "loss_rate": d.loss_rate,
-            "norm_high": norms[areas[area_id].area_class].high,
+            "norm_high": norm.high, "high_since": since.isoformat(),
             "recent_kwh_per_day": round(top.recent_kwh or 0, 2),
             "history_kwh_per_day": round(top.hist_kwh or 0, 2),
             "own_drop": round(s.own_drop, 3), "below_neighbours": round(s.below_neighbours, 3),

@@ -204,8 +204,8 @@ def _clear(uow: UnitOfWork, row: Anomaly, actor: Actor, now: datetime,
         return  # a crew is on it: its finding closes the anomaly
     if order is not None and row.kind in CANCEL_WHEN_CLEARED:
         work_orders.act(uow, actor=actor, order_id=order.id, action=Action.CANCEL, data={
-            "reason": "监测：电表已恢复上报（数据补传），无需现场检查。"
-                      " Monitoring: the meter reported again (late data); no visit needed."})
+            "reason": "监测：电表已恢复上报，无需现场检查。"
+                      " Monitoring: the meter reports again; no visit needed."})
         report.cancelled.append(order.code)
     close(row, status="cleared", now=now)
     session.add(row)

@@ -4,10 +4,10 @@ close the loop. What the daily job (``gridone ami analyse``) and the API's run c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from server.db import Database
 from server.monitoring.analytics import DayReport, compute_day
@@ -41,17 +41,28 @@ def latest_day(session: Session) -> date | None:
     return session.exec(select(func.max(AreaDay.day))).one()  # type: ignore[no-any-return]
 
 
+def _dependents(session: Session, days: list[date]) -> set[date]:
+    """Computed days after ``days`` whose baseline (the area's loss over the days before)
+    includes one of them: they are recomputed too (their intervals did not change)."""
+    if not days:
+        return set()
+    span = timedelta(days=load_policy(session).baseline_days)
+    computed = session.exec(select(AreaDay.day).where(
+        col(AreaDay.day) > min(days), col(AreaDay.day) <= max(days) + span).distinct()).all()
+    return {d for d in computed if d not in days and any(x < d <= x + span for x in days)}
+
+
 def analyse(db: Database, *, days: list[date] | None = None, loop: bool = True,
             now: datetime | None = None) -> RunReport:
     """Compute ``days`` (default: every dirty day), oldest first, one transaction each;
     then detect as of the newest computed day and apply the loop."""
     report = RunReport()
-    if days is None:
-        with Session(db.reader) as session:
-            days = dirty_days(session)
-    for day in sorted(set(days)):
+    with Session(db.reader) as session:
+        days = dirty_days(session) if days is None else days
+        later = _dependents(session, days)
+    for day in sorted(set(days) | later):
         with UnitOfWork(db) as uow:
-            report.days.append(compute_day(uow.session, day=day))
+            report.days.append(compute_day(uow.session, day=day, meters=day in days))
             uow.commit()
     if loop:
         with UnitOfWork(db) as uow:
