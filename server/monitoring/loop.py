@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
 
 from server.customers.models import Account
@@ -181,13 +181,13 @@ def pick_assignee(session: Session, *, station_id: str, kind: WorkOrderKind) -> 
 
 
 def _quiet(session: Session, obs: Observation, as_of: date, policy: MonitoringPolicy) -> bool:
-    """Was the same anomaly resolved by a finding within the quiet period?"""
+    """Was the same anomaly (of the meter, wherever it is now; or of the area) resolved by
+    a finding within the quiet period?"""
     since = utcnow() - timedelta(days=policy.quiet_days)
-    q = select(Anomaly.id).where(
-        Anomaly.kind == obs.kind, Anomaly.area_id == obs.area_id,
-        Anomaly.status == "resolved", col(Anomaly.closed_at) >= since)
-    q = q.where(col(Anomaly.meter_id).is_(None) if obs.meter_id is None
-                else Anomaly.meter_id == obs.meter_id)
+    q = select(Anomaly.id).where(Anomaly.kind == obs.kind, Anomaly.status == "resolved",
+                                 col(Anomaly.closed_at) >= since)
+    q = q.where(and_(col(Anomaly.meter_id).is_(None), Anomaly.area_id == obs.area_id)
+                if obs.meter_id is None else Anomaly.meter_id == obs.meter_id)
     return session.exec(q).first() is not None
 
 

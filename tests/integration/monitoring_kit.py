@@ -84,7 +84,11 @@ def monitored_db(kind: str, tmp: Path, template: Path | None = None
 
 
 def _prepare(db: Database) -> tuple[Database, World]:
-    world = build_world(db)
+    return add_monitoring(db, build_world(db))
+
+
+def add_monitoring(db: Database, world: World) -> tuple[Database, World]:
+    """Two more meters in the town area; master meters on the town and rural areas."""
     town = world.areas["town"]
     with Session(db.writer, expire_on_commit=False) as s:
         for no in ("MTR-T2", "MTR-T3"):
