@@ -141,8 +141,8 @@ def test_cli_imports_a_gzip_file_and_reports_rejections(tmp_path, monkeypatch, t
         monkeypatch.delenv(var, raising=False)
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    with monitored_db("sqlite", tmp_path, template_db) as (db, _):
-        pass
+    with monitored_db("sqlite", tmp_path, template_db):
+        pass  # leaves the prepared database file behind
     shutil.copy(tmp_path / "mon.db", data_dir / "gridone.db")
     d0 = fixed_days()[0]
     path = tmp_path / "ami.csv.gz"

@@ -92,7 +92,7 @@ def test_anomalies_raise_one_job_each_dispatched_to_the_station_crew(mon_db, as_
 
 
 def test_late_data_clears_the_collection_anomaly_and_cancels_its_job(mon_db):
-    db, world = mon_db
+    db, _ = mon_db
     days = window(4)
     feed(db, days[:3])
     analyse(db)
