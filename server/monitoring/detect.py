@@ -179,7 +179,7 @@ def failing_meters(meters: list[MeterStats], *, day: date, failing_days: int
 def failing_evidence(session: Session, failing: list[MeterStats], *, day: date,
                      policy: MonitoringPolicy) -> dict[str, dict[str, Any]]:
     """Per failing meter: the days failed, its last data and last register reading."""
-    last = _last_data(session, [m.point_id for m in failing if m.point_id])
+    last = _last_data(session, [m.point_id for m in failing if m.point_id], day)
     out = {}
     for m in failing:
         streak = (day - m.last_ok).days if m.last_ok else None
@@ -217,13 +217,13 @@ def _collection(session: Session, day: date, policy: MonitoringPolicy,
     return out
 
 
-def _last_data(session: Session, point_ids: list[int]) -> dict[int, str]:
-    """The end time of each point's last actual interval (ISO, local time)."""
+def _last_data(session: Session, point_ids: list[int], day: date) -> dict[int, str]:
+    """The end time of each point's last actual interval up to ``day`` (ISO, local)."""
     if not point_ids:
         return {}
     md = MeterDay
     last = (select(md.point_id, func.max(md.day).label("d")).where(
-        col(md.point_id).in_(point_ids), col(md.actual_n) > 0)
+        col(md.point_id).in_(point_ids), col(md.actual_n) > 0, col(md.day) <= day)
         .group_by(col(md.point_id)).subquery())
     out = {}
     for pid, d, slot in session.execute(

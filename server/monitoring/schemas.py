@@ -71,6 +71,8 @@ class PolicyOut(BaseModel):
 
 
 class PolicyIn(Strict):
+    model_config = ConfigDict(extra="forbid", strict=True)  # "yes" is not a boolean
+
     collection_target: float | None = None
     failing_days: int | None = None
     heavy_rate: float | None = None
@@ -87,6 +89,8 @@ class PolicyIn(Strict):
 
 
 class NormIn(Strict):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     low: float
     high: float
     jump: float
