@@ -89,6 +89,7 @@ class _Row:
     day: date
     slot: int
     start: datetime
+    ts: float  # start as POSIX seconds
     wh: int
     estimated: bool
 
@@ -121,9 +122,9 @@ class _Parser:
 
     def __init__(self, now: datetime) -> None:
         self.now = now
-        self._times: dict[str, tuple[date, int, datetime] | DomainError] = {}
+        self._times: dict[str, tuple[date, int, datetime, float] | DomainError] = {}
 
-    def _time(self, value: str) -> tuple[date, int, datetime]:
+    def _time(self, value: str) -> tuple[date, int, datetime, float]:
         hit = self._times.get(value)
         if hit is None:
             hit = self._parse_time(value)
@@ -133,7 +134,7 @@ class _Parser:
             raise hit
         return hit
 
-    def _parse_time(self, value: str) -> tuple[date, int, datetime] | DomainError:
+    def _parse_time(self, value: str) -> tuple[date, int, datetime, float] | DomainError:
         try:
             at = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
@@ -145,19 +146,21 @@ class _Parser:
             return _bad("interval_start", "not on a 15-minute boundary")
         if at + _SLOT > self.now + _CLOCK_SLACK:
             return DomainError(ErrorCode.READING_IN_FUTURE)
-        return local.date(), (local.hour * 60 + local.minute) // SLOT_MINUTES, at
+        return (local.date(), (local.hour * 60 + local.minute) // SLOT_MINUTES, at,
+                at.timestamp())
 
-    def parse(self, line: int, raw: Sequence[Any]) -> _Row:
-        meter_no, start, energy, source = (str(v).strip() if v is not None else ""
-                                           for v in raw)
+    def parse(self, line: int, raw: Sequence[str]) -> _Row:
+        """``raw``: four strings (``json_rows`` makes them so)."""
+        meter_no, start, energy, source = raw
+        meter_no = meter_no.strip()
         if not meter_no or len(meter_no) > 24:
             raise _bad("meter_no", "missing or longer than 24 characters")
-        day, slot, at = self._time(start)
-        wh = _wh(energy)
-        source = source.lower() or "actual"
+        day, slot, at, ts = self._time(start.strip())
+        wh = _wh(energy.strip())
+        source = source.strip().lower() or "actual"
         if source not in ("actual", "estimated"):
             raise _bad("source", f"actual or estimated (got {source[:20]!r})")
-        return _Row(line, meter_no, day, slot, at, wh, source == "estimated")
+        return _Row(line, meter_no, day, slot, at, ts, wh, source == "estimated")
 
 
 # -- input shapes ---------------------------------------------------------------------------
@@ -189,9 +192,9 @@ def csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
         raise DomainError(ErrorCode.READING_CSV_INVALID, reason=str(exc)) from exc
 
 
-def json_rows(items: Iterable[dict[str, Any]]) -> Iterator[tuple[int, list[Any]]]:
+def json_rows(items: Iterable[dict[str, Any]]) -> Iterator[tuple[int, list[str]]]:
     for i, item in enumerate(items, start=1):
-        yield i, [item.get(c) for c in COLUMNS]
+        yield i, ["" if item.get(c) is None else str(item.get(c)) for c in COLUMNS]
 
 
 def text_rows(body: str) -> list[tuple[int, list[str]]]:
@@ -216,11 +219,12 @@ def import_intervals(uow: UnitOfWork, *, rows: Iterable[tuple[int, Sequence[Any]
         except DomainError as exc:
             report.reject(line, str(raw[0] or ""), exc, lang)
     points = resolve(session, {r.meter_no for r in parsed})
+    windows = {no: p.window for no, p in points.items()}
     seen: dict[Key, tuple[int, int, bool]] = {}
     good: list[tuple[Key, _Row]] = []
     for r in parsed:
         try:
-            key = _check(points.get(r.meter_no), r)
+            key = _check(points.get(r.meter_no), windows.get(r.meter_no), r)
         except DomainError as exc:
             report.reject(r.line, r.meter_no, exc, lang)
             continue
@@ -270,10 +274,10 @@ def import_intervals(uow: UnitOfWork, *, rows: Iterable[tuple[int, Sequence[Any]
     return report
 
 
-def _check(point: PointInfo | None, r: _Row) -> Key:
-    if point is None:
+def _check(point: PointInfo | None, window: tuple[float, float] | None, r: _Row) -> Key:
+    if point is None or window is None:
         raise DomainError(ErrorCode.METER_NOT_FOUND, meter=r.meter_no)
-    if not point.installed(r.start):
+    if not window[0] <= r.ts < window[1]:
         raise DomainError(ErrorCode.READING_METER_NOT_INSTALLED, meter=r.meter_no)
     if r.wh > point.max_wh:
         raise DomainError(ErrorCode.INTERVAL_ENERGY_IMPLAUSIBLE, value=str(Decimal(r.wh) / 1000),

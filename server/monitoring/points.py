@@ -43,13 +43,15 @@ class PointInfo:
     removed_at: datetime | None
     max_wh: int
 
-    def installed(self, at: datetime) -> bool:
-        """Could the point have measured at ``at``? (master meters: always)"""
+    @property
+    def window(self) -> tuple[float, float]:
+        """[installed, removed) as POSIX seconds (master meters: always)."""
         if self.kind == SUPPLY:
-            return True
-        if self.installed_at is None or at < self.installed_at:
-            return False
-        return self.removed_at is None or at < self.removed_at
+            return float("-inf"), float("inf")
+        if self.installed_at is None:
+            return float("inf"), float("inf")
+        return (self.installed_at.timestamp(),
+                self.removed_at.timestamp() if self.removed_at else float("inf"))
 
 
 def _insert(session: Session) -> type:

@@ -10,22 +10,33 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from server.meters.models import Meter
-from server.monitoring.models import IntervalReading, MeteringPoint
+from server.monitoring.models import MeteringPoint
 
 _CHUNK = 500
-Series = dict[tuple[date, int], int]
+Series = dict[tuple[Any, int], int]  # (day as the driver returns it, slot)
 
 
 def _rows(session: Session, point_ids: list[int], days: list[date]) -> Any:
-    ir = IntervalReading
+    """(point, day, slot, Wh, estimated) rows. Days come back as the driver gives them
+    (text on SQLite: no per-row conversion) — the same within one database."""
+    conn = session.connection()
+    sqlite = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    day_values = [d.isoformat() for d in days] if sqlite else list(days)
     for i in range(0, len(point_ids), _CHUNK):
-        yield from session.execute(
-            select(ir.point_id, ir.day, ir.slot, ir.energy_wh, ir.estimated).where(
-                col(ir.day).in_(days), col(ir.point_id).in_(point_ids[i:i + _CHUNK])))
+        chunk = point_ids[i:i + _CHUNK]
+        sql = ("SELECT point_id, day, slot, energy_wh, estimated FROM interval_reading "
+               f"WHERE day IN ({', '.join([mark] * len(day_values))}) "
+               f"AND point_id IN ({', '.join([mark] * len(chunk))})")
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, tuple(day_values) + tuple(chunk))
+            yield from cursor.fetchall()
+        finally:
+            cursor.close()
 
 
 def meter_curves(session: Session, point_ids: list[int], days: list[date]
@@ -39,11 +50,11 @@ def meter_curves(session: Session, point_ids: list[int], days: list[date]
 def area_points(session: Session, area_id: str) -> tuple[list[int], list[int]]:
     """(supply point ids, customer point ids) of an area, customers by the register."""
     mp = MeteringPoint
-    supply = list(session.exec(select(mp.id).where(  # type: ignore[call-overload]
-        col(mp.kind) == "supply", col(mp.area_id) == area_id)).scalars())
-    customers = list(session.exec(select(mp.id).join(  # type: ignore[call-overload]
+    supply = [int(i) for i in session.exec(select(mp.id).where(
+        col(mp.kind) == "supply", col(mp.area_id) == area_id)).all() if i is not None]
+    customers = [int(i) for i in session.exec(select(mp.id).join(
         Meter, col(Meter.id) == col(mp.meter_id)).where(
-        col(Meter.area_id) == area_id)).scalars())
+        col(Meter.area_id) == area_id)).all() if i is not None]
     return supply, customers
 
 
