@@ -1,5 +1,5 @@
 """The detector against the simulator's ground truth, on a small deterministic county
-(2 stations, 6 areas of 30 customers, 20 days), day by day as the daily job runs: every
+(2 stations, 6 areas of 25 customers, 16 days), day by day as the daily job runs: every
 injected theft, stopped meter, mis-mapped customer and overloaded transformer is found,
 with precision reported; the concentrator outage's job is cancelled after its back-fill.
 
@@ -37,7 +37,7 @@ COUNTS = FaultCounts(theft=1, stopped=1, mis_mapped=1, overload=1, short_outages
                      long_outages=1, concentrators=1)
 
 
-def small_county(db: Database, *, per_area: int = 30) -> None:
+def small_county(db: Database, *, per_area: int = 25) -> None:
     now = utcnow()
     with Session(db.writer) as s:
         pw = hash_password("x-not-used-1")
@@ -68,7 +68,7 @@ def small_county(db: Database, *, per_area: int = 30) -> None:
         s.commit()
 
 
-def run_period(db: Database, seed: int, days: int = 20):
+def run_period(db: Database, seed: int, days: int = 16):
     with Session(db.reader) as session:
         county = load_county(session, seed=seed)
     with UnitOfWork(db) as uow:
