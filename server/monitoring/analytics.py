@@ -106,7 +106,7 @@ def _area_rows(session: Session, *, day: date, policy: MonitoringPolicy
     complete = SLOTS_PER_DAY
     # collection: every due customer meter, read or not
     due = {a: (int(n), int(r or 0), int(e or 0)) for a, n, r, e in session.execute(
-        select(Meter.area_id, func.count(),
+        select(col(Meter.area_id), func.count(),
                func.sum(case((col(md.actual_n) >= complete, 1), else_=0)),
                func.sum(case((and_(func.coalesce(md.actual_n, 0) < complete,
                                    col(md.estimated_n) > 0), 1), else_=0)))
@@ -116,20 +116,20 @@ def _area_rows(session: Session, *, day: date, policy: MonitoringPolicy
         .where(due_clause(day)).group_by(col(Meter.area_id)))}
     # sales: every customer meter's energy that day, by the register's area
     sales = {a: int(s or 0) for a, s in session.execute(
-        select(Meter.area_id, func.sum(md.energy_wh))
+        select(col(Meter.area_id), func.sum(md.energy_wh))
         .select_from(md).join(mp, col(mp.id) == col(md.point_id))
         .join(Meter, col(Meter.id) == col(mp.meter_id))
         .where(col(md.day) == day, col(mp.kind) == "customer")
         .group_by(col(Meter.area_id)))}
     supply = {a: (int(wh) if wh is not None else None, int(n or 0)) for a, wh, n in
-              session.execute(select(mp.area_id, md.energy_wh, md.actual_n)
+              session.execute(select(col(mp.area_id), col(md.energy_wh), col(md.actual_n))
                               .select_from(mp)
                               .outerjoin(md, and_(col(md.point_id) == col(mp.id),
                                                   col(md.day) == day))
                               .where(col(mp.kind) == "supply"))}
     since = day - timedelta(days=policy.baseline_days)
     baseline = {a: float(b) for a, b in session.execute(
-        select(AreaDay.area_id, func.avg(AreaDay.loss_rate))
+        select(col(AreaDay.area_id), func.avg(AreaDay.loss_rate))
         .where(col(AreaDay.day) >= since, col(AreaDay.day) < day,
                col(AreaDay.reliable).is_(True), col(AreaDay.loss_rate).is_not(None))
         .group_by(col(AreaDay.area_id)))}
@@ -140,7 +140,8 @@ def _area_rows(session: Session, *, day: date, policy: MonitoringPolicy
     now = utcnow()
     rows = []
     for area_id, station_id, area_class in session.execute(
-            select(TransformerArea.id, TransformerArea.station_id, TransformerArea.area_class)
+            select(col(TransformerArea.id), col(TransformerArea.station_id),
+                   col(TransformerArea.area_class))
             .order_by(col(TransformerArea.id))):
         n_due, n_read, n_est = due.get(area_id, (0, 0, 0))
         supply_wh, supply_actual = supply.get(area_id, (None, 0))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -28,7 +29,7 @@ def lock(session: Session, *, exclusive: bool) -> None:
         session.execute(text(f"SELECT {fn}(:k)"), {"k": _LOCK_KEY})
 
 
-def _upsert(session: Session, rows: list[dict[str, object]], update: dict[str, object]) -> None:
+def _upsert(session: Session, rows: list[dict[str, Any]], update: dict[str, Any]) -> None:
     table = MonitoringDay.__table__  # type: ignore[attr-defined]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = insert(table).values(rows)
@@ -50,5 +51,5 @@ def mark_computed(session: Session, day: date, now: datetime) -> None:
 
 
 def dirty_days(session: Session) -> list[date]:
-    return list(session.exec(select(MonitoringDay.day).where(
+    return list(session.exec(select(col(MonitoringDay.day)).where(
         col(MonitoringDay.dirty).is_(True)).order_by(col(MonitoringDay.day))).all())

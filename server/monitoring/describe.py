@@ -17,20 +17,23 @@ def describe(kind: str, ev: dict[str, Any], *, area_name: str, meter_no: str | N
         days = ev.get("failed_days") or f"≥{ev.get('failing_days', '')}"
         last = ev.get("last_data_at") or "无 none"
         reg = ev.get("last_register_kwh") or "—"
-        return (f"【监测·采集失败】台区 {area_name} 电表 {m} 已连续 {days} 天未完整上报（截至 {day}）；"
-                f"最后数据 {last}，最后示数 {reg} kWh。请检查电表通信模块与采集器。\n"
+        return (f"【监测·采集失败】台区 {area_name} 电表 {m} 已连续 {days} 天未完整上报"
+                f"（截至 {day}）；最后数据 {last}，最后示数 {reg} kWh。"
+                "请检查电表通信模块与采集器。\n"
                 f"Monitoring: meter {m} in {area_name} has not reported a full day for {days} "
                 f"days (as of {day}); last data {last}, last register {reg} kWh. Check the "
                 "meter's communication module and the concentrator.")
     if kind == "concentrator_silent":
         return (f"【监测·集中器离线】台区 {area_name} {ev.get('failing')}/{ev.get('due')} 块电表"
-                f"连续 {ev.get('failing_days')} 天未上报（截至 {day}）。请检查集中器及其供电、信道。\n"
+                f"连续 {ev.get('failing_days')} 天未上报（截至 {day}）。"
+                "请检查集中器及其供电、信道。\n"
                 f"Monitoring: {ev.get('failing')} of {ev.get('due')} meters in {area_name} "
                 f"silent for {ev.get('failing_days')} days (as of {day}). Check the "
                 "concentrator, its power and its channel.")
     if kind == "meter_stopped":
-        return (f"【监测·电表停走】台区 {area_name} 电表 {m} 连续 {ev.get('zero_days')} 天电量为零，"
-                f"此前日均 {ev.get('history_kwh_per_day')} kWh，同台区用户正常用电（截至 {day}）。"
+        return (f"【监测·电表停走】台区 {area_name} 电表 {m} 连续 {ev.get('zero_days')} 天"
+                f"电量为零，此前日均 {ev.get('history_kwh_per_day')} kWh，"
+                f"同台区用户正常用电（截至 {day}）。"
                 "请现场核查表计是否故障。\n"
                 f"Monitoring: meter {m} in {area_name} read zero for {ev.get('zero_days')} "
                 f"days (before: {ev.get('history_kwh_per_day')} kWh a day) while its "
@@ -46,16 +49,18 @@ def describe(kind: str, ev: dict[str, Any], *, area_name: str, meter_no: str | N
                 f"{ev.get('history_kwh_per_day')} before ({_pct(ev.get('own_drop'))} drop). "
                 "Check the metering, seals and wiring (possible theft).")
     if kind == "mapping_suspect":
-        return (f"【监测·户变关系】台区 {area_name} {day} 线损为负（{_pct(ev.get('loss_registered'))}），"
-                f"电表 {m} 的负荷曲线与台区 {ev.get('likely_area')} 的损失电量吻合（相关系数 "
+        return (f"【监测·户变关系】台区 {area_name} {day} 线损为负"
+                f"（{_pct(ev.get('loss_registered'))}），电表 {m} 的负荷曲线与台区 "
+                f"{ev.get('likely_area')} 的损失电量吻合（相关系数 "
                 f"{ev.get('correlation')}）。请核实该户实际接在哪台配变上。\n"
                 f"Monitoring: {area_name} shows negative loss "
                 f"({_pct(ev.get('loss_registered'))}) on {day}; meter {m}'s load follows the "
                 f"unexplained loss of {ev.get('likely_area')} (correlation "
                 f"{ev.get('correlation')}). Check which transformer really feeds it.")
     if kind == "overload":
-        return (f"【监测·配变过载】台区 {area_name} {day} 负载率峰值 {_pct(ev.get('peak_load_rate'))}，"
-                f"过载持续 {ev.get('overload_minutes')} 分钟。请现场测量负荷、检查配变温升，"
+        return (f"【监测·配变过载】台区 {area_name} {day} 负载率峰值 "
+                f"{_pct(ev.get('peak_load_rate'))}，过载持续 {ev.get('overload_minutes')} 分钟。"
+                "请现场测量负荷、检查配变温升，"
                 "并评估调荷或增容。\n"
                 f"Monitoring: the transformer of {area_name} peaked at "
                 f"{_pct(ev.get('peak_load_rate'))} on {day}, overloaded for "

@@ -110,7 +110,7 @@ def meter_stats(session: Session, *, day: date, policy: MonitoringPolicy,
     s0 = day - timedelta(days=policy.stopped_days - 1)
     ok = col(md.actual_n) >= full
     stats = (select(
-        md.point_id,
+        col(md.point_id),
         func.sum(case((and_(col(md.day) >= r0, ok), md.energy_wh), else_=0)).label("rw"),
         func.sum(case((and_(col(md.day) >= r0, ok), 1), else_=0)).label("rn"),
         func.sum(case((and_(col(md.day) < r0, ok), md.energy_wh), else_=0)).label("hw"),
@@ -120,8 +120,10 @@ def meter_stats(session: Session, *, day: date, policy: MonitoringPolicy,
         func.max(case((ok, md.day))).label("last_ok"),
         func.max(case((col(md.actual_n) > 0, md.day))).label("last_data"))
         .where(col(md.day) >= h0, col(md.day) <= day).group_by(col(md.point_id)).subquery())
-    q = (select(Meter.id, Meter.meter_no, Meter.account_id, Meter.area_id, Meter.station_id,
-                mp.id, Meter.installed_at, Meter.last_reading_centi, Meter.last_reading_at,
+    q = (select(col(Meter.id), col(Meter.meter_no), col(Meter.account_id),
+                col(Meter.area_id), col(Meter.station_id),
+                col(mp.id), col(Meter.installed_at), col(Meter.last_reading_centi),
+                col(Meter.last_reading_at),
                 stats.c.rw, stats.c.rn, stats.c.hw, stats.c.hn, stats.c.zn, stats.c.last_ok,
                 stats.c.last_data)
          .select_from(Meter)
@@ -222,12 +224,12 @@ def _last_data(session: Session, point_ids: list[int], day: date) -> dict[int, s
     if not point_ids:
         return {}
     md = MeterDay
-    last = (select(md.point_id, func.max(md.day).label("d")).where(
+    last = (select(col(md.point_id), func.max(md.day).label("d")).where(
         col(md.point_id).in_(point_ids), col(md.actual_n) > 0, col(md.day) <= day)
         .group_by(col(md.point_id)).subquery())
     out = {}
     for pid, d, slot in session.execute(
-            select(md.point_id, md.day, md.last_actual_slot).join(
+            select(col(md.point_id), col(md.day), col(md.last_actual_slot)).join(
                 last, and_(last.c.point_id == col(md.point_id), last.c.d == col(md.day)))):
         start, _ = day_bounds(_as_date(d))  # type: ignore[arg-type]
         out[pid] = (start + timedelta(minutes=15 * ((slot or 0) + 1))).isoformat()
@@ -291,8 +293,9 @@ def rank_suspects(meters: list[MeterStats]) -> list[tuple[MeterStats, Any]]:
 def onset(session: Session, *, area_id: str, day: date, high: float, max_days: int) -> date:
     """The first day of the area's current run of days above ``high`` (at most
     ``max_days`` back): the usage drop that explains a loss is measured from there."""
-    rows = dict(session.execute(select(AreaDay.day, AreaDay.loss_rate).where(
-        AreaDay.area_id == area_id, col(AreaDay.day) > day - timedelta(days=max_days),
+    rows: dict[date, float | None] = dict(session.execute(select(  # type: ignore[arg-type]
+        col(AreaDay.day), col(AreaDay.loss_rate)).where(
+        col(AreaDay.area_id) == area_id, col(AreaDay.day) > day - timedelta(days=max_days),
         col(AreaDay.day) <= day)).all())
     first = day
     while first - timedelta(days=1) in rows and (rows[first - timedelta(days=1)] or 0) > high:
@@ -382,7 +385,7 @@ def _mapping(session: Session, day: date, policy: MonitoringPolicy,
 
 def _window_totals(session: Session, first: date, last: date) -> dict[str, tuple[int, int]]:
     """(supply, sales) Wh of each area over the days, from the computed days."""
-    rows = session.execute(select(AreaDay.area_id, func.sum(AreaDay.supply_wh),
+    rows = session.execute(select(col(AreaDay.area_id), func.sum(AreaDay.supply_wh),
                                   func.sum(AreaDay.sales_wh))
                            .where(col(AreaDay.day) >= first, col(AreaDay.day) <= last)
                            .group_by(col(AreaDay.area_id)))

@@ -169,7 +169,7 @@ def _follow_up(uow: UnitOfWork, order: WorkOrder, account: Account | None,
                     f"Theft handling: tampering found on {order.code}. The office bills the "
                     "energy taken and the penalty and follows the case up.")[:2000]}
     else:
-        has_meter = session.exec(select(Meter.id).where(
+        has_meter = session.exec(select(col(Meter.id)).where(
             Meter.account_id == account.id,
             col(Meter.status) == MeterStatus.INSTALLED.value)).first()
         if has_meter is None:

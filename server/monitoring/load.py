@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Date, bindparam, text
+from sqlalchemy import Date, TextClause, bindparam, text
 from sqlmodel import Session
 
 from shared.monitoring.formulas import SLOT_MINUTES, Run
@@ -49,7 +49,7 @@ class AreaLoad:
     overload: list[Run] = field(default_factory=list)
 
 
-def _params(stmt: str) -> object:
+def _params(stmt: str) -> TextClause:
     return text(stmt).bindparams(bindparam("day", type_=Date))
 
 
@@ -60,11 +60,11 @@ def day_load(session: Session, *, day: date, power_factor: float, heavy_rate: fl
     min_slots = max(1, -(-sustained_minutes // SLOT_MINUTES))
     out: dict[str, AreaLoad] = {}
     params = {"day": day, "pf": power_factor, "min_slots": min_slots}
-    for area_id, peak in session.execute(_params(_PEAK), params):  # type: ignore[call-overload]
+    for area_id, peak in session.execute(_params(_PEAK), params):
         out[area_id] = AreaLoad(float(peak) if peak is not None else None)
     for attr, cond, thr in (("heavy", "rate >= :thr", heavy_rate),
                             ("overload", "rate > :thr", overload_rate)):
-        rows = session.execute(_params(_RUNS.format(cond=cond)),  # type: ignore[call-overload]
+        rows = session.execute(_params(_RUNS.format(cond=cond)),
                                {**params, "thr": thr})
         for area_id, start, n in rows:
             getattr(out.setdefault(area_id, AreaLoad()), attr).append(Run(int(start), int(n)))

@@ -167,10 +167,10 @@ def _raise_job(uow: UnitOfWork, row: Anomaly, policy: MonitoringPolicy,
 def pick_assignee(session: Session, *, station_id: str, kind: WorkOrderKind) -> str | None:
     """The station's field user for ``kind`` with the fewest open jobs (crews first)."""
     roles = ASSIGNEE_ROLES[kind]
-    open_jobs = (select(WorkOrder.assignee_id, func.count().label("n"))
+    open_jobs = (select(col(WorkOrder.assignee_id), func.count().label("n"))
                  .where(col(WorkOrder.status).in_([s.value for s in OPEN_STATUSES]))
                  .group_by(col(WorkOrder.assignee_id)).subquery())
-    rows = session.exec(select(User.id, User.username, User.role, open_jobs.c.n)
+    rows = session.exec(select(col(User.id), col(User.username), col(User.role), open_jobs.c.n)
                         .outerjoin(open_jobs, open_jobs.c.assignee_id == col(User.id))
                         .where(col(User.station_id) == station_id, col(User.active).is_(True),
                                col(User.role).in_([r.value for r in roles]))).all()
@@ -184,9 +184,9 @@ def _quiet(session: Session, obs: Observation, as_of: date, policy: MonitoringPo
     """Was the same anomaly (of the meter, wherever it is now; or of the area) resolved by
     a finding within the quiet period?"""
     since = utcnow() - timedelta(days=policy.quiet_days)
-    q = select(Anomaly.id).where(Anomaly.kind == obs.kind, Anomaly.status == "resolved",
+    q = select(col(Anomaly.id)).where(Anomaly.kind == obs.kind, Anomaly.status == "resolved",
                                  col(Anomaly.closed_at) >= since)
-    q = q.where(and_(col(Anomaly.meter_id).is_(None), Anomaly.area_id == obs.area_id)
+    q = q.where(and_(col(Anomaly.meter_id).is_(None), col(Anomaly.area_id) == obs.area_id)
                 if obs.meter_id is None else Anomaly.meter_id == obs.meter_id)
     return session.exec(q).first() is not None
 
@@ -219,7 +219,7 @@ def _follow_jobs(uow: UnitOfWork, open_rows: dict[str | None, Anomaly], now: dat
     with_jobs = {a.work_order_id: a for a in open_rows.values() if a.work_order_id}
     if not with_jobs:
         return
-    for order_id, status in session.exec(select(WorkOrder.id, WorkOrder.status).where(
+    for order_id, status in session.exec(select(col(WorkOrder.id), col(WorkOrder.status)).where(
             col(WorkOrder.id).in_(sorted(with_jobs)))).all():
         row = with_jobs[order_id]
         if status == S.CANCELLED.value:

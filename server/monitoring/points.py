@@ -12,6 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -65,7 +66,7 @@ def resolve(session: Session, meter_nos: Collection[str]) -> dict[str, PointInfo
     found = _load(session, numbers)
     missing = [n for n in numbers if n not in found]
     for i in range(0, len(missing), _CHUNK):
-        meters = session.exec(select(Meter.id, Meter.meter_no).where(
+        meters = session.exec(select(col(Meter.id), col(Meter.meter_no)).where(
             col(Meter.meter_no).in_(missing[i:i + _CHUNK]))).all()
         if meters:
             now = utcnow()
@@ -82,9 +83,10 @@ def _load(session: Session, numbers: list[str]) -> dict[str, PointInfo]:
     out: dict[str, PointInfo] = {}
     mp = MeteringPoint
     for i in range(0, len(numbers), _CHUNK):
-        rows = session.exec(
-            select(mp.id, mp.meter_no, mp.kind, mp.meter_id, mp.area_id, Meter.installed_at,
-                   Meter.removed_at, TransformerArea.rated_kva)
+        rows = session.execute(
+            sa_select(col(mp.id), col(mp.meter_no), col(mp.kind), col(mp.meter_id),
+                      col(mp.area_id), col(Meter.installed_at),
+                   col(Meter.removed_at), col(TransformerArea.rated_kva))
             .outerjoin(Meter, col(Meter.id) == col(mp.meter_id))
             .outerjoin(TransformerArea, col(TransformerArea.id) == col(mp.area_id))
             .where(col(mp.meter_no).in_(numbers[i:i + _CHUNK]))).all()
@@ -114,7 +116,7 @@ def register_supply(uow: UnitOfWork, *, area_id: str, meter_no: str,
                           reason="power factor from 0.5 to 1.0")
     taken = session.exec(select(MeteringPoint).where(
         MeteringPoint.meter_no == meter_no)).first()
-    if session.exec(select(Meter.id).where(Meter.meter_no == meter_no)).first() is not None \
+    if session.exec(select(col(Meter.id)).where(Meter.meter_no == meter_no)).first() is not None \
             or (taken is not None and taken.area_id != area_id):
         raise DomainError(ErrorCode.SUPPLY_METER_INVALID,
                           reason=f"meter number {meter_no} is already used")

@@ -27,8 +27,8 @@ from server.monitoring.detect import (
     rank_suspects,
 )
 from server.monitoring.load import area_curve
-from server.monitoring.models import AreaDay, MeterDay, MeteringPoint
 from server.monitoring.models import Anomaly as AnomalyRow
+from server.monitoring.models import AreaDay, MeterDay, MeteringPoint
 from server.monitoring.policy import load_norms, load_policy
 from server.stations.models import Station, TransformerArea
 from server.users.models import User
@@ -114,7 +114,8 @@ STATION_COLUMNS = [
     ("loss_rate", "线损率", "Loss rate"), ("areas_loss_high", "高损台区", "High-loss areas"),
     ("areas_loss_negative", "负损台区", "Negative-loss areas"),
     ("areas_unreliable", "数据不可靠台区", "Unreliable areas"),
-    ("areas_overload", "过载台区", "Overloaded areas"), ("areas_heavy", "重载台区", "Heavy-load areas"),
+    ("areas_overload", "过载台区", "Overloaded areas"),
+    ("areas_heavy", "重载台区", "Heavy-load areas"),
     ("open_anomalies", "未结异常", "Open anomalies"), ("open_jobs", "在办工单", "Open jobs"),
 ]
 
@@ -130,9 +131,9 @@ def overview(session: Session, actor: Actor, *, day: date | None,
         q = q.where(Station.id == station)
     stations = session.exec(q).all()
     days = session.exec(select(AreaDay).where(AreaDay.day == day)).all()
-    open_by = dict(session.exec(select(AnomalyRow.station_id, func.count()).where(
+    open_by = dict(session.exec(select(col(AnomalyRow.station_id), func.count()).where(
         col(AnomalyRow.open_key).is_not(None)).group_by(col(AnomalyRow.station_id))).all())
-    jobs_by = dict(session.exec(select(AnomalyRow.station_id, func.count()).where(
+    jobs_by = dict(session.exec(select(col(AnomalyRow.station_id), func.count()).where(
         AnomalyRow.status == "job").group_by(col(AnomalyRow.station_id))).all())
     table = Table("stations", STATION_COLUMNS)
     totals = {"supply": 0, "sales": 0, "supply_for_loss": 0, "sales_for_loss": 0,
@@ -196,7 +197,7 @@ def areas(session: Session, actor: Actor, *, day: date | None, station_id: str |
     day = resolve_day(session, day)
     target = load_policy(session).collection_target
     norms = load_norms(session)
-    q = (select(TransformerArea, Station.name, AreaDay)
+    q = (select(TransformerArea, col(Station.name), AreaDay)
          .join(Station, col(Station.id) == col(TransformerArea.station_id))
          .outerjoin(AreaDay, and_(col(AreaDay.area_id) == col(TransformerArea.id),
                                   col(AreaDay.day) == day))
@@ -205,7 +206,7 @@ def areas(session: Session, actor: Actor, *, day: date | None, station_id: str |
         q = q.where(TransformerArea.station_id == station)
     if area_id is not None:
         q = q.where(TransformerArea.id == area_id)
-    open_by = dict(session.exec(select(AnomalyRow.area_id, func.count()).where(
+    open_by = dict(session.exec(select(col(AnomalyRow.area_id), func.count()).where(
         col(AnomalyRow.open_key).is_not(None)).group_by(col(AnomalyRow.area_id))).all())
     table = Table("areas", AREA_COLUMNS)
     for area, station_name, d in session.exec(q).all():
@@ -255,14 +256,15 @@ def area_meters(session: Session, actor: Actor, *, area_id: str, day: date | Non
     ranked = rank_suspects(stats)
     scores = {m.meter_id: s.score for m, s in ranked}
     md = {pid: (wh, a, e) for pid, wh, a, e in session.exec(
-        select(MeterDay.point_id, MeterDay.energy_wh, MeterDay.actual_n, MeterDay.estimated_n)
+        select(col(MeterDay.point_id), col(MeterDay.energy_wh), col(MeterDay.actual_n),
+               col(MeterDay.estimated_n))
         .join(MeteringPoint, col(MeteringPoint.id) == col(MeterDay.point_id))
         .join(Meter, col(Meter.id) == col(MeteringPoint.meter_id))
         .where(MeterDay.day == day, Meter.area_id == area.id)).all()}
     accounts = {a.id: a for a in session.exec(select(Account).where(
         col(Account.id).in_([m.account_id for m in stats if m.account_id]))).all()}
     flags: dict[str, list[str]] = {}
-    for meter_id, kind in session.exec(select(AnomalyRow.meter_id, AnomalyRow.kind).where(
+    for meter_id, kind in session.exec(select(col(AnomalyRow.meter_id), col(AnomalyRow.kind)).where(
             AnomalyRow.area_id == area.id, col(AnomalyRow.meter_id).is_not(None),
             or_(col(AnomalyRow.open_key).is_not(None),
                 col(AnomalyRow.last_day) >= day - timedelta(days=30)))).all():
@@ -292,7 +294,7 @@ def load_day(session: Session, actor: Actor, *, area_id: str, day: date | None
     area = visible_area(session, actor, area_id)
     day = resolve_day(session, day)
     policy = load_policy(session)
-    pf = session.exec(select(MeteringPoint.power_factor).where(
+    pf = session.exec(select(col(MeteringPoint.power_factor)).where(
         MeteringPoint.kind == "supply", MeteringPoint.area_id == area.id)).first()
     pf = pf or policy.power_factor
     start, _ = day_bounds(day)
@@ -383,7 +385,8 @@ def heatmap(session: Session, actor: Actor, *, first: date, last: date,
         q = q.where(TransformerArea.station_id == station)
     area_list = session.exec(q).all()
     cells = {(a, d): (r, n) for a, d, r, n in session.exec(
-        select(AreaDay.area_id, AreaDay.day, AreaDay.meters_read, AreaDay.meters_due).where(
+        select(col(AreaDay.area_id), col(AreaDay.day), col(AreaDay.meters_read),
+               col(AreaDay.meters_due)).where(
             col(AreaDay.day) >= first, col(AreaDay.day) <= last)).all()}
     columns = [("area_code", "台区编号", "Area code"), ("area", "台区", "Area")] + [
         (d.isoformat(), d.isoformat(), d.isoformat()) for d in days]
@@ -427,7 +430,7 @@ def failing(session: Session, actor: Actor, *, day: date | None,
     stats = meter_stats(session, day=day, policy=policy, area_ids=sorted(area_map))
     bad = failing_meters(stats, day=day, failing_days=n)
     evidence = failing_evidence(session, bad, day=day, policy=policy)
-    accounts = dict(session.exec(select(Account.id, Account.account_no).where(
+    accounts = dict(session.exec(select(col(Account.id), col(Account.account_no)).where(
         col(Account.id).in_([m.account_id for m in bad if m.account_id]))).all())
     table = Table("failing_meters", FAILING_COLUMNS)
     for m in sorted(bad, key=lambda m: (area_map[m.area_id].code, m.meter_no)):
@@ -445,7 +448,8 @@ def failing(session: Session, actor: Actor, *, day: date | None,
 
 # -- anomalies ----------------------------------------------------------------------------
 ANOMALY_COLUMNS = [
-    ("kind", "异常类型", "Kind"), ("status", "状态", "Status"), ("area_code", "台区编号", "Area code"),
+    ("kind", "异常类型", "Kind"), ("status", "状态", "Status"),
+    ("area_code", "台区编号", "Area code"),
     ("area", "台区", "Area"), ("meter_no", "表号", "Meter"), ("first_day", "首次", "First day"),
     ("last_day", "最近", "Last day"), ("score", "分值", "Score"),
     ("work_order_code", "工单", "Job"), ("work_order_status", "工单状态", "Job status"),
@@ -482,13 +486,13 @@ def anomalies(session: Session, actor: Actor, *, status: str | None = None,
 def anomaly_rows(session: Session, rows: list[AnomalyRow]) -> list[dict[str, Any]]:
     areas_ = {x.id: x for x in session.exec(select(TransformerArea).where(
         col(TransformerArea.id).in_({r.area_id for r in rows}))).all()}
-    meters = dict(session.exec(select(Meter.id, Meter.meter_no).where(
+    meters = dict(session.exec(select(col(Meter.id), col(Meter.meter_no)).where(
         col(Meter.id).in_({r.meter_id for r in rows if r.meter_id}))).all())
     order_ids = {r.work_order_id for r in rows if r.work_order_id} | {
         r.follow_up_work_order_id for r in rows if r.follow_up_work_order_id}
     orders = {o.id: o for o in session.exec(select(WorkOrder).where(
         col(WorkOrder.id).in_(order_ids))).all()}
-    people = dict(session.exec(select(User.id, User.display_name).where(
+    people = dict(session.exec(select(col(User.id), col(User.display_name)).where(
         col(User.id).in_({o.assignee_id for o in orders.values() if o.assignee_id}))).all())
     out = []
     for r in rows:

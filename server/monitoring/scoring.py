@@ -50,7 +50,7 @@ class Score:
 def flagged(session: Session) -> dict[str, set[str]]:
     """Meter numbers (area codes for overload) the detector flagged, by anomaly kind."""
     out: dict[str, set[str]] = {kind: set() for kind, _ in CASES.values()}
-    rows = session.exec(select(Anomaly.kind, Meter.meter_no, TransformerArea.code)
+    rows = session.exec(select(col(Anomaly.kind), col(Meter.meter_no), col(TransformerArea.code))
                         .join(TransformerArea, col(TransformerArea.id) == col(Anomaly.area_id))
                         .outerjoin(Meter, col(Meter.id) == col(Anomaly.meter_id))
                         .where(col(Anomaly.kind).in_(list(out)))).all()

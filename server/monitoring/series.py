@@ -50,9 +50,9 @@ def meter_curves(session: Session, point_ids: list[int], days: list[date]
 def area_points(session: Session, area_id: str) -> tuple[list[int], list[int]]:
     """(supply point ids, customer point ids) of an area, customers by the register."""
     mp = MeteringPoint
-    supply = [int(i) for i in session.exec(select(mp.id).where(
+    supply = [int(i) for i in session.exec(select(col(mp.id)).where(
         col(mp.kind) == "supply", col(mp.area_id) == area_id)).all() if i is not None]
-    customers = [int(i) for i in session.exec(select(mp.id).join(
+    customers = [int(i) for i in session.exec(select(col(mp.id)).join(
         Meter, col(Meter.id) == col(mp.meter_id)).where(
         col(Meter.area_id) == area_id)).all() if i is not None]
     return supply, customers

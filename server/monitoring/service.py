@@ -47,7 +47,7 @@ def _dependents(session: Session, days: list[date]) -> set[date]:
     if not days:
         return set()
     span = timedelta(days=load_policy(session).baseline_days)
-    computed = session.exec(select(AreaDay.day).where(
+    computed = session.exec(select(col(AreaDay.day)).where(
         col(AreaDay.day) > min(days), col(AreaDay.day) <= max(days) + span).distinct()).all()
     return {d for d in computed if d not in days and any(x < d <= x + span for x in days)}
 

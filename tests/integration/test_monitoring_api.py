@@ -220,4 +220,4 @@ def test_master_meters_and_runs(mon, as_user, db):
     assert as_user("manager1").post("/api/v1/monitoring/runs", json={}).status_code == 403
     d0 = fixed_days()[0]
     r = admin.post("/api/v1/monitoring/runs", json={"days": [d0.isoformat()]})
-    assert r.status_code == 200 and [d["day"] for d in r.json()["days"]][0] == d0.isoformat()
+    assert r.status_code == 200 and r.json()["days"][0]["day"] == d0.isoformat()

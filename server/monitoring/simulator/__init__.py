@@ -9,14 +9,14 @@ import json
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import IO
+from typing import Any
 
 from sqlmodel import Session
 
+from server.monitoring.ingest import COLUMNS
 from server.monitoring.simulator.county import County, load_county
 from server.monitoring.simulator.engine import Delivery, deliveries
 from server.monitoring.simulator.faults import FaultCounts, Truth, plan
-from server.monitoring.ingest import COLUMNS
 
 __all__ = ["County", "Delivery", "FaultCounts", "Truth", "period", "prepare",
            "write_delivery", "write_truth"]
@@ -38,10 +38,9 @@ def prepare(session: Session, *, seed: int, days: list[date],
 def write_delivery(folder: Path, delivery: Delivery, *, compress: bool = True) -> Path:
     name = f"ami-{delivery.day.isoformat()}.csv" + (".gz" if compress else "")
     path = folder / name
-    stream: IO[str]
-    stream = (gzip.open(path, "wt", encoding="utf-8", compresslevel=1, newline="")  # type: ignore[assignment]
-              if compress else path.open("w", encoding="utf-8", newline=""))
-    with stream:
+    opener: Any = gzip.open if compress else open
+    kwargs = {"compresslevel": 1} if compress else {}
+    with opener(path, "wt", encoding="utf-8", newline="", **kwargs) as stream:
         stream.write(",".join(COLUMNS) + "\n")
         stream.writelines(f"{a},{b},{c},{d}\n" for a, b, c, d in delivery.rows)
     return path

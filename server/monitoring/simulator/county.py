@@ -8,6 +8,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from server.customers.models import Account
@@ -71,7 +72,8 @@ def master_no(area_code: str) -> str:
 def load_county(session: Session, *, seed: int) -> County:
     county = County(seed)
     masters = {a: (no, pf) for a, no, pf in session.exec(
-        select(MeteringPoint.area_id, MeteringPoint.meter_no, MeteringPoint.power_factor)
+        select(col(MeteringPoint.area_id), col(MeteringPoint.meter_no),
+               col(MeteringPoint.power_factor))
         .where(MeteringPoint.kind == "supply")).all()}
     by_id = {}
     for a in session.exec(select(TransformerArea).order_by(col(TransformerArea.code))).all():
@@ -82,9 +84,10 @@ def load_county(session: Session, *, seed: int) -> County:
                        round(rng.uniform(0.03, 0.06), 4), int(a.rated_kva * 0.0015 * 250))
         county.areas[a.code] = area
         by_id[a.id] = area
-    rows = session.exec(
-        select(Meter.meter_no, Meter.area_id, Meter.installed_at, Meter.removed_at,
-               Account.customer_type)
+    rows = session.execute(
+        sa_select(col(Meter.meter_no), col(Meter.area_id), col(Meter.installed_at),
+                  col(Meter.removed_at),
+               col(Account.customer_type))
         .join(Account, col(Account.id) == col(Meter.account_id), isouter=True)
         .where(col(Meter.installed_at).is_not(None), col(Meter.area_id).is_not(None))
         .order_by(col(Meter.meter_no))).all()
