@@ -54,6 +54,8 @@ CONCENTRATOR_MIN_METERS = 5
 MIN_SUSPECT_SCORE = 0.3
 #: A mapping suspect's curve must follow the other area's unexplained loss this well.
 MIN_MAPPING_CORRELATION = 0.3
+#: The lossiest areas of the station a negative area's customers are tried against.
+MAX_MAPPING_PARTNERS = 3
 
 
 @dataclass
@@ -109,7 +111,7 @@ def meter_stats(session: Session, *, day: date, policy: MonitoringPolicy,
     h0 = r0 - timedelta(days=policy.history_days)
     s0 = day - timedelta(days=policy.stopped_days - 1)
     ok = col(md.actual_n) >= full
-    stats = (select(
+    stats: Any = (select(
         col(md.point_id),
         func.sum(case((and_(col(md.day) >= r0, ok), md.energy_wh), else_=0)).label("rw"),
         func.sum(case((and_(col(md.day) >= r0, ok), 1), else_=0)).label("rn"),
@@ -119,7 +121,12 @@ def meter_stats(session: Session, *, day: date, policy: MonitoringPolicy,
                       else_=0)).label("zn"),
         func.max(case((ok, md.day))).label("last_ok"),
         func.max(case((col(md.actual_n) > 0, md.day))).label("last_data"))
-        .where(col(md.day) >= h0, col(md.day) <= day).group_by(col(md.point_id)).subquery())
+        .where(col(md.day) >= h0, col(md.day) <= day))
+    if area_ids is not None:  # only the areas' points: not every meter's history
+        stats = stats.where(col(md.point_id).in_(
+            select(col(mp.id)).join(Meter, col(Meter.id) == col(mp.meter_id))
+            .where(col(Meter.area_id).in_(area_ids))))
+    stats = stats.group_by(col(md.point_id)).subquery()
     q = (select(col(Meter.id), col(Meter.meter_no), col(Meter.account_id),
                 col(Meter.area_id), col(Meter.station_id),
                 col(mp.id), col(Meter.installed_at), col(Meter.last_reading_centi),
@@ -339,23 +346,27 @@ def _mapping(session: Session, day: date, policy: MonitoringPolicy,
     first = day - timedelta(days=policy.recent_days - 1)
     window = [first + timedelta(days=i) for i in range(policy.recent_days)]
     totals = _window_totals(session, first, day)
+    residuals: dict[str, Any] = {}
     for a_id, da in sorted(days.items()):
         if not (da.reliable and da.loss_flag == LossFlag.NEGATIVE):
             continue
         norm_a = norms[areas[a_id].area_class]
-        lossy = [b for b, db in days.items() if b != a_id and db.station_id == da.station_id
-                 and db.loss_rate is not None
-                 and db.loss_rate > (norms[areas[b].area_class].low
-                                     + norms[areas[b].area_class].high) / 2]
+        lossy = sorted((b for b, db in days.items() if b != a_id
+                        and db.station_id == da.station_id and db.loss_rate is not None
+                        and db.loss_rate > (norms[areas[b].area_class].low
+                                            + norms[areas[b].area_class].high) / 2),
+                       key=lambda b: -(days[b].loss_rate or 0))[:MAX_MAPPING_PARTNERS]
         if not lossy or a_id not in totals:
             continue
         candidates = [m for m in by_area.get(a_id, []) if m.point_id and m.recent_n]
         curves = meter_curves(session, [m.point_id for m in candidates if m.point_id], window)
         best: tuple[float, MeterStats, str, Any, float] | None = None
-        for b_id in sorted(lossy):
+        for b_id in lossy:
             if b_id not in totals:
                 continue
-            residual = area_residual(session, b_id, window)
+            if b_id not in residuals:
+                residuals[b_id] = area_residual(session, b_id, window)
+            residual = residuals[b_id]
             (sa, la), (sb, lb) = totals[a_id], totals[b_id]
             for m in candidates:
                 fit = move_fit(supply_a=sa, sales_a=la, supply_b=sb, sales_b=lb,

@@ -60,17 +60,42 @@ def area_points(session: Session, area_id: str) -> tuple[list[int], list[int]]:
 
 def area_series(session: Session, area_id: str, days: list[date]
                 ) -> tuple[Series, Series, Series]:
-    """(supply, sales, estimated-interval count) of an area by (day, slot)."""
+    """(supply, sales, estimated-interval count) of an area by (day, slot), summed by the
+    database (one row per slot, whatever the number of meters)."""
     supply_ids, customer_ids = area_points(session, area_id)
-    supply: Series = defaultdict(int)
-    sales: Series = defaultdict(int)
-    estimated: Series = defaultdict(int)
-    kinds = dict.fromkeys(supply_ids, True) | dict.fromkeys(customer_ids, False)
-    for pid, day, slot, wh, est in _rows(session, sorted(kinds), days):
-        (supply if kinds[pid] else sales)[(day, slot)] += wh
-        if est:
-            estimated[(day, slot)] += 1
-    return dict(supply), dict(sales), dict(estimated)
+    ids = sorted(set(supply_ids) | set(customer_ids))
+    supply: Series = {}
+    sales: Series = {}
+    estimated: Series = {}
+    if not ids:
+        return supply, sales, estimated
+    conn = session.connection()
+    sqlite = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    day_values = [d.isoformat() for d in days] if sqlite else list(days)
+    masters = ", ".join([mark] * len(supply_ids)) or "NULL"
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i:i + _CHUNK]
+        sql = (f"SELECT day, slot, "
+               f"SUM(CASE WHEN point_id IN ({masters}) THEN energy_wh ELSE 0 END), "
+               f"SUM(CASE WHEN point_id IN ({masters}) THEN 0 ELSE energy_wh END), "
+               f"SUM(CASE WHEN point_id IN ({masters}) THEN 1 ELSE 0 END), "
+               "SUM(CASE WHEN estimated THEN 1 ELSE 0 END) FROM interval_reading "
+               f"WHERE day IN ({', '.join([mark] * len(day_values))}) "
+               f"AND point_id IN ({', '.join([mark] * len(chunk))}) GROUP BY day, slot")
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, tuple(supply_ids) * 3 + tuple(day_values) + tuple(chunk))
+            for day, slot, sup, sold, n_sup, est in cursor.fetchall():
+                key = (day, slot)
+                if n_sup:
+                    supply[key] = supply.get(key, 0) + int(sup)
+                sales[key] = sales.get(key, 0) + int(sold)
+                if est:
+                    estimated[key] = estimated.get(key, 0) + int(est)
+        finally:
+            cursor.close()
+    return supply, sales, estimated
 
 
 def area_residual(session: Session, area_id: str, days: list[date]) -> Series:

@@ -53,11 +53,14 @@ class Simulator:
 
     # -- one day ---------------------------------------------------------------------------
     def deliver(self, day: date) -> Delivery:
+        return Delivery(day, list(self.rows(day)))
+
+    def rows(self, day: date) -> Iterator[Row]:
+        """The day's delivery, meter by meter (lazily: a county of any size streams)."""
         start = datetime.combine(day, time(), tzinfo=LOCAL_TZ)
         stamps = [(start + timedelta(minutes=15 * s)).isoformat() for s in range(96)]
         times = [start + timedelta(minutes=15 * s) for s in range(96)]
         blocks = self._blocks(day)
-        rows: list[Row] = []
         supply: dict[str, list[int]] = {c: [0] * SLOTS_PER_DAY for c in self.county.areas}
         for m in self.county.meters:
             slots = self._installed(m, times)
@@ -69,15 +72,14 @@ class Simulator:
             for s in slots:
                 acc[s] += true[s]
             outs = self.outages.get(m.meter_no, []) + self.outages.get(m.physical_area, [])
-            self._emit(rows, m.meter_no, slots, recorded, stamps, day, outs,
-                       expected=self._expected(m, day))
+            yield from self._emit(m.meter_no, slots, recorded, stamps, day, outs,
+                                  expected=self._expected(m, day))
         for code, area in self.county.areas.items():
             wh = [int(v * (1 + area.tech_loss)) + area.iron_wh for v in supply[code]]
             self._note_overload(area, day, wh)
-            self._emit(rows, area.master_no, list(range(96)), wh, stamps, day,
-                       self.outages.get(code, []), expected=wh)
-        rows.extend(self.backlog.pop(day, []))
-        return Delivery(day, rows)
+            yield from self._emit(area.master_no, list(range(96)), wh, stamps, day,
+                                  self.outages.get(code, []), expected=wh)
+        yield from self.backlog.pop(day, [])
 
     def _installed(self, m: SimMeter, times: list[datetime]) -> list[int]:
         if m.installed_at is None:
@@ -146,20 +148,20 @@ class Simulator:
         if runs_above(rates, 1.0, strict=True, min_slots=8):
             fault["days"].append(day.isoformat())
 
-    def _emit(self, rows: list[Row], meter_no: str, slots: list[int], values: list[int],
-              stamps: list[str], day: date, outages: list[Outage], *,
-              expected: list[int]) -> None:
+    def _emit(self, meter_no: str, slots: list[int], values: list[int], stamps: list[str],
+              day: date, outages: list[Outage], *, expected: list[int]) -> Iterator[Row]:
         if not outages:
-            rows.extend((meter_no, stamps[s], _kwh(values[s]), "actual") for s in slots)
+            for s in slots:
+                yield meter_no, stamps[s], _kwh(values[s]), "actual"
             return
         for s in slots:
             row = (meter_no, stamps[s], _kwh(values[s]), "actual")
             hit = next((o for o in outages if o.covers(day, s)), None)
             if hit is None:
-                rows.append(row)
+                yield row
                 continue
             if hit.estimated:
-                rows.append((meter_no, stamps[s], _kwh(expected[s]), "estimated"))
+                yield meter_no, stamps[s], _kwh(expected[s]), "estimated"
             if hit.backfill_on is not None:
                 self.backlog.setdefault(hit.backfill_on, []).append(row)
 
