@@ -1,5 +1,6 @@
-"""The text of a monitoring job: what was seen, with its figures, in Chinese then English
-(the job's description travels to the crew's phone with it)."""
+"""The text of a monitoring job: what was seen, in Chinese then English (the job's
+description travels to the crew's phone with it, and to the customer's when the job is on
+their account: those texts name no suspicion)."""
 
 from __future__ import annotations
 
@@ -38,25 +39,18 @@ def describe(kind: str, ev: dict[str, Any], *, area_name: str, meter_no: str | N
                 f"Monitoring: meter {m} in {area_name} read zero for {ev.get('zero_days')} "
                 f"days (before: {ev.get('history_kwh_per_day')} kWh a day) while its "
                 f"neighbours use power (as of {day}). Check whether the meter is faulty.")
+    # Jobs on a customer's account are visible to that customer: their text names no
+    # suspicion (the figures stay in the monitoring record, for staff only).
     if kind == "loss_suspect":
-        return (f"【监测·线损异常】台区 {area_name} {day} 线损率 {_pct(ev.get('loss_rate'))}"
-                f"（上限 {_pct(ev.get('norm_high'))}）。首要嫌疑表 {m}：近期日均 "
-                f"{ev.get('recent_kwh_per_day')} kWh，此前 {ev.get('history_kwh_per_day')} kWh，"
-                f"较自身下降 {_pct(ev.get('own_drop'))}。请检查计量装置、封印与接线（疑似窃电）。\n"
-                f"Monitoring: {area_name} lost {_pct(ev.get('loss_rate'))} on {day} (norm up "
-                f"to {_pct(ev.get('norm_high'))}). Top suspect meter {m}: "
-                f"{ev.get('recent_kwh_per_day')} kWh a day lately, "
-                f"{ev.get('history_kwh_per_day')} before ({_pct(ev.get('own_drop'))} drop). "
-                "Check the metering, seals and wiring (possible theft).")
+        return (f"【用电检查】台区 {area_name} 线损偏高，请核查电表 {m} 的计量装置、封印与接线"
+                "（依据见监测记录）。\n"
+                f"Usage inspection: the line loss of {area_name} is high; check the metering, "
+                f"seals and wiring of meter {m} (evidence in the monitoring record).")
     if kind == "mapping_suspect":
-        return (f"【监测·户变关系】台区 {area_name} {day} 线损为负"
-                f"（{_pct(ev.get('loss_registered'))}），电表 {m} 的负荷曲线与台区 "
-                f"{ev.get('likely_area')} 的损失电量吻合（相关系数 "
-                f"{ev.get('correlation')}）。请核实该户实际接在哪台配变上。\n"
-                f"Monitoring: {area_name} shows negative loss "
-                f"({_pct(ev.get('loss_registered'))}) on {day}; meter {m}'s load follows the "
-                f"unexplained loss of {ev.get('likely_area')} (correlation "
-                f"{ev.get('correlation')}). Check which transformer really feeds it.")
+        return (f"【用电检查】请核实电表 {m} 实际由哪台配变供电（登记台区 {area_name}，"
+                "依据见监测记录）。\n"
+                f"Usage inspection: check which transformer really feeds meter {m} "
+                f"(registered on {area_name}; evidence in the monitoring record).")
     if kind == "overload":
         return (f"【监测·配变过载】台区 {area_name} {day} 负载率峰值 "
                 f"{_pct(ev.get('peak_load_rate'))}，过载持续 {ev.get('overload_minutes')} 分钟。"

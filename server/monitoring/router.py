@@ -348,9 +348,12 @@ def post_finding(order_id: str, body: FindingIn, user: CurrentUser, db: Database
 
 
 @inspections.get("/{order_id}/inspection", response_model=InspectionOut,
-                 summary="A monitoring job's evidence and its finding (whoever sees the job)")
+                 summary="A monitoring job's evidence and its finding (staff who see the job; "
+                         "not the customer: the evidence may name a suspicion)")
 def get_inspection(order_id: str, user: CurrentUser, session: SessionDep) -> InspectionOut:
     order = work_orders.get_visible(session, actor=user.actor, order_id=order_id)
+    if user.role == Role.CUSTOMER:
+        raise DomainError(ErrorCode.FORBIDDEN)
     row = session.exec(select(Anomaly).where(Anomaly.work_order_id == order.id)).first()
     found = session.exec(select(InspectionFinding).where(
         InspectionFinding.work_order_id == order.id)).first()
