@@ -33,38 +33,27 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, text  # noqa: E402
-from sqlmodel import Session  # noqa: E402
+from sqlalchemy import insert, text
+from sqlmodel import Session
 
-from server.db import Database, make_database  # noqa: E402
-from server.migrate import upgrade  # noqa: E402
-from server.monitoring.analytics import compute_day  # noqa: E402
-from server.monitoring.detect import detect  # noqa: E402
-from server.monitoring.ingest import COLUMNS, csv_rows, ingest_stream  # noqa: E402
-from server.monitoring.loop import apply  # noqa: E402
-from server.monitoring.points import register_supply  # noqa: E402
-from server.monitoring.policy import load_policy  # noqa: E402
-from server.monitoring.scoring import score  # noqa: E402
-from server.monitoring.service import analyse  # noqa: E402
-from server.monitoring.simulator import period, prepare  # noqa: E402
-from server.monitoring.simulator.county import load_county  # noqa: E402
-from server.monitoring.simulator.engine import Simulator  # noqa: E402
-from server.monitoring.simulator.faults import plan  # noqa: E402
-from server.uow import UnitOfWork  # noqa: E402
-from shared.ids import new_id  # noqa: E402
-from shared.timeutil import LOCAL_TZ, utcnow  # noqa: E402
+from server.db import Database, make_database
+from server.migrate import upgrade
+from server.monitoring.analytics import compute_day
+from server.monitoring.detect import detect
+from server.monitoring.ingest import COLUMNS, csv_rows, ingest_stream
+from server.monitoring.loop import apply
+from server.monitoring.policy import load_policy
+from server.monitoring.scoring import score
+from server.monitoring.service import analyse
+from server.monitoring.simulator import period, prepare, register_masters
+from server.monitoring.simulator.county import load_county
+from server.monitoring.simulator.engine import Simulator
+from server.monitoring.simulator.faults import plan
+from server.uow import UnitOfWork
+from shared.ids import new_id
+from shared.timeutil import LOCAL_TZ, utcnow
 
 SEED = 20261201
-
-
-def register_masters(db: Database, seed: int) -> None:
-    with Session(db.reader) as session:
-        county = load_county(session, seed=seed)
-    with UnitOfWork(db) as uow:
-        for area in county.areas.values():
-            register_supply(uow, area_id=area.id, meter_no=area.master_no,
-                            power_factor=area.power_factor)
-        uow.commit()
 
 
 def as_csv(rows: list[tuple[str, str, str, str]]) -> str:
@@ -82,7 +71,7 @@ def bench_sqlite(days: int) -> None:
     t = time.perf_counter()
     generate(db, seed=20261127, accounts=3000, days=7, pepper="bench-pepper-" + "p" * 32)
     print(f"demo county seeded in {time.perf_counter() - t:.1f} s ({folder})")
-    register_masters(db, SEED)
+    register_masters(db, seed=SEED)
     window = period(utcnow().astimezone(LOCAL_TZ).date() - timedelta(days=1), days)
     with Session(db.reader) as session:
         _, truth, stream = prepare(session, seed=SEED, days=window)
@@ -202,7 +191,7 @@ def bench_postgres(meters: int) -> None:
         t = time.perf_counter()
         synthetic_county(db, meters)
         print(f"synthetic county of {meters:,} meters built in {time.perf_counter() - t:.1f} s")
-        register_masters(db, SEED)
+        register_masters(db, seed=SEED)
         day = utcnow().astimezone(LOCAL_TZ).date() - timedelta(days=1)
         with Session(db.reader) as session:
             county = load_county(session, seed=SEED)

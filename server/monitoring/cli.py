@@ -43,29 +43,14 @@ def _yesterday() -> date:
     return utcnow().astimezone(LOCAL_TZ).date() - timedelta(days=1)
 
 
-def _setup(db: Any, seed: int) -> int:
-    from sqlmodel import Session
-
-    from server.monitoring.points import register_supply
-    from server.monitoring.simulator.county import load_county
-    from server.uow import UnitOfWork
-
-    with Session(db.reader) as session:
-        county = load_county(session, seed=seed)
-    with UnitOfWork(db) as uow:
-        for area in county.areas.values():
-            register_supply(uow, area_id=area.id, meter_no=area.master_no,
-                            power_factor=area.power_factor)
-        uow.commit()
-    return len(county.areas)
-
-
 @ami_app.command()
 def setup(data_dir: DataDir = None, seed: Seed = DEFAULT_SEED) -> None:
     """Register a master (supply) meter for every transformer area (M<area code>)."""
     db = _db(data_dir)
     try:
-        typer.echo(f"{_setup(db, seed)} master meters registered")
+        from server.monitoring.simulator import register_masters
+
+        typer.echo(f"{register_masters(db, seed=seed)} master meters registered")
     finally:
         db.dispose()
 
@@ -167,11 +152,11 @@ def run(data_dir: DataDir = None, seed: Seed = DEFAULT_SEED,
     from server.monitoring.ingest import ingest_stream
     from server.monitoring.scoring import score
     from server.monitoring.service import analyse as run_analysis
-    from server.monitoring.simulator import period, prepare, write_truth
+    from server.monitoring.simulator import period, prepare, register_masters, write_truth
 
     db = _db(data_dir)
     try:
-        _setup(db, seed)
+        register_masters(db, seed=seed)
         window = period(date.fromisoformat(end) if end else _yesterday(), days)
         with Session(db.reader) as session:
             _, plan, stream = prepare(session, seed=seed, days=window)

@@ -20,13 +20,10 @@ from server.customers.models import Account
 from server.db import Database
 from server.meters.models import Meter
 from server.monitoring.ingest import ingest_stream
-from server.monitoring.points import register_supply
 from server.monitoring.scoring import score
 from server.monitoring.service import analyse
-from server.monitoring.simulator import FaultCounts, period, prepare
-from server.monitoring.simulator.county import load_county
+from server.monitoring.simulator import FaultCounts, period, prepare, register_masters
 from server.stations.models import Station, TransformerArea
-from server.uow import UnitOfWork
 from server.users.models import User
 from shared.enums import AreaClass, CustomerType, MeterStatus, Role
 from shared.timeutil import utcnow
@@ -69,13 +66,7 @@ def small_county(db: Database, *, per_area: int = 25) -> None:
 
 
 def run_period(db: Database, seed: int, days: int = 16):
-    with Session(db.reader) as session:
-        county = load_county(session, seed=seed)
-    with UnitOfWork(db) as uow:
-        for area in county.areas.values():
-            register_supply(uow, area_id=area.id, meter_no=area.master_no,
-                            power_factor=area.power_factor)
-        uow.commit()
+    register_masters(db, seed=seed)
     window = period(today() - timedelta(days=2), days)
     with Session(db.reader) as session:
         _, truth, stream = prepare(session, seed=seed, days=window, counts=COUNTS)

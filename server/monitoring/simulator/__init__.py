@@ -13,13 +13,30 @@ from typing import Any
 
 from sqlmodel import Session
 
+from server.db import Database
 from server.monitoring.ingest import COLUMNS
 from server.monitoring.simulator.county import County, load_county
 from server.monitoring.simulator.engine import Delivery, deliveries
 from server.monitoring.simulator.faults import FaultCounts, Truth, plan
 
 __all__ = ["County", "Delivery", "FaultCounts", "Truth", "period", "prepare",
-           "write_delivery", "write_truth"]
+           "register_masters", "write_delivery", "write_truth"]
+
+
+def register_masters(db: Database, *, seed: int) -> int:
+    """Register every area's master meter (number and power factor of the seeded county:
+    ``M<area code>``); running it again changes nothing. Returns the number of areas."""
+    from server.monitoring.points import register_supply
+    from server.uow import UnitOfWork
+
+    with Session(db.reader) as session:
+        county = load_county(session, seed=seed)
+    with UnitOfWork(db) as uow:
+        for area in county.areas.values():
+            register_supply(uow, area_id=area.id, meter_no=area.master_no,
+                            power_factor=area.power_factor)
+        uow.commit()
+    return len(county.areas)
 
 
 def period(end: date, days: int) -> list[date]:
