@@ -27,6 +27,7 @@ from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
 
 from server.customers.models import Account
+from server.monitoring.days import lock
 from server.monitoring.describe import describe
 from server.monitoring.detect import Observation
 from server.monitoring.models import Anomaly, MonitoringPolicy
@@ -87,6 +88,7 @@ def apply(uow: UnitOfWork, *, observations: list[Observation], as_of: date,
           policy: MonitoringPolicy, now: datetime | None = None) -> LoopReport:
     session = uow.session
     now = now or utcnow()
+    lock(session, exclusive=True)  # two runs at once: one waits, then sees the other's rows
     actor = system_actor(session)
     report = LoopReport(as_of, observed=len(observations))
     open_rows = {a.open_key: a for a in session.exec(select(Anomaly).where(
