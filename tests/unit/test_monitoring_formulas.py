@@ -4,7 +4,7 @@ finding rules the phone and the server share, and the simulator's load shapes.""
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -216,3 +216,48 @@ def test_load_shapes(day):
     if day.month == 7:  # air conditioning keeps the summer night up
         assert sum(home[88:96]) > sum(profiles.shape(date(2026, 4, 15),
                                                      residential=True)[88:96])
+
+
+def test_the_simulator_plans_what_a_tiny_county_can_hold():
+    """More faults asked than areas: those that fit are injected, the rest left out; and
+    the master meter sees the energy of the meters really fed from its area."""
+    from server.monitoring.simulator.county import County, SimArea, SimMeter
+    from server.monitoring.simulator.engine import Simulator
+    from server.monitoring.simulator.engine import _d
+    from server.monitoring.simulator.faults import FaultCounts, plan
+
+    def tiny() -> County:
+        county = County(seed=5)
+        for code in ("A", "B"):
+            county.areas[code] = SimArea(code, code, code, "st", "rural", 100, f"M{code}",
+                                         0.9, 0.05, 0)
+            for i in range(10):
+                county.meters.append(SimMeter(f"{code}{i:02d}", code, True, 6.0 + i / 10,
+                                              datetime(2020, 1, 1, tzinfo=UTC), None))
+        return county
+
+    days = [date(2026, 7, 1) + timedelta(days=i) for i in range(10)]
+    truth = plan(tiny(), days)
+    assert len(truth.mis_mapped) == 1 and truth.theft == [] and truth.overload == []
+    assert len(truth.stopped) == 2 and len(truth.outages) == 8  # no concentrator left
+    # without outages (and before any meter stops) the delivery holds every interval
+    county = tiny()
+    quiet = plan(county, days, FaultCounts(short_outages=0, long_outages=0, concentrators=0))
+    assert all(_d(s["from_day"]) > days[0] for s in quiet.stopped)
+    sim = Simulator(county, quiet)
+    day = days[0]
+    rows = list(sim.rows(day))
+    master = {code: sum(int(float(r[2]) * 1000) for r in rows if r[0] == f"M{code}")
+              for code in ("A", "B")}
+    by_meter: dict[str, int] = {}
+    for r in rows:
+        if not r[0].startswith("M"):
+            by_meter[r[0]] = by_meter.get(r[0], 0) + int(float(r[2]) * 1000)
+    assert len(rows) == 22 * 96
+    moved = quiet.mis_mapped[0]["meter_no"]
+    assert moved.startswith("A")  # registered on A (the smaller), fed from B
+    fed_b = sum(v for k, v in by_meter.items() if k.startswith("B")) + by_meter[moved]
+    fed_a = sum(v for k, v in by_meter.items() if k.startswith("A")) - by_meter[moved]
+    # each master meter: the energy really fed from its area + 5 % line loss
+    assert master["B"] == pytest.approx(fed_b * 1.05, rel=0.001)
+    assert master["A"] == pytest.approx(fed_a * 1.05, rel=0.001)

@@ -119,12 +119,12 @@ def plan(county: County, days: list[date], counts: FaultCounts | None = None) ->
                             "from_day": start_day(0.35, 0.55), "daily_kwh": m.daily_kwh})
     rest = [c for c in sorted(county.areas) if c not in used]
     rng.shuffle(rest)
-    for _ in range(counts.overload):
+    for _ in range(counts.overload if rest else 0):
         code = min(rest, key=lambda c: (county.areas[c].rated_kva, c))
         rest.remove(code)
         used.add(code)
         truth.overload.append({"area": code, "days": []})  # days filled in as simulated
-    for _ in range(counts.concentrators):
+    for _ in range(min(counts.concentrators, len(rest))):
         code = rest.pop()
         used.add(code)
         first = start_day(0.4, 0.6)
@@ -133,31 +133,37 @@ def plan(county: County, days: list[date], counts: FaultCounts | None = None) ->
                                     last + timedelta(days=1)))
     picked: set[str] = set()
 
-    def pick_meter(exclude_areas: set[str]) -> SimMeter:
-        pool = [m for m in county.meters if m.area_code not in exclude_areas
-                and m.meter_no not in picked and not m.vacant and m.removed_at is None
-                and m.daily_kwh >= 4 and m.residential]
-        m = rng.choice(pool)
-        picked.add(m.meter_no)
-        return m
+    def pick_meter(exclude_areas: set[str]) -> SimMeter | None:
+        """A meter of an area without other faults (any area when none is left)."""
+        for excluded in (exclude_areas, set()):
+            pool = [m for m in county.meters if m.area_code not in excluded
+                    and m.meter_no not in picked and not m.vacant and m.removed_at is None
+                    and m.daily_kwh >= 4 and m.residential]
+            if pool:
+                m = rng.choice(pool)
+                picked.add(m.meter_no)
+                return m
+        return None
 
     for _ in range(counts.stopped):
-        m = pick_meter(used)
-        truth.stopped.append({"meter_no": m.meter_no, "area": m.area_code,
-                              "from_day": start_day(0.4, 0.65)})
+        if (sm := pick_meter(used)) is not None:
+            truth.stopped.append({"meter_no": sm.meter_no, "area": sm.area_code,
+                                  "from_day": start_day(0.4, 0.65)})
     for i in range(counts.long_outages):
-        m = pick_meter(used)
+        if (sm := pick_meter(used)) is None:
+            break
         first = start_day(0.3, 0.6)
         last = min(days[-1], first + timedelta(days=4))
         backfill = last + timedelta(days=1) if i % 2 == 0 else None
-        truth.outages.append(Outage(m.meter_no, False, first, 0, last, 95, False,
+        truth.outages.append(Outage(sm.meter_no, False, first, 0, last, 95, False,
                                     backfill if backfill and backfill <= days[-1] else None))
     for i in range(counts.short_outages):
-        m = pick_meter(set())
+        if (sm := pick_meter(set())) is None:
+            break
         d = days[rng.randrange(max(1, n - 1))]
         first_slot = rng.randrange(0, 80)
         length = rng.randrange(8, 41)
-        truth.outages.append(Outage(m.meter_no, False, d, first_slot, d,
+        truth.outages.append(Outage(sm.meter_no, False, d, first_slot, d,
                                     min(95, first_slot + length), i % 2 == 0,
                                     d + timedelta(days=1)))
     return truth
