@@ -70,8 +70,12 @@ def test_anomalies_raise_one_job_each_dispatched_to_the_station_crew(mon_db, as_
     # the other crew of the station had fewer open jobs by then
     assert load_job["assignee_id"] == world.user("crew1b").id
 
-    # the crew sees it among its jobs, with the evidence
+    # the crew sees it among its jobs, with the evidence, and its phone pulls it
     crew = as_user("crew1")
+    pulled = crew.get("/api/v1/sync/pull", params={"limit": 1000}).json()["changes"]
+    assert failing_job["id"] in {c["id"] for c in pulled if c["entity"] == "work_order"}
+    other = as_user("crew2").get("/api/v1/sync/pull", params={"limit": 1000}).json()
+    assert failing_job["id"] not in {c["id"] for c in other["changes"]}
     mine = crew.get("/api/v1/work-orders", params={"assignee_id": "me"}).json()["items"]
     assert [o["id"] for o in mine] == [failing_job["id"]]
     evidence = crew.get(f"/api/v1/work-orders/{failing_job['id']}/inspection").json()
