@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from server.config import Settings
+from server.monitoring.cli import ami_app
 
 app = typer.Typer(help="GridOne server commands.", no_args_is_help=True, add_completion=False)
 
@@ -243,6 +244,8 @@ def billing_tick(data_dir: Annotated[Path | None, typer.Option()] = None) -> Non
         db.dispose()
     typer.echo(str(report))
 
+
+app.add_typer(ami_app, name="ami")  # grid monitoring (issue 12)
 
 if __name__ == "__main__":
     app()

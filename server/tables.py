@@ -15,6 +15,17 @@ from server.changes.models import ChangeLog, Counter
 from server.customers.models import Account
 from server.meter_commands.models import MeterCommand, MeterCommandAck
 from server.meters.models import Meter, MeterReading, MeterSwap
+from server.monitoring.models import (
+    Anomaly,
+    AreaDay,
+    InspectionFinding,
+    IntervalReading,
+    LossNormRow,
+    MeterDay,
+    MeteringPoint,
+    MonitoringDay,
+    MonitoringPolicy,
+)
 from server.notifications.models import Notification, OutboxMessage
 from server.payments.models import PaymentCallback, PaymentOrder, SandboxEvent, SandboxPayment
 from server.photos.models import Photo, PhotoLink
@@ -27,7 +38,9 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Account",
+    "Anomaly",
     "AppliedOp",
+    "AreaDay",
     "AuditLog",
     "BillingDay",
     "BillingPolicy",
@@ -35,12 +48,19 @@ __all__ = [
     "ChangeLog",
     "Counter",
     "Device",
+    "InspectionFinding",
+    "IntervalReading",
     "LedgerEntry",
+    "LossNormRow",
     "Meter",
     "MeterCommand",
     "MeterCommandAck",
+    "MeterDay",
     "MeterReading",
     "MeterSwap",
+    "MeteringPoint",
+    "MonitoringDay",
+    "MonitoringPolicy",
     "Notification",
     "OutboxMessage",
     "PaymentCallback",
