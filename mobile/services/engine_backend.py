@@ -9,8 +9,8 @@ Thin adapter notes (things ``sync.client`` does not do itself):
 
 * the server URL is kept in ``device.json`` beside the store, so a restart without a
   signal still knows where to sync to;
-* ``act(order_id, action, payload)`` maps the screens' action names onto
-  ``sync.client.actions.Actions`` (which checks and queues them);
+* ``act(order_id, action, payload)`` hands the screens' actions to
+  ``sync.client.actions.Actions`` (which decides and queues them);
 * thumbnails for the screens are made here from the stored photo files.
 """
 
@@ -29,6 +29,7 @@ from PIL import Image
 from mobile.services.backend import OpInfo, Row, SessionInfo, SyncStatus
 from shared.enums import Role, WorkOrderKind
 from shared.meter_rules import SwapDraft
+from shared.workorders.state_machine import Action
 from sync.client import outbox, photos, rows
 from sync.client.actions import Actions
 from sync.client.engine import SyncEngine
@@ -185,28 +186,7 @@ class EngineBackend:
 
     # -- writes (sync.client.actions: checked offline, then queued) ---------------------
     def act(self, order_id: str, action: str, payload: dict[str, Any]) -> None:
-        a = self.actions
-        p = payload
-        if action == "accept":
-            a.accept(order_id)
-        elif action == "decline":
-            a.decline(order_id, p.get("reason", ""))
-        elif action == "start_travel":
-            a.start_travel(order_id)
-        elif action == "arrive":
-            a.arrive(order_id, p.get("gps"))
-        elif action == "add_note":
-            a.add_note(order_id, p.get("text", ""))
-        elif action == "request_help":
-            a.request_help(order_id, p.get("reason", ""))
-        elif action == "resolve":
-            a.resolve(order_id, p.get("resolution", ""), p.get("cause"))
-        elif action == "confirm":
-            a.confirm(order_id, int(p.get("rating") or 0), p.get("comment"))
-        elif action == "cancel":
-            a.cancel(order_id, p.get("reason", ""))
-        else:
-            raise ValueError(f"unknown action {action!r}")
+        self.actions.act(order_id, Action(action), payload)
 
     def add_photo(self, order_id: str, data: bytes, caption: str | None = None) -> str:
         entry = self.actions.add_photo(order_id, data, caption)

@@ -14,7 +14,7 @@ from mobile.state.sync import SyncState
 
 def _op_row(op: OpInfo, sync: SyncState, app: AppState) -> ft.Control:
     lang = app.lang
-    what = label(op.action if op.action != "record" else "record_swap", lang)
+    what = label(op.action, lang)
     title = f"{what} · {op.label}" if op.label else what
     buttons: list[ft.Control] = []
     if op.can_retry:

@@ -32,7 +32,7 @@ from sqlalchemy import Connection
 from shared.ids import new_id
 from shared.timeutil import utcnow
 from sync.client.timefmt import from_iso, to_iso
-from sync.protocol import OpEnvelope, OpType
+from sync.protocol import ACTION_OF, OpEnvelope, OpType
 
 
 class OpState(StrEnum):
@@ -101,8 +101,10 @@ class OutboxEntry:
 
     @property
     def action(self) -> str:
-        """``accept`` for ``work_order.accept@1``."""
-        return self.type.split("@", 1)[0].split(".", 1)[1]
+        """The work-order action the op takes (``record_swap`` for ``meter_swap.record@1``);
+        for other ops the name in their type (``cash`` for ``recharge.cash@1``)."""
+        known = ACTION_OF.get(self.type)
+        return known.value if known else self.type.split("@", 1)[0].split(".", 1)[1]
 
     def wire(self, device_id: str, lane_prev: str | None) -> dict[str, Any]:
         """The op envelope as JSON (validated once, at enqueue)."""

@@ -6,7 +6,7 @@
 * ops held behind a rejection, and pending ops a pulled change made impossible, are shown
   with what they wait for, not laid over the row.
 
-Statuses come from the shared state machine (``sync.client.overlay``), so the phone
+Statuses and fields come from the shared rules (``sync.client.overlay``), so the phone
 computes what the server will. Times are judged against the server's clock (device
 clock corrected by the offset measured at each sync).
 """
@@ -31,11 +31,12 @@ from shared.enums import (
 )
 from shared.timeutil import utcnow
 from shared.workorders import deadlines
-from shared.workorders.state_machine import Actor, allowed_actions
+from shared.workorders.rules import JobState, available_actions
+from shared.workorders.state_machine import Action, Actor
 from sync.client import outbox, rows
 from sync.client.messages import describe
 from sync.client.outbox import ACKED, OpState, OutboxEntry
-from sync.client.overlay import Effect, facts, lay_over
+from sync.client.overlay import Effect, lay_over
 from sync.client.store import Key, Store
 from sync.client.timefmt import from_iso
 from sync.protocol import OpType
@@ -71,6 +72,7 @@ class JobView:
     allowed_actions: tuple[str, ...]
     ops: tuple[OutboxEntry, ...] = ()
     effects: tuple[Effect, ...] = ()
+    has_swap: bool = False  # its meter swap is pulled, or pending and laid over
 
     @property
     def id(self) -> str:
@@ -291,12 +293,18 @@ class ReadModel:
                         if o.state == OpState.REJECTED and o.result_row), None)
         laid = [o for o in ops if o.state in outbox.UNSENT
                 or (o.state in ACKED and not self._reflected(conn, o, row))]
-        shown, effects = lay_over(row, laid, actor, self._lookup(conn))
+        pulled_swap = (row is not None and row.get("kind") == WorkOrderKind.METER_SWAP.value
+                       and bool(rows.children(conn, "meter_swap", row["id"])))
+        shown, effects = lay_over(row, laid, actor, self._lookup(conn), has_swap=pulled_swap)
         if shown is None:
             return None
         mark = self._mark(ops, effects)
-        acts = tuple(a.value for a in allowed_actions(facts(shown), actor)) if actor else ()
-        return JobView(shown, row, mark, assess(shown, now), acts, tuple(ops), tuple(effects))
+        has_swap = pulled_swap or any(e.laid and e.action == Action.RECORD_SWAP
+                                      for e in effects)
+        acts = tuple(a.value for a in available_actions(
+            JobState.of(shown, has_swap=has_swap), actor)) if actor else ()
+        return JobView(shown, row, mark, assess(shown, now), acts, tuple(ops), tuple(effects),
+                       has_swap)
 
     def _lookup(self, conn: Connection) -> Any:
         def lookup(entity: str, rid: str) -> dict[str, Any] | None:

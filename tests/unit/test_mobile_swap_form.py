@@ -77,7 +77,7 @@ def test_a_corrected_field_loses_its_message_at_once(tech: EngineBackend) -> Non
     assert form.submit("zh")
     assert form.submitted
     status = tech.status()
-    assert status.pending == 1 and status.ops[0].action == "record"
+    assert status.pending == 1 and status.ops[0].action == "record_swap"
     detail = tech.job(form.order_id)
     assert detail is not None and detail.swap is not None
     assert detail.swap["new_meter_no"] == "NEW-0001"
