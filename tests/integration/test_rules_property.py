@@ -25,6 +25,7 @@ from server.db import Database, make_database
 from server.meters import service as meters
 from server.meters.models import Meter
 from server.meters.router import SwapIn
+from server.sync import serialize
 from server.uow import UnitOfWork
 from server.users.models import User
 from server.work_orders import service
@@ -35,7 +36,6 @@ from shared.workorders.state_machine import Action, Actor
 from sync.client import overlay
 from sync.client.outbox import OpState, OutboxEntry
 from sync.protocol import OP_TYPE_OF
-from sync.server import serialize
 from tests.conftest import actor_for
 from tests.factories import World, build_world
 

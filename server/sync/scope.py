@@ -119,7 +119,7 @@ class Scope:
 
     def hangers_from(self, entity: str, order_id: str) -> ColumnElement[bool]:
         """``where`` for rows hanging off work orders, limited to the jobs from ``order_id``
-        on: a fresh download goes through them job by job (see ``sync.server.pull``)."""
+        on: a fresh download goes through them job by job (see ``server.sync.pull``)."""
         model = _HANGERS[entity]
         return model.work_order_id.in_(  # type: ignore[no-any-return]
             select(WorkOrder.id).where(self.orders_clause(), WorkOrder.id >= order_id))

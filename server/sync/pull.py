@@ -27,10 +27,10 @@ from sqlalchemy import and_, or_, select
 from sqlmodel import Session
 
 from server.changes.models import ChangeLog, Counter
+from server.sync import serialize
+from server.sync.scope import Scope, build_scope, fingerprint
 from shared.workorders.state_machine import Actor
 from sync.protocol import ENTITIES, Change
-from sync.server import serialize
-from sync.server.scope import Scope, build_scope, fingerprint
 
 _HANGER_ENTITIES = ("work_order_event", "meter_swap", "photo_link")
 

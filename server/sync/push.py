@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from server.db import Database
 from server.errors import error_body
+from server.sync import handlers, serialize
 from server.sync.models import AppliedOp, Device
 from server.uow import UnitOfWork
 from server.work_orders import service as work_orders
@@ -35,7 +36,6 @@ from shared.messages import translate
 from shared.timeutil import utcnow
 from shared.workorders.state_machine import Actor
 from sync.protocol import OpEnvelope, OpResult, OpStatus, PushRequest, SyncErrorCode
-from sync.server import handlers, serialize
 
 log = logging.getLogger("gridone.sync.push")
 #: Device times further than this from the server's (after correction) are flagged.
