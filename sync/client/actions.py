@@ -188,7 +188,7 @@ class Actions:
                     raise DomainError(ErrorCode.CASH_RECEIPT_REUSED, receipt_no=receipt)
         rid = new_id()
         payload = {"account_id": account_id, "amount_fen": amount, "receipt_no": receipt}
-        entry = self.store.enqueue(T.RECHARGE_CASH.value, rid, payload, lane=f"cash:{rid}")
+        entry = self.store.enqueue(T.RECHARGE_CASH.value, rid, payload)
         self.on_change()
         return entry
 

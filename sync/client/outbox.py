@@ -32,6 +32,7 @@ from sqlalchemy import Connection
 from shared.ids import new_id
 from shared.timeutil import utcnow
 from sync.client.timefmt import from_iso, to_iso
+from sync.lanes import lane_for
 from sync.protocol import ACTION_OF, OpEnvelope, OpType
 
 
@@ -54,9 +55,6 @@ CHAIN = (S.PENDING, S.SENDING, S.APPLIED, S.DUPLICATE)
 
 #: Client-side code of an op the server kept deferring: shown as rejected, retryable.
 GAVE_UP = "SYNC_CLIENT_GAVE_UP"
-
-#: Which lane an op type's entity belongs to ("work_order:<id>" for swaps too).
-_LANE_OF = {"work_order": "work_order", "meter_swap": "work_order"}
 
 _COLUMNS = ("device_seq", "op_id", "user_id", "lane", "type", "entity_id", "base_version",
             "payload", "photos", "created_at", "state", "attempts", "next_attempt_at",
@@ -133,11 +131,6 @@ def entry_of(r: Any) -> OutboxEntry:
         result_row=json.loads(m["result_row"]) if m["result_row"] else None,
         sent_at=from_iso(m["sent_at"]), acked_at=from_iso(m["acked_at"]),
         updated_at=from_iso(m["updated_at"]), payload_bytes=len(m["payload"]))
-
-
-def lane_for(op_type: str, entity_id: str) -> str:
-    prefix = op_type.split(".", 1)[0]
-    return f"{_LANE_OF.get(prefix, prefix)}:{entity_id}"
 
 
 # -- writing ------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -39,10 +39,11 @@ from sync.client.outbox import ACKED, OpState, OutboxEntry
 from sync.client.overlay import Effect, lay_over
 from sync.client.store import Key, Store
 from sync.client.timefmt import from_iso
+from sync.clock import Clock
+from sync.lanes import order_lane, order_of
 from sync.protocol import OpType
 
 S = WorkOrderStatus
-_LANE = "work_order:"
 _FAR = datetime.max.replace(tzinfo=UTC)
 
 
@@ -168,8 +169,7 @@ class ReadModel:
         self.lang = lang
 
     def server_now(self, conn: Connection) -> datetime:
-        offset = float(self.store.get(conn, Key.CLOCK_OFFSET, 0.0) or 0.0)
-        return utcnow() + timedelta(seconds=offset)
+        return Clock.of_seconds(self.store.get(conn, Key.CLOCK_OFFSET)).server_now()
 
     # -- lists ----------------------------------------------------------------------
     def my_jobs(self, *, now: datetime | None = None, include_done: bool = False
@@ -199,7 +199,7 @@ class ReadModel:
             actor = who.actor if who else None
             now = now or self.server_now(conn)
             got = rows.get(conn, "work_order", order_id)
-            ops = [o for o in outbox.for_lane(conn, _LANE + order_id)
+            ops = [o for o in outbox.for_lane(conn, order_lane(order_id))
                    if o.state != OpState.DISCARDED and (who is None or o.user_id == who.user_id)]
             view = self._view(conn, got[1] if got else None, ops, actor, now)
             if view is None:
@@ -260,8 +260,9 @@ class ReadModel:
                       ) -> dict[str, list[OutboxEntry]]:
         out: dict[str, list[OutboxEntry]] = defaultdict(list)
         for op in outbox.live(conn, user_id):
-            if op.lane.startswith(_LANE):
-                out[op.lane[len(_LANE):]].append(op)
+            order_id = order_of(op.lane)
+            if order_id is not None:
+                out[order_id].append(op)
         return out
 
     def _orders(self, conn: Connection, actor: Actor | None, extra_ids: Any

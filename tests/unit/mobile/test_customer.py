@@ -16,7 +16,7 @@ from mobile.state.fault_report import FaultReportState
 from mobile.state.job_detail import GpsFix
 from mobile.state.jobs import JobsState
 from shared.ids import new_id
-from tests.unit.test_mobile_support import ACCOUNT, CUSTOMER, METER, jpeg_bytes, make_device, pull
+from tests.unit.mobile.test_support import ACCOUNT, CUSTOMER, METER, jpeg_bytes, make_device, pull
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from mobile.services.engine_backend import EngineBackend
 from mobile.state.swap_form import SwapFormState, seals_of
 from shared.timeutil import utcnow
 from sync.client.timefmt import to_iso
-from tests.unit.test_mobile_support import TECH, jpeg_bytes, make_device, order_row, pull
+from tests.unit.mobile.test_support import TECH, jpeg_bytes, make_device, order_row, pull
 
 
 @pytest.fixture

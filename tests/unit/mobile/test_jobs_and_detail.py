@@ -15,7 +15,7 @@ from shared.enums import Role, WorkOrderStatus
 from shared.timeutil import utcnow
 from shared.workorders.state_machine import Actor, OrderFacts, allowed_actions
 from sync.client.timefmt import to_iso
-from tests.unit.test_mobile_support import (
+from tests.unit.mobile.test_support import (
     CREW,
     CUSTOMER,
     STATION,

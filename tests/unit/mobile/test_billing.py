@@ -32,7 +32,7 @@ from shared.timeutil import utcnow
 from sync.client.errors import PermanentError, TransientError
 from sync.client.store import SignedIn
 from sync.client.timefmt import to_iso
-from tests.unit.test_mobile_support import ACCOUNT, CUSTOMER, METER, STATION, make_device, pull
+from tests.unit.mobile.test_support import ACCOUNT, CUSTOMER, METER, STATION, make_device, pull
 
 AGENT = SignedIn(new_id(), Role.AGENT, username="agent1", display_name="Agent One",
                  station_id=STATION)

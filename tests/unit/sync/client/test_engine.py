@@ -23,7 +23,7 @@ from sync.client import outbox, photos, rows, sending
 from sync.client.engine import BACKOFF_CAP_S, SyncEngine, backoff_s
 from sync.client.errors import AuthRequired, PermanentError, TransientError
 from sync.client.store import Key, SignedIn, Store
-from sync.client.transport import ClockEstimator
+from sync.clock import ClockEstimator
 from sync.protocol import OpResult, OpStatus, OpType, PhotoStatus, PushResponse
 
 USER = SignedIn(new_id(), Role.CREW)
