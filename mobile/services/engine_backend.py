@@ -26,22 +26,16 @@ from typing import Any
 
 from PIL import Image
 
-from mobile.services.backend import OpInfo, Row, SessionInfo, SyncStatus
+from mobile.services.backend import Row, SessionInfo
 from shared.enums import Role, WorkOrderKind
 from shared.meter_rules import SwapDraft
 from shared.workorders.state_machine import Action
 from sync.client import outbox, photos, rows
 from sync.client.actions import Actions
 from sync.client.engine import SyncEngine
-from sync.client.errors import (
-    AuthRequired,
-    ClientTooOld,
-    NotSignedIn,
-    PermanentError,
-    TransientError,
-)
+from sync.client.errors import NotSignedIn, PermanentError, TransientError
 from sync.client.readmodel import CashLine, JobDetail, JobView, ReadModel
-from sync.client.status import SyncStatus as EngineStatus
+from sync.client.status import SyncStatus, read_status
 from sync.client.store import SignedIn, Store
 from sync.client.transport import Transport
 
@@ -69,8 +63,6 @@ class EngineBackend:
         self._engine_url = ""
         self._lock = threading.Lock()
         self._thumbs: dict[str, bytes] = {}
-        self._last: EngineStatus | None = None
-        self._auth_lost = False
         settings = self._settings()
         if settings.get("server_url"):
             self._connect(settings["server_url"])
@@ -127,7 +119,6 @@ class EngineBackend:
         engine = self._connect(server_url)
         who = engine.login(username, password)
         self._save_settings(server_url=server_url.rstrip("/"))
-        self._auth_lost = False
         return _to_session(who, server_url.rstrip("/"))
 
     def sign_out(self) -> None:
@@ -248,9 +239,7 @@ class EngineBackend:
             return self.status()
         try:
             engine.sync_once()
-        except AuthRequired:
-            self._auth_lost = True
-        except (TransientError, PermanentError, NotSignedIn, ClientTooOld):
+        except (TransientError, PermanentError, NotSignedIn):
             pass  # recorded by the engine, shown by status()
         except Exception:
             log.exception("sync pass failed")
@@ -258,41 +247,8 @@ class EngineBackend:
 
     def status(self) -> SyncStatus:
         if self._engine is not None:
-            s = self._engine.status()
-        else:
-            from sync.client.status import read_status
-
-            s = read_status(self.store)
-        self._last = s
-        with self.store.read() as conn:
-            ops = outbox.live(conn)
-            total_photo_bytes = int(conn.exec_driver_sql(
-                "SELECT coalesce(sum(size), 0) FROM photo WHERE state IN "
-                "('queued', 'uploading')").scalar() or 0)
-            codes = {r["id"]: r.get("code") for _, r in rows.all_of(conn, "work_order")}
-        infos = tuple(self._op_info(o, codes) for o in ops
-                      if o.state not in (outbox.OpState.APPLIED, outbox.OpState.DUPLICATE))
-        err = s.last_error if s.error_is_current else None
-        return SyncStatus(
-            online=s.online, syncing=s.syncing, pending=s.waiting, by_state=dict(s.by_state),
-            oldest_pending_at=s.oldest_waiting_at, photos_left=s.photos_waiting,
-            photo_bytes_left=s.photo_bytes_left, photo_bytes_total=total_photo_bytes,
-            last_success_at=s.last_success_at,
-            last_error_code=err.code if err else None,
-            last_error_message=err.message if err else None, ops=infos,
-            auth_required=self._auth_lost or (not s.signed_in and self.store.signed_in()
-                                              is not None),
-            too_old=s.update_required)
-
-    def _op_info(self, o: outbox.OutboxEntry, codes: dict[str, Any]) -> OpInfo:
-        rejected = o.state == outbox.OpState.REJECTED
-        held = o.state == outbox.OpState.HELD
-        return OpInfo(
-            op_id=o.op_id, action=o.action, entity_id=o.entity_id, state=o.state.value,
-            created_at=o.created_at, code=o.result_code, message=o.result_message,
-            details=dict(o.result_details or {}),
-            can_retry=held or (rejected and o.result_code == outbox.GAVE_UP),
-            can_discard=rejected or held, label=str(codes.get(o.entity_id) or ""))
+            return self._engine.status()
+        return read_status(self.store)
 
     def discard(self, op_id: str) -> None:
         if self._engine is not None:
@@ -307,10 +263,3 @@ class EngineBackend:
             return
         with self.store.write() as conn:
             outbox.retry(conn, op_id)
-
-    @property
-    def signed_in_locally(self) -> bool:
-        try:
-            return self.store.signed_in() is not None
-        except NotSignedIn:
-            return False

@@ -16,7 +16,7 @@ import flet as ft
 
 from mobile.i18n import countdown, fmt_time, label, t, translate
 from mobile.services.backend import Backend
-from mobile.state.common import Clock, default_clock, off_loop, parse_dt
+from mobile.state.common import Now, default_clock, off_loop, parse_dt
 from shared.enums import WorkOrderKind, WorkOrderStatus
 from shared.errors import DomainError
 from shared.workorders.fields import GPS_MAX_ACCURACY_M, gps_quality
@@ -71,7 +71,7 @@ class JobDetailState:
     gps_error: str = ""
     thumbs: dict[str, bytes] = field(default_factory=dict)
     on_change: Callable[[], Any] | None = None  # after a local write: kick the sync
-    clock: Clock = default_clock
+    clock: Now = default_clock
 
     # -- reading --------------------------------------------------------------------------
     def reload(self) -> None:

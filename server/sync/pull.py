@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from server.changes.models import ChangeLog, Counter
 from server.sync import serialize
-from server.sync.scope import Scope, build_scope, fingerprint
+from server.sync.scope import DeviceScope, build_scope, fingerprint
 from shared.workorders.state_machine import Actor
 from sync import cursor as cursors
 from sync.protocol import ENTITIES, Change
@@ -67,7 +67,7 @@ def pull(session: Session, *, actor: Actor, cursor: str | None, limit: int, secr
                 reset)
 
 
-def _snapshot_page(session: Session, scope: Scope, state: dict[str, Any], limit: int
+def _snapshot_page(session: Session, scope: DeviceScope, state: dict[str, Any], limit: int
                    ) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
     out: list[dict[str, Any]] = []
     e, k, w = int(state["e"]), str(state["k"]), str(state.get("w", ""))
@@ -104,7 +104,7 @@ def _change(entity: str, row: dict[str, Any] | None, *, id_: str | None = None,
             "deleted": False, "row": row}
 
 
-def _incremental_page(session: Session, scope: Scope, state: dict[str, Any], limit: int
+def _incremental_page(session: Session, scope: DeviceScope, state: dict[str, Any], limit: int
                       ) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
     since = int(state["s"])
     entries = session.execute(

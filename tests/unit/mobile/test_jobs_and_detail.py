@@ -155,7 +155,7 @@ def test_an_action_the_rules_refuse_is_shown_not_queued(device: EngineBackend) -
     state.reload()
     assert not state.arrive("en", manual=True)  # not accepted yet
     assert "not possible now" in state.errors["action"]
-    assert device.status().pending == 0
+    assert device.status().waiting == 0
 
 
 def test_the_customer_follows_and_rates_a_job(tmp_path: object) -> None:
