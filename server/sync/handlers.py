@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from server.billing import recharges
 from server.billing.schemas import CashRechargeOp
 from server.meters import service as meters
-from server.meters.router import SwapIn
+from server.meters.schemas import SwapIn
 from server.uow import UnitOfWork
 from server.work_orders import service as work_orders
 from server.work_orders.schemas import ACTION_BODY, ReportIn

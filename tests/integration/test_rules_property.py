@@ -24,7 +24,7 @@ from sqlmodel import Session
 from server.db import Database, make_database
 from server.meters import service as meters
 from server.meters.models import Meter
-from server.meters.router import SwapIn
+from server.meters.schemas import SwapIn
 from server.sync import serialize
 from server.uow import UnitOfWork
 from server.users.models import User
