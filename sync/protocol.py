@@ -175,12 +175,6 @@ class PhotoStatus(BaseModel):
     size: int | None = None
 
 
-class PhotoBegin(Strict):
-    sha256: Sha256
-    size: int = Field(ge=1, le=PHOTO_MAX_BYTES)
-    content_type: Annotated[str, StringConstraints(pattern=r"^image/(jpeg|png|webp)$")]
-
-
 #: Entities a device stores, in the order a fresh download sends them.
 ENTITIES = ("station", "transformer_area", "account", "meter", "meter_reading",
             "work_order", "work_order_event", "meter_swap", "photo_link",

@@ -155,12 +155,6 @@ class EngineBackend:
             got = rows.get(conn, entity, row_id)
         return got[1] if got else None
 
-    def user_name(self, user_id: str | None) -> str | None:
-        who = self.store.signed_in()
-        if who is not None and user_id == who.user_id:
-            return who.display_name or who.username
-        return None
-
     def thumbnail(self, sha256: str) -> bytes | None:
         if sha256 in self._thumbs:
             return self._thumbs[sha256]

@@ -17,7 +17,7 @@ import flet as ft
 from mobile.i18n import countdown, fmt_time, label, t, translate
 from mobile.services.backend import Backend
 from mobile.state.common import Now, default_clock, off_loop, parse_dt
-from shared.enums import WorkOrderKind, WorkOrderStatus
+from shared.enums import WorkOrderStatus
 from shared.errors import DomainError
 from shared.workorders.fields import GPS_MAX_ACCURACY_M, gps_quality
 from sync.client.readmodel import JobDetail, PhotoItem, TimelineItem
@@ -90,10 +90,6 @@ class JobDetailState:
     @property
     def status(self) -> WorkOrderStatus | None:
         return WorkOrderStatus(self.row["status"]) if self.detail else None
-
-    @property
-    def is_swap(self) -> bool:
-        return self.row.get("kind") == WorkOrderKind.METER_SWAP.value
 
     def buttons(self) -> list[str]:
         if self.detail is None:

@@ -32,7 +32,7 @@ from server.sync.models import AppliedOp, Device
 from server.uow import UnitOfWork
 from server.work_orders import service as work_orders
 from shared.errors import DomainError, ErrorCode
-from shared.messages import translate
+from shared.messages import LANGS, translate
 from shared.timeutil import utcnow
 from shared.workorders.state_machine import Actor
 from sync.clock import Clock
@@ -43,7 +43,6 @@ from sync.protocol import OpEnvelope, OpResult, OpStatus, PushRequest, SyncError
 log = logging.getLogger("gridone.sync.push")
 #: Ops per database transaction (bounds how long one push holds the write lock).
 CHUNK = 100
-_LANGS = ("zh", "en")
 
 
 def sync_message(code: SyncErrorCode, lang: str, **params: Any) -> str:
@@ -193,12 +192,12 @@ def _one(uow: UnitOfWork, batch: _Batch, op: OpEnvelope, known: dict[str, Decide
         return _record_rejection(uow, batch, op, record, known,
                                  SyncErrorCode.UNKNOWN_OP_TYPE.value, {"type": op.type},
                                  {lg: sync_message(SyncErrorCode.UNKNOWN_OP_TYPE, lg,
-                                                   type=op.type) for lg in _LANGS})
+                                                   type=op.type) for lg in LANGS})
     except handlers.PayloadError as exc:
         return _record_rejection(uow, batch, op, record, known,
                                  SyncErrorCode.BAD_PAYLOAD.value, {"summary": exc.summary},
                                  {lg: sync_message(SyncErrorCode.BAD_PAYLOAD, lg,
-                                                   summary=exc.summary) for lg in _LANGS})
+                                                   summary=exc.summary) for lg in LANGS})
     try:
         with uow.savepoint():
             applied = spec.apply(uow, actor, op, body, at)
@@ -208,7 +207,7 @@ def _one(uow: UnitOfWork, batch: _Batch, op: OpEnvelope, known: dict[str, Decide
             # The record is a plain INSERT in the op's savepoint: kept or undone with it.
             session.execute(insert(AppliedOp), [record])
     except DomainError as exc:
-        messages = {lg: error_body(exc.code, lg, exc.details)["message"] for lg in _LANGS}
+        messages = {lg: error_body(exc.code, lg, exc.details)["message"] for lg in LANGS}
         return _record_rejection(uow, batch, op, record, known, exc.code.value, exc.details,
                                  messages)
     except OperationalError:

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from shared.enums import Role
 from shared.timeutil import utcnow
-from sync.client import outbox, photos
+from sync.client import outbox
 from sync.client.backoff import backoff_s
 from sync.client.errors import (
     AuthRequired,
@@ -236,7 +236,3 @@ class SyncEngine:
         self.nudge()
         return n
 
-    def retry_photo(self, sha256: str) -> None:
-        with self.store.write() as conn:
-            photos.retry_failed(conn, sha256)
-        self.nudge()
