@@ -40,9 +40,12 @@ class Decided:
     @classmethod
     def of(cls, record: Any) -> Decided:
         """From anything with these attributes (a table row), or a mapping."""
-        get = record.get if isinstance(record, Mapping) else record.__getattribute__
-        return cls(get("op_id"), get("user_id"), get("entity_id"), get("content_hash"),
-                   get("status"), get("code"), get("details"), get("result"))
+        values: dict[str, Any] = (dict(record) if isinstance(record, Mapping) else
+                                  {f: getattr(record, f) for f in _FIELDS})
+        return cls(**{f: values[f] for f in _FIELDS})
+
+
+_FIELDS = tuple(Decided.__dataclass_fields__)
 
 
 class Gate(StrEnum):
