@@ -19,7 +19,7 @@ from mobile.services.backend import Backend
 from mobile.state.common import Now, default_clock, off_loop, parse_dt
 from shared.enums import WorkOrderStatus
 from shared.errors import DomainError
-from shared.workorders.fields import GPS_MAX_ACCURACY_M, gps_quality
+from shared.workorders.fields import GPS_MAX_ACCURACY_M, RATING_MAX, RATING_MIN, gps_quality
 from sync.client.readmodel import JobDetail, PhotoItem, TimelineItem
 
 #: Buttons in the order a field worker meets them.
@@ -234,7 +234,7 @@ class JobDetailState:
         return ok
 
     def set_rating(self, stars: int) -> None:
-        self.rating = max(1, min(5, int(stars)))
+        self.rating = max(RATING_MIN, min(RATING_MAX, int(stars)))
         self.errors = {k: v for k, v in self.errors.items() if k != "rating"}
 
     def confirm(self, lang: str) -> bool:
