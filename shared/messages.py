@@ -64,6 +64,7 @@ ERRORS: dict[ErrorCode, tuple[str, str]] = {
     ),
     E.WO_NOT_OWNER: ("这不是您的工单。", "This is not your work order."),
     E.WO_REASON_REQUIRED: ("请填写原因。", "Please give a reason."),
+    E.WO_TEXT_REQUIRED: ("请填写内容。", "Please write something first."),
     E.WO_ASSIGNEE_INVALID: (
         "不能派给该人员：{reason}",
         "This person cannot take the job: {reason}",
@@ -289,7 +290,8 @@ SYNC_ERRORS: dict[str, tuple[str, str]] = {
     "SYNC_CURSOR_RESET": ("同步位置失效，将重新下载数据（未上传的操作会保留）。",
                           "Sync position expired; data is downloaded again (your pending "
                           "changes are kept)."),
-    "SYNC_CLIENT_TOO_OLD": ("应用版本过旧，请升级。", "This app version is too old; please update."),
+    "SYNC_CLIENT_TOO_OLD": ("应用版本过旧，请升级。",
+                            "This app version is too old; please update."),
     "SYNC_TRANSIENT": ("服务器繁忙，稍后自动重试。",
                        "Server busy; it will be retried automatically."),
     "SYNC_PHOTO_HASH_MISMATCH": ("照片校验失败，已丢弃上传内容。",

@@ -14,7 +14,7 @@ import flet as ft
 
 from mobile.i18n import lang_from_locale, t
 from mobile.services.backend import Backend, SessionInfo
-from mobile.state.common import Clock, default_clock
+from mobile.state.common import Now, default_clock
 from shared.enums import Role
 
 #: The home tabs of each role the app serves (office roles use the office web).
@@ -47,7 +47,7 @@ class AppState:
     message_seq: int = 0
     device_key: str = ""
     server_url: str = ""
-    clock: Clock = default_clock
+    clock: Now = default_clock
 
     # -- language -----------------------------------------------------------------------
     @property

@@ -7,8 +7,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mobile.services.backend import OpInfo, SyncStatus
 from mobile.state.sync import SyncDriver, SyncState
+from sync.client.status import OpInfo, SyncStatus
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
@@ -55,18 +55,18 @@ def state_with(status: SyncStatus) -> SyncState:
 
 def test_the_indicator_says_online_or_offline_and_what_is_pending() -> None:
     assert state_with(SyncStatus(online=True)).indicator("en") == "Online · All synced"
-    offline = SyncStatus(online=False, pending=3)
+    offline = SyncStatus(online=False, waiting=3)
     assert state_with(offline).indicator("en") == "Offline · 3 pending"
     assert state_with(offline).indicator("zh") == "离线 · 待上传 3"
-    busy = state_with(SyncStatus(online=True, pending=1))
+    busy = state_with(SyncStatus(online=True, waiting=1))
     busy.busy = True
     assert busy.indicator("en") == "Syncing · 1 pending"
 
 
 def test_the_sync_screen_figures() -> None:
-    status = SyncStatus(online=False, pending=4, by_state={"pending": 3, "held": 1,
+    status = SyncStatus(online=False, waiting=4, by_state={"pending": 3, "held": 1,
                                                            "rejected": 1, "applied": 9},
-                        oldest_pending_at=NOW - timedelta(minutes=95), photos_left=2,
+                        oldest_waiting_at=NOW - timedelta(minutes=95), photos_waiting=2,
                         photo_bytes_left=300 * 1024, photo_bytes_total=400 * 1024,
                         last_success_at=NOW - timedelta(hours=26))
     s = state_with(status)
@@ -104,8 +104,8 @@ def test_discard_and_retry_go_to_the_engine_and_refresh() -> None:
 
 
 def test_sync_now_applies_the_new_status_and_bumps_the_data_version() -> None:
-    before = SyncStatus(online=False, pending=2)
-    after = SyncStatus(online=True, pending=0, last_success_at=NOW)
+    before = SyncStatus(online=False, waiting=2)
+    after = SyncStatus(online=True, waiting=0, last_success_at=NOW)
     s = SyncState(FakeBackend(before, after), status=before, clock=lambda: NOW)  # type: ignore[arg-type]
     version = s.data_version
     result = asyncio.run(s.sync_now())
@@ -114,7 +114,7 @@ def test_sync_now_applies_the_new_status_and_bumps_the_data_version() -> None:
 
 
 def test_the_driver_retries_quickly_while_offline_and_stops_on_auth_loss() -> None:
-    offline = SyncStatus(online=False, pending=1)
+    offline = SyncStatus(online=False, waiting=1)
     lost = replace(offline, online=True, auth_required=True)
     backend = FakeBackend(offline, offline, offline, lost)
     state = SyncState(backend, status=offline, clock=lambda: NOW)  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from mobile.state.fault_report import FaultReportState
 from mobile.state.job_detail import GpsFix
 from mobile.state.jobs import JobsState
 from shared.ids import new_id
-from tests.unit.test_mobile_support import ACCOUNT, CUSTOMER, METER, jpeg_bytes, make_device, pull
+from tests.unit.mobile.test_support import ACCOUNT, CUSTOMER, METER, jpeg_bytes, make_device, pull
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_reporting_a_fault_is_checked_then_queued_with_photos_and_location(
     order_id = form.submit("en")
     assert order_id and kicks == [1]
     status = customer.status()
-    assert status.pending == 1 and status.ops[0].action == "report"
+    assert status.waiting == 1 and status.ops[0].action == "report"
     jobs = JobsState(customer)
     jobs.reload()
     (view,) = jobs.items

@@ -13,7 +13,7 @@ import pytest
 from shared.enums import Role
 from shared.ids import new_id
 from shared.timeutil import utcnow
-from sync.client import outbox, rows, sending
+from sync.client import backoff, outbox, rows, sending
 from sync.client.outbox import OpState, OutboxEntry
 from sync.client.store import SignedIn, Store
 from sync.protocol import OpResult, OpStatus, OpType, SyncErrorCode
@@ -275,7 +275,7 @@ def test_counts_and_oldest_waiting(store: Store) -> None:
 
 def test_backoff_grows_with_jitter_and_is_capped() -> None:
     rng = random.Random(7)
-    first = [sending.backoff_s(1, rng) for _ in range(50)]
+    first = [backoff.backoff_s(1, rng) for _ in range(50)]
     assert all(1.0 <= d <= 2.0 for d in first)
     assert len(set(first)) > 1
-    assert all(150 <= sending.backoff_s(30, rng) <= 300 for _ in range(50))
+    assert all(150 <= backoff.backoff_s(30, rng) <= 300 for _ in range(50))

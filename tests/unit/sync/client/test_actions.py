@@ -101,14 +101,16 @@ def test_the_state_machine_refuses_offline_and_nothing_is_queued(store: Store,
 
 
 @pytest.mark.parametrize(("call", "code"), [
-    (lambda a, j: a.decline(j, "  "), ErrorCode.WO_REASON_REQUIRED),
+    (lambda a, j: a.request_help(j, "  "), ErrorCode.WO_REASON_REQUIRED),
+    (lambda a, j: a.request_help(j, "x" * 501), ErrorCode.VALIDATION_ERROR),
     (lambda a, j: a.arrive(j, {"lat": 91, "lon": 0, "accuracy_m": 5}), ErrorCode.WO_GPS_INVALID),
     (lambda a, j: a.arrive(j, {"lat": 1}), ErrorCode.WO_GPS_INVALID),
-    (lambda a, j: a.add_note(j, ""), ErrorCode.VALIDATION_ERROR),
+    (lambda a, j: a.add_note(j, ""), ErrorCode.WO_TEXT_REQUIRED),
     (lambda a, j: a.add_note(j, "x" * 2001), ErrorCode.VALIDATION_ERROR),
 ])
 def test_field_rules_are_checked_offline(store: Store, act: Actions, call: Any,
                                          code: ErrorCode) -> None:
+    """(The state machine comes first, as on the server: these actions are possible.)"""
     j = put(store, "work_order", job(status="accepted"))
     with pytest.raises(DomainError) as err:
         call(act, j["id"])

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -27,56 +27,26 @@ from sqlmodel import Session
 
 from server.db import Database
 from server.errors import error_body
+from server.sync import handlers, serialize
 from server.sync.models import AppliedOp, Device
 from server.uow import UnitOfWork
 from server.work_orders import service as work_orders
 from shared.errors import DomainError, ErrorCode
-from shared.messages import translate
+from shared.messages import LANGS, translate
 from shared.timeutil import utcnow
 from shared.workorders.state_machine import Actor
+from sync.clock import Clock
+from sync.idempotency import Decided, Gate, gate
+from sync.lanes import LaneGate
 from sync.protocol import OpEnvelope, OpResult, OpStatus, PushRequest, SyncErrorCode
-from sync.server import handlers, serialize
 
 log = logging.getLogger("gridone.sync.push")
-#: Device times further than this from the server's (after correction) are flagged.
-CLOCK_FLAG = timedelta(minutes=5)
 #: Ops per database transaction (bounds how long one push holds the write lock).
 CHUNK = 100
-_LANGS = ("zh", "en")
 
 
 def sync_message(code: SyncErrorCode, lang: str, **params: Any) -> str:
     return translate(code.value, lang, **params)
-
-
-@dataclass
-class Clock:
-    offset: timedelta  # server time - device time
-
-    def correct(self, device_time: datetime, now: datetime) -> tuple[datetime, bool]:
-        """Device time moved onto the server's clock; flagged when implausible."""
-        at = device_time + self.offset
-        flagged = abs(self.offset) > CLOCK_FLAG or at > now + CLOCK_FLAG
-        return min(at, now), flagged
-
-
-@dataclass(frozen=True)
-class _Decided:
-    """What a decided op's ``applied_op`` record says (read once per chunk)."""
-
-    op_id: str
-    user_id: str
-    entity_id: str
-    content_hash: str
-    status: str
-    code: str | None
-    details: dict[str, Any]
-    result: dict[str, Any]
-
-    @classmethod
-    def of(cls, rec: AppliedOp) -> _Decided:
-        return cls(rec.op_id, rec.user_id, rec.entity_id, rec.content_hash, rec.status,
-                   rec.code, rec.details, rec.result)
 
 
 @dataclass
@@ -91,9 +61,9 @@ class _Batch:
 def push(db: Database, *, actor: Actor, request: PushRequest, lang: str,
          received_at: datetime | None = None) -> list[OpResult]:
     now = received_at or utcnow()
-    batch = _Batch(actor, request, Clock(now - request.sent_at), lang, now)
+    batch = _Batch(actor, request, Clock.of_push(request.sent_at, now), lang, now)
     results: list[OpResult] = []
-    blocked_lanes: set[str] = set()
+    lanes = LaneGate()
     ops = request.ops
     for start in range(0, len(ops), CHUNK):
         chunk = ops[start:start + CHUNK]
@@ -102,7 +72,7 @@ def push(db: Database, *, actor: Actor, request: PushRequest, lang: str,
                 if start == 0:
                     _touch_device(uow, batch)
                 known = _decided(uow.session, chunk)
-                chunk_results = [_one_in_chunk(uow, batch, op, blocked_lanes, known)
+                chunk_results = [_one_in_chunk(uow, batch, op, lanes, known)
                                  for op in chunk]
                 uow.commit()
         except OperationalError as exc:  # lock timeouts, lost connections, deadlocks
@@ -114,24 +84,24 @@ def push(db: Database, *, actor: Actor, request: PushRequest, lang: str,
     return results
 
 
-def _decided(session: Session, chunk: list[OpEnvelope]) -> dict[str, _Decided]:
+def _decided(session: Session, chunk: list[OpEnvelope]) -> dict[str, Decided]:
     """The records of the chunk's ops and of their lane predecessors, in one query (the
     chunk's transaction holds the write lock on SQLite; on PostgreSQL a record committed
     meanwhile by a concurrent push makes the insert fail, handled in ``_one``)."""
     ids = {op.op_id for op in chunk} | {op.lane_prev for op in chunk if op.lane_prev}
     rows = session.execute(select(AppliedOp).where(
         AppliedOp.op_id.in_(sorted(ids)))).scalars()  # type: ignore[attr-defined]
-    return {r.op_id: _Decided.of(r) for r in rows}
+    return {r.op_id: Decided.of(r) for r in rows}
 
 
-def _one_in_chunk(uow: UnitOfWork, batch: _Batch, op: OpEnvelope, blocked: set[str],
-                  known: dict[str, _Decided]) -> OpResult:
-    if op.lane in blocked:
+def _one_in_chunk(uow: UnitOfWork, batch: _Batch, op: OpEnvelope, lanes: LaneGate,
+                  known: dict[str, Decided]) -> OpResult:
+    if not lanes.open(op.lane):
         return _deferred(op, SyncErrorCode.LANE_PREDECESSOR_MISSING, batch.lang)
     result = _one(uow, batch, op, known)
     if result.status == OpStatus.DEFERRED or result.code == (
             SyncErrorCode.LANE_PREDECESSOR_REJECTED.value):
-        blocked.add(op.lane)
+        lanes.close(op.lane)
     return result
 
 
@@ -176,8 +146,7 @@ def current_row(session: Session, actor: Actor, op: OpEnvelope) -> dict[str, Any
     return serialize.load(session, "work_order", [op.entity_id]).get(op.entity_id)
 
 
-def _from_record(session: Session, batch: _Batch, op: OpEnvelope, rec: AppliedOp | _Decided
-                 ) -> OpResult:
+def _from_record(session: Session, batch: _Batch, op: OpEnvelope, rec: Decided) -> OpResult:
     if rec.status == "applied":
         return OpResult(op_id=op.op_id, status=OpStatus.DUPLICATE,
                         entity=rec.result.get("entity"), entity_id=rec.entity_id,
@@ -188,27 +157,27 @@ def _from_record(session: Session, batch: _Batch, op: OpEnvelope, rec: AppliedOp
                      current_row(session, batch.actor, op))
 
 
-def _one(uow: UnitOfWork, batch: _Batch, op: OpEnvelope, known: dict[str, _Decided]
+def _one(uow: UnitOfWork, batch: _Batch, op: OpEnvelope, known: dict[str, Decided]
          ) -> OpResult:
     session, actor, lang = uow.session, batch.actor, batch.lang
-    if op.device_id != batch.request.device_id:
+    content_hash = op.content_hash()
+    where, rec = gate(op, content_hash=content_hash, device_id=batch.request.device_id,
+                      user_id=actor.user_id, known=known)
+    if where == Gate.DEVICE_MISMATCH:
         return _rejected(op, SyncErrorCode.DEVICE_MISMATCH.value,
                          sync_message(SyncErrorCode.DEVICE_MISMATCH, lang))
-    content_hash = op.content_hash()
-    seen = known.get(op.op_id)
-    if seen is not None:
-        if seen.content_hash != content_hash or seen.user_id != actor.user_id:
-            return _rejected(op, SyncErrorCode.OP_ID_REUSED.value,
-                             sync_message(SyncErrorCode.OP_ID_REUSED, lang))
-        return _from_record(session, batch, op, seen)
-    if op.lane_prev:
-        prev = known.get(op.lane_prev)
-        if prev is None:
-            return _deferred(op, SyncErrorCode.LANE_PREDECESSOR_MISSING, lang)
-        if prev.status != "applied":
-            return _rejected(op, SyncErrorCode.LANE_PREDECESSOR_REJECTED.value,
-                             sync_message(SyncErrorCode.LANE_PREDECESSOR_REJECTED, lang),
-                             {"predecessor": op.lane_prev}, current_row(session, actor, op))
+    if where == Gate.OP_ID_REUSED:
+        return _rejected(op, SyncErrorCode.OP_ID_REUSED.value,
+                         sync_message(SyncErrorCode.OP_ID_REUSED, lang))
+    if where == Gate.DECIDED:
+        assert rec is not None
+        return _from_record(session, batch, op, rec)
+    if where == Gate.PREDECESSOR_MISSING:
+        return _deferred(op, SyncErrorCode.LANE_PREDECESSOR_MISSING, lang)
+    if where == Gate.PREDECESSOR_REJECTED:
+        return _rejected(op, SyncErrorCode.LANE_PREDECESSOR_REJECTED.value,
+                         sync_message(SyncErrorCode.LANE_PREDECESSOR_REJECTED, lang),
+                         {"predecessor": op.lane_prev}, current_row(session, actor, op))
     at, flagged = batch.clock.correct(op.created_at, batch.now)
     record: dict[str, Any] = {
         "op_id": op.op_id, "device_id": op.device_id, "device_seq": op.device_seq,
@@ -223,12 +192,12 @@ def _one(uow: UnitOfWork, batch: _Batch, op: OpEnvelope, known: dict[str, _Decid
         return _record_rejection(uow, batch, op, record, known,
                                  SyncErrorCode.UNKNOWN_OP_TYPE.value, {"type": op.type},
                                  {lg: sync_message(SyncErrorCode.UNKNOWN_OP_TYPE, lg,
-                                                   type=op.type) for lg in _LANGS})
+                                                   type=op.type) for lg in LANGS})
     except handlers.PayloadError as exc:
         return _record_rejection(uow, batch, op, record, known,
                                  SyncErrorCode.BAD_PAYLOAD.value, {"summary": exc.summary},
                                  {lg: sync_message(SyncErrorCode.BAD_PAYLOAD, lg,
-                                                   summary=exc.summary) for lg in _LANGS})
+                                                   summary=exc.summary) for lg in LANGS})
     try:
         with uow.savepoint():
             applied = spec.apply(uow, actor, op, body, at)
@@ -238,7 +207,7 @@ def _one(uow: UnitOfWork, batch: _Batch, op: OpEnvelope, known: dict[str, _Decid
             # The record is a plain INSERT in the op's savepoint: kept or undone with it.
             session.execute(insert(AppliedOp), [record])
     except DomainError as exc:
-        messages = {lg: error_body(exc.code, lg, exc.details)["message"] for lg in _LANGS}
+        messages = {lg: error_body(exc.code, lg, exc.details)["message"] for lg in LANGS}
         return _record_rejection(uow, batch, op, record, known, exc.code.value, exc.details,
                                  messages)
     except OperationalError:
@@ -249,33 +218,27 @@ def _one(uow: UnitOfWork, batch: _Batch, op: OpEnvelope, known: dict[str, _Decid
         # against it on the device, and the other ops of the push go on.
         found = session.get(AppliedOp, op.op_id)
         if found is not None:
-            known[op.op_id] = _Decided.of(found)
-            return _from_record(session, batch, op, found)
+            known[op.op_id] = Decided.of(found)
+            return _from_record(session, batch, op, known[op.op_id])
         log.exception("database error applying op %s (%s)", op.op_id, op.type)
         return OpResult(op_id=op.op_id, status=OpStatus.DEFERRED,
                         code=ErrorCode.INTERNAL_ERROR.value,
                         message=translate(ErrorCode.INTERNAL_ERROR, batch.lang),
                         details={"error": type(exc.orig).__name__ if exc.orig else "db"},
                         retry_after=60.0)
-    known[op.op_id] = _decided_from(record)
+    known[op.op_id] = Decided.of(record)
     return OpResult(op_id=op.op_id, status=OpStatus.APPLIED, entity=applied.entity,
                     entity_id=applied.entity_id, version=applied.version)
 
 
-def _decided_from(record: dict[str, Any]) -> _Decided:
-    return _Decided(record["op_id"], record["user_id"], record["entity_id"],
-                    record["content_hash"], record["status"], record["code"],
-                    record["details"], record["result"])
-
-
 def _record_rejection(uow: UnitOfWork, batch: _Batch, op: OpEnvelope, record: dict[str, Any],
-                      known: dict[str, _Decided], code: str, details: dict[str, Any],
+                      known: dict[str, Decided], code: str, details: dict[str, Any],
                       messages: dict[str, str]) -> OpResult:
     """Record a permanent refusal (nothing of the op itself was kept)."""
     fresh = {**record, "status": "rejected", "code": code, "result": {},
              "details": {**_jsonable(details), "_message": messages}}
     uow.session.execute(insert(AppliedOp), [fresh])
-    known[op.op_id] = _decided_from(fresh)
+    known[op.op_id] = Decided.of(fresh)
     return _rejected(op, code, messages.get(batch.lang) or translate(code, batch.lang),
                      _jsonable(details), current_row(uow.session, batch.actor, op))
 

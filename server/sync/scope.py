@@ -10,8 +10,10 @@
 * money (issue 5): a customer's phone holds their accounts' ledger entries, payment
   orders and inbox; an agent's phone the ledger entries they recorded (field cash).
 
-``Scope`` gives SQL for a fresh download and a Python check for incremental pulls: a
-change whose row is no longer in scope becomes a tombstone on the device.
+``DeviceScope`` gives SQL for a fresh download and a Python check for incremental pulls: a
+change whose row is no longer in scope becomes a tombstone on the device. (Its
+``changes_clause`` reads the keys each change-log entry was written with:
+``server.uow.Scope``, the station/account/user a change concerns.)
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ _MONEY = frozenset({"ledger_entry", "notification", "payment_order"})
 
 
 @dataclass
-class Scope:
+class DeviceScope:
     actor: Actor
     county_wide: bool = False
     order_ids: set[str] = field(default_factory=set)
@@ -119,7 +121,7 @@ class Scope:
 
     def hangers_from(self, entity: str, order_id: str) -> ColumnElement[bool]:
         """``where`` for rows hanging off work orders, limited to the jobs from ``order_id``
-        on: a fresh download goes through them job by job (see ``sync.server.pull``)."""
+        on: a fresh download goes through them job by job (see ``server.sync.pull``)."""
         model = _HANGERS[entity]
         return model.work_order_id.in_(  # type: ignore[no-any-return]
             select(WorkOrder.id).where(self.orders_clause(), WorkOrder.id >= order_id))
@@ -212,8 +214,8 @@ class Scope:
             a.role == Role.CUSTOMER and row.get("account_id") in a.account_ids)
 
 
-def build_scope(session: Session, actor: Actor) -> Scope:
-    return Scope(actor, county_wide=actor.role in OFFICE_ROLES and (
+def build_scope(session: Session, actor: Actor) -> DeviceScope:
+    return DeviceScope(actor, county_wide=actor.role in OFFICE_ROLES and (
         actor.role == Role.ADMIN or actor.station_id is None))
 
 

@@ -13,7 +13,7 @@ from mobile.services.engine_backend import EngineBackend
 from mobile.state.swap_form import SwapFormState, seals_of
 from shared.timeutil import utcnow
 from sync.client.timefmt import to_iso
-from tests.unit.test_mobile_support import TECH, jpeg_bytes, make_device, order_row, pull
+from tests.unit.mobile.test_support import TECH, jpeg_bytes, make_device, order_row, pull
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_every_field_has_its_own_message(tech: EngineBackend) -> None:
         "seal_numbers": "A seal number is not valid: x",
         "photos": "Photos of both the old and the new meter face are required.",
     }
-    assert tech.status().pending == 0
+    assert tech.status().waiting == 0
 
 
 def test_a_corrected_field_loses_its_message_at_once(tech: EngineBackend) -> None:
@@ -77,7 +77,7 @@ def test_a_corrected_field_loses_its_message_at_once(tech: EngineBackend) -> Non
     assert form.submit("zh")
     assert form.submitted
     status = tech.status()
-    assert status.pending == 1 and status.ops[0].action == "record"
+    assert status.waiting == 1 and status.ops[0].action == "record_swap"
     detail = tech.job(form.order_id)
     assert detail is not None and detail.swap is not None
     assert detail.swap["new_meter_no"] == "NEW-0001"

@@ -20,10 +20,12 @@ from shared.enums import Role
 from shared.ids import new_id
 from shared.timeutil import utcnow
 from sync.client import outbox, photos, rows, sending
-from sync.client.engine import BACKOFF_CAP_S, SyncEngine, backoff_s
+from sync.client.backoff import CAP_S as BACKOFF_CAP_S
+from sync.client.backoff import backoff_s
+from sync.client.engine import IDLE_S, SyncEngine
 from sync.client.errors import AuthRequired, PermanentError, TransientError
 from sync.client.store import Key, SignedIn, Store
-from sync.client.transport import ClockEstimator
+from sync.clock import ClockEstimator
 from sync.protocol import OpResult, OpStatus, OpType, PhotoStatus, PushResponse
 
 USER = SignedIn(new_id(), Role.CREW)
@@ -267,9 +269,10 @@ def test_retry_after_is_respected(store: Store, server: FakeServer, engine: Sync
 def test_a_refused_sign_in_drops_the_tokens_and_waits(store: Store, server: FakeServer,
                                                       engine: SyncEngine) -> None:
     server.fail = AuthRequired("reused", code="AUTH_REFRESH_REUSED", status=401)
-    assert engine._one_round() == BACKOFF_CAP_S
+    assert engine._one_round() == IDLE_S
     assert store.tokens() == (None, None)
-    assert engine.status().signed_in is False
+    status = engine.status()
+    assert status.signed_in is False and status.auth_required  # the app asks to sign in
 
 
 def test_the_loop_runs_on_a_timer_wakes_when_nudged_and_stops_cleanly(

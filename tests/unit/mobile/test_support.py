@@ -122,7 +122,7 @@ def test_signing_out_forgets_the_tokens_and_keeps_unsent_work(device: EngineBack
     device.act(job["id"], "accept", {})
     device.sign_out()  # the server cannot be reached: the outbox stays
     assert device.session() is None
-    assert device.status().pending == 1
+    assert device.status().waiting == 1
 
 
 def test_status_counts_pending_ops_and_photo_bytes(device: EngineBackend) -> None:
@@ -130,11 +130,11 @@ def test_status_counts_pending_ops_and_photo_bytes(device: EngineBackend) -> Non
     pull(device, [("work_order", job)])
     sha = device.add_photo(job["id"], jpeg_bytes())
     status = device.status()
-    assert status.pending == 1
+    assert status.waiting == 1
     assert status.by_state["pending"] == 1
-    assert status.photos_left == 1
+    assert status.photos_waiting == 1
     assert 0 < status.photo_bytes_left == status.photo_bytes_total
-    assert status.oldest_pending_at is not None
+    assert status.oldest_waiting_at is not None
     assert [o.action for o in status.ops] == ["add_photo"]
     assert device.thumbnail(sha) is not None
     with Image.open(io.BytesIO(device.thumbnail(sha) or b"")) as thumb:

@@ -13,7 +13,7 @@ from sync.client.errors import (
     PermanentError,
     TransientError,
 )
-from sync.client.transport import ClockEstimator, classify
+from sync.client.transport import classify
 
 
 def resp(status: int, body: object = None, headers: dict[str, str] | None = None
@@ -55,17 +55,3 @@ def test_426_means_update_and_401_means_sign_in() -> None:
         classify(resp(426, {"code": "SYNC_CLIENT_TOO_OLD", "message": "update"}))
     with pytest.raises(AuthRequired):
         classify(resp(401, {"code": "AUTH_TOKEN_EXPIRED", "message": "expired"}))
-
-
-def test_the_clock_offset_comes_from_the_fastest_recent_request() -> None:
-    clock = ClockEstimator()
-    assert clock.offset_s is None
-    t0 = datetime(2025, 1, 1, tzinfo=UTC)
-    # slow request: server says +100 s at a midpoint that is uncertain by 5 s
-    clock.sample(t0, t0 + timedelta(seconds=10), t0 + timedelta(seconds=103))
-    # fast request: device is 60 s behind the server
-    clock.sample(t0, t0 + timedelta(milliseconds=20), t0 + timedelta(seconds=60.01))
-    assert clock.offset_s == pytest.approx(60.0)
-    naive = datetime(2025, 1, 1, 0, 1)  # a naive server time is read as UTC
-    clock.sample(t0 + timedelta(minutes=1), t0 + timedelta(minutes=1), naive)
-    assert clock.offset_s == pytest.approx(0.0)

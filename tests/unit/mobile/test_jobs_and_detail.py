@@ -15,7 +15,7 @@ from shared.enums import Role, WorkOrderStatus
 from shared.timeutil import utcnow
 from shared.workorders.state_machine import Actor, OrderFacts, allowed_actions
 from sync.client.timefmt import to_iso
-from tests.unit.test_mobile_support import (
+from tests.unit.mobile.test_support import (
     CREW,
     CUSTOMER,
     STATION,
@@ -155,7 +155,7 @@ def test_an_action_the_rules_refuse_is_shown_not_queued(device: EngineBackend) -
     state.reload()
     assert not state.arrive("en", manual=True)  # not accepted yet
     assert "not possible now" in state.errors["action"]
-    assert device.status().pending == 0
+    assert device.status().waiting == 0
 
 
 def test_the_customer_follows_and_rates_a_job(tmp_path: object) -> None:
@@ -199,3 +199,20 @@ def test_map_link_and_action_labels(device: EngineBackend) -> None:
     missing = JobDetailState(device, "0190f0f4-1111-7000-8000-000000000099")
     missing.reload()
     assert missing.detail is None and missing.buttons() == []
+
+
+def test_a_refused_field_is_shown_beside_its_input_and_the_text_is_kept(
+        device: EngineBackend) -> None:
+    job = order_row(status="accepted")
+    pull(device, [("work_order", job)])
+    state = JobDetailState(device, job["id"])
+    state.reload()
+    state.open_form("add_note")
+    assert not state.add_note("en")
+    assert state.errors == {"note": "Please write something first."}
+    state.help_reason = "x" * 501  # the shared limit: refused, not cut
+    assert not state.request_help("en")
+    assert "at most 500 characters" in state.errors["help_reason"]
+    assert state.help_reason == "x" * 501 and device.status().waiting == 0
+    state.help_reason = "Need a ladder"
+    assert state.request_help("en") and state.help_reason == ""

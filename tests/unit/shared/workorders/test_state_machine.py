@@ -31,7 +31,6 @@ K = WorkOrderKind
 A = Action
 E = ErrorCode
 
-ALL_STATUSES = frozenset(S)
 OPEN = frozenset({S.REPORTED, S.DISPATCHED, S.ACCEPTED, S.EN_ROUTE, S.ON_SITE})
 WORKING = frozenset({S.ACCEPTED, S.EN_ROUTE, S.ON_SITE})
 

@@ -13,21 +13,12 @@ from pydantic import BaseModel, ValidationError
 from server.billing import recharges
 from server.billing.schemas import CashRechargeOp
 from server.meters import service as meters
-from server.meters.router import SwapIn
+from server.meters.schemas import SwapIn
 from server.uow import UnitOfWork
 from server.work_orders import service as work_orders
-from server.work_orders.schemas import (
-    ActionIn,
-    ArriveIn,
-    ConfirmIn,
-    NoteIn,
-    PhotoIn,
-    ReasonIn,
-    ReportIn,
-    ResolveIn,
-)
+from server.work_orders.schemas import ACTION_BODY, ReportIn
 from shared.workorders.state_machine import Action, Actor
-from sync.protocol import OpEnvelope, OpType
+from sync.protocol import ACTION_OF, OpEnvelope, OpType
 
 
 class PayloadError(Exception):
@@ -100,17 +91,9 @@ class _ReportPayload(ReportIn):
 
 
 HANDLERS: dict[str, OpSpec] = {
+    **{op: OpSpec(ACTION_BODY[action], _action(action)) for op, action in ACTION_OF.items()
+       if action in ACTION_BODY},
     OpType.WO_REPORT: OpSpec(_ReportPayload, _report),
-    OpType.WO_ACCEPT: OpSpec(ActionIn, _action(Action.ACCEPT)),
-    OpType.WO_DECLINE: OpSpec(ReasonIn, _action(Action.DECLINE)),
-    OpType.WO_START_TRAVEL: OpSpec(ActionIn, _action(Action.START_TRAVEL)),
-    OpType.WO_ARRIVE: OpSpec(ArriveIn, _action(Action.ARRIVE)),
-    OpType.WO_ADD_NOTE: OpSpec(NoteIn, _action(Action.ADD_NOTE)),
-    OpType.WO_ADD_PHOTO: OpSpec(PhotoIn, _action(Action.ADD_PHOTO)),
-    OpType.WO_REQUEST_HELP: OpSpec(ReasonIn, _action(Action.REQUEST_HELP)),
-    OpType.WO_RESOLVE: OpSpec(ResolveIn, _action(Action.RESOLVE)),
-    OpType.WO_CONFIRM: OpSpec(ConfirmIn, _action(Action.CONFIRM)),
-    OpType.WO_CANCEL: OpSpec(ReasonIn, _action(Action.CANCEL)),
     OpType.METER_SWAP_RECORD: OpSpec(SwapIn, _swap),
     OpType.RECHARGE_CASH: OpSpec(CashRechargeOp, _cash),
 }

@@ -1,6 +1,7 @@
 """Serve a pull: a fresh download in pages, then incremental changes after a cursor.
 
-The cursor is opaque to clients: signed JSON naming the mode and position.
+The cursor is opaque to clients: JSON naming the mode and position, signed and bound to
+the user's scope (``sync.cursor``).
 
 * ``snap``: a fresh download. ``h`` is the change-log high-water mark read *before* the
   first page; ``e``/``k`` the entity and last id sent. Every change committed after ``h``
@@ -16,10 +17,6 @@ The cursor is opaque to clients: signed JSON naming the mode and position.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,16 +24,13 @@ from sqlalchemy import and_, or_, select
 from sqlmodel import Session
 
 from server.changes.models import ChangeLog, Counter
+from server.sync import serialize
+from server.sync.scope import DeviceScope, build_scope, fingerprint
 from shared.workorders.state_machine import Actor
+from sync import cursor as cursors
 from sync.protocol import ENTITIES, Change
-from sync.server import serialize
-from sync.server.scope import Scope, build_scope, fingerprint
 
 _HANGER_ENTITIES = ("work_order_event", "meter_swap", "photo_link")
-
-
-class CursorError(Exception):
-    """The cursor is not usable (tampered, another user's, too old): start afresh."""
 
 
 @dataclass
@@ -45,26 +39,6 @@ class Page:
     next_cursor: str
     has_more: bool
     reset: bool
-
-
-def encode_cursor(data: dict[str, Any], *, secret: str) -> str:
-    raw = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()
-    sig = hmac.new(secret.encode(), raw.encode(), hashlib.sha256).hexdigest()[:24]
-    return f"{raw}.{sig}"
-
-
-def decode_cursor(cursor: str, *, secret: str, actor: Actor) -> dict[str, Any]:
-    raw, _, sig = cursor.partition(".")
-    good = hmac.new(secret.encode(), raw.encode(), hashlib.sha256).hexdigest()[:24]
-    if not hmac.compare_digest(sig, good):
-        raise CursorError("signature")
-    try:
-        data = json.loads(base64.urlsafe_b64decode(raw.encode()))
-    except ValueError as exc:
-        raise CursorError("format") from exc
-    if data.get("f") != fingerprint(actor):
-        raise CursorError("scope")
-    return data  # type: ignore[no-any-return]
 
 
 def high_water(session: Session) -> int:
@@ -76,10 +50,11 @@ def pull(session: Session, *, actor: Actor, cursor: str | None, limit: int, secr
          ) -> Page:
     reset = False
     state: dict[str, Any] | None = None
+    scope_key = fingerprint(actor)
     if cursor:
         try:
-            state = decode_cursor(cursor, secret=secret, actor=actor)
-        except CursorError:
+            state = cursors.decode(cursor, secret=secret, fingerprint=scope_key)
+        except cursors.CursorError:
             reset = True
     if state is None:
         state = {"m": "snap", "h": high_water(session), "e": 0, "k": "", "w": ""}
@@ -88,11 +63,11 @@ def pull(session: Session, *, actor: Actor, cursor: str | None, limit: int, secr
         changes, state, more = _snapshot_page(session, scope, state, limit)
     else:
         changes, state, more = _incremental_page(session, scope, state, limit)
-    state["f"] = fingerprint(actor)
-    return Page(changes, encode_cursor(state, secret=secret), more, reset)
+    return Page(changes, cursors.encode(state, secret=secret, fingerprint=scope_key), more,
+                reset)
 
 
-def _snapshot_page(session: Session, scope: Scope, state: dict[str, Any], limit: int
+def _snapshot_page(session: Session, scope: DeviceScope, state: dict[str, Any], limit: int
                    ) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
     out: list[dict[str, Any]] = []
     e, k, w = int(state["e"]), str(state["k"]), str(state.get("w", ""))
@@ -129,7 +104,7 @@ def _change(entity: str, row: dict[str, Any] | None, *, id_: str | None = None,
             "deleted": False, "row": row}
 
 
-def _incremental_page(session: Session, scope: Scope, state: dict[str, Any], limit: int
+def _incremental_page(session: Session, scope: DeviceScope, state: dict[str, Any], limit: int
                       ) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
     since = int(state["s"])
     entries = session.execute(

@@ -32,7 +32,7 @@ from shared.timeutil import utcnow
 from sync.client.errors import PermanentError, TransientError
 from sync.client.store import SignedIn
 from sync.client.timefmt import to_iso
-from tests.unit.test_mobile_support import ACCOUNT, CUSTOMER, METER, STATION, make_device, pull
+from tests.unit.mobile.test_support import ACCOUNT, CUSTOMER, METER, STATION, make_device, pull
 
 AGENT = SignedIn(new_id(), Role.AGENT, username="agent1", display_name="Agent One",
                  station_id=STATION)
@@ -233,13 +233,13 @@ def test_cash_is_queued_offline_once_per_receipt(agent: EngineBackend) -> None:
     assert (cash.account_text, cash.amount_text, cash.receipt_text) == ("", "", "")
     (line,) = cash.lines
     assert (line.amount_fen, line.receipt_no, line.state) == (10000, "R-000777", "pending")
-    assert agent.status().pending == 1
+    assert agent.status().waiting == 1
     ops = agent.status().ops
     assert ops[0].action and agent.actions.read.cash_recharges()[0].account_id == ACCOUNT
     # the same paper receipt again (a double tap): nothing new
     cash.account_text, cash.amount_text, cash.receipt_text = "7700000000", "100", "R-000777"
     assert cash.submit()
-    assert len(cash.lines) == 1 and agent.status().pending == 1
+    assert len(cash.lines) == 1 and agent.status().waiting == 1
     # the same receipt for another amount: refused like the server would
     cash.account_text, cash.amount_text, cash.receipt_text = "7700000000", "200", "R-000777"
     assert not cash.submit()
@@ -263,7 +263,7 @@ def test_bad_cash_input_is_refused_and_nothing_is_queued(
     cash.account_text, cash.amount_text, cash.receipt_text = account, amount, receipt
     assert not cash.submit()
     assert field in cash.errors
-    assert agent.status().pending == 0
+    assert agent.status().waiting == 0
 
 
 def test_only_agents_and_managers_take_cash(customer: EngineBackend) -> None:
