@@ -32,7 +32,9 @@ __all__ = ["device"]
 def test_jobs_are_filtered_and_most_urgent_first(device: EngineBackend) -> None:
     now = utcnow()
     late = order_row(code="WO1", arrive_by=to_iso(now - timedelta(minutes=5)))
-    soon = order_row(code="WO2", priority="urgent")
+    # due now: "today" whatever the hour (a deadline 35 min ahead is tomorrow after 23:25)
+    soon = order_row(code="WO2", priority="urgent", arrive_by=to_iso(now),
+                     complete_by=to_iso(now))
     later = order_row(code="WO3", kind="usage_inspection", arrive_by=None,
                       complete_by=to_iso(now + timedelta(days=3)))
     done = order_row(code="WO4", status="resolved", resolved_at=to_iso(now),
