@@ -1,6 +1,6 @@
 """Where a push's time goes on the server: ``.venv/bin/python bench/profile_push.py``.
 
-Calls ``sync.server.push.push`` in this process (no HTTP) with ``--ops`` ``add_note`` ops
+Calls ``server.sync.push.push`` in this process (no HTTP) with ``--ops`` ``add_note`` ops
 across 200 jobs, in requests of 500 like the phone sends, on a fresh SQLite file, and
 prints the server-side rate and (``--profile``) the top functions from cProfile by own
 time and by cumulative time.
@@ -87,8 +87,8 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--top", type=int, default=35)
     args = ap.parse_args()
+    from server.sync.push import push
     from sync.protocol import OpStatus
-    from sync.server.push import push
 
     tmp = Path(tempfile.mkdtemp(prefix="gridone-profile-"))
     db, actor, jobs = build(tmp / "gridone.db", 200)

@@ -1,8 +1,8 @@
 """The GridOne app's composition root: wire one device's services and state, render.
 
 Start it with ``run(api_url=..., host=..., port=...)`` (web mode, served with ``no_cdn``;
-blocks), ``spawn(...)`` (the same in a child process) or ``python -m mobile --api-url ...
---port ...``. In web mode each browser gets its own
+blocks) or ``python -m mobile --api-url ... --port ...`` (``gridone demo`` starts it so, in
+a child process: ``launcher.processes``). In web mode each browser gets its own
 device identity and local store (see ``mobile.services.device``).
 """
 
@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -177,15 +175,3 @@ def run(*, api_url: str = "", host: str = "127.0.0.1", port: int = 8550,
         os.environ.setdefault("FLET_FORCE_WEB_SERVER", "true")  # serve only, open nothing
     ft.run(main, name="", host=host, port=port, view=ft.AppView.WEB_BROWSER,
            assets_dir=str(ASSETS), no_cdn=True)
-
-
-def spawn(*, api_url: str, host: str = "127.0.0.1", port: int = 8550,
-          data_dir: str | Path | None = None) -> subprocess.Popen[bytes]:
-    """Start the app in web mode in a child process and return it (for ``gridone demo``,
-    which serves the API in the foreground). Stop it with ``proc.terminate()``; the app
-    is at ``f"http://{host}:{port}/"`` about two seconds after this returns."""
-    args = [sys.executable, "-m", "mobile", "--api-url", api_url, "--host", host,
-            "--port", str(port)]
-    if data_dir is not None:
-        args += ["--data-dir", str(data_dir)]
-    return subprocess.Popen(args)

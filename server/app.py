@@ -21,6 +21,7 @@ from server.errors import install_error_handlers
 from server.meters.router import router as meters_router
 from server.middleware import BodyLimitMiddleware
 from server.migrate import upgrade
+from server.monitoring.router import router as monitoring_router
 from server.stations.router import router as stations_router
 from server.sync.router import router as sync_router
 from server.work_orders.router import router as work_orders_router
@@ -83,4 +84,5 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         app.include_router(router)
     install_billing(app, settings)  # billing, payments, notifications, meter commands
     app.include_router(dispatch_router)  # the dispatch desk, and /office (issue 10)
+    app.include_router(monitoring_router)  # grid monitoring (issue 12)
     return app

@@ -1,14 +1,15 @@
-"""The ``gridone`` command: serve, demo, seed, migrate."""
+"""The server's commands: serve, seed, migrate and the billing jobs. The ``gridone``
+command (``launcher.cli``) offers these plus ``demo``, which also starts the app."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from server.config import Settings
+from server.monitoring.cli import ami_app
 
 app = typer.Typer(help="GridOne server commands.", no_args_is_help=True, add_completion=False)
 
@@ -20,7 +21,8 @@ def _settings(data_dir: Path | None) -> Settings:
     return Settings(data_dir=data_dir) if data_dir else Settings()
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def run_api(settings: Settings, host: str, port: int) -> None:
+    """Serve the API in the foreground until stopped."""
     import uvicorn
 
     from server.app import create_app
@@ -73,54 +75,7 @@ def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
     settings = _settings(data_dir)
     typer.echo(f"GridOne API:   http://{host}:{port}/api/v1/health")
     typer.echo(f"API docs:      http://{host}:{port}/docs")
-    _serve(settings, host, port)
-
-
-@app.command()
-def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
-         data_dir: Annotated[Path, typer.Option(help="Demo data folder (wiped)")] = Path(
-             "data/demo"),
-         accounts: Annotated[int, typer.Option()] = 3000,
-         days: Annotated[int, typer.Option()] = 90,
-         app_port: Annotated[int, typer.Option(help="App (web/PWA) port; 0: no app")] = 8550,
-         ) -> None:
-    """Build a fresh demo database, then serve the API and the app and print the URLs and
-    demo logins."""
-    from server.demo.generator import DEMO_PASSWORD
-
-    if data_dir.exists():
-        shutil.rmtree(data_dir)
-    seed(data_dir=data_dir, accounts=accounts, days=days, seed_value=20261127)
-    from server.demo.generator import demo_logins
-
-    typer.echo("")
-    typer.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
-    for role, username, note in demo_logins():
-        typer.echo(f"  {role:<11} {username:<14} {note}")
-    typer.echo("")
-    office_url = f"http://{host}:{app_port}/office" if app_port else None
-    settings = Settings(data_dir=data_dir, office_url=office_url)
-    app_proc = None
-    if app_port:
-        from mobile.main import spawn
-
-        app_proc = spawn(api_url=f"http://{host}:{port}", host=host, port=app_port,
-                         data_dir=data_dir / "mobile")
-        typer.echo(f"GridOne app:   http://{host}:{app_port}/   (open it in a browser; "
-                   "each browser is its own phone)")
-        typer.echo(f"GridOne office: {office_url}   (dispatchers, managers, admin; "
-                   f"http://{host}:{port}/office leads there too)")
-    typer.echo(f"GridOne API:   http://{host}:{port}/api/v1/health")
-    typer.echo(f"API docs:      http://{host}:{port}/docs")
-    try:
-        _serve(settings, host, port)
-    finally:
-        if app_proc is not None:
-            app_proc.terminate()
-            try:
-                app_proc.wait(10)
-            except Exception:  # the child must never outlive us
-                app_proc.kill()
+    run_api(settings, host, port)
 
 
 # -- prepaid billing (issue 5) --------------------------------------------------------------
@@ -246,6 +201,8 @@ def billing_tick(data_dir: Annotated[Path | None, typer.Option()] = None) -> Non
         db.dispose()
     typer.echo(str(report))
 
+
+app.add_typer(ami_app, name="ami")  # grid monitoring (issue 12)
 
 if __name__ == "__main__":
     app()

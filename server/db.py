@@ -6,8 +6,6 @@ written in one transaction or not at all (``UnitOfWork.commit``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -81,12 +79,6 @@ def make_database(url: str) -> Database:
                         _sqlite_engine(url, immediate=False))
     engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
     return Database(url, engine, engine)
-
-
-@contextmanager
-def read_session(db: Database) -> Iterator[Session]:
-    with Session(db.reader, expire_on_commit=False) as session:
-        yield session
 
 
 def bump_counter(session: Session, name: str, by: int = 1) -> int:

@@ -16,6 +16,17 @@ from server.customers.models import Account
 from server.dispatch.models import CrewDuty, StallRule, WorkOrderStall
 from server.meter_commands.models import MeterCommand, MeterCommandAck
 from server.meters.models import Meter, MeterReading, MeterSwap
+from server.monitoring.models import (
+    Anomaly,
+    AreaDay,
+    InspectionFinding,
+    IntervalReading,
+    LossNormRow,
+    MeterDay,
+    MeteringPoint,
+    MonitoringDay,
+    MonitoringPolicy,
+)
 from server.notifications.models import Notification, OutboxMessage
 from server.payments.models import PaymentCallback, PaymentOrder, SandboxEvent, SandboxPayment
 from server.photos.models import Photo, PhotoLink
@@ -28,7 +39,9 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Account",
+    "Anomaly",
     "AppliedOp",
+    "AreaDay",
     "AuditLog",
     "BillingDay",
     "BillingPolicy",
@@ -37,12 +50,19 @@ __all__ = [
     "Counter",
     "CrewDuty",
     "Device",
+    "InspectionFinding",
+    "IntervalReading",
     "LedgerEntry",
+    "LossNormRow",
     "Meter",
     "MeterCommand",
     "MeterCommandAck",
+    "MeterDay",
     "MeterReading",
     "MeterSwap",
+    "MeteringPoint",
+    "MonitoringDay",
+    "MonitoringPolicy",
     "Notification",
     "OutboxMessage",
     "PaymentCallback",

@@ -19,7 +19,9 @@ from shared.workorders.state_machine import Actor
 
 @dataclass(frozen=True)
 class Scope:
-    """Who may see a change: rows of a station, an account, a user."""
+    """Who may see a change: rows of a station, an account, a user. Each change-log entry
+    carries these keys; ``server.sync.scope.DeviceScope`` (what one user's devices hold)
+    selects entries by them."""
 
     station_id: str | None = None
     account_id: str | None = None

@@ -60,7 +60,6 @@ OPEN_STATUSES = frozenset(
         WorkOrderStatus.ON_SITE,
     }
 )
-TERMINAL_STATUSES = frozenset({WorkOrderStatus.CLOSED, WorkOrderStatus.CANCELLED})
 
 
 class Priority(StrEnum):

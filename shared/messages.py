@@ -64,6 +64,7 @@ ERRORS: dict[ErrorCode, tuple[str, str]] = {
     ),
     E.WO_NOT_OWNER: ("这不是您的工单。", "This is not your work order."),
     E.WO_REASON_REQUIRED: ("请填写原因。", "Please give a reason."),
+    E.WO_TEXT_REQUIRED: ("请填写内容。", "Please write something first."),
     E.WO_ASSIGNEE_INVALID: (
         "不能派给该人员：{reason}",
         "This person cannot take the job: {reason}",
@@ -237,6 +238,48 @@ ERRORS: dict[ErrorCode, tuple[str, str]] = {
                            "The stall rule's {field} cannot be {value}."),
     E.DUTY_NOT_FIELD_USER: ("只有抢修、装表和营业人员有值班状态。",
                             "Only field crews, meter technicians and agents go on duty."),
+    E.INTERVAL_FIELD_INVALID: (
+        "字段 {field} 有误：{problem}", "Field {field} is invalid: {problem}"
+    ),
+    E.INTERVAL_DUPLICATE_IN_FILE: (
+        "与第 {first} 行重复（同一电表、同一时段），但数值不同。",
+        "Repeats row {first} (same meter and interval) with another value.",
+    ),
+    E.INTERVAL_ESTIMATE_OVER_ACTUAL: (
+        "该时段已有实抄数据，估算值不能覆盖它。",
+        "This interval already holds an actual reading; an estimate cannot replace it.",
+    ),
+    E.INTERVAL_ENERGY_IMPLAUSIBLE: (
+        "15 分钟电量 {value} kWh 不可信（上限 {max} kWh）。",
+        "{value} kWh in 15 minutes is implausible (at most {max} kWh).",
+    ),
+    E.SUPPLY_METER_INVALID: ("台区总表设置有误：{reason}", "Invalid area master meter: {reason}"),
+    E.AREA_NOT_FOUND: ("找不到台区 {area}。", "Transformer area {area} not found."),
+    E.ANOMALY_NOT_FOUND: ("找不到异常记录 {anomaly}。", "Anomaly {anomaly} not found."),
+    E.MONITORING_POLICY_INVALID: (
+        "监测参数有误：{reason}", "Invalid monitoring settings: {reason}"
+    ),
+    E.MONITORING_RANGE_INVALID: ("日期范围有误：{reason}", "Invalid date range: {reason}"),
+    E.FINDING_FIELD_INVALID: (
+        "检查结果的字段 {field} 有误：{problem}",
+        "Field {field} of the finding is invalid: {problem}",
+    ),
+    E.FINDING_NOTE_REQUIRED: (
+        "请说明现场发现的情况。", "Please describe in a note what you found."
+    ),
+    E.FINDING_PHOTO_REQUIRED: (
+        "发现窃电须拍照取证。", "Tampering needs at least one photo as evidence."
+    ),
+    E.FINDING_WRONG_KIND: (
+        "只有用电检查工单可以录入检查结果。",
+        "Only a usage-inspection job takes an inspection finding.",
+    ),
+    E.FINDING_ALREADY_RECORDED: (
+        "该工单已录入检查结果。", "A finding was already recorded for this job."
+    ),
+    E.FINDING_AREA_INVALID: (
+        "无法更正台区：{reason}", "The customer's area cannot be corrected: {reason}"
+    ),
 }
 
 #: Codes of the sync layer (``sync.protocol.SyncErrorCode`` values).
@@ -253,7 +296,8 @@ SYNC_ERRORS: dict[str, tuple[str, str]] = {
     "SYNC_CURSOR_RESET": ("同步位置失效，将重新下载数据（未上传的操作会保留）。",
                           "Sync position expired; data is downloaded again (your pending "
                           "changes are kept)."),
-    "SYNC_CLIENT_TOO_OLD": ("应用版本过旧，请升级。", "This app version is too old; please update."),
+    "SYNC_CLIENT_TOO_OLD": ("应用版本过旧，请升级。",
+                            "This app version is too old; please update."),
     "SYNC_TRANSIENT": ("服务器繁忙，稍后自动重试。",
                        "Server busy; it will be retried automatically."),
     "SYNC_PHOTO_HASH_MISMATCH": ("照片校验失败，已丢弃上传内容。",

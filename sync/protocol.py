@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.timeutil import ensure_aware
+from shared.workorders.state_machine import Action
 
 PROTOCOL_VERSION = 1
 #: Oldest client protocol the server still accepts (older: HTTP 426 CLIENT_TOO_OLD).
@@ -55,6 +56,20 @@ class OpType(StrEnum):
     WO_CANCEL = "work_order.cancel@1"
     METER_SWAP_RECORD = "meter_swap.record@1"
     RECHARGE_CASH = "recharge.cash@1"
+
+
+#: The work-order action each op type takes: the one map from the wire to the rules (the
+#: server's op handlers, the phone's overlay, actions and outbox labels all read it).
+ACTION_OF: dict[str, Action] = {
+    OpType.WO_REPORT: Action.REPORT, OpType.WO_ACCEPT: Action.ACCEPT,
+    OpType.WO_DECLINE: Action.DECLINE, OpType.WO_START_TRAVEL: Action.START_TRAVEL,
+    OpType.WO_ARRIVE: Action.ARRIVE, OpType.WO_ADD_NOTE: Action.ADD_NOTE,
+    OpType.WO_ADD_PHOTO: Action.ADD_PHOTO, OpType.WO_REQUEST_HELP: Action.REQUEST_HELP,
+    OpType.WO_RESOLVE: Action.RESOLVE, OpType.WO_CONFIRM: Action.CONFIRM,
+    OpType.WO_CANCEL: Action.CANCEL, OpType.METER_SWAP_RECORD: Action.RECORD_SWAP,
+}
+#: The op type a device sends for an action (office-only actions have none).
+OP_TYPE_OF: dict[Action, OpType] = {action: OpType(op) for op, action in ACTION_OF.items()}
 
 
 class OpStatus(StrEnum):
@@ -158,12 +173,6 @@ class PhotoStatus(BaseModel):
     status: str  # missing | partial | complete
     received: int
     size: int | None = None
-
-
-class PhotoBegin(Strict):
-    sha256: Sha256
-    size: int = Field(ge=1, le=PHOTO_MAX_BYTES)
-    content_type: Annotated[str, StringConstraints(pattern=r"^image/(jpeg|png|webp)$")]
 
 
 #: Entities a device stores, in the order a fresh download sends them.

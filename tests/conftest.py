@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from server.app import create_app
 from server.auth.security import make_token
 from server.config import Settings
-from server.db import Database, make_database
+from server.db import Database
 from server.migrate import upgrade
 from tests.factories import PEPPER, World, build_world
 
@@ -105,10 +105,6 @@ def as_user(client: TestClient, world: World) -> Any:
 def pg_url() -> str:
     return os.environ.get("GRIDONE_TEST_PG_URL",
                           "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def sqlite_db(path: Path) -> Database:
-    return make_database(f"sqlite:///{path}")
 
 
 # -- helpers for API tests: service-layer set-up and whole-database snapshots -------------

@@ -18,7 +18,7 @@ def SyncBadge(sync: SyncState, lang: str, on_open: Callable[[], Any]) -> ft.Cont
         icon, color = ft.Icons.SYNC, ft.Colors.WHITE
     elif status.online is False:
         icon, color = ft.Icons.CLOUD_OFF, ft.Colors.AMBER_200
-    elif status.rejected:
+    elif status.problems:
         icon, color = ft.Icons.ERROR, ft.Colors.AMBER_200
     else:
         icon, color = ft.Icons.CLOUD_DONE, ft.Colors.WHITE

@@ -9,14 +9,14 @@ not possible) and commit the local change and its op in one local transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shared.enums import Role
 from shared.meter_rules import SwapDraft
 from shared.workorders.state_machine import Actor
 from sync.client.readmodel import JobDetail, JobView
+from sync.client.status import SyncStatus
 
 Row = dict[str, Any]
 
@@ -36,45 +36,6 @@ class SessionInfo:
         return Actor(self.user_id, self.role, self.station_id, frozenset(self.account_ids))
 
 
-@dataclass(frozen=True)
-class OpInfo:
-    """One queued op as the Sync screen shows it."""
-
-    op_id: str
-    action: str  # accept, arrive, record (swap), report …
-    entity_id: str
-    state: str  # pending, sending, held, rejected, applied, duplicate
-    created_at: datetime
-    code: str | None = None  # rejection code
-    message: str | None = None  # the server's message (its language at the time)
-    details: dict[str, Any] = field(default_factory=dict)
-    can_retry: bool = False
-    can_discard: bool = False
-    label: str = ""  # what it acted on: a job code, an account number
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    online: bool | None = None  # None: not tried yet
-    syncing: bool = False
-    pending: int = 0  # ops not yet acknowledged (pending, sending, held)
-    by_state: dict[str, int] = field(default_factory=dict)
-    oldest_pending_at: datetime | None = None
-    photos_left: int = 0
-    photo_bytes_left: int = 0
-    photo_bytes_total: int = 0
-    last_success_at: datetime | None = None
-    last_error_code: str | None = None
-    last_error_message: str | None = None
-    ops: tuple[OpInfo, ...] = ()
-    auth_required: bool = False
-    too_old: bool = False
-
-    @property
-    def rejected(self) -> list[OpInfo]:
-        return [o for o in self.ops if o.state in ("rejected", "held")]
-
-
 class Backend(Protocol):
     # -- session ------------------------------------------------------------------------
     def session(self) -> SessionInfo | None: ...
@@ -88,7 +49,6 @@ class Backend(Protocol):
     def thumbnail(self, sha256: str) -> bytes | None: ...
     def rows(self, entity: str) -> list[Row]: ...
     def row(self, entity: str, row_id: str) -> Row | None: ...
-    def user_name(self, user_id: str | None) -> str | None: ...
 
     # -- writes (local first) -----------------------------------------------------------
     def act(self, order_id: str, action: str, payload: dict[str, Any]) -> None: ...

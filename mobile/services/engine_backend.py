@@ -9,8 +9,8 @@ Thin adapter notes (things ``sync.client`` does not do itself):
 
 * the server URL is kept in ``device.json`` beside the store, so a restart without a
   signal still knows where to sync to;
-* ``act(order_id, action, payload)`` maps the screens' action names onto
-  ``sync.client.actions.Actions`` (which checks and queues them);
+* ``act(order_id, action, payload)`` hands the screens' actions to
+  ``sync.client.actions.Actions`` (which decides and queues them);
 * thumbnails for the screens are made here from the stored photo files.
 """
 
@@ -26,21 +26,16 @@ from typing import Any
 
 from PIL import Image
 
-from mobile.services.backend import OpInfo, Row, SessionInfo, SyncStatus
+from mobile.services.backend import Row, SessionInfo
 from shared.enums import Role, WorkOrderKind
 from shared.meter_rules import SwapDraft
+from shared.workorders.state_machine import Action
 from sync.client import outbox, photos, rows
 from sync.client.actions import Actions
 from sync.client.engine import SyncEngine
-from sync.client.errors import (
-    AuthRequired,
-    ClientTooOld,
-    NotSignedIn,
-    PermanentError,
-    TransientError,
-)
+from sync.client.errors import NotSignedIn, PermanentError, TransientError
 from sync.client.readmodel import CashLine, JobDetail, JobView, ReadModel
-from sync.client.status import SyncStatus as EngineStatus
+from sync.client.status import SyncStatus, read_status
 from sync.client.store import SignedIn, Store
 from sync.client.transport import Transport
 
@@ -68,8 +63,6 @@ class EngineBackend:
         self._engine_url = ""
         self._lock = threading.Lock()
         self._thumbs: dict[str, bytes] = {}
-        self._last: EngineStatus | None = None
-        self._auth_lost = False
         settings = self._settings()
         if settings.get("server_url"):
             self._connect(settings["server_url"])
@@ -126,7 +119,6 @@ class EngineBackend:
         engine = self._connect(server_url)
         who = engine.login(username, password)
         self._save_settings(server_url=server_url.rstrip("/"))
-        self._auth_lost = False
         return _to_session(who, server_url.rstrip("/"))
 
     def sign_out(self) -> None:
@@ -163,12 +155,6 @@ class EngineBackend:
             got = rows.get(conn, entity, row_id)
         return got[1] if got else None
 
-    def user_name(self, user_id: str | None) -> str | None:
-        who = self.store.signed_in()
-        if who is not None and user_id == who.user_id:
-            return who.display_name or who.username
-        return None
-
     def thumbnail(self, sha256: str) -> bytes | None:
         if sha256 in self._thumbs:
             return self._thumbs[sha256]
@@ -185,28 +171,7 @@ class EngineBackend:
 
     # -- writes (sync.client.actions: checked offline, then queued) ---------------------
     def act(self, order_id: str, action: str, payload: dict[str, Any]) -> None:
-        a = self.actions
-        p = payload
-        if action == "accept":
-            a.accept(order_id)
-        elif action == "decline":
-            a.decline(order_id, p.get("reason", ""))
-        elif action == "start_travel":
-            a.start_travel(order_id)
-        elif action == "arrive":
-            a.arrive(order_id, p.get("gps"))
-        elif action == "add_note":
-            a.add_note(order_id, p.get("text", ""))
-        elif action == "request_help":
-            a.request_help(order_id, p.get("reason", ""))
-        elif action == "resolve":
-            a.resolve(order_id, p.get("resolution", ""), p.get("cause"))
-        elif action == "confirm":
-            a.confirm(order_id, int(p.get("rating") or 0), p.get("comment"))
-        elif action == "cancel":
-            a.cancel(order_id, p.get("reason", ""))
-        else:
-            raise ValueError(f"unknown action {action!r}")
+        self.actions.act(order_id, Action(action), payload)
 
     def add_photo(self, order_id: str, data: bytes, caption: str | None = None) -> str:
         entry = self.actions.add_photo(order_id, data, caption)
@@ -268,9 +233,7 @@ class EngineBackend:
             return self.status()
         try:
             engine.sync_once()
-        except AuthRequired:
-            self._auth_lost = True
-        except (TransientError, PermanentError, NotSignedIn, ClientTooOld):
+        except (TransientError, PermanentError, NotSignedIn):
             pass  # recorded by the engine, shown by status()
         except Exception:
             log.exception("sync pass failed")
@@ -278,41 +241,8 @@ class EngineBackend:
 
     def status(self) -> SyncStatus:
         if self._engine is not None:
-            s = self._engine.status()
-        else:
-            from sync.client.status import read_status
-
-            s = read_status(self.store)
-        self._last = s
-        with self.store.read() as conn:
-            ops = outbox.live(conn)
-            total_photo_bytes = int(conn.exec_driver_sql(
-                "SELECT coalesce(sum(size), 0) FROM photo WHERE state IN "
-                "('queued', 'uploading')").scalar() or 0)
-            codes = {r["id"]: r.get("code") for _, r in rows.all_of(conn, "work_order")}
-        infos = tuple(self._op_info(o, codes) for o in ops
-                      if o.state not in (outbox.OpState.APPLIED, outbox.OpState.DUPLICATE))
-        err = s.last_error if s.error_is_current else None
-        return SyncStatus(
-            online=s.online, syncing=s.syncing, pending=s.waiting, by_state=dict(s.by_state),
-            oldest_pending_at=s.oldest_waiting_at, photos_left=s.photos_waiting,
-            photo_bytes_left=s.photo_bytes_left, photo_bytes_total=total_photo_bytes,
-            last_success_at=s.last_success_at,
-            last_error_code=err.code if err else None,
-            last_error_message=err.message if err else None, ops=infos,
-            auth_required=self._auth_lost or (not s.signed_in and self.store.signed_in()
-                                              is not None),
-            too_old=s.update_required)
-
-    def _op_info(self, o: outbox.OutboxEntry, codes: dict[str, Any]) -> OpInfo:
-        rejected = o.state == outbox.OpState.REJECTED
-        held = o.state == outbox.OpState.HELD
-        return OpInfo(
-            op_id=o.op_id, action=o.action, entity_id=o.entity_id, state=o.state.value,
-            created_at=o.created_at, code=o.result_code, message=o.result_message,
-            details=dict(o.result_details or {}),
-            can_retry=held or (rejected and o.result_code == outbox.GAVE_UP),
-            can_discard=rejected or held, label=str(codes.get(o.entity_id) or ""))
+            return self._engine.status()
+        return read_status(self.store)
 
     def discard(self, op_id: str) -> None:
         if self._engine is not None:
@@ -327,10 +257,3 @@ class EngineBackend:
             return
         with self.store.write() as conn:
             outbox.retry(conn, op_id)
-
-    @property
-    def signed_in_locally(self) -> bool:
-        try:
-            return self.store.signed_in() is not None
-        except NotSignedIn:
-            return False

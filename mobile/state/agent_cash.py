@@ -12,7 +12,7 @@ import flet as ft
 
 from mobile.i18n import translate
 from mobile.services.backend import Backend, Row
-from mobile.state.common import Clock, default_clock, off_loop
+from mobile.state.common import Now, default_clock, off_loop
 from mobile.state.recharge import parse_amount
 from shared.billing.ledger import check_purchase_count, check_reason, check_receipt_no
 from shared.errors import DomainError
@@ -54,7 +54,7 @@ def summarize(lines: list[CashLine], day: date) -> CashSummary:
 class CashState:
     backend: Backend
     lang: str = "zh"
-    clock: Clock = default_clock
+    clock: Now = default_clock
     account_text: str = ""
     amount_text: str = ""
     receipt_text: str = ""

@@ -14,7 +14,7 @@ import flet as ft
 
 from mobile.i18n import lang_from_locale, t
 from mobile.services.backend import Backend, SessionInfo
-from mobile.state.common import Clock, default_clock
+from mobile.state.common import Now, default_clock
 from shared.enums import OFFICE_ROLES, Role
 
 #: The phone's home tabs of each role (office staff get the office frame instead).
@@ -49,7 +49,7 @@ class AppState:
     server_url: str = ""
     #: the app was opened at ``/office`` (the desk URL): agents get the office frame too
     office_route: bool = False
-    clock: Clock = default_clock
+    clock: Now = default_clock
 
     # -- language -----------------------------------------------------------------------
     @property

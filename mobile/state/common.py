@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 from shared.timeutil import utcnow
 
 T = TypeVar("T")
-Clock = Callable[[], datetime]
+#: What screens read the time from (tests pass a fixed one); not ``sync.clock.Clock``.
+Now = Callable[[], datetime]
 
 
 def parse_dt(value: Any) -> datetime | None:

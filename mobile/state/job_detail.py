@@ -1,9 +1,9 @@
 """One job: what it is, its timeline and photos, and the actions the user may take now.
 
-The buttons are exactly ``allowed_actions`` of the shared state machine for this user and
-the job as shown (server row with the user's unsynced work laid over). Every action is
-checked on the phone first (the same rules the server runs), written locally with its op
-in one transaction, and shown at once.
+The buttons are the actions the shared rules offer this user on the job as shown (server
+row with the user's unsynced work laid over). Every action is decided on the phone by the
+same rules the server runs (``shared.workorders.rules``), written locally with its op in
+one transaction, and shown at once; a refusal is shown beside the input it is about.
 """
 
 from __future__ import annotations
@@ -16,18 +16,23 @@ import flet as ft
 
 from mobile.i18n import countdown, fmt_time, label, t, translate
 from mobile.services.backend import Backend
-from mobile.state.common import Clock, default_clock, off_loop, parse_dt
-from shared.enums import WorkOrderKind, WorkOrderStatus
-from shared.errors import DomainError, ErrorCode
+from mobile.state.common import Now, default_clock, off_loop, parse_dt
+from shared.enums import WorkOrderStatus
+from shared.errors import DomainError
+from shared.workorders.fields import GPS_MAX_ACCURACY_M, RATING_MAX, RATING_MIN, gps_quality
 from sync.client.readmodel import JobDetail, PhotoItem, TimelineItem
 
 #: Buttons in the order a field worker meets them.
 BUTTON_ORDER = ("accept", "decline", "start_travel", "arrive", "record_swap", "resolve",
                 "add_photo", "add_note", "request_help", "confirm", "cancel")
-#: Actions that need text first: the inline form they open, and the field it fills.
-FORMS = {"add_note": "note", "resolve": "resolution", "request_help": "help_reason",
-         "decline": "decline_reason", "confirm": "rating_comment", "cancel": "cancel_reason"}
-POOR_GPS_M = 100.0
+#: Where a refusal of an action's field is shown: (action, field) -> the form's input.
+#: Everything else (the job's state, what it lacks) is shown for the action as a whole.
+FIELD_INPUTS = {
+    ("add_note", "text"): "note", ("resolve", "resolution"): "resolution",
+    ("resolve", "cause"): "cause", ("request_help", "reason"): "help_reason",
+    ("decline", "reason"): "decline_reason", ("confirm", "rating"): "rating",
+    ("confirm", "comment"): "rating_comment", ("cancel", "reason"): "cancel_reason",
+}
 
 
 @dataclass(frozen=True)
@@ -38,11 +43,11 @@ class GpsFix:
 
     @property
     def poor(self) -> bool:
-        return self.accuracy_m > POOR_GPS_M
+        return gps_quality(self.accuracy_m) == "poor"
 
     def payload(self) -> dict[str, float]:
         return {"lat": round(self.lat, 6), "lon": round(self.lon, 6),
-                "accuracy_m": round(min(self.accuracy_m, 5000.0), 1)}
+                "accuracy_m": round(min(self.accuracy_m, GPS_MAX_ACCURACY_M), 1)}
 
 
 @ft.observable
@@ -66,7 +71,7 @@ class JobDetailState:
     gps_error: str = ""
     thumbs: dict[str, bytes] = field(default_factory=dict)
     on_change: Callable[[], Any] | None = None  # after a local write: kick the sync
-    clock: Clock = default_clock
+    clock: Now = default_clock
 
     # -- reading --------------------------------------------------------------------------
     def reload(self) -> None:
@@ -86,16 +91,10 @@ class JobDetailState:
     def status(self) -> WorkOrderStatus | None:
         return WorkOrderStatus(self.row["status"]) if self.detail else None
 
-    @property
-    def is_swap(self) -> bool:
-        return self.row.get("kind") == WorkOrderKind.METER_SWAP.value
-
     def buttons(self) -> list[str]:
         if self.detail is None:
             return []
         allowed = set(self.detail.job.allowed_actions)
-        if self.is_swap and self.detail.swap is not None:
-            allowed.discard("record_swap")
         return [a for a in BUTTON_ORDER if a in allowed]
 
     def deadline_text(self, lang: str) -> tuple[str, bool]:
@@ -176,14 +175,6 @@ class JobDetailState:
         self.errors = {}
         self.form = action
 
-    def _require(self, field_name: str, text: str, code: ErrorCode, lang: str,
-                 max_len: int) -> str | None:
-        value = text.strip()
-        if not value:
-            self.errors = {**self.errors, field_name: translate(code, lang)}
-            return None
-        return value[:max_len]
-
     def _done(self, lang: str) -> None:
         self.form = None
         self.errors = {}
@@ -192,12 +183,13 @@ class JobDetailState:
             self.on_change()
 
     def _act(self, action: str, payload: dict[str, Any], lang: str) -> bool:
-        """Take the action on the phone; a refusal by the shared rules is shown, not
-        queued."""
+        """Take the action on the phone. A refusal by the shared rules is shown beside
+        the input it is about (or for the action as a whole), and nothing is queued."""
         try:
             self.backend.act(self.order_id, action, payload)
         except DomainError as exc:
-            self.errors = {**self.errors, "action": translate(exc.code, lang, **exc.details)}
+            where = FIELD_INPUTS.get((action, str(exc.details.get("field"))), "action")
+            self.errors = {**self.errors, where: translate(exc.code, lang, **exc.details)}
             self.reload()
             return False
         self._done(lang)
@@ -211,12 +203,10 @@ class JobDetailState:
         return self._act("start_travel", {}, lang)
 
     def decline(self, lang: str) -> bool:
-        reason = self._require("decline_reason", self.decline_reason,
-                               ErrorCode.WO_REASON_REQUIRED, lang, 500)
-        if reason is None:
-            return False
-        self.decline_reason = ""
-        return self._act("decline", {"reason": reason}, lang)
+        ok = self._act("decline", {"reason": self.decline_reason}, lang)
+        if ok:
+            self.decline_reason = ""
+        return ok
 
     def arrive(self, lang: str, *, manual: bool = False) -> bool:
         """Arrive with the GPS fix taken (kept even when poor: it is marked), or by hand."""
@@ -226,55 +216,40 @@ class JobDetailState:
         return ok
 
     def add_note(self, lang: str) -> bool:
-        text = self._require("note", self.note, ErrorCode.WO_REASON_REQUIRED, lang, 2000)
-        if text is None:
-            return False
-        self.note = ""
-        return self._act("add_note", {"text": text}, lang)
+        ok = self._act("add_note", {"text": self.note}, lang)
+        if ok:
+            self.note = ""
+        return ok
 
     def request_help(self, lang: str) -> bool:
-        reason = self._require("help_reason", self.help_reason, ErrorCode.WO_REASON_REQUIRED,
-                               lang, 500)
-        if reason is None:
-            return False
-        self.help_reason = ""
-        return self._act("request_help", {"reason": reason}, lang)
+        ok = self._act("request_help", {"reason": self.help_reason}, lang)
+        if ok:
+            self.help_reason = ""
+        return ok
 
     def resolve(self, lang: str) -> bool:
-        if self.is_swap and self.detail is not None and self.detail.swap is None:
-            self.errors = {"resolution": translate(ErrorCode.WO_SWAP_REQUIRED, lang)}
-            return False
-        text = self._require("resolution", self.resolution, ErrorCode.WO_RESOLUTION_REQUIRED,
-                             lang, 2000)
-        if text is None:
-            return False
-        payload: dict[str, Any] = {"resolution": text}
-        if self.cause.strip():
-            payload["cause"] = self.cause.strip()[:200]
-        self.resolution = self.cause = ""
-        return self._act("resolve", payload, lang)
+        ok = self._act("resolve", {"resolution": self.resolution, "cause": self.cause}, lang)
+        if ok:
+            self.resolution = self.cause = ""
+        return ok
 
     def set_rating(self, stars: int) -> None:
-        self.rating = max(1, min(5, int(stars)))
+        self.rating = max(RATING_MIN, min(RATING_MAX, int(stars)))
         self.errors = {k: v for k, v in self.errors.items() if k != "rating"}
 
     def confirm(self, lang: str) -> bool:
-        if not 1 <= self.rating <= 5:
-            self.errors = {**self.errors, "rating": translate(ErrorCode.WO_RATING_INVALID,
-                                                               lang)}
-            return False
-        payload: dict[str, Any] = {"rating": self.rating}
-        if self.rating_comment.strip():
-            payload["comment"] = self.rating_comment.strip()[:500]
-        self.rating_comment = ""
-        return self._act("confirm", payload, lang)
+        """A customer must give 1-5 stars; office staff may confirm without."""
+        ok = self._act("confirm", {"rating": self.rating or None,
+                                   "comment": self.rating_comment}, lang)
+        if ok:
+            self.rating_comment = ""
+        return ok
 
     def cancel(self, lang: str) -> bool:
-        reason = self._require("cancel_reason", self.cancel_reason,
-                               ErrorCode.WO_REASON_REQUIRED, lang, 500)
-        if reason is None:
-            return False
-        return self._act("cancel", {"reason": reason}, lang)
+        ok = self._act("cancel", {"reason": self.cancel_reason}, lang)
+        if ok:
+            self.cancel_reason = ""
+        return ok
 
     async def add_photo(self, data: bytes, lang: str, caption: str | None = None
                         ) -> str | None:

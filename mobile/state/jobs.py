@@ -9,7 +9,7 @@ import flet as ft
 
 from mobile.i18n import countdown, label, t
 from mobile.services.backend import Backend
-from mobile.state.common import Clock, default_clock, parse_dt
+from mobile.state.common import Now, default_clock, parse_dt
 from shared.enums import OPEN_STATUSES, WorkOrderStatus
 from shared.timeutil import LOCAL_TZ
 from shared.workorders import deadlines
@@ -83,7 +83,7 @@ class JobsState:
     kind: str | None = None  # None: every kind
     items: list[JobView] = field(default_factory=list)
     loaded: bool = False
-    clock: Clock = default_clock
+    clock: Now = default_clock
 
     def reload(self) -> None:
         self.items = self.backend.my_jobs(include_done=True)

@@ -20,7 +20,7 @@ import flet as ft
 
 from mobile.i18n import fmt_time, t, translate
 from mobile.services.backend import Backend
-from mobile.state.common import Clock, default_clock, off_loop, parse_dt
+from mobile.state.common import Now, default_clock, off_loop, parse_dt
 from shared.enums import MeterStatus
 from shared.errors import DomainError, FieldErrors
 from shared.meter_rules import SwapContext, SwapDraft, centi_to_kwh, swap_problems
@@ -77,7 +77,7 @@ class SwapFormState:
     submitted: bool = False
     thumbs: dict[str, bytes] = field(default_factory=dict)
     on_change: Callable[[], Any] | None = None
-    clock: Clock = default_clock
+    clock: Now = default_clock
 
     # -- the job and the register ---------------------------------------------------------
     @property

@@ -17,9 +17,10 @@ from typing import Any
 import flet as ft
 
 from mobile.i18n import ago, fmt_bytes, t
-from mobile.services.backend import Backend, OpInfo, SyncStatus
-from mobile.state.common import Clock, default_clock, off_loop
+from mobile.services.backend import Backend
+from mobile.state.common import Now, default_clock, off_loop
 from sync.client.messages import describe
+from sync.client.status import OpInfo, SyncStatus
 
 OFFLINE_RETRY_S = 3.0
 ONLINE_INTERVAL_S = 20.0
@@ -33,12 +34,12 @@ class SyncState:
     busy: bool = False
     #: bumped whenever sync brought new data: screens reload their rows
     data_version: int = 0
-    clock: Clock = default_clock
+    clock: Now = default_clock
 
     # -- what the indicator shows ---------------------------------------------------------
     @property
     def pending(self) -> int:
-        return self.status.pending
+        return self.status.waiting
 
     @property
     def online(self) -> bool | None:
@@ -63,27 +64,27 @@ class SyncState:
                 if self.status.by_state.get(s, 0)]
 
     def oldest_pending(self, lang: str) -> str:
-        if self.status.oldest_pending_at is None:
+        if self.status.oldest_waiting_at is None:
             return t("nothing_pending", lang)
-        return ago(self.status.oldest_pending_at, self.clock(), lang)
+        return ago(self.status.oldest_waiting_at, self.clock(), lang)
 
     def last_success(self, lang: str) -> str:
         return ago(self.status.last_success_at, self.clock(), lang)
 
     def photo_left(self, lang: str) -> str:
-        if not self.status.photos_left:
+        if not self.status.photos_waiting:
             return t("nothing_pending", lang)
-        return t("photos_left", lang, n=self.status.photos_left,
+        return t("photos_left", lang, n=self.status.photos_waiting,
                  size=fmt_bytes(self.status.photo_bytes_left))
 
     def upload_fraction(self) -> float | None:
         total = self.status.photo_bytes_total
-        if not total or not self.status.photos_left:
+        if not total or not self.status.photos_waiting:
             return None
         return max(0.0, min(1.0, 1 - self.status.photo_bytes_left / total))
 
     def rejected(self) -> list[OpInfo]:
-        return self.status.rejected
+        return self.status.problems
 
     @staticmethod
     def reason(op: OpInfo, lang: str) -> str:
@@ -102,8 +103,8 @@ class SyncState:
         before = self.status
         self.status = status
         if (status.last_success_at != before.last_success_at
-                or status.pending != before.pending
-                or len(status.rejected) != len(before.rejected)):
+                or status.waiting != before.waiting
+                or len(status.problems) != len(before.problems)):
             self.data_version += 1
 
     async def sync_now(self) -> SyncStatus:
@@ -163,7 +164,7 @@ class SyncDriver:
     def next_delay(self, status: SyncStatus, now: datetime) -> float:
         if status.online is False:
             return self.offline_retry_s
-        if status.pending:
+        if status.waiting:
             return self.offline_retry_s
         return self.online_interval_s
 

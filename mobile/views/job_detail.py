@@ -18,6 +18,7 @@ from mobile.state.app import AppState
 from mobile.state.job_detail import JobDetailState
 from mobile.state.jobs import sync_text
 from shared.enums import Role
+from shared.workorders.fields import RATING_MAX, RATING_MIN
 from sync.client.readmodel import TimelineItem
 
 ICONS = {"accept": ft.Icons.CHECK_CIRCLE, "decline": ft.Icons.UNDO,
@@ -250,7 +251,7 @@ def _form(state: JobDetailState, app: AppState) -> list[ft.Control]:
             ft.Icon(ft.Icons.STAR if n <= state.rating else ft.Icons.STAR_BORDER,
                     color=theme.ACCENT, size=36, semantics_label=t("stars", lang, n=n)),
             tooltip=t("stars", lang, n=n), on_click=lambda _, n=n: state.set_rating(n))
-            for n in range(1, 6)])
+            for n in range(RATING_MIN, RATING_MAX + 1)])
         fields = [stars, error_text(state.errors.get("rating")),
                   _field(state, "rating_comment", t("rating_comment", lang), lang=lang)]
     else:

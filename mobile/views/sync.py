@@ -7,14 +7,14 @@ import flet as ft
 from mobile import theme
 from mobile.components.common import kv, section
 from mobile.i18n import fmt_time, label, t
-from mobile.services.backend import OpInfo
 from mobile.state.app import AppState
 from mobile.state.sync import SyncState
+from sync.client.status import OpInfo
 
 
 def _op_row(op: OpInfo, sync: SyncState, app: AppState) -> ft.Control:
     lang = app.lang
-    what = label(op.action if op.action != "record" else "record_swap", lang)
+    what = label(op.action, lang)
     title = f"{what} · {op.label}" if op.label else what
     buttons: list[ft.Control] = []
     if op.can_retry:
@@ -72,10 +72,10 @@ def SyncView(app: AppState, sync: SyncState) -> ft.Control:
         controls.append(section(t("rejected_title", lang),
                                 ft.Text(t("rejected_help", lang), size=14, color=theme.MUTED),
                                 *[_op_row(op, sync, app) for op in rejected]))
-    if s.last_error_code:
+    if s.current_error is not None:
         from sync.client.messages import describe
 
         controls.append(section(t("last_error", lang),
-                                ft.Text(describe(s.last_error_code, lang), size=14)))
+                                ft.Text(describe(s.current_error.code, lang), size=14)))
     return ft.Column(controls, scroll=ft.ScrollMode.AUTO, expand=True, spacing=4,
                      horizontal_alignment=ft.CrossAxisAlignment.STRETCH)

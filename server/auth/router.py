@@ -9,6 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from server.auth import service
+from server.auth.schemas import RefreshIn
 from server.deps import CurrentUser, DatabaseDep, SettingsDep
 from server.uow import UnitOfWork
 from shared.enums import Role
@@ -23,10 +24,6 @@ class TokenOut(BaseModel):
     expires_in: int = Field(description="Access-token lifetime in seconds")
     user_id: str
     role: Role
-
-
-class RefreshIn(BaseModel):
-    refresh_token: str = Field(min_length=20, max_length=2000)
 
 
 class MeOut(BaseModel):

@@ -316,7 +316,3 @@ def _apply(uow: UnitOfWork, state: _MeterState, p: _Parsed, now: datetime,
         meter.updated_at = now
         uow.changed(meter)
     return status
-
-
-def rows_from_json(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"line": i, **item} for i, item in enumerate(items, start=1)]

@@ -12,7 +12,6 @@ from shared.enums import AreaClass
 
 COUNTY = "湘阳县"
 #: The county centre; every coordinate lies within ±0.3° of it.
-CENTRE_LAT, CENTRE_LON = 28.6, 112.9
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from server.db import read_session
 from server.deps import CurrentUser, DatabaseDep, LangDep, SessionDep, SettingsDep, require_roles
 from server.dispatch import board as board_q
 from server.dispatch import roster as roster_q
@@ -201,7 +201,7 @@ async def changes(request: Request, user: CurrentUser, session: SessionDep, db: 
     actor = user.actor
 
     def look() -> service.Changes:
-        with read_session(db) as s:
+        with Session(db.reader) as s:
             return service.changes_since(s, actor=actor, since=since)
 
     deadline = time.monotonic() + (wait if since >= 0 else 0)

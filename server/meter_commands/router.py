@@ -4,10 +4,10 @@ e.g. for a care-list account after a visit) and the head-end's signed acknowledg
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
@@ -17,6 +17,7 @@ from server.customers.models import Account
 from server.deps import CurrentUser, DatabaseDep, SessionDep, require_roles
 from server.meter_commands import service
 from server.meter_commands.models import MeterCommand
+from server.meter_commands.schemas import CommandIn
 from server.uow import UnitOfWork
 from shared.enums import Role
 from shared.errors import DomainError, ErrorCode
@@ -45,15 +46,6 @@ class CommandOut(BaseModel):
     failed_at: datetime | None
     error: str | None
     created_at: datetime
-
-
-class CommandIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    account_id: Annotated[str, StringConstraints(max_length=36)]
-    kind: Literal["disconnect", "reconnect"]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                             max_length=500)]
 
 
 class AckOut(BaseModel):

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field, StringConstraints
 from sqlmodel import select
 
 from server.deps import CurrentUser, DatabaseDep, SessionDep, require_roles
 from server.meters import service
 from server.meters.models import Meter, MeterSwap
+from server.meters.schemas import MeterOut, SwapIn, SwapOut
 from server.uow import UnitOfWork
 from server.work_orders import service as work_orders
-from server.work_orders.schemas import Strict
 from shared.enums import MeterStatus, Role
 from shared.errors import DomainError, ErrorCode
 from shared.meter_rules import centi_to_kwh
@@ -23,66 +20,12 @@ from shared.meter_rules import centi_to_kwh
 router = APIRouter(prefix="/api/v1", tags=["meters"])
 _METER_STAFF = require_roles(Role.METER_TECH, Role.AGENT, Role.DISPATCHER, Role.MANAGER,
                              Role.ADMIN)
-MeterNo = Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=24,
-                                           pattern=r"^[A-Za-z0-9-]+$")]
-Kwh = Annotated[Decimal, Field(max_digits=10, decimal_places=2)]
-
-
-class MeterOut(BaseModel):
-    id: str
-    meter_no: str
-    model: str
-    status: MeterStatus
-    account_id: str | None
-    station_id: str
-    purchase_count: int
-    balance_fen: int
-    card_no: str | None
-    last_reading_kwh: str | None
-    last_reading_at: datetime | None
-    version: int
 
 
 def meter_out(m: Meter) -> MeterOut:
     return MeterOut(**m.model_dump(exclude={"last_reading_centi"}, warnings=False),
                     last_reading_kwh=(str(centi_to_kwh(m.last_reading_centi))
                                       if m.last_reading_centi is not None else None))
-
-
-class SwapIn(Strict):
-
-    id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}$")] = Field(
-        description="Swap id made on the device: sending the same swap twice is a no-op")
-    old_meter_no: MeterNo
-    old_final_kwh: Kwh
-    old_remaining_fen: int = Field(description="Remaining balance on the old meter, in fen",
-                                   ge=-10**9, le=10**9)
-    new_meter_no: MeterNo
-    new_start_kwh: Kwh
-    new_card_no: Annotated[str, StringConstraints(strip_whitespace=True, max_length=24)]
-    seal_numbers: list[Annotated[str, StringConstraints(max_length=24)]] = Field(
-        default_factory=list, max_length=10)
-    old_face_photo: Annotated[str, StringConstraints(max_length=64)] | None = None
-    new_face_photo: Annotated[str, StringConstraints(max_length=64)] | None = None
-
-
-class SwapOut(BaseModel):
-    id: str
-    work_order_id: str
-    account_id: str
-    old_meter_id: str
-    new_meter_id: str
-    old_final_kwh: str
-    old_remaining_fen: int
-    new_start_kwh: str
-    new_card_no: str
-    seal_numbers: list[str]
-    old_face_photo: str
-    new_face_photo: str
-    carried_fen: int
-    recorded_by: str
-    recorded_at: datetime
-    duplicate: bool = False
 
 
 def swap_out(s: MeterSwap, duplicate: bool = False) -> SwapOut:

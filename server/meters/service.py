@@ -14,9 +14,8 @@ from server.meters.models import Meter, MeterReading, MeterSwap
 from server.photos.models import Photo, PhotoLink
 from server.uow import UnitOfWork, to_audit_dict
 from server.work_orders import service as work_orders
-from server.work_orders.models import WorkOrderEvent
 from shared.billing.ledger import EntryKind
-from shared.enums import MeterStatus, ReadingSource, WorkOrderKind, WorkOrderStatus
+from shared.enums import MeterStatus, ReadingSource
 from shared.errors import DomainError, ErrorCode
 from shared.meter_rules import (
     SwapContext,
@@ -26,7 +25,8 @@ from shared.meter_rules import (
     validate_swap,
 )
 from shared.timeutil import LOCAL_TZ, utcnow
-from shared.workorders.state_machine import Action, Actor, check
+from shared.workorders.rules import decide
+from shared.workorders.state_machine import Action, Actor
 
 _METER_AUDIT = ("status", "account_id", "balance_fen", "purchase_count", "card_no",
                 "last_reading_centi")
@@ -75,13 +75,9 @@ def record_swap(uow: UnitOfWork, *, actor: Actor, order_id: str, data: dict[str,
         if not _same_swap(existing, order.id, draft, new_no):
             raise DomainError(ErrorCode.IDEMPOTENCY_CONFLICT)
         return SwapResult(existing, True)
-    if session.exec(select(MeterSwap.id).where(MeterSwap.work_order_id == order.id)).first():
-        raise DomainError(ErrorCode.SWAP_ALREADY_RECORDED)
-    if order.kind != WorkOrderKind.METER_SWAP:
-        raise DomainError(ErrorCode.SWAP_WRONG_KIND)
-    if order.status != WorkOrderStatus.ON_SITE:
-        raise DomainError(ErrorCode.SWAP_WRONG_STATUS, status=order.status)
-    check(work_orders.facts(order), actor, Action.RECORD_SWAP)
+    # The swap's preconditions and the state machine: the shared decision.
+    decision = decide(work_orders.job_state(session, order), actor, Action.RECORD_SWAP, data,
+                      at)
     assert order.account_id is not None
     account = lock_account(session, order.account_id)  # account before meters, as elsewhere
     old = session.exec(select(Meter).where(Meter.id == order.meter_id).with_for_update()).one()
@@ -136,17 +132,7 @@ def record_swap(uow: UnitOfWork, *, actor: Actor, order_id: str, data: dict[str,
             session.flush()
         uow.changed(PhotoLink(sha256=str(sha), work_order_id=order.id, purpose=purpose,
                               added_by=actor.user_id), scope=work_orders.scope_for_order(order))
-    order.version += 1
-    order.last_activity_at = max(order.last_activity_at, at)
-    order.updated_at = now
-    uow.changed(order)
-    uow.changed(WorkOrderEvent(
-        work_order_id=order.id, action=Action.RECORD_SWAP.value, from_status=order.status,
-        to_status=order.status, actor_id=actor.user_id, actor_role=actor.role, occurred_at=at,
-        data={"swap_id": swap_id, "old_meter_no": old.meter_no, "new_meter_no": new.meter_no,
-              "old_final_kwh": str(draft.old_final_kwh), "carried_fen": carried,
-              "new_start_kwh": str(draft.new_start_kwh)}),
-        scope=work_orders.scope_for_order(order))
+    work_orders.apply_decision(uow, order, decision, actor=actor, at=at)
     _post_carry_over(uow, account=account, actor=actor, swap_id=swap_id, old=old, new=new,
                      carried=carried, order_id=order.id, at=at)
     uow.audit(action="meter.remove", entity="meter", entity_id=old.id, before=old_before,

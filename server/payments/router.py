@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
@@ -20,20 +20,12 @@ from server.meters.models import Meter
 from server.payments import service
 from server.payments.models import PaymentOrder
 from server.payments.sandbox import SandboxProvider
+from server.payments.schemas import OrderIn
 from shared.errors import DomainError, ErrorCode
 from shared.money import fen_to_yuan
 
 router = APIRouter(prefix="/api/v1/payments", tags=["payments"])
 sandbox_router = APIRouter(prefix="/sandbox/pay", tags=["sandbox"], include_in_schema=False)
-
-
-class OrderIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    account_id: Annotated[str, StringConstraints(max_length=36)]
-    amount_fen: StrictInt = Field(description="Integer fen, 1-5,000 yuan")
-    idempotency_key: Annotated[str, StringConstraints(min_length=8, max_length=64,
-                                                      pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
 class OrderOut(BaseModel):

@@ -1,1 +1,3 @@
-"""Sync endpoints and the server-side sync tables."""
+"""Sync endpoints, the server-side sync tables, and the server's side of the protocol:
+apply a push (``push``, op ``handlers``), serve a pull (``pull``, ``scope``, ``serialize``),
+given a database, never a request."""

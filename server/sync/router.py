@@ -12,6 +12,8 @@ from sqlalchemy import select
 from server.deps import CurrentUser, DatabaseDep, LangDep, SessionDep, SettingsDep
 from server.photos import service as photos
 from server.photos.models import Photo, PhotoLink
+from server.sync import pull as pulling
+from server.sync import push as pushing
 from server.uow import UnitOfWork
 from server.work_orders.models import WorkOrder
 from server.work_orders.service import visible_clause
@@ -30,8 +32,6 @@ from sync.protocol import (
     Sha256,
     SyncErrorCode,
 )
-from sync.server import pull as pulling
-from sync.server import push as pushing
 
 router = APIRouter(prefix="/api/v1", tags=["sync"])
 

@@ -16,19 +16,12 @@ from server.users.models import User
 from server.work_orders import service
 from server.work_orders.models import WorkOrder
 from server.work_orders.schemas import (
+    ACTION_BODY,
     ActionIn,
-    ArriveIn,
-    ConfirmIn,
-    DispatchIn,
     EventOut,
     FlagsOut,
-    NoteIn,
     PersonOut,
-    PhotoIn,
-    ReasonIn,
-    ReassignIn,
     ReportIn,
-    ResolveIn,
     WorkOrderDetail,
     WorkOrderOut,
     WorkOrderPage,
@@ -139,21 +132,21 @@ def _act(db: Any, user: Any, order_id: str, action: Action, body: ActionIn
         return detail(uow.session, result.order, user.actor)
 
 
-_DOCS = {
-    Action.DISPATCH: (DispatchIn, "Dispatch to a crew / technician / agent (office)"),
-    Action.REASSIGN: (ReassignIn, "Reassign to someone else, with a reason (office)"),
-    Action.DECLINE: (ReasonIn, "Assignee declines the job, with a reason"),
-    Action.ACCEPT: (ActionIn, "Assignee accepts the job"),
-    Action.START_TRAVEL: (ActionIn, "Assignee sets off (en route)"),
-    Action.ARRIVE: (ArriveIn, "Assignee arrives on site, with GPS fix or manual"),
-    Action.ADD_NOTE: (NoteIn, "Add a note to the timeline"),
-    Action.ADD_PHOTO: (PhotoIn, "Attach a photo (by SHA-256) to the job"),
-    Action.REQUEST_HELP: (ReasonIn, "Assignee asks for help"),
-    Action.RESOLVE: (ResolveIn, "Assignee resolves the job, saying what was done"),
-    Action.REOPEN: (ReasonIn, "Customer or office reopens a resolved job"),
-    Action.CONFIRM: (ConfirmIn, "Customer confirms with a 1-5 rating (office: on behalf)"),
-    Action.CLOSE: (ActionIn, "Office closes (archives) a resolved or confirmed job"),
-    Action.CANCEL: (ReasonIn, "Cancel with a reason (customer: only before dispatch)"),
+_SUMMARY = {
+    Action.DISPATCH: "Dispatch to a crew / technician / agent (office)",
+    Action.REASSIGN: "Reassign to someone else, with a reason (office)",
+    Action.DECLINE: "Assignee declines the job, with a reason",
+    Action.ACCEPT: "Assignee accepts the job",
+    Action.START_TRAVEL: "Assignee sets off (en route)",
+    Action.ARRIVE: "Assignee arrives on site, with GPS fix or manual",
+    Action.ADD_NOTE: "Add a note to the timeline",
+    Action.ADD_PHOTO: "Attach a photo (by SHA-256) to the job",
+    Action.REQUEST_HELP: "Assignee asks for help",
+    Action.RESOLVE: "Assignee resolves the job, saying what was done",
+    Action.REOPEN: "Customer or office reopens a resolved job",
+    Action.CONFIRM: "Customer confirms with a 1-5 rating (office: on behalf)",
+    Action.CLOSE: "Office closes (archives) a resolved or confirmed job",
+    Action.CANCEL: "Cancel with a reason (customer: only before dispatch)",
 }
 
 
@@ -171,5 +164,5 @@ def _register(action: Action, model: type[ActionIn], summary: str) -> None:
                          "WO_ROLE_NOT_ALLOWED, 404 when the job is not visible to you.")
 
 
-for _action, (_model, _summary) in _DOCS.items():
-    _register(_action, _model, _summary)
+for _action, _summary in _SUMMARY.items():
+    _register(_action, ACTION_BODY[_action], _summary)

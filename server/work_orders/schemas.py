@@ -8,9 +8,15 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.enums import AreaClass, Priority, ReportChannel, Role, WorkOrderKind, WorkOrderStatus
+from shared.workorders import fields as limits
+from shared.workorders.state_machine import Action
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+# The limits are the shared rules' (``shared.workorders.fields``): a body within them
+# reaches the rules, which decide the rest.
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                        max_length=limits.MAX_TEXT)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                          max_length=limits.MAX_REASON)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}$")]
 
@@ -44,7 +50,8 @@ class Strict(BaseModel):
 class GpsFix(Strict):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
-    accuracy_m: float = Field(ge=0, le=5000, description="Reported accuracy radius in metres")
+    accuracy_m: float = Field(ge=0, le=limits.GPS_MAX_ACCURACY_M,
+                              description="Reported accuracy radius in metres")
 
 
 class ReportIn(Strict):
@@ -93,17 +100,27 @@ class NoteIn(ActionIn):
 
 class PhotoIn(ActionIn):
     sha256: Sha256
-    caption: Annotated[str, StringConstraints(max_length=200)] | None = None
+    caption: Annotated[str, StringConstraints(max_length=limits.MAX_CAPTION)] | None = None
 
 
 class ResolveIn(ActionIn):
     resolution: Text
-    cause: Annotated[str, StringConstraints(max_length=200)] | None = None
+    cause: Annotated[str, StringConstraints(max_length=limits.MAX_CAUSE)] | None = None
 
 
 class ConfirmIn(ActionIn):
-    rating: int | None = Field(default=None, ge=1, le=5)
-    comment: Annotated[str, StringConstraints(max_length=500)] | None = None
+    rating: int | None = Field(default=None, ge=limits.RATING_MIN, le=limits.RATING_MAX)
+    comment: Annotated[str, StringConstraints(max_length=limits.MAX_COMMENT)] | None = None
+
+
+#: The body of each state-machine action (the API's routes and the sync op handlers).
+ACTION_BODY: dict[Action, type[ActionIn]] = {
+    Action.DISPATCH: DispatchIn, Action.REASSIGN: ReassignIn, Action.DECLINE: ReasonIn,
+    Action.ACCEPT: ActionIn, Action.START_TRAVEL: ActionIn, Action.ARRIVE: ArriveIn,
+    Action.ADD_NOTE: NoteIn, Action.ADD_PHOTO: PhotoIn, Action.REQUEST_HELP: ReasonIn,
+    Action.RESOLVE: ResolveIn, Action.REOPEN: ReasonIn, Action.CONFIRM: ConfirmIn,
+    Action.CLOSE: ActionIn, Action.CANCEL: ReasonIn,
+}
 
 
 class PersonOut(BaseModel):

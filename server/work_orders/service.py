@@ -1,8 +1,9 @@
 """Work-order services: report, every state transition, listing and visibility.
 
 The online API and the sync op handlers both call these functions; the rules live in
-``shared.workorders`` and nowhere else. Services never commit: the caller's unit of
-work does.
+``shared.workorders`` and nowhere else (``rules.decide``: what an action does to a job;
+this module loads the job, stores the decision and adds what only the server knows).
+Services never commit: the caller's unit of work does.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlmodel import Session, select
 
 from server.customers.models import Account
 from server.db import bump_counter
-from server.meters.models import Meter
+from server.meters.models import Meter, MeterSwap
 from server.photos.models import Photo, PhotoLink
 from server.stations.models import TransformerArea
 from server.uow import Scope, UnitOfWork
@@ -37,6 +38,7 @@ from shared.enums import (
 from shared.errors import DomainError, ErrorCode
 from shared.timeutil import LOCAL_TZ, utcnow
 from shared.workorders import deadlines
+from shared.workorders.rules import Decision, JobState, decide
 from shared.workorders.state_machine import (
     ASSIGNEE_ROLES,
     REPORTER_ROLES,
@@ -46,17 +48,9 @@ from shared.workorders.state_machine import (
     assignee_problem,
     check,
     check_report,
-    target_status,
 )
 
 S = WorkOrderStatus
-_STATUS_TIME = {
-    S.DISPATCHED: "dispatched_at", S.ACCEPTED: "accepted_at", S.ON_SITE: "arrived_at",
-    S.RESOLVED: "resolved_at", S.CONFIRMED: "confirmed_at", S.CLOSED: "closed_at",
-    S.CANCELLED: "cancelled_at",
-}
-#: GPS fixes worse than this are kept but marked poor.
-GPS_POOR_M = 100.0
 
 
 def scope_for_order(order: WorkOrder) -> Scope:
@@ -216,12 +210,48 @@ class ActResult:
     duplicate: bool
 
 
+def job_state(session: Session, order: WorkOrder) -> JobState:
+    """What the rules read of a job (``shared.workorders.rules``): its row, and for a
+    meter-swap job whether its swap is recorded."""
+    has_swap = order.kind == WorkOrderKind.METER_SWAP and session.exec(
+        select(MeterSwap.id).where(MeterSwap.work_order_id == order.id)).first() is not None
+    return JobState(status=S(order.status), kind=WorkOrderKind(order.kind),
+                    station_id=order.station_id, assignee_id=order.assignee_id,
+                    account_id=order.account_id, priority=Priority(order.priority),
+                    last_activity_at=order.last_activity_at, reopen_count=order.reopen_count,
+                    has_swap=has_swap)
+
+
+def apply_decision(uow: UnitOfWork, order: WorkOrder, decision: Decision, *, actor: Actor,
+                   at: datetime, event_data: dict[str, Any] | None = None,
+                   event_id: str | None = None) -> WorkOrderEvent:
+    """Store a decision: the row's changes (and a new version), the job entering or
+    leaving its assignees' scope, and its timeline event."""
+    previous_assignee = order.assignee_id
+    for name, value in decision.changes.items():
+        setattr(order, name, value)
+    order.updated_at = utcnow()
+    order.version += 1
+    uow.changed(order)
+    if order.assignee_id != previous_assignee:
+        for user_id, enter in ((previous_assignee, False), (order.assignee_id, True)):
+            if user_id:
+                uow.scope_move(order_id=order.id, version=order.version, enter=enter,
+                               scope=Scope(order.station_id, order.account_id, user_id))
+    return _event(uow, order, action=decision.action, before=decision.from_status,
+                  actor=actor, at=at,
+                  data=decision.event_data if event_data is None else event_data,
+                  event_id=event_id)
+
+
 def act(uow: UnitOfWork, *, actor: Actor, order_id: str, action: Action,
         data: dict[str, Any], at: datetime | None = None) -> ActResult:
-    """Take ``action`` on a work order through the state machine.
+    """Take ``action`` on a work order: the shared rules decide, this stores.
 
     ``data`` holds the action's fields plus optional ``event_id`` (a client-made id that
-    makes a retry a no-op) and ``expected_version``.
+    makes a retry a no-op) and ``expected_version``. Around the decision, what only the
+    server knows: the assignee must be a user who may take the job, a photo gets its
+    link row, a swap is recorded through the meter service only.
     """
     session = uow.session
     order = get_visible(session, actor=actor, order_id=order_id, for_update=True)
@@ -235,31 +265,26 @@ def act(uow: UnitOfWork, *, actor: Actor, order_id: str, action: Action,
     if data.get("expected_version") and data["expected_version"] != order.version:
         raise DomainError(ErrorCode.VERSION_CONFLICT, expected=data["expected_version"],
                           actual=order.version)
-    t = check(facts(order), actor, action)
+    if action == Action.RECORD_SWAP:
+        check(facts(order), actor, action)
+        raise DomainError(ErrorCode.VALIDATION_ERROR, summary="use the meter-swap endpoint")
     at = at or utcnow()
-    before = S(order.status)
-    previous_assignee = order.assignee_id
-    extra = _APPLY[action](uow, order, actor, data, at)
-    new_status = target_status(t, before)
-    order.status = new_status
-    if new_status != before and new_status in _STATUS_TIME:
-        setattr(order, _STATUS_TIME[new_status], at)
-    order.last_activity_at = max(order.last_activity_at, at)
-    order.updated_at = utcnow()
-    order.version += 1
-    uow.changed(order)
-    if order.assignee_id != previous_assignee:
-        for user_id, enter in ((previous_assignee, False), (order.assignee_id, True)):
-            if user_id:
-                uow.scope_move(order_id=order.id, version=order.version, enter=enter,
-                               scope=Scope(order.station_id, order.account_id, user_id))
-    _event(uow, order, action=action, before=before, actor=actor, at=at, data=extra,
-           event_id=event_id)
-    if before != new_status or action in (Action.REASSIGN, Action.CONFIRM):
+    decision = decide(job_state(session, order), actor, action, data, at)
+    known: dict[str, Any] = {}  # what the server adds to the record
+    if action in (Action.DISPATCH, Action.REASSIGN):
+        user = _check_assignee(session, order, decision.changes["assignee_id"])
+        known["assignee_name"] = user.display_name
+    if action == Action.ADD_PHOTO:
+        _link_photo(uow, order, sha256=decision.fields["sha256"], actor=actor, purpose="job",
+                    caption=decision.fields["caption"])
+    apply_decision(uow, order, decision, actor=actor, at=at,
+                   event_data={**decision.event_data, **known}, event_id=event_id)
+    if decision.from_status != decision.to_status or action in (Action.REASSIGN,
+                                                                  Action.CONFIRM):
         uow.audit(action=f"work_order.{action.value}", entity="work_order",
-                  entity_id=order.id, before={"status": before.value},
-                  after={"status": new_status.value, **extra},
-                  reason=data.get("reason"))
+                  entity_id=order.id, before={"status": decision.from_status.value},
+                  after={"status": decision.to_status.value, **decision.data, **known},
+                  reason=decision.fields.get("reason"))
     return ActResult(order, False)
 
 
@@ -285,135 +310,6 @@ def _check_assignee(session: Session, order: WorkOrder, assignee_id: str) -> Use
     if problem:
         raise DomainError(ErrorCode.WO_ASSIGNEE_INVALID, reason=problem)
     return user
-
-
-def _dispatch(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
-              at: datetime) -> dict[str, Any]:
-    user = _check_assignee(uow.session, order, data["assignee_id"])
-    order.assignee_id = user.id
-    if data.get("priority"):
-        order.priority = Priority(data["priority"])
-    return {"assignee_id": user.id, "assignee_name": user.display_name,
-            "priority": order.priority}
-
-
-def _reassign(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
-              at: datetime) -> dict[str, Any]:
-    previous = order.assignee_id
-    if data["assignee_id"] == previous:
-        raise DomainError(ErrorCode.WO_ASSIGNEE_INVALID, reason="already assigned to them")
-    user = _check_assignee(uow.session, order, data["assignee_id"])
-    order.assignee_id = user.id
-    order.dispatched_at = at
-    order.help_requested = False
-    return {"previous_assignee_id": previous, "assignee_id": user.id,
-            "assignee_name": user.display_name, "reason": data["reason"]}
-
-
-def _decline(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
-             at: datetime) -> dict[str, Any]:
-    order.assignee_id = None
-    return {"reason": data["reason"]}
-
-
-def _nothing(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
-             at: datetime) -> dict[str, Any]:
-    return {}
-
-
-def _arrive(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
-            at: datetime) -> dict[str, Any]:
-    gps = data.get("gps")
-    if not gps:
-        return {"location": "manual"}
-    lat, lon, acc = gps.get("lat"), gps.get("lon"), gps.get("accuracy_m")
-    if not (isinstance(lat, int | float) and isinstance(lon, int | float)
-            and isinstance(acc, int | float) and -90 <= lat <= 90 and -180 <= lon <= 180
-            and 0 <= acc <= 5000):
-        raise DomainError(ErrorCode.WO_GPS_INVALID, max_accuracy=5000)
-    return {"gps": {"lat": lat, "lon": lon, "accuracy_m": acc},
-            "gps_quality": "good" if acc <= GPS_POOR_M else "poor"}
-
-
-def _note(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
-          at: datetime) -> dict[str, Any]:
-    return {"text": data["text"]}
-
-
-def _photo(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
-           at: datetime) -> dict[str, Any]:
-    _link_photo(uow, order, sha256=data["sha256"], actor=actor, purpose="job",
-                caption=data.get("caption"))
-    return {"sha256": data["sha256"], "caption": data.get("caption")}
-
-
-def _help(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
-          at: datetime) -> dict[str, Any]:
-    order.help_requested = True
-    return {"reason": data["reason"]}
-
-
-def _resolve(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
-             at: datetime) -> dict[str, Any]:
-    from server.meters.models import MeterSwap
-
-    if order.kind == WorkOrderKind.METER_SWAP and uow.session.exec(
-            select(MeterSwap.id).where(MeterSwap.work_order_id == order.id)).first() is None:
-        raise DomainError(ErrorCode.WO_SWAP_REQUIRED)
-    order.resolution = data["resolution"]
-    order.cause = data.get("cause")
-    order.help_requested = False
-    return {"resolution": order.resolution, "cause": order.cause}
-
-
-def _reopen(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
-            at: datetime) -> dict[str, Any]:
-    order.reopen_count += 1
-    order.resolved_at = None
-    return {"reason": data["reason"]}
-
-
-def _confirm(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
-             at: datetime) -> dict[str, Any]:
-    rating = data.get("rating")
-    if actor.role == Role.CUSTOMER and rating is None:
-        raise DomainError(ErrorCode.WO_RATING_INVALID)
-    if rating is not None and (not isinstance(rating, int) or not 1 <= rating <= 5):
-        raise DomainError(ErrorCode.WO_RATING_INVALID)
-    order.rating = rating
-    order.rating_comment = data.get("comment")
-    return {"rating": rating, "comment": data.get("comment"),
-            "on_behalf": actor.role != Role.CUSTOMER}
-
-
-def _cancel(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
-            at: datetime) -> dict[str, Any]:
-    order.cancel_reason = data["reason"]
-    return {"reason": data["reason"]}
-
-
-def _reason_required(fn: Any) -> Any:
-    def wrapper(uow: UnitOfWork, order: WorkOrder, actor: Actor, data: dict[str, Any],
-                at: datetime) -> dict[str, Any]:
-        if not str(data.get("reason") or "").strip():
-            raise DomainError(ErrorCode.WO_REASON_REQUIRED)
-        return fn(uow, order, actor, data, at)  # type: ignore[no-any-return]
-    return wrapper
-
-
-def _record_swap_via_meter_service(*_: Any) -> dict[str, Any]:
-    raise DomainError(ErrorCode.VALIDATION_ERROR, summary="use the meter-swap endpoint")
-
-
-_APPLY: dict[Action, Any] = {
-    Action.DISPATCH: _dispatch, Action.REASSIGN: _reason_required(_reassign),
-    Action.DECLINE: _reason_required(_decline), Action.ACCEPT: _nothing,
-    Action.START_TRAVEL: _nothing, Action.ARRIVE: _arrive, Action.ADD_NOTE: _note,
-    Action.ADD_PHOTO: _photo, Action.REQUEST_HELP: _reason_required(_help),
-    Action.RECORD_SWAP: _record_swap_via_meter_service, Action.RESOLVE: _resolve,
-    Action.REOPEN: _reason_required(_reopen), Action.CONFIRM: _confirm,
-    Action.CLOSE: _nothing, Action.CANCEL: _reason_required(_cancel),
-}
 
 
 def _link_photo(uow: UnitOfWork, order: WorkOrder, *, sha256: str, actor: Actor,

@@ -9,7 +9,6 @@ meter, a correction against the customer).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from enum import StrEnum
 
 from shared.errors import DomainError, ErrorCode
@@ -26,7 +25,6 @@ class EntryKind(StrEnum):
 
 
 #: Kinds that count as a purchase (购电) and advance the meter's purchase count.
-PURCHASE_KINDS = frozenset({EntryKind.RECHARGE_ONLINE, EntryKind.RECHARGE_CASH})
 
 RECHARGE_MIN_FEN = 100  # 1 yuan
 RECHARGE_MAX_FEN = 500_000  # 5,000 yuan per recharge
@@ -34,10 +32,6 @@ CORRECTION_MAX_FEN = 1_000_000  # 10,000 yuan either way
 REASON_MAX = 500
 RECEIPT_RE = re.compile(r"^[A-Za-z0-9-]{6,32}\Z")
 PURCHASE_COUNT_MAX = 65_535  # a two-byte counter on the meter
-
-
-def balance_of(amounts: Iterable[int]) -> int:
-    return sum(amounts)
 
 
 def check_recharge_amount(amount_fen: object) -> int:

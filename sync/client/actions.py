@@ -1,10 +1,11 @@
-"""What a user does on the device, checked offline with the same rules the server runs.
+"""What a user does on the device, decided offline by the same rules the server runs.
 
-Each action reads the job as the user sees it (server row + their pending ops), asks the
-shared state machine whether the action is possible, validates its fields with the shared
-rules, and then queues the op — with any local effect in the same transaction — and
-nudges the engine. A refusal raises ``shared.errors.DomainError`` (the same codes and
-messages as the server's), and nothing is queued.
+Each action reads the job as the user sees it (server row + their pending ops), lets the
+shared rules decide it (``shared.workorders.rules.decide``: the state machine, what the
+job lacks, the action's fields), and then queues the op with the checked fields — with
+any local effect in the same transaction — and nudges the engine. A refusal raises
+``shared.errors.DomainError`` (the same codes and messages as the server's), and nothing
+is queued.
 """
 
 from __future__ import annotations
@@ -19,41 +20,18 @@ from shared.errors import DomainError, ErrorCode
 from shared.ids import new_id
 from shared.meter_rules import SwapContext, SwapDraft, centi_to_kwh, validate_swap
 from shared.timeutil import utcnow
-from shared.workorders.state_machine import Action, check, check_report
+from shared.workorders import fields
+from shared.workorders.rules import Decision, JobState, decide
+from shared.workorders.state_machine import Action, check_report
 from sync.client import outbox, photos, rows
 from sync.client.errors import NotSignedIn
 from sync.client.outbox import OutboxEntry
-from sync.client.overlay import facts
 from sync.client.readmodel import JobView, ReadModel
 from sync.client.store import LocalEffect, SignedIn, Store
 from sync.client.timefmt import from_iso
-from sync.protocol import OpType
+from sync.protocol import OP_TYPE_OF, OpType
 
 T = OpType
-MAX_TEXT = 2000
-MAX_REASON = 500
-GPS_MAX_ACCURACY_M = 5000
-
-
-def _text(value: str | None, code: ErrorCode, limit: int) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise DomainError(code)
-    if len(text) > limit:
-        raise DomainError(ErrorCode.VALIDATION_ERROR, summary=f"at most {limit} characters")
-    return text
-
-
-def _gps(gps: dict[str, Any] | None) -> dict[str, float] | None:
-    if gps is None:
-        return None
-    try:
-        lat, lon, acc = (float(gps["lat"]), float(gps["lon"]), float(gps["accuracy_m"]))
-    except (KeyError, TypeError, ValueError):
-        raise DomainError(ErrorCode.WO_GPS_INVALID, max_accuracy=GPS_MAX_ACCURACY_M) from None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180 and 0 <= acc <= GPS_MAX_ACCURACY_M):
-        raise DomainError(ErrorCode.WO_GPS_INVALID, max_accuracy=GPS_MAX_ACCURACY_M)
-    return {"lat": lat, "lon": lon, "accuracy_m": acc}
 
 
 class Actions:
@@ -77,17 +55,32 @@ class Actions:
             raise DomainError(ErrorCode.WORK_ORDER_NOT_FOUND, work_order=order_id)
         return detail.job
 
-    def _act(self, order_id: str, op_type: OpType, action: Action, payload: dict[str, Any],
-             photo_refs: Sequence[str] = (), local_effect: LocalEffect | None = None
-             ) -> OutboxEntry:
+    def _decide(self, order_id: str, action: Action, payload: dict[str, Any]
+                ) -> tuple[JobView, Decision]:
         who = self._who()
         view = self._view(order_id)
-        check(facts(view.row), who.actor, action)
+        state = JobState.of(view.row, has_swap=view.has_swap)
+        return view, decide(state, who.actor, action, payload, utcnow())
+
+    def _queue(self, view: JobView, action: Action, payload: dict[str, Any],
+               photo_refs: Sequence[str] = (), local_effect: LocalEffect | None = None
+               ) -> OutboxEntry:
         base = view.server_row.get("version") if view.server_row else None
-        entry = self.store.enqueue(op_type.value, order_id, payload, photo_refs, local_effect,
+        entry = self.store.enqueue(OP_TYPE_OF[action].value, view.id, payload, photo_refs,
+                                   local_effect,
                                    base_version=int(base) if base is not None else None)
         self.on_change()
         return entry
+
+    def act(self, order_id: str, action: Action, payload: dict[str, Any],
+            photo_refs: Sequence[str] = (), local_effect: LocalEffect | None = None
+            ) -> OutboxEntry:
+        """Take ``action`` on a job: decided by the shared rules, then queued as its op
+        carrying the checked fields. Only actions a device sends as ops (``OP_TYPE_OF``)."""
+        if action not in OP_TYPE_OF or action == Action.REPORT:
+            raise ValueError(f"{action.value} is not an action a device queues")
+        view, decision = self._decide(order_id, action, payload)
+        return self._queue(view, action, decision.fields, photo_refs, local_effect)
 
     # -- photos ---------------------------------------------------------------------
     def take_photo(self, source: bytes | Path) -> str:
@@ -103,72 +96,56 @@ class Actions:
         order_id = new_id()
         payload: dict[str, Any] = {
             "kind": kind.value, "account_id": account_id,
-            "description": _text(description, ErrorCode.VALIDATION_ERROR, MAX_TEXT),
-            "location": _gps(location), "photos": list(photo_shas)}
+            "description": fields.required_text(description, field="description",
+                                                code=ErrorCode.VALIDATION_ERROR,
+                                                limit=fields.MAX_TEXT),
+            "location": fields.check_gps(location, field="location"),
+            "photos": list(photo_shas)}
         self.store.enqueue(T.WO_REPORT.value, order_id, payload, list(photo_shas))
         self.on_change()
         return order_id
 
     def accept(self, order_id: str) -> OutboxEntry:
-        return self._act(order_id, T.WO_ACCEPT, Action.ACCEPT, {})
+        return self.act(order_id, Action.ACCEPT, {})
 
     def decline(self, order_id: str, reason: str) -> OutboxEntry:
-        return self._act(order_id, T.WO_DECLINE, Action.DECLINE,
-                         {"reason": _text(reason, ErrorCode.WO_REASON_REQUIRED, MAX_REASON)})
+        return self.act(order_id, Action.DECLINE, {"reason": reason})
 
     def start_travel(self, order_id: str) -> OutboxEntry:
-        return self._act(order_id, T.WO_START_TRAVEL, Action.START_TRAVEL, {})
+        return self.act(order_id, Action.START_TRAVEL, {})
 
     def arrive(self, order_id: str, gps: dict[str, Any] | None = None) -> OutboxEntry:
         """``gps``: ``{lat, lon, accuracy_m}`` from the phone, or None for a manual fix."""
-        return self._act(order_id, T.WO_ARRIVE, Action.ARRIVE, {"gps": _gps(gps)})
+        return self.act(order_id, Action.ARRIVE, {"gps": gps})
 
     def add_note(self, order_id: str, text: str) -> OutboxEntry:
-        return self._act(order_id, T.WO_ADD_NOTE, Action.ADD_NOTE,
-                         {"text": _text(text, ErrorCode.VALIDATION_ERROR, MAX_TEXT)})
+        return self.act(order_id, Action.ADD_NOTE, {"text": text})
 
     def add_photo(self, order_id: str, source: bytes | Path, caption: str | None = None
                   ) -> OutboxEntry:
         """Attach a new photo: its file, its upload and the op are kept together."""
         ref = photos.save(source, self.photo_dir)
-        payload: dict[str, Any] = {"sha256": ref.sha256}
-        if caption:
-            payload["caption"] = caption.strip()[:200]
-        return self._act(order_id, T.WO_ADD_PHOTO, Action.ADD_PHOTO, payload, [ref.sha256],
-                         lambda conn: photos.queue(conn, ref))
+        return self.act(order_id, Action.ADD_PHOTO, {"sha256": ref.sha256, "caption": caption},
+                        [ref.sha256], lambda conn: photos.queue(conn, ref))
 
     def request_help(self, order_id: str, reason: str) -> OutboxEntry:
-        return self._act(order_id, T.WO_REQUEST_HELP, Action.REQUEST_HELP,
-                         {"reason": _text(reason, ErrorCode.WO_REASON_REQUIRED, MAX_REASON)})
+        return self.act(order_id, Action.REQUEST_HELP, {"reason": reason})
 
     def resolve(self, order_id: str, resolution: str, cause: str | None = None
                 ) -> OutboxEntry:
-        view = self._view(order_id)
-        if view.row["kind"] == WorkOrderKind.METER_SWAP.value and not self._has_swap(order_id):
-            raise DomainError(ErrorCode.WO_SWAP_REQUIRED)
-        payload = {"resolution": _text(resolution, ErrorCode.WO_RESOLUTION_REQUIRED, MAX_TEXT),
-                   "cause": (cause or "").strip()[:200] or None}
-        return self._act(order_id, T.WO_RESOLVE, Action.RESOLVE, payload)
+        return self.act(order_id, Action.RESOLVE, {"resolution": resolution, "cause": cause})
 
-    def confirm(self, order_id: str, rating: int, comment: str | None = None) -> OutboxEntry:
-        if not isinstance(rating, int) or not 1 <= rating <= 5:
-            raise DomainError(ErrorCode.WO_RATING_INVALID)
-        return self._act(order_id, T.WO_CONFIRM, Action.CONFIRM,
-                         {"rating": rating, "comment": (comment or "").strip()[:500] or None})
+    def confirm(self, order_id: str, rating: int | None, comment: str | None = None
+                ) -> OutboxEntry:
+        return self.act(order_id, Action.CONFIRM, {"rating": rating, "comment": comment})
 
     def cancel(self, order_id: str, reason: str) -> OutboxEntry:
-        return self._act(order_id, T.WO_CANCEL, Action.CANCEL,
-                         {"reason": _text(reason, ErrorCode.WO_REASON_REQUIRED, MAX_REASON)})
+        return self.act(order_id, Action.CANCEL, {"reason": reason})
 
     def record_swap(self, order_id: str, draft: SwapDraft) -> OutboxEntry:
-        """Record a meter swap, checked against the meters downloaded for the job (a new
-        meter typed in that is not among them is left for the server to check)."""
-        view = self._view(order_id)
-        if view.row["kind"] != WorkOrderKind.METER_SWAP.value:
-            raise DomainError(ErrorCode.SWAP_WRONG_KIND)
-        if self._has_swap(order_id):
-            raise DomainError(ErrorCode.SWAP_ALREADY_RECORDED)
-        validate_swap(draft, self._swap_context(view, draft))
+        """Record a meter swap: the rules decide (one swap per job, on site, by its
+        assignee), then the values are checked against the meters downloaded for the job
+        (a new meter typed in that is not among them is left for the server to check)."""
         payload = {
             "id": new_id(), "old_meter_no": draft.old_meter_no.strip(),
             "old_final_kwh": str(draft.old_final_kwh),
@@ -177,8 +154,10 @@ class Actions:
             "new_start_kwh": str(draft.new_start_kwh), "new_card_no": draft.new_card_no,
             "seal_numbers": list(draft.seal_numbers),
             "old_face_photo": draft.old_face_photo, "new_face_photo": draft.new_face_photo}
+        view, decision = self._decide(order_id, Action.RECORD_SWAP, payload)
+        validate_swap(draft, self._swap_context(view, draft))
         shas = [s for s in (draft.old_face_photo, draft.new_face_photo) if s]
-        return self._act(order_id, T.METER_SWAP_RECORD, Action.RECORD_SWAP, payload, shas)
+        return self._queue(view, Action.RECORD_SWAP, decision.fields, shas)
 
     def cash_recharge(self, *, account_id: str, amount_fen: int, receipt_no: str
                       ) -> OutboxEntry:
@@ -209,15 +188,11 @@ class Actions:
                     raise DomainError(ErrorCode.CASH_RECEIPT_REUSED, receipt_no=receipt)
         rid = new_id()
         payload = {"account_id": account_id, "amount_fen": amount, "receipt_no": receipt}
-        entry = self.store.enqueue(T.RECHARGE_CASH.value, rid, payload, lane=f"cash:{rid}")
+        entry = self.store.enqueue(T.RECHARGE_CASH.value, rid, payload)
         self.on_change()
         return entry
 
     # -- helpers --------------------------------------------------------------------
-    def _has_swap(self, order_id: str) -> bool:
-        detail = self.read.job(order_id)
-        return detail is not None and detail.swap is not None
-
     def _swap_context(self, view: JobView, draft: SwapDraft) -> SwapContext:
         with self.store.read() as conn:
             meter = rows.get(conn, "meter", view.row["meter_id"]) if view.row.get(

@@ -8,8 +8,8 @@ counts as failed and is retried with backoff). Only one pass runs at a time.
 The loop (``start``/``run_forever``) runs a pass, then sleeps:
 
 * after success, ``interval_s`` (sooner if an op asked to be retried earlier);
-* after a transient failure, an exponential backoff with jitter (capped at
-  ``BACKOFF_CAP_S``), at least what ``Retry-After`` asked;
+* after a transient failure, an exponential backoff with jitter
+  (``sync.client.backoff``), at least what ``Retry-After`` asked;
 * when signed out or the app is too old, until nudged (sign-in, update) or the cap.
 
 ``nudge()`` wakes it at once (a new local op, connectivity back); nudges closer than
@@ -29,7 +29,8 @@ from datetime import datetime, timedelta
 
 from shared.enums import Role
 from shared.timeutil import utcnow
-from sync.client import outbox, photos
+from sync.client import outbox
+from sync.client.backoff import backoff_s
 from sync.client.errors import (
     AuthRequired,
     ClientTooOld,
@@ -46,8 +47,8 @@ from sync.client.transport import Transport
 from sync.client.upload import PhotoUploader, UploadReport
 from sync.protocol import DEFAULT_PULL_LIMIT
 
-BACKOFF_BASE_S = 2.0
-BACKOFF_CAP_S = 300.0
+#: How long to wait when nothing can be done until a sign-in or an update nudges the loop.
+IDLE_S = 300.0
 MIN_GAP_S = 1.0
 
 
@@ -60,12 +61,6 @@ class SyncReport:
     @property
     def retry_at(self) -> datetime | None:
         return self.push.outcome.retry_at
-
-
-def backoff_s(failures: int, rng: random.Random, cap: float = BACKOFF_CAP_S) -> float:
-    """Exponential backoff with equal jitter: in [d/2, d], d = base * 2^(n-1) capped."""
-    d = min(cap, BACKOFF_BASE_S * 2 ** max(failures - 1, 0))
-    return d / 2 + rng.uniform(0, d / 2)
 
 
 class SyncEngine:
@@ -207,7 +202,7 @@ class SyncEngine:
             report = self.sync_once()
         except (AuthRequired, ClientTooOld, NotSignedIn):
             self.failures += 1
-            return BACKOFF_CAP_S  # nothing to do until a sign-in or an update nudges us
+            return IDLE_S  # nothing to do until a sign-in or an update nudges us
         except TransientError as exc:
             self.failures += 1
             if exc.retry_after:
@@ -241,7 +236,3 @@ class SyncEngine:
         self.nudge()
         return n
 
-    def retry_photo(self, sha256: str) -> None:
-        with self.store.write() as conn:
-            photos.retry_failed(conn, sha256)
-        self.nudge()

@@ -32,7 +32,8 @@ from sqlalchemy import Connection
 from shared.ids import new_id
 from shared.timeutil import utcnow
 from sync.client.timefmt import from_iso, to_iso
-from sync.protocol import OpEnvelope, OpType
+from sync.lanes import lane_for
+from sync.protocol import ACTION_OF, OpEnvelope, OpType
 
 
 class OpState(StrEnum):
@@ -54,9 +55,6 @@ CHAIN = (S.PENDING, S.SENDING, S.APPLIED, S.DUPLICATE)
 
 #: Client-side code of an op the server kept deferring: shown as rejected, retryable.
 GAVE_UP = "SYNC_CLIENT_GAVE_UP"
-
-#: Which lane an op type's entity belongs to ("work_order:<id>" for swaps too).
-_LANE_OF = {"work_order": "work_order", "meter_swap": "work_order"}
 
 _COLUMNS = ("device_seq", "op_id", "user_id", "lane", "type", "entity_id", "base_version",
             "payload", "photos", "created_at", "state", "attempts", "next_attempt_at",
@@ -101,8 +99,10 @@ class OutboxEntry:
 
     @property
     def action(self) -> str:
-        """``accept`` for ``work_order.accept@1``."""
-        return self.type.split("@", 1)[0].split(".", 1)[1]
+        """The work-order action the op takes (``record_swap`` for ``meter_swap.record@1``);
+        for other ops the name in their type (``cash`` for ``recharge.cash@1``)."""
+        known = ACTION_OF.get(self.type)
+        return known.value if known else self.type.split("@", 1)[0].split(".", 1)[1]
 
     def wire(self, device_id: str, lane_prev: str | None) -> dict[str, Any]:
         """The op envelope as JSON (validated once, at enqueue)."""
@@ -131,11 +131,6 @@ def entry_of(r: Any) -> OutboxEntry:
         result_row=json.loads(m["result_row"]) if m["result_row"] else None,
         sent_at=from_iso(m["sent_at"]), acked_at=from_iso(m["acked_at"]),
         updated_at=from_iso(m["updated_at"]), payload_bytes=len(m["payload"]))
-
-
-def lane_for(op_type: str, entity_id: str) -> str:
-    prefix = op_type.split(".", 1)[0]
-    return f"{_LANE_OF.get(prefix, prefix)}:{entity_id}"
 
 
 # -- writing ------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 """Laying the user's unsynced ops over a server row: what the phone shows until the server
 has decided. Pure functions, no I/O.
 
-Each op goes through the shared state machine (``shared.workorders.state_machine``), so
-the phone computes the same status the server will: ``check`` says whether the op is
-still possible on the row as it is now (a pulled change may have made it impossible — the
-op is then marked as a likely conflict and not laid over), ``target_status`` says where
-it leads.
+Each op is decided by the shared rules (``shared.workorders.rules.decide``) on the row as
+shown so far, exactly as the server will decide it: a refusal means the op is no longer
+possible on the row as it is now (a pulled change may have made it impossible — the op is
+then marked as a likely conflict and not laid over); otherwise the decision's changes are
+stored on the shown row (``apply``), as the server stores them on its own.
 """
 
 from __future__ import annotations
@@ -13,43 +13,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from shared.enums import AreaClass, Priority, ReportChannel, Role, WorkOrderKind, WorkOrderStatus
 from shared.errors import DomainError, ErrorCode
-from shared.timeutil import ensure_aware
 from shared.workorders import deadlines
-from shared.workorders.state_machine import (
-    TRANSITIONS,
-    Action,
-    Actor,
-    OrderFacts,
-    check,
-    check_report,
-    target_status,
-)
+from shared.workorders.rules import Decision, JobState, decide
+from shared.workorders.state_machine import Action, Actor, check_report
 from sync.client.outbox import OutboxEntry
 from sync.client.timefmt import to_iso
-from sync.protocol import OpType
+from sync.protocol import ACTION_OF, OpType
 
 S = WorkOrderStatus
 T = OpType
-
-#: Op type -> state-machine action (report and swap have their own handling).
-ACTION_OF: dict[str, Action] = {
-    T.WO_REPORT: Action.REPORT, T.WO_ACCEPT: Action.ACCEPT, T.WO_DECLINE: Action.DECLINE,
-    T.WO_START_TRAVEL: Action.START_TRAVEL, T.WO_ARRIVE: Action.ARRIVE,
-    T.WO_ADD_NOTE: Action.ADD_NOTE, T.WO_ADD_PHOTO: Action.ADD_PHOTO,
-    T.WO_REQUEST_HELP: Action.REQUEST_HELP, T.WO_RESOLVE: Action.RESOLVE,
-    T.WO_CONFIRM: Action.CONFIRM, T.WO_CANCEL: Action.CANCEL,
-    T.METER_SWAP_RECORD: Action.RECORD_SWAP,
-}
-#: The timestamp a status sets on the row (as the server's services do).
-STATUS_TIME = {
-    S.DISPATCHED: "dispatched_at", S.ACCEPTED: "accepted_at", S.ON_SITE: "arrived_at",
-    S.RESOLVED: "resolved_at", S.CONFIRMED: "confirmed_at", S.CLOSED: "closed_at",
-    S.CANCELLED: "cancelled_at",
-}
 
 Lookup = Callable[[str, str], dict[str, Any] | None]
 
@@ -66,33 +43,30 @@ class Effect:
     problem: DomainError | None = None
 
 
-def facts(row: dict[str, Any]) -> OrderFacts:
-    return OrderFacts(S(row["status"]), WorkOrderKind(row["kind"]), row.get("station_id"),
-                      row.get("assignee_id"), row.get("account_id"))
+def _json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return to_iso(value)
+    if isinstance(value, Enum):
+        return value.value
+    return value
 
 
-def _later(a: str | None, b: datetime) -> str:
-    if a is None:
-        return to_iso(b)
-    return max(a, to_iso(b), key=lambda v: ensure_aware(datetime.fromisoformat(v)))
+def apply(row: dict[str, Any], decision: Decision) -> None:
+    """Store a decision on a row as the phone keeps it (JSON values). A new assignee's
+    name and phone, which the server adds to its rows, are not known here."""
+    before = row.get("assignee_id")
+    for name, value in decision.changes.items():
+        row[name] = _json(value)
+    if row.get("assignee_id") != before:
+        row["assignee_name"] = row["assignee_phone"] = None
 
 
-def _fields(action: Action, row: dict[str, Any], p: dict[str, Any]) -> None:
-    """The row fields an action changes besides its status (mirrors the server)."""
-    if action == Action.DECLINE:
-        row["assignee_id"] = None
-        row["assignee_name"] = None
-    elif action == Action.REQUEST_HELP:
-        row["help_requested"] = True
-    elif action == Action.RESOLVE:
-        row["resolution"] = p.get("resolution")
-        row["cause"] = p.get("cause")
-        row["help_requested"] = False
-    elif action == Action.CONFIRM:
-        row["rating"] = p.get("rating")
-        row["rating_comment"] = p.get("comment")
-    elif action == Action.CANCEL:
-        row["cancel_reason"] = p.get("reason")
+def step(row: dict[str, Any], action: Action, payload: dict[str, Any], actor: Actor | None,
+         at: datetime, *, has_swap: bool = False) -> Decision:
+    """Decide one action on ``row`` and store it there (raises the rules' refusal)."""
+    decision = decide(JobState.of(row, has_swap=has_swap), actor, action, payload, at)
+    apply(row, decision)
+    return decision
 
 
 def new_report_row(op: OutboxEntry, actor: Actor | None, lookup: Lookup) -> dict[str, Any]:
@@ -127,10 +101,13 @@ def new_report_row(op: OutboxEntry, actor: Actor | None, lookup: Lookup) -> dict
 
 
 def lay_over(row: dict[str, Any] | None, ops: Sequence[OutboxEntry], actor: Actor | None,
-             lookup: Lookup = lambda _e, _i: None) -> tuple[dict[str, Any] | None, list[Effect]]:
+             lookup: Lookup = lambda _e, _i: None, *, has_swap: bool = False
+             ) -> tuple[dict[str, Any] | None, list[Effect]]:
     """Apply ``ops`` (one work order's live ops, oldest first) to a copy of ``row``.
 
-    Returns the row as the user should see it and one ``Effect`` per op.
+    ``has_swap``: the job's meter swap is recorded (pulled); a swap op laid over counts
+    for the ops after it. Returns the row as the user should see it and one ``Effect``
+    per op.
     """
     shown = dict(row) if row is not None else None
     effects: list[Effect] = []
@@ -159,16 +136,10 @@ def lay_over(row: dict[str, Any] | None, ops: Sequence[OutboxEntry], actor: Acto
             continue
         before = S(shown["status"])
         try:
-            if actor is not None:
-                check(facts(shown), actor, action)
+            decision = step(shown, action, op.payload, actor, op.created_at, has_swap=has_swap)
         except DomainError as exc:
             effects.append(Effect(op, action, before, before, False, exc))
             continue
-        after = target_status(TRANSITIONS[action], before)
-        _fields(action, shown, op.payload)
-        shown["status"] = after.value
-        if after != before and after in STATUS_TIME:
-            shown[STATUS_TIME[after]] = to_iso(op.created_at)
-        shown["last_activity_at"] = _later(shown.get("last_activity_at"), op.created_at)
-        effects.append(Effect(op, action, before, after, True))
+        has_swap = has_swap or action == Action.RECORD_SWAP
+        effects.append(Effect(op, action, before, decision.to_status, True))
     return shown, effects

@@ -6,7 +6,7 @@
 * ops held behind a rejection, and pending ops a pulled change made impossible, are shown
   with what they wait for, not laid over the row.
 
-Statuses come from the shared state machine (``sync.client.overlay``), so the phone
+Statuses and fields come from the shared rules (``sync.client.overlay``), so the phone
 computes what the server will. Times are judged against the server's clock (device
 clock corrected by the offset measured at each sync).
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -31,17 +31,19 @@ from shared.enums import (
 )
 from shared.timeutil import utcnow
 from shared.workorders import deadlines
-from shared.workorders.state_machine import Actor, allowed_actions
+from shared.workorders.rules import JobState, available_actions
+from shared.workorders.state_machine import Action, Actor
 from sync.client import outbox, rows
 from sync.client.messages import describe
 from sync.client.outbox import ACKED, OpState, OutboxEntry
-from sync.client.overlay import Effect, facts, lay_over
+from sync.client.overlay import Effect, lay_over
 from sync.client.store import Key, Store
 from sync.client.timefmt import from_iso
+from sync.clock import Clock
+from sync.lanes import order_lane, order_of
 from sync.protocol import OpType
 
 S = WorkOrderStatus
-_LANE = "work_order:"
 _FAR = datetime.max.replace(tzinfo=UTC)
 
 
@@ -71,6 +73,7 @@ class JobView:
     allowed_actions: tuple[str, ...]
     ops: tuple[OutboxEntry, ...] = ()
     effects: tuple[Effect, ...] = ()
+    has_swap: bool = False  # its meter swap is pulled, or pending and laid over
 
     @property
     def id(self) -> str:
@@ -166,8 +169,7 @@ class ReadModel:
         self.lang = lang
 
     def server_now(self, conn: Connection) -> datetime:
-        offset = float(self.store.get(conn, Key.CLOCK_OFFSET, 0.0) or 0.0)
-        return utcnow() + timedelta(seconds=offset)
+        return Clock.of_seconds(self.store.get(conn, Key.CLOCK_OFFSET)).server_now()
 
     # -- lists ----------------------------------------------------------------------
     def my_jobs(self, *, now: datetime | None = None, include_done: bool = False
@@ -197,7 +199,7 @@ class ReadModel:
             actor = who.actor if who else None
             now = now or self.server_now(conn)
             got = rows.get(conn, "work_order", order_id)
-            ops = [o for o in outbox.for_lane(conn, _LANE + order_id)
+            ops = [o for o in outbox.for_lane(conn, order_lane(order_id))
                    if o.state != OpState.DISCARDED and (who is None or o.user_id == who.user_id)]
             view = self._view(conn, got[1] if got else None, ops, actor, now)
             if view is None:
@@ -258,8 +260,9 @@ class ReadModel:
                       ) -> dict[str, list[OutboxEntry]]:
         out: dict[str, list[OutboxEntry]] = defaultdict(list)
         for op in outbox.live(conn, user_id):
-            if op.lane.startswith(_LANE):
-                out[op.lane[len(_LANE):]].append(op)
+            order_id = order_of(op.lane)
+            if order_id is not None:
+                out[order_id].append(op)
         return out
 
     def _orders(self, conn: Connection, actor: Actor | None, extra_ids: Any
@@ -291,12 +294,18 @@ class ReadModel:
                         if o.state == OpState.REJECTED and o.result_row), None)
         laid = [o for o in ops if o.state in outbox.UNSENT
                 or (o.state in ACKED and not self._reflected(conn, o, row))]
-        shown, effects = lay_over(row, laid, actor, self._lookup(conn))
+        pulled_swap = (row is not None and row.get("kind") == WorkOrderKind.METER_SWAP.value
+                       and bool(rows.children(conn, "meter_swap", row["id"])))
+        shown, effects = lay_over(row, laid, actor, self._lookup(conn), has_swap=pulled_swap)
         if shown is None:
             return None
         mark = self._mark(ops, effects)
-        acts = tuple(a.value for a in allowed_actions(facts(shown), actor)) if actor else ()
-        return JobView(shown, row, mark, assess(shown, now), acts, tuple(ops), tuple(effects))
+        has_swap = pulled_swap or any(e.laid and e.action == Action.RECORD_SWAP
+                                      for e in effects)
+        acts = tuple(a.value for a in available_actions(
+            JobState.of(shown, has_swap=has_swap), actor)) if actor else ()
+        return JobView(shown, row, mark, assess(shown, now), acts, tuple(ops), tuple(effects),
+                       has_swap)
 
     def _lookup(self, conn: Connection) -> Any:
         def lookup(entity: str, rid: str) -> dict[str, Any] | None:

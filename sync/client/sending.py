@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from sync.client import rows
+from sync.client import backoff, rows
 from sync.client.outbox import (
     CHAIN,
     GAVE_UP,
@@ -40,8 +40,6 @@ from sync.client.timefmt import to_iso
 from sync.protocol import OpResult, OpStatus, SyncErrorCode
 
 MAX_ATTEMPTS = 12
-BACKOFF_BASE_S = 2.0
-BACKOFF_CAP_S = 300.0
 
 
 def mark_sending(conn: Connection, entries: Sequence[OutboxEntry], now: datetime) -> None:
@@ -56,12 +54,6 @@ def unmark_sending(conn: Connection, entries: Sequence[OutboxEntry]) -> None:
     """The request failed without answers: the ops are simply pending again."""
     conn.exec_driver_sql("UPDATE outbox SET state = 'pending' WHERE device_seq = ? "
                          "AND state = 'sending'", [(e.device_seq,) for e in entries])
-
-
-def backoff_s(attempts: int, rng: random.Random) -> float:
-    """Exponential with 'equal jitter': between half and all of base * 2^(n-1), capped."""
-    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(attempts - 1, 0))
-    return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
 @dataclass
@@ -114,7 +106,7 @@ def apply_results(conn: Connection, batch: Sequence[OutboxEntry], results: Seque
                 set_fields(conn, e, state=S.PENDING, updated_at=at)  # waits for its predecessor
             elif r.code == SyncErrorCode.TRANSIENT:
                 # Trouble on the server's side, not this op's: no strike against the op.
-                when = now + timedelta(seconds=r.retry_after or BACKOFF_BASE_S)
+                when = now + timedelta(seconds=r.retry_after or backoff.BASE_S)
                 set_fields(conn, e, state=S.PENDING, next_attempt_at=to_iso(when),
                      last_error=r.code, updated_at=at)
                 out.want_retry(when)
@@ -124,7 +116,7 @@ def apply_results(conn: Connection, batch: Sequence[OutboxEntry], results: Seque
                     _give_up(conn, e, r, attempts, at)
                     rejected.setdefault(e.lane, e)
                 else:
-                    delay = max(r.retry_after or 0.0, backoff_s(attempts, rng))
+                    delay = max(r.retry_after or 0.0, backoff.backoff_s(attempts, rng))
                     when = now + timedelta(seconds=delay)
                     set_fields(conn, e, state=S.PENDING, attempts=attempts,
                          next_attempt_at=to_iso(when), last_error=r.code or r.message,

@@ -14,15 +14,12 @@ saved (both tokens, one transaction) before it is used; a lost refresh answer th
 means signing in again, never a silent logout loop.
 
 Each push and pull answer carries ``server_time``; with the local send and receive times
-it gives one sample of the device clock's offset (server minus device, at the midpoint
-of the request). ``ClockEstimator`` keeps the sample with the shortest round trip among
-the recent ones.
+it gives one sample of the device clock's offset (``sync.clock.ClockEstimator``).
 """
 
 from __future__ import annotations
 
 import threading
-from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -37,6 +34,7 @@ from sync.client.errors import (
     PermanentError,
     TransientError,
 )
+from sync.clock import ClockEstimator
 from sync.protocol import PROTOCOL_VERSION, PhotoStatus, PushResponse
 
 
@@ -53,29 +51,6 @@ class TokenPair:
     expires_in: int
     user_id: str
     role: str
-
-
-class ClockEstimator:
-    """Device clock offset (server minus device, seconds) from recent request samples."""
-
-    def __init__(self, keep: int = 8) -> None:
-        self._samples: deque[tuple[float, float]] = deque(maxlen=keep)
-        self._lock = threading.Lock()
-
-    def sample(self, sent: datetime, received: datetime, server_time: datetime) -> None:
-        if server_time.tzinfo is None:
-            server_time = server_time.replace(tzinfo=UTC)
-        rtt = (received - sent).total_seconds()
-        midpoint = sent + (received - sent) / 2
-        with self._lock:
-            self._samples.append((max(rtt, 0.0), (server_time - midpoint).total_seconds()))
-
-    @property
-    def offset_s(self) -> float | None:
-        with self._lock:
-            if not self._samples:
-                return None
-            return min(self._samples)[1]
 
 
 def _retry_after(resp: httpx.Response) -> float | None:

@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sync.client import backoff
 from sync.client import engine as engine_mod
-from sync.client import sending
 from sync.client.actions import Actions
 from sync.client.engine import SyncEngine
 from sync.client.errors import NotSignedIn, PermanentError, TransientError
@@ -53,10 +53,9 @@ def read_int(path: Path) -> int:
 
 
 def compress_time() -> None:
-    engine_mod.BACKOFF_BASE_S = 0.1
+    backoff.BASE_S = 0.1
+    backoff.CAP_S = 1.0
     engine_mod.MIN_GAP_S = 0.05
-    sending.BACKOFF_BASE_S = 0.1
-    sending.BACKOFF_CAP_S = 1.0
 
 
 class Events:

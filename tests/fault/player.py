@@ -189,11 +189,6 @@ class Player:
         return last
 
 
-def problems_of(store: Store) -> list[OutboxEntry]:
-    with store.read() as conn:
-        return outbox.select(conn, "state IN ('rejected', 'held')")
-
-
 def unsent(store: Store) -> int:
     with store.read() as conn:
         n = conn.exec_driver_sql("SELECT count(*) FROM outbox WHERE state IN "

@@ -50,11 +50,6 @@ class Fault(StrEnum):
     ERROR_AFTER = "error_after"
 
 
-#: Faults after which the server has (or may have) handled the request.
-REACHED = frozenset({Fault.PASS, Fault.DROP_RESPONSE, Fault.RESET_RESPONSE, Fault.DUPLICATE,
-                     Fault.DELAY, Fault.ERROR_AFTER})
-
-
 @dataclass(frozen=True)
 class Request:
     method: str

@@ -15,8 +15,8 @@ import time
 import pytest
 from sqlalchemy import text
 
+from server.sync.push import CHUNK
 from sync.client.errors import TransientError
-from sync.server.push import CHUNK
 from tests.fault.checks import assert_clean, assert_same_rows, audit_device, audit_domain, settle
 from tests.fault.conftest import FaultEnv
 

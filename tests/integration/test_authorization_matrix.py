@@ -92,6 +92,10 @@ ORDER_READ = (401, 200, 404, 404, 404, 404, 404, 404, 200, 200, 404, 200, 200)
 DESK = (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 404, 200, 200)
 DESK_READ = (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200)
 DESK_ADMIN = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200)
+# grid monitoring (issue 12): office roles; the case's area is station 1's
+MON_OFFICE = (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200)
+MON_AREA = (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 404, 200, 200)
+MON_ADMIN = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200)
 
 MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     # endpoint                                            state         anon   own    other  crew1  crew1b crew2  tech1  tech2  agent1 disp1  disp2  mgr1   admin
@@ -187,6 +191,28 @@ MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     "PUT /api/v1/dispatch/stall-rules/{rule_id}":          ("none",       DESK_ADMIN),
     "POST /api/v1/dispatch/stall-rules":                   ("none",       ADMIN_ONLY),
     "POST /api/v1/dispatch/stall-rules/run":               ("none",       DESK_ADMIN),
+    # -- grid monitoring (issue 12): the office reads; admins import, run and set; the
+    # inspection job's assignee records the finding, staff who see the job read its evidence
+    "GET /api/v1/monitoring/overview":                     ("account",  MON_OFFICE),
+    "GET /api/v1/monitoring/areas":                        ("account",  MON_OFFICE),
+    "GET /api/v1/monitoring/areas/{area_id}":              ("account",  MON_AREA),
+    "GET /api/v1/monitoring/areas/{area_id}/load":         ("account",  MON_AREA),
+    "GET /api/v1/monitoring/areas/{area_id}/loss":         ("account",  MON_AREA),
+    "GET /api/v1/monitoring/collection/heatmap":           ("account",  MON_OFFICE),
+    "GET /api/v1/monitoring/collection/failing":           ("account",  MON_OFFICE),
+    "GET /api/v1/monitoring/anomalies":                    ("anomaly",  (401,   403,   403,   403,   403,   403,   403,   403,   403,   SEES,  HIDES, SEES,  SEES)),
+    "GET /api/v1/monitoring/anomalies/{anomaly_id}":       ("anomaly",  MON_AREA),
+    "GET /api/v1/monitoring/export/{table}":               ("account",  MON_OFFICE),
+    "POST /api/v1/monitoring/intervals/import":            ("account",  MON_ADMIN),
+    "POST /api/v1/monitoring/intervals/import-csv":        ("account",  MON_ADMIN),
+    "POST /api/v1/monitoring/runs":                        ("none",     MON_ADMIN),
+    "GET /api/v1/monitoring/policy":                       ("none",     MON_OFFICE),
+    "PUT /api/v1/monitoring/policy":                       ("none",     MON_ADMIN),
+    "GET /api/v1/monitoring/loss-norms":                   ("none",     MON_OFFICE),
+    "PUT /api/v1/monitoring/loss-norms/{area_class}":      ("none",     MON_ADMIN),
+    "PUT /api/v1/monitoring/areas/{area_id}/master-meter": ("none",     MON_ADMIN),
+    "POST /api/v1/work-orders/{order_id}/inspection-finding": ("inspection_on_site", (401, 403, 404, 201, 403,  404,   404,   404,   403,   403,   404,   403,   403)),
+    "GET /api/v1/work-orders/{order_id}/inspection":       ("inspection_on_site", (401, 403, 404, 200, 200,   404,   404,   404,   200,   200,   404,   200,   200)),
 }
 
 FORBIDDEN_CODES = {"FORBIDDEN", "WO_ROLE_NOT_ALLOWED", "WO_NOT_ASSIGNEE", "WO_NOT_OWNER"}
@@ -347,6 +373,9 @@ def setup(env: Env, state: str, role: str) -> Case:
         return case
     if state in _BILLING_STATES:
         setup_billing(env, case, state)
+        return case
+    if state in _MONITORING_STATES:
+        setup_monitoring(env, case, state)
         return case
     oid = svc_report(db, w, "customer1", account_id=case.account_id)
     for reached, who, action, data in _FAULT_STEPS:
@@ -523,6 +552,9 @@ class Request:
 def build(endpoint: str, case: Case, env: Env, role: str) -> Request:
     method, path = endpoint.split(" ", 1)
     w = env.world
+    monitoring = build_monitoring(endpoint, method, path, case, env)
+    if monitoring is not None:
+        return monitoring
     url = path.format(station_id=case.station_id, account_id=case.account_id,
                       order_id=case.order_id, sha256=case.sha256, meter_id=case.meter_id,
                       user_id=w.user("crew1").id, rule_id=first_rule_id(env),
@@ -586,7 +618,68 @@ def build(endpoint: str, case: Case, env: Env, role: str) -> Request:
     return Request(method, url)
 
 
+# -- grid monitoring (issue 12): its objects and requests -------------------------------------
+_MONITORING_STATES = ("anomaly", "inspection_on_site")
+
+
+def setup_monitoring(env: Env, case: Case, state: str) -> None:
+    """"anomaly": a loss suspect on the case's meter in station 1's town area;
+    "inspection_on_site": a usage-inspection job on the case's account, crew1 on site."""
+    from server.monitoring.models import Anomaly
+
+    w, db = env.world, env.db
+    if state == "anomaly":
+        town = w.areas["town"]
+        with Session(db.writer) as s:
+            row = Anomaly(kind="loss_suspect", status="open", open_key=f"matrix:{case.meter_id}",
+                          station_id=town.station_id, area_id=town.id, meter_id=case.meter_id,
+                          account_id=case.account_id, first_day=utcnow().date(),
+                          last_day=utcnow().date(), evidence={"meter_no": case.meter_no})
+            s.add(row)
+            s.commit()
+            case.ids["anomaly_id"] = row.id
+        return
+    oid = svc_report(db, w, "dispatcher1", kind="usage_inspection", account_id=case.account_id,
+                     description="matrix: check the meter")
+    svc_act(db, w, "dispatcher1", oid, "dispatch", assignee_id=w.user("crew1").id)
+    svc_act(db, w, "crew1", oid, "accept")
+    svc_act(db, w, "crew1", oid, "arrive")
+    case.order_id = oid
+
+
+def build_monitoring(endpoint: str, method: str, path: str, case: Case, env: Env
+                     ) -> Request | None:
+    if "/monitoring/" not in path and not path.endswith(("/inspection", "/inspection-finding")):
+        return None
+    url = path.format(area_id=env.world.areas["town"].id, order_id=case.order_id,
+                      anomaly_id=case.ids.get("anomaly_id", ""), table="areas",
+                      area_class="town")
+    yesterday = utcnow() - timedelta(days=1)
+    start = yesterday.replace(minute=0, second=0, microsecond=0).isoformat()
+    row = {"meter_no": case.meter_no, "interval_start": start, "energy_kwh": "0.250"}
+    bodies: dict[str, Any] = {
+        "POST /api/v1/monitoring/intervals/import": {"rows": [row]},
+        "POST /api/v1/monitoring/runs": {},
+        "PUT /api/v1/monitoring/policy": {"failing_days": 3},
+        "PUT /api/v1/monitoring/loss-norms/{area_class}": {"low": 0.0, "high": 0.1,
+                                                           "jump": 0.05},
+        "PUT /api/v1/monitoring/areas/{area_id}/master-meter": {"meter_no": "SUP-MATRIX"},
+        "POST /api/v1/work-orders/{order_id}/inspection-finding": {
+            "id": new_id(), "outcome": "meter_ok", "register_kwh": "1001.00"},
+    }
+    if endpoint == "POST /api/v1/monitoring/intervals/import-csv":
+        return Request(method, url, content=(
+            "meter_no,interval_start,energy_kwh,source\n"
+            f"{case.meter_no},{start},0.250,actual\n").encode(),
+            headers={"Content-Type": "text/csv"})
+    if method in ("POST", "PUT"):
+        return Request(method, url, json=bodies[endpoint])
+    return Request(method, url)
+
+
 def listed(endpoint: str, body: Any, case: Case) -> bool:
+    if endpoint == "GET /api/v1/monitoring/anomalies":
+        return any(r["id"] == case.ids.get("anomaly_id") for r in body["table"]["rows"])
     if endpoint in _LISTED_BY_ACCOUNT:
         items = body["items"] if isinstance(body, dict) else body
         return any(item.get("account_id") == case.account_id for item in items)

@@ -109,7 +109,7 @@ def test_one_cash_op_pushed_by_six_threads_credits_once(pg):
         return r.json()["results"][0]["status"]
 
     # (the device is known already: six first-ever pushes of one device racing is another
-    # matter — sync/server/push.py _touch_device, reported)
+    # matter — server/sync/push.py _touch_device, reported)
     from shared.timeutil import utcnow
 
     warm = cash_op(acc.id, 1, "RC-PG-000000", seq=99)  # refused: a bad amount

@@ -20,10 +20,10 @@ from server.changes.models import ChangeLog
 from server.db import Database, make_database
 from server.migrate import upgrade
 from server.stations.models import Station
+from server.sync.pull import pull
 from server.uow import UnitOfWork
 from shared.enums import Role
 from shared.workorders.state_machine import Actor
-from sync.server.pull import pull
 from tests import pg
 
 WRITERS = 4

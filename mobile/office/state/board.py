@@ -22,7 +22,7 @@ from mobile.office.client import OfficeError
 from mobile.office.context import OfficeContext
 from mobile.office.i18n import label, t
 from mobile.office.state.live import Change
-from mobile.state.common import Clock, default_clock, parse_dt
+from mobile.state.common import Now, default_clock, parse_dt
 from shared.workorders.stalls import reason_text
 
 LISTS = ("unassigned", "dispatched", "in_progress", "overdue", "stalled",
@@ -102,7 +102,7 @@ class BoardState:
     # -- several jobs at once
     bulk_results: list[dict[str, Any]] = field(default_factory=list)
     notice: str = ""
-    clock: Clock = field(default=default_clock, compare=False, repr=False)
+    clock: Now = field(default=default_clock, compare=False, repr=False)
     tick: int = 0  # bumped to redraw the countdowns
 
     @property

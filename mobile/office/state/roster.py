@@ -13,7 +13,7 @@ from mobile.office.client import OfficeError
 from mobile.office.context import OfficeContext
 from mobile.office.i18n import label, t
 from mobile.office.state.live import Change
-from mobile.state.common import Clock, default_clock, parse_dt
+from mobile.state.common import Now, default_clock, parse_dt
 from shared.enums import Role
 
 ROLES = ("crew", "meter_tech", "agent")
@@ -52,7 +52,7 @@ class RosterState:
     rule: str = ""
     error: str = ""
     loaded: bool = False
-    clock: Clock = field(default=default_clock, compare=False, repr=False)
+    clock: Now = field(default=default_clock, compare=False, repr=False)
 
     @property
     def lang(self) -> str:

@@ -2,7 +2,7 @@
 the on-duty marks managers set.
 
 Revision ID: 0008_desk
-Revises: 0003
+Revises: 0005_mon
 Create Date: 2026-12-01 14:31:06.141480
 """
 from datetime import UTC, datetime
@@ -27,7 +27,7 @@ DEFAULT_RULES = (
 
 
 revision = '0008_desk'
-down_revision = '0003'
+down_revision = '0005_mon'
 branch_labels = None
 depends_on = None
 

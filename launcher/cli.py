@@ -1,0 +1,62 @@
+"""The ``gridone`` command: the server's commands (``server.cli``: serve, seed, migrate,
+billing jobs …) and ``demo``, which builds a demo database and runs the server *and* the
+app, and stops both."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from launcher import processes
+from server import cli as server_cli
+from server.config import Settings
+
+app = typer.Typer(help="GridOne: server commands, and the demo (server and app).",
+                  no_args_is_help=True, add_completion=False)
+app.add_typer(server_cli.app)
+
+
+@app.command()
+def demo(host: server_cli.HostOpt = "127.0.0.1", port: server_cli.PortOpt = 8000,
+         data_dir: Annotated[Path, typer.Option(help="Demo data folder (wiped)")] = Path(
+             "data/demo"),
+         accounts: Annotated[int, typer.Option()] = 3000,
+         days: Annotated[int, typer.Option()] = 90,
+         app_port: Annotated[int, typer.Option(help="App (web/PWA) port; 0: no app")] = 8550,
+         ) -> None:
+    """Build a fresh demo database, then serve the API and the app and print the URLs and
+    demo logins. SIGTERM or Ctrl-C stops both."""
+    from server.demo.generator import DEMO_PASSWORD, demo_logins
+
+    processes.on_stop_signals()
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    server_cli.seed(data_dir=data_dir, accounts=accounts, days=days, seed_value=20261127)
+    typer.echo("")
+    typer.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    for role, username, note in demo_logins():
+        typer.echo(f"  {role:<11} {username:<14} {note}")
+    typer.echo("")
+    app_proc = None
+    office_url = f"http://{host}:{app_port}/office" if app_port else None
+    try:
+        if app_port:
+            app_proc = processes.app_child(api_url=f"http://{host}:{port}", host=host,
+                                           port=app_port, data_dir=data_dir / "mobile")
+            typer.echo(f"GridOne app:   http://{host}:{app_port}/   (open it in a browser; "
+                       "each browser is its own phone)")
+            typer.echo(f"GridOne office: {office_url}   (dispatchers, managers, admin; "
+                       f"http://{host}:{port}/office leads there too)")
+        typer.echo(f"GridOne API:   http://{host}:{port}/api/v1/health")
+        typer.echo(f"API docs:      http://{host}:{port}/docs")
+        server_cli.run_api(Settings(data_dir=data_dir, office_url=office_url), host, port)
+    finally:
+        if app_proc is not None:
+            processes.stop(app_proc)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,1 +1,0 @@
-"""Server side of sync: apply a push, serve a pull (given a database, never a request)."""

@@ -1,0 +1,453 @@
+"""The engine's logic against an in-memory stand-in for the server (no HTTP here: the
+contract tests run the real engine against the real server)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from shared.enums import Role
+from shared.ids import new_id
+from shared.timeutil import utcnow
+from sync.client import outbox, photos, rows, sending
+from sync.client.backoff import CAP_S as BACKOFF_CAP_S
+from sync.client.backoff import backoff_s
+from sync.client.engine import IDLE_S, SyncEngine
+from sync.client.errors import AuthRequired, PermanentError, TransientError
+from sync.client.store import Key, SignedIn, Store
+from sync.clock import ClockEstimator
+from sync.protocol import OpResult, OpStatus, OpType, PhotoStatus, PushResponse
+
+USER = SignedIn(new_id(), Role.CREW)
+Pusher = Callable[[dict[str, Any]], PushResponse]
+
+
+def applied_all(body: dict[str, Any]) -> PushResponse:
+    return PushResponse(server_time=utcnow(), results=[
+        OpResult(op_id=op["op_id"], status=OpStatus.APPLIED, entity="work_order",
+                 entity_id=op["entity_id"], version=2) for op in body["ops"]])
+
+
+class FakeServer:
+    """What the engine needs of a ``Transport``, in memory."""
+
+    def __init__(self) -> None:
+        self.clock = ClockEstimator()
+        self.reachable: bool | None = None
+        self.push_fn: Pusher = applied_all
+        self.pushes: list[dict[str, Any]] = []
+        self.pages: list[dict[str, Any]] = [self.page([], "c1")]
+        self.pull_cursors: list[str | None] = []
+        self.fail: Exception | None = None
+        self.photos: dict[str, bytearray] = {}
+        self.photo_puts: list[tuple[int, int]] = []
+        self.put_hook: Callable[[str, int, bytes], None] | None = None
+
+    @staticmethod
+    def page(changes: list[dict[str, Any]], cursor: str, more: bool = False,
+             reset: bool = False) -> dict[str, Any]:
+        return {"changes": changes, "next_cursor": cursor, "has_more": more, "reset": reset,
+                "server_time": utcnow().isoformat()}
+
+    def _gate(self) -> None:
+        if self.fail is not None:
+            self.reachable = False
+            raise self.fail
+        self.reachable = True
+
+    def push(self, body: dict[str, Any]) -> PushResponse:
+        self._gate()
+        self.pushes.append(body)
+        return self.push_fn(body)
+
+    def pull(self, cursor: str | None, limit: int) -> dict[str, Any]:
+        self._gate()
+        self.pull_cursors.append(cursor)
+        page = self.pages.pop(0) if len(self.pages) > 1 else self.pages[0]
+        if isinstance(page, Exception):
+            raise page
+        return page
+
+    def photo_status(self, sha256: str) -> PhotoStatus:
+        self._gate()
+        held = self.photos.get(sha256)
+        return PhotoStatus(sha256=sha256, status="partial" if held else "missing",
+                           received=len(held or b""))
+
+    def photo_put(self, sha256: str, *, offset: int, chunk: bytes, size: int,
+                  content_type: str) -> PhotoStatus:
+        self._gate()
+        if self.put_hook:
+            self.put_hook(sha256, offset, chunk)
+        held = self.photos.setdefault(sha256, bytearray())
+        if offset != len(held):
+            raise PermanentError("offset", code="SYNC_PHOTO_OFFSET_MISMATCH", status=409,
+                                 details={"received": len(held)})
+        held.extend(chunk)
+        self.photo_puts.append((offset, len(chunk)))
+        if len(held) == size:
+            if hashlib.sha256(held).hexdigest() != sha256:
+                del self.photos[sha256]
+                raise PermanentError("hash", code="SYNC_PHOTO_HASH_MISMATCH", status=422)
+            return PhotoStatus(sha256=sha256, status="complete", received=size, size=size)
+        return PhotoStatus(sha256=sha256, status="partial", received=len(held), size=size)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(tmp_path / "device.db")
+    s.sign_in(USER, access="a", refresh="r")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def server() -> FakeServer:
+    return FakeServer()
+
+
+@pytest.fixture
+def engine(store: Store, server: FakeServer) -> Iterator[SyncEngine]:
+    eng = SyncEngine(store, server, interval_s=60, rng=random.Random(3),  # type: ignore[arg-type]
+                     min_gap_s=0.05)
+    yield eng
+    eng.stop(5)
+
+
+def states(store: Store) -> list[str]:
+    with store.read() as conn:
+        return [e.state.value for e in outbox.select(conn)]
+
+
+# -- one pass -------------------------------------------------------------------------
+def test_a_pass_pushes_in_order_pulls_and_compacts(store: Store, server: FakeServer,
+                                                   engine: SyncEngine) -> None:
+    order = new_id()
+    a = store.enqueue(OpType.WO_ACCEPT, order, {})
+    b = store.enqueue(OpType.WO_START_TRAVEL, order, {})
+    row = {"id": order, "status": "en_route", "version": 3}
+    server.pages = [server.page([{"entity": "work_order", "id": order, "version": 3,
+                                  "row": row}], "c1", more=True), server.page([], "c2")]
+    report = engine.sync_once()
+    (body,) = server.pushes
+    assert [(o["op_id"], o["lane_prev"]) for o in body["ops"]] == [(a.op_id, None),
+                                                                   (b.op_id, a.op_id)]
+    assert body["device_id"] == store.device_id
+    assert (report.push.outcome.acked, report.pull.pages, report.pull.compacted) == (2, 2, 2)
+    assert server.pull_cursors == [None, "c1"]
+    with store.read() as conn:
+        assert rows.get(conn, "work_order", order) == (3, row)
+        assert store.get(conn, Key.CURSOR) == "c2"
+        assert outbox.select(conn) == []
+    status = engine.status()
+    assert status.last_success_at is not None and status.waiting == 0
+    assert status.online is True
+
+
+def test_large_queues_go_in_batches_of_at_most_500(store: Store, server: FakeServer,
+                                                   engine: SyncEngine) -> None:
+    for _ in range(1203):
+        store.enqueue(OpType.WO_ACCEPT, new_id(), {})
+    engine.sync_once()
+    assert [len(p["ops"]) for p in server.pushes] == [500, 500, 203]
+    seqs = [o["device_seq"] for p in server.pushes for o in p["ops"]]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 1203
+
+
+def test_a_request_refused_for_one_poison_op_is_split_until_the_op_is_alone(
+        store: Store, server: FakeServer, engine: SyncEngine) -> None:
+    good = [store.enqueue(OpType.WO_ACCEPT, new_id(), {}) for _ in range(6)]
+    poison = store.enqueue(OpType.WO_ADD_NOTE, new_id(), {"text": "x"})
+    same_lane = store.enqueue(OpType.WO_ADD_NOTE, poison.entity_id, {"text": "y"})
+    more = [store.enqueue(OpType.WO_ACCEPT, new_id(), {}) for _ in range(5)]
+
+    def refuse_poison(body: dict[str, Any]) -> PushResponse:
+        if any(o["op_id"] == poison.op_id for o in body["ops"]):
+            raise PermanentError("bad body", code="VALIDATION_ERROR", status=422)
+        return applied_all(body)
+
+    server.push_fn = refuse_poison
+    engine.sync_once()
+    with store.read() as conn:
+        got = {e.op_id: e for e in outbox.select(conn)}
+    assert got[poison.op_id].state == "rejected"
+    assert got[poison.op_id].result_code == "VALIDATION_ERROR"
+    assert got[same_lane.op_id].state == "held"
+    assert all(e.op_id not in got for e in good + more)  # applied, then compacted
+    assert len(server.pushes) <= 1 + 2 * 5  # a handful of extra requests, not one per op
+
+
+def test_server_errors_on_one_op_back_it_off_alone(store: Store, server: FakeServer,
+                                                   engine: SyncEngine) -> None:
+    poison = store.enqueue(OpType.WO_ADD_NOTE, new_id(), {"text": "x"})
+    others = [store.enqueue(OpType.WO_ACCEPT, new_id(), {}) for _ in range(3)]
+
+    def crash_on_poison(body: dict[str, Any]) -> PushResponse:
+        if any(o["op_id"] == poison.op_id for o in body["ops"]):
+            raise TransientError("boom", code="INTERNAL_ERROR", status=500)
+        return applied_all(body)
+
+    server.push_fn = crash_on_poison
+    report = engine.sync_once()
+    assert report.retry_at is not None
+    with store.read() as conn:
+        (left,) = outbox.select(conn)
+    assert left.op_id == poison.op_id and left.attempts == 1 and left.state == "pending"
+    assert len(others) == 3
+
+
+def test_a_crash_mid_pull_keeps_the_applied_pages_and_resumes_from_the_cursor(
+        store: Store, server: FakeServer, engine: SyncEngine) -> None:
+    server.pages = [server.page([{"entity": "station", "id": "s1", "version": 1,
+                                  "row": {"id": "s1"}}], "c1", more=True),
+                    TransientError("dropped", code="SYNC_OFFLINE")]  # type: ignore[list-item]
+    with pytest.raises(TransientError):
+        engine.sync_once()
+    assert store.state(Key.CURSOR) == "c1"
+    server.pages = [server.page([{"entity": "station", "id": "s2", "version": 1,
+                                  "row": {"id": "s2"}}], "c2")]
+    engine.sync_once()
+    assert server.pull_cursors[-1] == "c1"
+    with store.read() as conn:
+        assert rows.count(conn) == {"station": 2}  # page 1 was not dropped on resume
+
+
+def test_a_reset_drops_server_rows_but_never_the_outbox(store: Store, server: FakeServer,
+                                                        engine: SyncEngine) -> None:
+    with store.write() as conn:
+        rows.apply_changes(conn, [{"entity": "station", "id": "old", "version": 1,
+                                   "row": {"id": "old"}}])
+        store.put(conn, Key.CURSOR, "stale")
+    server.push_fn = lambda body: PushResponse(server_time=utcnow(), results=[
+        OpResult(op_id=o["op_id"], status=OpStatus.DEFERRED, code="SYNC_TRANSIENT",
+                 retry_after=30) for o in body["ops"]])
+    op = store.enqueue(OpType.WO_ACCEPT, new_id(), {})
+    server.pages = [server.page([{"entity": "station", "id": "new", "version": 1,
+                                  "row": {"id": "new"}}], "c9", reset=True)]
+    report = engine.sync_once()
+    assert report.pull.resets == 1
+    with store.read() as conn:
+        assert [r["id"] for _, r in rows.all_of(conn, "station")] == ["new"]
+        assert [e.op_id for e in outbox.select(conn)] == [op.op_id]
+
+
+# -- failures, the loop, status -------------------------------------------------------
+def test_transient_failures_are_recorded_and_back_off_exponentially(
+        store: Store, server: FakeServer, engine: SyncEngine) -> None:
+    store.enqueue(OpType.WO_ACCEPT, new_id(), {})
+    server.fail = TransientError("no route to host", code="SYNC_OFFLINE")
+    delays = [engine._one_round() for _ in range(12)]
+    assert all(a <= b * 2.01 for a, b in itertools.pairwise(delays))
+    assert delays[0] <= 2.0 and max(delays) <= BACKOFF_CAP_S
+    assert delays[-1] >= BACKOFF_CAP_S / 2
+    status = engine.status()
+    assert status.online is False and status.waiting == 1
+    assert status.last_error is not None and status.last_error.code == "SYNC_OFFLINE"
+    assert status.error_is_current
+    assert states(store) == ["pending"]
+    server.fail = None
+    assert engine._one_round() == 60
+    assert engine.failures == 0 and not engine.status().error_is_current
+
+
+def test_retry_after_is_respected(store: Store, server: FakeServer, engine: SyncEngine
+                                  ) -> None:
+    server.fail = TransientError("slow down", code="HTTP_429", status=429, retry_after=120)
+    assert engine._one_round() >= 120
+
+
+def test_a_refused_sign_in_drops_the_tokens_and_waits(store: Store, server: FakeServer,
+                                                      engine: SyncEngine) -> None:
+    server.fail = AuthRequired("reused", code="AUTH_REFRESH_REUSED", status=401)
+    assert engine._one_round() == IDLE_S
+    assert store.tokens() == (None, None)
+    status = engine.status()
+    assert status.signed_in is False and status.auth_required  # the app asks to sign in
+
+
+def test_the_loop_runs_on_a_timer_wakes_when_nudged_and_stops_cleanly(
+        store: Store, server: FakeServer, engine: SyncEngine) -> None:
+    engine.start()
+    deadline = time.monotonic() + 5
+    while not server.pull_cursors and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.pull_cursors, "the loop made a first pass"
+    store.enqueue(OpType.WO_ACCEPT, new_id(), {})
+    engine.nudge()
+    while states(store) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert states(store) == [], "nudged: pushed long before the 60 s timer"
+    assert engine.status().running
+    assert engine.stop(5) is True
+    assert not engine.status().running
+
+
+def test_backoff_has_jitter_and_a_cap() -> None:
+    rng = random.Random(1)
+    assert len({round(backoff_s(3, rng), 6) for _ in range(20)}) > 1
+    assert all(backoff_s(50, rng) <= BACKOFF_CAP_S for _ in range(20))
+
+
+def test_user_decisions_on_rejected_ops(store: Store, server: FakeServer,
+                                        engine: SyncEngine) -> None:
+    order = new_id()
+    bad = store.enqueue(OpType.WO_ACCEPT, order, {})
+    held = store.enqueue(OpType.WO_ADD_NOTE, order, {"text": "x"})
+    server.push_fn = lambda body: PushResponse(server_time=utcnow(), results=[
+        OpResult(op_id=o["op_id"], status=OpStatus.REJECTED, code="WO_NOT_ASSIGNEE",
+                 message="no") if o["op_id"] == bad.op_id else OpResult(
+            op_id=o["op_id"], status=OpStatus.REJECTED, code="SYNC_LANE_PREDECESSOR_REJECTED")
+        for o in body["ops"]])
+    engine.sync_once()
+    assert states(store) == ["rejected", "held"]
+    assert engine.status().rejected == 1
+    server.push_fn = applied_all
+    assert engine.discard(bad.op_id, with_dependents=False) == 2
+    engine.sync_once()
+    with store.read() as conn:
+        assert [(e.op_id, e.state.value) for e in outbox.select(conn)] == [
+            (bad.op_id, "discarded")]
+    assert server.pushes[-1]["ops"][0]["op_id"] == held.op_id
+    assert server.pushes[-1]["ops"][0]["lane_prev"] is None
+
+
+# -- photos ---------------------------------------------------------------------------
+def _photo(store: Store, tmp_path: Path, side: int = 1200) -> photos.PhotoRef:
+    rnd = random.Random(side)
+    img = Image.frombytes("RGB", (side, side), rnd.randbytes(side * side * 3))
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return photos.add_photo(store, out.getvalue(), tmp_path / "photos")
+
+
+def test_a_photo_upload_resumes_from_what_the_server_holds(
+        store: Store, server: FakeServer, engine: SyncEngine, tmp_path: Path) -> None:
+    ref = _photo(store, tmp_path, 1800)
+    assert ref.size > 2 * 1024 * 1024
+    engine.uploader.chunk_size = 1024 * 1024
+    calls = {"n": 0}
+
+    def drop_second(sha: str, offset: int, chunk: bytes) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise TransientError("connection reset", code="SYNC_OFFLINE")
+
+    server.put_hook = drop_second
+    pulls = len(server.pull_cursors)
+    with pytest.raises(TransientError):
+        engine.sync_once()
+    assert len(server.pull_cursors) == pulls + 1  # the pull ran despite the upload trouble
+    assert engine.status().photo_bytes_left == ref.size - 1024 * 1024
+    engine.sync_once()
+    assert server.photos[ref.sha256] == ref.path.read_bytes()
+    assert [o for o, _ in server.photo_puts] == [0, 1024 * 1024, 2 * 1024 * 1024]
+    status = engine.status()
+    assert (status.photos_waiting, status.photo_bytes_left) == (0, 0)
+
+
+def test_an_offset_mismatch_resumes_where_the_server_says(
+        store: Store, server: FakeServer, engine: SyncEngine, tmp_path: Path) -> None:
+    ref = _photo(store, tmp_path, 300)
+    server.photos[ref.sha256] = bytearray(ref.path.read_bytes()[:1000])
+    real_status = server.photo_status
+    server.photo_status = lambda sha: PhotoStatus(sha256=sha, status="missing",  # type: ignore[method-assign,assignment]
+                                                  received=0)
+    engine.sync_once()
+    assert server.photo_puts[0][0] == 1000
+    assert bytes(server.photos[ref.sha256]) == ref.path.read_bytes()
+    server.photo_status = real_status  # type: ignore[method-assign,assignment]
+
+
+def test_a_damaged_local_photo_is_marked_failed_and_shown(
+        store: Store, server: FakeServer, engine: SyncEngine, tmp_path: Path) -> None:
+    ref = _photo(store, tmp_path, 200)
+    ref.path.write_bytes(b"garbage")
+    engine.sync_once()
+    status = engine.status()
+    assert (status.photos_failed, status.photos_waiting) == (1, 0)
+    assert server.photo_puts == []
+
+
+def test_a_refused_finished_upload_starts_again_from_zero_while_local_bytes_are_good(
+        store: Store, server: FakeServer, engine: SyncEngine, tmp_path: Path) -> None:
+    ref = _photo(store, tmp_path, 200)
+    flips = {"left": 1}
+
+    def corrupt_once(sha: str, offset: int, chunk: bytes) -> None:
+        if flips["left"] and offset == 0:
+            flips["left"] -= 1
+            server.photos[sha] = bytearray()
+            raise PermanentError("hash", code="SYNC_PHOTO_HASH_MISMATCH", status=422)
+
+    server.put_hook = corrupt_once
+    engine.sync_once()
+    assert engine.status().photos_waiting == 0
+    assert bytes(server.photos[ref.sha256]) == ref.path.read_bytes()
+
+
+def test_engine_status_reports_the_oldest_waiting_op(store: Store, engine: SyncEngine) -> None:
+    first = store.enqueue(OpType.WO_ACCEPT, new_id(), {})
+    store.enqueue(OpType.WO_ACCEPT, new_id(), {})
+    status = engine.status()
+    assert status.by_state["pending"] == 2 and status.waiting == 2
+    assert status.oldest_waiting_at == first.created_at
+    assert status.oldest_waiting_age_s is not None and status.oldest_waiting_age_s >= 0
+
+
+def test_only_one_pass_runs_at_a_time(store: Store, server: FakeServer,
+                                      engine: SyncEngine) -> None:
+    inside = threading.Event()
+    release = threading.Event()
+    active: list[int] = [0, 0]  # now, most at once
+
+    def slow(body: dict[str, Any]) -> PushResponse:
+        active[0] += 1
+        active[1] = max(active)
+        inside.set()
+        release.wait(2)
+        active[0] -= 1
+        return applied_all(body)
+
+    server.push_fn = slow
+    store.enqueue(OpType.WO_ACCEPT, new_id(), {})
+    first = threading.Thread(target=engine.sync_once)
+    first.start()
+    inside.wait(2)
+    store.enqueue(OpType.WO_ACCEPT, new_id(), {})
+    second = threading.Thread(target=engine.sync_once)
+    second.start()
+    time.sleep(0.05)
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert active[1] == 1 and len(server.pushes) == 2
+    assert states(store) == []
+
+
+def test_ops_left_sending_by_a_killed_app_are_sent_again_after_restart(
+        tmp_path: Path, server: FakeServer) -> None:
+    path = tmp_path / "phone.db"
+    before = Store(path)
+    before.sign_in(USER, access="a", refresh="r")
+    op = before.enqueue(OpType.WO_ACCEPT, new_id(), {})
+    with before.write() as conn:
+        sending.mark_sending(conn, [op], utcnow())  # the push was in flight: app killed
+    before.close()
+    after = Store(path)
+    try:
+        assert states(after) == ["sending"]
+        SyncEngine(after, server).sync_once()  # type: ignore[arg-type]
+        assert [o["op_id"] for o in server.pushes[0]["ops"]] == [op.op_id]
+        assert states(after) == []
+    finally:
+        after.close()

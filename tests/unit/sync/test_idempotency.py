@@ -1,0 +1,59 @@
+"""Exactly once (``sync.idempotency.gate``): where an op stands against the records of ops
+decided before, in the protocol's order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.ids import new_id
+from sync.idempotency import Decided, Gate, gate
+from sync.protocol import OpEnvelope
+
+DEVICE, USER = "phone-0001", "user-1"
+
+
+def op(**kw: Any) -> OpEnvelope:
+    base: dict[str, Any] = dict(op_id=new_id(), device_id=DEVICE, device_seq=1,
+                                lane="work_order:o", type="work_order.accept@1",
+                                entity_id=new_id(), payload={},
+                                created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    base.update(kw)
+    return OpEnvelope(**base)
+
+
+def record(o: OpEnvelope, status: str = "applied", user: str = USER) -> Decided:
+    return Decided.of({"op_id": o.op_id, "user_id": user, "entity_id": o.entity_id,
+                       "content_hash": o.content_hash(), "status": status, "code": None,
+                       "details": {}, "result": {}})
+
+
+def where(o: OpEnvelope, known: dict[str, Decided], device: str = DEVICE) -> Gate:
+    return gate(o, content_hash=o.content_hash(), device_id=device, user_id=USER,
+                known=known)[0]
+
+
+def test_a_new_op_with_no_predecessor_is_decided_by_the_domain() -> None:
+    assert where(op(), {}) == Gate.NEW
+
+
+def test_the_same_op_again_is_answered_from_its_record() -> None:
+    first = op()
+    assert where(first, {first.op_id: record(first)}) == Gate.DECIDED
+    other_content = op(op_id=first.op_id, payload={"x": 1})
+    assert where(other_content, {first.op_id: record(first)}) == Gate.OP_ID_REUSED
+    assert where(first, {first.op_id: record(first, user="user-2")}) == Gate.OP_ID_REUSED
+
+
+def test_an_op_waits_for_its_lane_predecessor_and_is_held_behind_a_rejected_one() -> None:
+    prev = op()
+    later = op(lane_prev=prev.op_id)
+    assert where(later, {}) == Gate.PREDECESSOR_MISSING
+    assert where(later, {prev.op_id: record(prev, "rejected")}) == Gate.PREDECESSOR_REJECTED
+    assert where(later, {prev.op_id: record(prev)}) == Gate.NEW
+
+
+def test_another_devices_op_is_refused_first() -> None:
+    first = op()
+    assert where(first, {first.op_id: record(first)}, device="phone-9999") == (
+        Gate.DEVICE_MISMATCH)
