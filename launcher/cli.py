@@ -41,15 +41,18 @@ def demo(host: server_cli.HostOpt = "127.0.0.1", port: server_cli.PortOpt = 8000
         typer.echo(f"  {role:<11} {username:<14} {note}")
     typer.echo("")
     app_proc = None
+    office_url = f"http://{host}:{app_port}/office" if app_port else None
     try:
         if app_port:
             app_proc = processes.app_child(api_url=f"http://{host}:{port}", host=host,
                                            port=app_port, data_dir=data_dir / "mobile")
             typer.echo(f"GridOne app:   http://{host}:{app_port}/   (open it in a browser; "
                        "each browser is its own phone)")
+            typer.echo(f"GridOne office: {office_url}   (dispatchers, managers, admin; "
+                       f"http://{host}:{port}/office leads there too)")
         typer.echo(f"GridOne API:   http://{host}:{port}/api/v1/health")
         typer.echo(f"API docs:      http://{host}:{port}/docs")
-        server_cli.run_api(Settings(data_dir=data_dir), host, port)
+        server_cli.run_api(Settings(data_dir=data_dir, office_url=office_url), host, port)
     finally:
         if app_proc is not None:
             processes.stop(app_proc)

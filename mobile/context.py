@@ -21,6 +21,8 @@ class AppContext:
     sync: Any = None  # mobile.state.sync.SyncState (held here so the frame does not
     #                   re-render on every sync status change)
     kick_sync: Callable[[], Any] = lambda: None
+    #: the office's HTTP client for a signed-in session (``mobile.office.client``)
+    make_office: Callable[[Any], Any] | None = None
     device_key: str = ""
     _live: weakref.WeakValueDictionary[int, Any] = field(
         default_factory=weakref.WeakValueDictionary)

@@ -40,9 +40,6 @@ STRINGS: dict[str, tuple[str, str]] = {
                               "Enter the server URL, user name and password."),
     "session_expired": ("登录已失效，请重新登录（未上传的记录不会丢失）。",
                         "Your sign-in has expired; sign in again (nothing unsent is lost)."),
-    "role_not_supported": ("此应用供抢修人员、装表人员和客户使用；{role}请使用办公端。",
-                           "This app is for repair crews, meter technicians and customers; "
-                           "as {role}, please use the office web."),
     # -- shell
     "online": ("在线", "Online"),
     "offline": ("离线", "Offline"),

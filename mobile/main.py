@@ -18,7 +18,9 @@ import flet as ft
 
 from mobile import theme
 from mobile.context import AppContext
+from mobile.office.client import OfficeClient
 from mobile.services import device
+from mobile.services.backend import SessionInfo
 from mobile.services.drafts import FileDrafts
 from mobile.services.engine_backend import EngineBackend
 from mobile.services.hardware import Hardware
@@ -99,7 +101,8 @@ def make_main(*, api_url: str = "", data_root: Path | None = None,
                        lang_pref=str(saved_lang) if saved_lang in ("auto", "zh", "en")
                        else "auto",
                        server_url=backend.server_url or str(saved_url or "") or api_url,
-                       device_key=key)
+                       device_key=key,
+                       office_route=(page.route or "").rstrip("/").startswith("/office"))
         backend.set_language(app.lang)
         sync = SyncState(backend)
         ctx = AppContext(backend=backend, drafts=FileDrafts(folder / "drafts"),
@@ -114,6 +117,12 @@ def make_main(*, api_url: str = "", data_root: Path | None = None,
                             on_synced=ctx.reload_all)
         ctx.kick_sync = driver.kick
 
+        def make_office(session: SessionInfo) -> OfficeClient:
+            # the office is online: it calls the API with this device's tokens
+            return OfficeClient(session.server_url, backend.store, lang=app.lang)
+
+        ctx.make_office = make_office
+
         async def persist(_: object = None) -> None:
             await prefs.set(device.LANG_PREF, app.lang_pref)
             if app.server_url:
@@ -123,7 +132,9 @@ def make_main(*, api_url: str = "", data_root: Path | None = None,
             if field in ("lang_pref", "server_url"):
                 page.run_task(persist)
             if field == "session":
-                if app.session is not None:
+                if app.session is not None and not app.office:
+                    # office staff are online and read the server's paged lists: their
+                    # browser keeps no copy of the station's jobs
                     driver.start()
                     driver.kick()
                 else:

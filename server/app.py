@@ -16,6 +16,7 @@ from server.config import Settings
 from server.customers.router import router as customers_router
 from server.db import make_database
 from server.deps import refuse_nul_in_url
+from server.dispatch.router import router as dispatch_router
 from server.errors import install_error_handlers
 from server.meters.router import router as meters_router
 from server.middleware import BodyLimitMiddleware
@@ -82,5 +83,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                    work_orders_router, sync_router):
         app.include_router(router)
     install_billing(app, settings)  # billing, payments, notifications, meter commands
+    app.include_router(dispatch_router)  # the dispatch desk, and /office (issue 10)
     app.include_router(monitoring_router)  # grid monitoring (issue 12)
     return app

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     stalled_check: bool = True
     cors_origins: list[str] = Field(default_factory=list)
+    map_tile_url: str | None = Field(
+        default=None, description="XYZ tile template for the office map, e.g. "
+        "https://tiles.example/{z}/{x}/{y}.png; none: markers on a plain background")
+    office_url: str | None = Field(
+        default=None, description="Where the office desk (the app at /office) is served; "
+        "the API's /office redirects there")
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:

@@ -52,6 +52,10 @@ _STATUS.update({E.AREA_NOT_FOUND: 404, E.ANOMALY_NOT_FOUND: 404,
                 E.FINDING_ALREADY_RECORDED: 409, E.FINDING_WRONG_KIND: 409})
 
 
+# Dispatch desk (issue 10)
+_STATUS.update({E.STALL_RULE_NOT_FOUND: 404})
+
+
 def http_status(code: ErrorCode) -> int:
     """HTTP status for an error code; rule violations not listed are 422."""
     return _STATUS.get(code, 422)

@@ -13,6 +13,7 @@ from server.billing.models import (
 )
 from server.changes.models import ChangeLog, Counter
 from server.customers.models import Account
+from server.dispatch.models import CrewDuty, StallRule, WorkOrderStall
 from server.meter_commands.models import MeterCommand, MeterCommandAck
 from server.meters.models import Meter, MeterReading, MeterSwap
 from server.monitoring.models import (
@@ -47,6 +48,7 @@ __all__ = [
     "CashReceipt",
     "ChangeLog",
     "Counter",
+    "CrewDuty",
     "Device",
     "InspectionFinding",
     "IntervalReading",
@@ -71,11 +73,13 @@ __all__ = [
     "RefreshToken",
     "SandboxEvent",
     "SandboxPayment",
+    "StallRule",
     "Station",
     "Tariff",
     "TransformerArea",
     "User",
     "WorkOrder",
     "WorkOrderEvent",
+    "WorkOrderStall",
     "metadata",
 ]

@@ -232,6 +232,12 @@ ERRORS: dict[ErrorCode, tuple[str, str]] = {
         "The meter acknowledgement's signature is not valid; refused and recorded.",
     ),
     E.NOTIFICATION_NOT_FOUND: ("找不到消息 {notification}。", "Message {notification} not found."),
+    # -- dispatch desk (issue 10)
+    E.STALL_RULE_NOT_FOUND: ("找不到停滞规则 {rule}。", "Stall rule {rule} not found."),
+    E.STALL_RULE_INVALID: ("停滞规则的 {field} 不可用：{value}。",
+                           "The stall rule's {field} cannot be {value}."),
+    E.DUTY_NOT_FIELD_USER: ("只有抢修、装表和营业人员有值班状态。",
+                            "Only field crews, meter technicians and agents go on duty."),
     E.INTERVAL_FIELD_INVALID: (
         "字段 {field} 有误：{problem}", "Field {field} is invalid: {problem}"
     ),
@@ -362,6 +368,12 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Timeline events that are not state-machine actions (the office's own steps).
+EVENT_LABELS: dict[str, tuple[str, str]] = {
+    "set_priority": ("调整优先级", "set the priority"),
+}
+
+
 class _Lenient(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
@@ -401,7 +413,8 @@ def _pick(pair: tuple[str, str], lang: Lang) -> str:
 
 def label(value: WorkOrderStatus | WorkOrderKind | Role | Priority | str, lang: Lang) -> str:
     """Human label for a status, kind, role, priority or action name."""
-    for table in (STATUS_LABELS, KIND_LABELS, ROLE_LABELS, PRIORITY_LABELS, ACTION_LABELS):
+    for table in (STATUS_LABELS, KIND_LABELS, ROLE_LABELS, PRIORITY_LABELS, ACTION_LABELS,
+                  EVENT_LABELS):
         if value in table:
             return _pick(table[value], lang)  # type: ignore[index]
     return str(value)

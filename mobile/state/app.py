@@ -15,9 +15,9 @@ import flet as ft
 from mobile.i18n import lang_from_locale, t
 from mobile.services.backend import Backend, SessionInfo
 from mobile.state.common import Now, default_clock
-from shared.enums import Role
+from shared.enums import OFFICE_ROLES, Role
 
-#: The home tabs of each role the app serves (office roles use the office web).
+#: The phone's home tabs of each role (office staff get the office frame instead).
 TABS: dict[Role, tuple[str, ...]] = {
     Role.CREW: ("jobs", "sync", "settings"),
     Role.METER_TECH: ("jobs", "sync", "settings"),
@@ -47,6 +47,8 @@ class AppState:
     message_seq: int = 0
     device_key: str = ""
     server_url: str = ""
+    #: the app was opened at ``/office`` (the desk URL): agents get the office frame too
+    office_route: bool = False
     clock: Now = default_clock
 
     # -- language -----------------------------------------------------------------------
@@ -69,6 +71,14 @@ class AppState:
     @property
     def role(self) -> Role | None:
         return self.session.role if self.session else None
+
+    @property
+    def office(self) -> bool:
+        """Show the office frame: office staff always; counter clerks (agents) when they
+        opened the desk URL (on their phone they keep the field app)."""
+        role = self.role
+        return role is not None and (
+            role in OFFICE_ROLES or (role == Role.AGENT and self.office_route))
 
     @property
     def tabs(self) -> tuple[str, ...]:

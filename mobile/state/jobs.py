@@ -12,11 +12,10 @@ from mobile.services.backend import Backend
 from mobile.state.common import Now, default_clock, parse_dt
 from shared.enums import OPEN_STATUSES, WorkOrderStatus
 from shared.timeutil import LOCAL_TZ
+from shared.workorders import deadlines
 from sync.client.readmodel import JobView, Mark
 
 FILTERS = ("open", "today", "done")
-_NOT_ARRIVED = frozenset({WorkOrderStatus.REPORTED, WorkOrderStatus.DISPATCHED,
-                          WorkOrderStatus.ACCEPTED, WorkOrderStatus.EN_ROUTE})
 
 
 @dataclass(frozen=True)
@@ -46,12 +45,12 @@ def sync_text(mark: Mark, unsynced: int, lang: str) -> str:
 
 
 def next_deadline(row: dict) -> tuple[datetime | None, str]:
-    """The deadline that matters now: arrival until on site, then completion."""
-    status = WorkOrderStatus(row["status"])
-    arrive_by = parse_dt(row.get("arrive_by"))
-    if arrive_by is not None and status in _NOT_ARRIVED:
-        return arrive_by, "arrive_in"
-    return parse_dt(row.get("complete_by")), "due_in"
+    """The deadline that matters now: arrival until on site, then completion (with the
+    key of its countdown text)."""
+    when, which = deadlines.next_deadline(status=WorkOrderStatus(row["status"]),
+                                          arrive_by=parse_dt(row.get("arrive_by")),
+                                          complete_by=parse_dt(row.get("complete_by")))
+    return when, "arrive_in" if which == "arrival" else "due_in"
 
 
 def make_card(view: JobView, lang: str, now: datetime) -> JobCard:

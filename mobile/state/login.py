@@ -6,14 +6,11 @@ from dataclasses import dataclass
 
 import flet as ft
 
-from mobile.i18n import label, t
+from mobile.i18n import t
 from mobile.services.backend import Backend, SessionInfo
 from mobile.state.common import off_loop
-from shared.enums import Role
 from sync.client.errors import PermanentError, TransientError
 from sync.client.messages import describe
-
-APP_ROLES = frozenset({Role.CREW, Role.METER_TECH, Role.AGENT, Role.CUSTOMER})
 
 
 @ft.observable
@@ -48,8 +45,4 @@ class LoginState:
         finally:
             self.busy = False
         self.password = ""
-        if session.role not in APP_ROLES:
-            self.backend.sign_out()
-            self.error = t("role_not_supported", lang, role=label(session.role, lang))
-            return None
         return session

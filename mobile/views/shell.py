@@ -91,8 +91,13 @@ def App(app: AppState, ctx: AppContext) -> list[ft.View]:
     ft.on_updated(show_message, [app.message_seq])
 
     if app.session is None:
-        return [ft.View(route="/", bgcolor=theme.SURFACE, padding=0,
-                        controls=[LoginView(app, ctx, key="login")])]
+        return [ft.View(route="/office" if app.office_route else "/", bgcolor=theme.SURFACE,
+                        padding=0, controls=[LoginView(app, ctx, key="login")])]
+    if app.office:
+        from mobile.office.shell import OfficeShell
+
+        return [ft.View(route="/office", bgcolor=theme.SURFACE, padding=0,
+                        controls=[OfficeShell(app, ctx, key=f"office-{app.session.user_id}")])]
 
     tabs = list(app.tabs)
     current = app.tab if app.tab in tabs else (tabs[0] if tabs else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from server.columns import fk, id_field, json_field, when
@@ -14,6 +14,11 @@ from shared.enums import AreaClass, Priority, ReportChannel, Role, WorkOrderKind
 
 class WorkOrder(SQLModel, table=True):
     __tablename__ = "work_order"
+    # the dispatch board's lists (a station's jobs in some statuses) and the roster's open
+    # jobs per crew, on a county-sized table (bench/office_bench.py)
+    __table_args__ = (Index("ix_work_order_station_status", "station_id", "status"),
+                      Index("ix_work_order_assignee_status", "assignee_id", "status",
+                            "area_id"))
 
     id: str = id_field()
     code: str = Field(max_length=24, unique=True)

@@ -76,6 +76,18 @@ class Flags:
 
 _ARRIVED = frozenset({WorkOrderStatus.ON_SITE, WorkOrderStatus.RESOLVED,
                       WorkOrderStatus.CONFIRMED, WorkOrderStatus.CLOSED})
+#: Statuses before the assignee is on site: the arrival deadline still counts.
+NOT_ARRIVED = frozenset({WorkOrderStatus.REPORTED, WorkOrderStatus.DISPATCHED,
+                         WorkOrderStatus.ACCEPTED, WorkOrderStatus.EN_ROUTE})
+
+
+def next_deadline(*, status: WorkOrderStatus, arrive_by: datetime | None,
+                  complete_by: datetime | None) -> tuple[datetime | None, str]:
+    """The deadline that counts now: ``("arrival")`` until on site (jobs with an arrival
+    commitment), then ``("completion")``."""
+    if arrive_by is not None and status in NOT_ARRIVED:
+        return arrive_by, "arrival"
+    return complete_by, "completion"
 _DONE = frozenset({WorkOrderStatus.RESOLVED, WorkOrderStatus.CONFIRMED,
                    WorkOrderStatus.CLOSED, WorkOrderStatus.CANCELLED})
 

@@ -87,6 +87,11 @@ BACK_OFFICE = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200)
 ADMIN_ONLY = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201)
 MANAGER_ONLY = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 403)
 ORDER_READ = (401, 200, 404, 404, 404, 404, 404, 404, 200, 200, 404, 200, 200)
+# the dispatch desk (issue 10): office roles only (the role is checked first), then the
+# station: another station's job is not found
+DESK = (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 404, 200, 200)
+DESK_READ = (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200)
+DESK_ADMIN = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200)
 # grid monitoring (issue 12): office roles; the case's area is station 1's
 MON_OFFICE = (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200)
 MON_AREA = (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 404, 200, 200)
@@ -169,6 +174,23 @@ MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     "POST /api/v1/meter-commands":                         ("account",  MANAGER_ONLY),
     "POST /api/v1/meter-commands/{command_id}/retry":      ("failed_command", (401, 403, 403,  403,   403,   403,   403,   403,   403,   403,   403,   200,   403)),
     "POST /api/v1/meter-commands/acks":                    ("command",  (200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
+    # -- the dispatch desk (issue 10). Bulk answers 200 with a refusal per job it may not
+    # touch (tests/integration/office); duty marks are for managers (and the admin).
+    "GET /api/v1/dispatch/board":                          ("dispatched", (401, 403, 403,  403,   403,   403,   403,   403,   403,   SEES,  HIDES, SEES,  SEES)),
+    "GET /api/v1/dispatch/board/counts":                   ("dispatched", DESK_READ),
+    "GET /api/v1/dispatch/jobs/{order_id}":                ("dispatched", DESK),
+    "GET /api/v1/dispatch/jobs/{order_id}/suggestions":    ("dispatched", DESK),
+    "POST /api/v1/dispatch/jobs/{order_id}/priority":      ("reported",   DESK),
+    "POST /api/v1/dispatch/bulk":                          ("reported",   DESK_READ),
+    "GET /api/v1/dispatch/roster":                         ("none",       DESK_READ),
+    "PUT /api/v1/dispatch/roster/{user_id}/duty":          ("none",       (401, 403, 403,  403,   403,   403,   403,   403,   403,   403,   403,   200,   200)),
+    "GET /api/v1/dispatch/changes":                        ("none",       DESK_READ),
+    "GET /api/v1/dispatch/map":                            ("none",       DESK_READ),
+    "GET /api/v1/dispatch/settings":                       ("none",       (401, 403, 403,  403,   403,   403,   403,   403,   200,   200,   200,   200,   200)),
+    "GET /api/v1/dispatch/stall-rules":                    ("none",       DESK_READ),
+    "PUT /api/v1/dispatch/stall-rules/{rule_id}":          ("none",       DESK_ADMIN),
+    "POST /api/v1/dispatch/stall-rules":                   ("none",       ADMIN_ONLY),
+    "POST /api/v1/dispatch/stall-rules/run":               ("none",       DESK_ADMIN),
     # -- grid monitoring (issue 12): the office reads; admins import, run and set; the
     # inspection job's assignee records the finding, staff who see the job read its evidence
     "GET /api/v1/monitoring/overview":                     ("account",  MON_OFFICE),
@@ -489,6 +511,32 @@ def build_billing(endpoint: str, method: str, url: str, case: Case, env: Env
     return None
 
 
+# -- the dispatch desk (issue 10) -------------------------------------------------------------
+def first_rule_id(env: Env) -> str:
+    from server.dispatch.models import StallRule
+
+    with Session(env.db.reader) as s:
+        return str(s.execute(select(StallRule.id).order_by(StallRule.id)).scalars().first())
+
+
+def build_desk(endpoint: str, method: str, url: str, case: Case, env: Env) -> Request | None:
+    bodies: dict[str, Any] = {
+        "POST /api/v1/dispatch/jobs/{order_id}/priority": {"priority": "urgent"},
+        "POST /api/v1/dispatch/bulk": {"action": "set_priority", "priority": "high",
+                                       "order_ids": [case.order_id]},
+        "PUT /api/v1/dispatch/roster/{user_id}/duty": {"on_duty": True},
+        "PUT /api/v1/dispatch/stall-rules/{rule_id}": {"threshold": 15},
+        "POST /api/v1/dispatch/stall-rules": {"trigger": "no_progress", "kind": "care_visit",
+                                              "threshold": 120, "escalate_after_min": 60},
+        "POST /api/v1/dispatch/stall-rules/run": {},
+    }
+    if endpoint in bodies:
+        return Request(method, url, json=bodies[endpoint])
+    if endpoint == "GET /api/v1/dispatch/board":
+        return Request(method, url, params={"list": "dispatched", "q": case.account_no})
+    return None
+
+
 # -- the request of each endpoint -------------------------------------------------------
 @dataclass
 class Request:
@@ -509,6 +557,7 @@ def build(endpoint: str, case: Case, env: Env, role: str) -> Request:
         return monitoring
     url = path.format(station_id=case.station_id, account_id=case.account_id,
                       order_id=case.order_id, sha256=case.sha256, meter_id=case.meter_id,
+                      user_id=w.user("crew1").id, rule_id=first_rule_id(env),
                       notification_id=case.ids.get("notification_id", ""),
                       command_id=case.ids.get("command_id", ""))
     action = path.rsplit("/", 1)[-1]
@@ -561,6 +610,9 @@ def build(endpoint: str, case: Case, env: Env, role: str) -> Request:
     billing = build_billing(endpoint, method, url, case, env)
     if billing is not None:
         return billing
+    desk = build_desk(endpoint, method, url, case, env)
+    if desk is not None:
+        return desk
     if method == "POST":
         return Request(method, url, json=bodies[action])
     return Request(method, url)
@@ -635,7 +687,8 @@ def listed(endpoint: str, body: Any, case: Case) -> bool:
         return any(c["entity"] == "work_order" and c["id"] == case.order_id
                    for c in body["changes"])
     items = body["items"] if isinstance(body, dict) else body
-    key = {"GET /api/v1/work-orders": case.order_id, "GET /api/v1/meters": case.meter_no}
+    key = {"GET /api/v1/work-orders": case.order_id, "GET /api/v1/meters": case.meter_no,
+           "GET /api/v1/dispatch/board": case.order_id}
     wanted = key.get(endpoint, case.account_id)
     return any(wanted in (item.get("id"), item.get("meter_no")) for item in items)
 

@@ -122,10 +122,26 @@ def test_a_refused_sign_in_says_why_in_the_users_language() -> None:
     assert got is None and state.error == "Wrong user name or password."
 
 
-def test_office_users_are_sent_to_the_office_web() -> None:
-    state, got = login(session(Role.DISPATCHER))
-    assert got is None and "use the office web" in state.error
-    assert state.backend.signed_out == 1  # type: ignore[attr-defined]
+@pytest.mark.parametrize("role", [Role.DISPATCHER, Role.MANAGER, Role.ADMIN])
+def test_office_staff_sign_in_to_the_office_frame(role: Role) -> None:
+    state, got = login(session(role))
+    assert got == session(role) and state.error == ""
+    assert state.backend.signed_out == 0  # type: ignore[attr-defined]
+    app = AppState(Backend())  # type: ignore[arg-type]
+    app.signed_in(session(role))
+    assert app.office and app.tabs == ()
+
+
+def test_a_counter_clerk_gets_the_office_frame_only_at_the_desk_url() -> None:
+    phone = AppState(Backend())  # type: ignore[arg-type]
+    phone.signed_in(session(Role.AGENT))
+    assert not phone.office and phone.tabs == ("cash", "jobs", "sync", "settings")
+    desk = AppState(Backend(), office_route=True)  # type: ignore[arg-type]
+    desk.signed_in(session(Role.AGENT))
+    assert desk.office
+    crew = AppState(Backend(), office_route=True)  # type: ignore[arg-type]
+    crew.signed_in(session(Role.CREW))
+    assert not crew.office  # field crews keep their phone app wherever they open it
 
 
 # -- i18n -----------------------------------------------------------------------------

@@ -1,0 +1,311 @@
+"""Office desk benchmark (not part of the test run): ``.venv/bin/python bench/office_bench.py``.
+
+A county of ``--orders`` (100,000) work orders in two stations (SQLite, the real app under
+uvicorn in a child process, real HTTP on loopback):
+
+(a) every list endpoint of the dispatch desk, ``--repeat`` (30) times each, as a station's
+    dispatcher and as the county (admin): p50 / p95 / max in ms — each list of the board
+    (first page and a deep page), its counts, a search, one job's panel and its suggested
+    crew, the roster, the change feed, the map; target p95 ≤ 100 ms;
+(b) the board's first paint in Chromium (desktop viewport): from the click on "Sign in" to
+    the first rows of the board drawn, and from ``goto`` of the office URL (signed in
+    already) to the first rows drawn; target ≤ 1.5 s.
+
+Other screens add their endpoints with ``ENDPOINTS.extend(...)`` (or a function of their own
+called from ``main``). Ends with one line::
+
+    list_p95_ms=… worst_endpoint=… first_paint_signin_s=… first_paint_goto_s=…
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SECRET = "bench-secret-" + "s" * 40
+Endpoint = tuple[str, str, Callable[[dict[str, Any]], dict[str, Any]]]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# -- the county -----------------------------------------------------------------------------
+def build(db_path: Path, orders: int, seed: int = 7) -> dict[str, Any]:
+    """The test world plus ``orders`` work orders (bulk insert): ~8 % open, 2 % resolved,
+    the rest closed or cancelled, spread over two years; arrivals with GPS for positions."""
+    from sqlalchemy import insert
+
+    from server.db import make_database
+    from server.migrate import upgrade
+    from server.work_orders.models import WorkOrder, WorkOrderEvent
+    from shared.enums import AreaClass
+    from shared.ids import new_id
+    from shared.timeutil import utcnow
+    from shared.workorders import deadlines
+    from tests.factories import build_world
+
+    upgrade(f"sqlite:///{db_path}")
+    db = make_database(f"sqlite:///{db_path}")
+    world = build_world(db)
+    rng = random.Random(seed)
+    now = utcnow()
+    areas = list(world.areas.values())
+    accounts = list(world.accounts.values())
+    crews = {st: [u for u in world.users.values() if u.role == "crew" and u.station_id == st]
+             for st in (s.id for s in world.stations.values())}
+    kinds = ["fault_repair"] * 6 + ["meter_swap", "new_connection", "usage_inspection",
+                                    "care_visit", "account_change", "capacity_change"]
+    statuses = (["closed"] * 70 + ["cancelled"] * 8 + ["confirmed"] * 10 + ["resolved"] * 2
+                + ["reported"] * 2 + ["dispatched"] * 3 + ["accepted"] * 2 + ["en_route"]
+                + ["on_site"] * 2)
+    rows, events = [], []
+    for n in range(orders):
+        area = rng.choice(areas)
+        kind = rng.choice(kinds)
+        status = rng.choice(statuses)
+        at = now - timedelta(minutes=rng.randint(10, 2 * 365 * 24 * 60)) if status in (
+            "closed", "cancelled", "confirmed") else now - timedelta(minutes=rng.randint(5, 3000))
+        dl = deadlines.compute_deadlines(kind=kind, area_class=AreaClass(area.area_class),
+                                         reported_at=at)
+        acc = rng.choice(accounts)
+        crew_pool = crews[area.station_id]
+        assignee = rng.choice(crew_pool).id if status != "reported" and crew_pool else None
+        oid = new_id()
+        rows.append({
+            "id": oid, "code": f"WB{n:011d}", "kind": kind, "status": status,
+            "priority": rng.choice(["urgent", "high", "normal", "normal", "normal", "low"]),
+            "channel": "hotline", "station_id": area.station_id, "area_id": area.id,
+            "area_class": area.area_class, "account_id": acc.id, "meter_id": None,
+            "reporter_id": None, "assignee_id": assignee,
+            "description": f"bench job {n}", "contact_name": acc.name,
+            "contact_phone": f"139{n:08d}", "address": f"{area.name} lane {n % 500}",
+            "lat": 27.8 + rng.uniform(-0.2, 0.2), "lon": 112.9 + rng.uniform(-0.2, 0.2),
+            "reported_at": at, "dispatched_at": at + timedelta(minutes=3) if assignee else None,
+            "arrive_by": dl.arrive_by, "complete_by": dl.complete_by,
+            "last_activity_at": at + timedelta(minutes=5), "help_requested": False,
+            "reopen_count": 0, "created_at": at, "updated_at": at, "version": 2})
+        if assignee and status in ("on_site", "resolved") and rng.random() < 0.5:
+            events.append({"id": new_id(), "work_order_id": oid, "action": "arrive",
+                           "from_status": "accepted", "to_status": "on_site",
+                           "actor_id": assignee, "actor_role": "crew",
+                           "occurred_at": at + timedelta(minutes=30), "recorded_at": now,
+                           "data": {"gps": {"lat": rows[-1]["lat"], "lon": rows[-1]["lon"],
+                                            "accuracy_m": 10}}})
+    with db.writer.begin() as conn:
+        for i in range(0, len(rows), 5000):
+            conn.execute(insert(WorkOrder.__table__), rows[i:i + 5000])  # type: ignore[attr-defined]
+        if events:
+            conn.execute(insert(WorkOrderEvent.__table__), events)  # type: ignore[attr-defined]
+    db.dispose()
+    open_ids = [r["id"] for r in rows if r["status"] in ("reported", "dispatched", "accepted")
+                and r["station_id"] == world.stations["s1"].id]
+    return {"open_id": open_ids[0], "station_id": world.stations["s1"].id,
+            "area_id": world.areas["town"].id, "search": rows[len(rows) // 2]["code"],
+            "phone": rows[len(rows) // 3]["contact_phone"]}
+
+
+def serve(db_path: Path, port: int) -> subprocess.Popen[bytes]:
+    code = (
+        "import sys, uvicorn\n"
+        "from server.app import create_app\nfrom server.config import Settings\n"
+        "from tests.factories import PEPPER\n"
+        f"s = Settings(env='test', data_dir={str(db_path.parent)!r}, "
+        f"database_url='sqlite:///{db_path}', secret_key={SECRET!r}, lookup_pepper=PEPPER)\n"
+        f"uvicorn.run(create_app(s, migrate=False), host='127.0.0.1', port={port}, "
+        "log_level='warning', access_log=False)\n")
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+
+
+def wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: process exited")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer")
+
+
+# -- (a) list endpoints -----------------------------------------------------------------------
+def _board(name: str, **extra: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda ctx: {"list": name, "limit": 25, **extra}
+
+
+LISTS = ("unassigned", "dispatched", "in_progress", "overdue", "stalled",
+         "awaiting_confirmation")
+ENDPOINTS: list[Endpoint] = [
+    *[(f"board {n}", "/api/v1/dispatch/board", _board(n)) for n in LISTS],
+    ("board deep page", "/api/v1/dispatch/board",
+     lambda ctx: {"list": "dispatched", "limit": 25, "offset": 1000}),
+    ("board search code", "/api/v1/dispatch/board",
+     lambda ctx: {"list": "awaiting_confirmation", "q": ctx["search"]}),
+    ("board search phone", "/api/v1/dispatch/board",
+     lambda ctx: {"list": "dispatched", "q": ctx["phone"]}),
+    ("board search address", "/api/v1/dispatch/board",
+     lambda ctx: {"list": "in_progress", "q": "lane 42"}),
+    ("board area+kind", "/api/v1/dispatch/board",
+     lambda ctx: {"list": "dispatched", "area_id": ctx["area_id"], "kind": "fault_repair"}),
+    ("board counts", "/api/v1/dispatch/board/counts", lambda ctx: {}),
+    ("job panel", "/api/v1/dispatch/jobs/{open_id}", lambda ctx: {}),
+    ("suggestions", "/api/v1/dispatch/jobs/{open_id}/suggestions", lambda ctx: {}),
+    ("roster", "/api/v1/dispatch/roster", lambda ctx: {}),
+    ("changes", "/api/v1/dispatch/changes", lambda ctx: {"since": -1}),
+    ("map", "/api/v1/dispatch/map", lambda ctx: {}),
+    ("settings", "/api/v1/dispatch/settings", lambda ctx: {}),
+]
+
+
+def token(base: str, username: str) -> str:
+    import httpx
+
+    from tests.factories import PASSWORD
+
+    r = httpx.post(f"{base}/api/v1/auth/token", data={"username": username,
+                                                       "password": PASSWORD}, timeout=30)
+    r.raise_for_status()
+    return str(r.json()["access_token"])
+
+
+def measure(base: str, ctx: dict[str, Any], repeat: int) -> list[tuple[str, str, float, float,
+                                                                       float]]:
+    import httpx
+
+    out = []
+    for who in ("dispatcher1", "admin"):
+        with httpx.Client(base_url=base, timeout=30, headers={
+                "Authorization": f"Bearer {token(base, who)}"}) as client:
+            for name, path, params in ENDPOINTS:
+                url = path.format(**ctx)
+                client.get(url, params=params(ctx)).raise_for_status()  # warm
+                times = []
+                for _ in range(repeat):
+                    t0 = time.perf_counter()
+                    r = client.get(url, params=params(ctx))
+                    times.append((time.perf_counter() - t0) * 1000)
+                    r.raise_for_status()
+                times.sort()
+                p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+                out.append((who, name, statistics.median(times), p95, times[-1]))
+                print(f"{who:<12} {name:<24} p50 {statistics.median(times):6.1f} ms  "
+                      f"p95 {p95:6.1f} ms  max {times[-1]:6.1f} ms", flush=True)
+    return out
+
+
+# -- (b) the board's first paint ----------------------------------------------------------------
+def first_paint(api_url: str, data_dir: Path) -> tuple[float, float]:
+    from playwright.sync_api import sync_playwright
+
+    from tests.factories import PASSWORD
+
+    port = free_port()
+    app = subprocess.Popen([sys.executable, "-m", "mobile", "--api-url", api_url, "--port",
+                            str(port), "--data-dir", str(data_dir / "devices")], cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/office"
+    try:
+        wait(f"http://127.0.0.1:{port}/", app)
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=os.environ.get("GRIDONE_CHROMIUM",
+                                                                 "/usr/bin/chromium"),
+                                  headless=True, args=["--no-sandbox", "--disable-gpu"])
+            ctx = b.new_context(viewport={"width": 1440, "height": 900}, locale="en-US")
+            page = ctx.new_page()
+            page.set_default_timeout(60_000)
+            page.goto(url)
+            ph = page.locator("flt-semantics-placeholder")
+            ph.wait_for(state="attached")
+            ph.evaluate("el => el.click()")
+            page.get_by_role("textbox", name="User name", exact=True).wait_for()
+            time.sleep(1.5)
+            for label, value in (("User name", "dispatcher1"), ("Password", PASSWORD)):
+                box = page.get_by_role("textbox", name=label, exact=True)
+                for _ in range(4):
+                    box.fill(value)
+                    time.sleep(0.4)
+                    if box.input_value() == value:
+                        break
+            first_row = page.get_by_role("row", name=re.compile(r"WB\d{11}")).first
+            t0 = time.perf_counter()
+            page.get_by_role("button", name="Sign in", exact=True).click()
+            first_row.wait_for(state="attached")
+            signin = time.perf_counter() - t0
+            # a new tab of the same browser: signed in already (the device keeps the session)
+            page2 = ctx.new_page()
+            page2.set_default_timeout(60_000)
+            t0 = time.perf_counter()
+            page2.goto(url)
+            ph = page2.locator("flt-semantics-placeholder")
+            ph.wait_for(state="attached")
+            ph.evaluate("el => el.click()")
+            page2.get_by_role("row", name=re.compile(r"WB\d{11}")).first.wait_for(
+                state="attached")
+            goto = time.perf_counter() - t0
+            b.close()
+        return signin, goto
+    finally:
+        app.terminate()
+        try:
+            app.wait(10)
+        except subprocess.TimeoutExpired:
+            app.kill()
+            app.wait(5)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--orders", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--no-browser", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="office-bench-") as tmp:
+        db_path = Path(tmp) / "gridone.db"
+        t0 = time.perf_counter()
+        ctx = build(db_path, args.orders)
+        print(f"built a county of {args.orders} work orders in "
+              f"{time.perf_counter() - t0:.1f} s", flush=True)
+        port = free_port()
+        proc = serve(db_path, port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait(f"{base}/api/v1/health", proc)
+            results = measure(base, ctx, args.repeat)
+            worst = max(results, key=lambda r: r[3])
+            signin = goto = float("nan")
+            if not args.no_browser:
+                signin, goto = first_paint(base, Path(tmp))
+                print(f"board first paint: {signin:.2f} s from 'Sign in', {goto:.2f} s from "
+                      "goto (signed in)", flush=True)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    print(f"list_p95_ms={worst[3]:.1f} worst_endpoint={worst[1].replace(' ', '_')}"
+          f"@{worst[0]} first_paint_signin_s={signin:.2f} first_paint_goto_s={goto:.2f}")
+
+
+if __name__ == "__main__":
+    main()

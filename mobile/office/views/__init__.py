@@ -1,0 +1,1 @@
+"""The office screens: one component per screen, a function of its state."""
