@@ -20,6 +20,7 @@ from server.errors import install_error_handlers
 from server.meters.router import router as meters_router
 from server.middleware import BodyLimitMiddleware
 from server.migrate import upgrade
+from server.photos.router import router as photos_router
 from server.stations.router import router as stations_router
 from server.sync.router import router as sync_router
 from server.work_orders.router import router as work_orders_router
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         return HealthOut(status="ok", database=db.writer.dialect.name, version=API_VERSION)
 
     for router in (auth_router, stations_router, customers_router, meters_router,
-                   work_orders_router, sync_router):
+                   work_orders_router, sync_router, photos_router):
         app.include_router(router)
     install_billing(app, settings)  # billing, payments, notifications, meter commands
     return app

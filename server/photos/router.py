@@ -1,0 +1,78 @@
+"""``/api/v1/photos``: resumable, verified photo upload and the photo bytes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from server.deps import CurrentUser, DatabaseDep, LangDep, SessionDep, SettingsDep
+from server.photos import service as photos
+from server.photos.models import Photo, PhotoLink
+from server.uow import UnitOfWork
+from server.work_orders.models import WorkOrder
+from server.work_orders.service import visible_clause
+from shared.errors import DomainError, ErrorCode
+from shared.messages import translate
+from sync.protocol import PhotoStatus, Sha256
+
+router = APIRouter(prefix="/api/v1/photos", tags=["photos"])
+
+
+def _photo_error(exc: photos.PhotoError, lang: str) -> JSONResponse:
+    return JSONResponse({"code": exc.code.value,
+                         "message": translate(exc.code.value, lang, **exc.details),
+                         "details": exc.details}, status_code=exc.status)
+
+
+@router.get("/{sha256}", response_model=PhotoStatus,
+            summary="Does the server hold this photo (and how many bytes of it)?")
+def photo_status(sha256: Sha256, user: CurrentUser, session: SessionDep,
+                 settings: SettingsDep) -> PhotoStatus:
+    return photos.status(session, settings.resolved_photo_dir, sha256)
+
+
+@router.put("/{sha256}", response_model=PhotoStatus,
+            summary="Upload the next chunk of a photo (resumable)",
+            responses={409: {"description": "SYNC_PHOTO_OFFSET_MISMATCH (details.received)"},
+                       413: {"description": "SYNC_PHOTO_TOO_LARGE"},
+                       422: {"description": "SYNC_PHOTO_HASH_MISMATCH / SYNC_PHOTO_NOT_IMAGE"}})
+async def photo_upload(
+    sha256: Sha256, request: Request, user: CurrentUser, db: DatabaseDep,
+    settings: SettingsDep, lang: LangDep,
+    offset: Annotated[int, Query(ge=0)],
+    x_photo_size: Annotated[int, Header(ge=1)],
+    x_photo_type: Annotated[str, Header(pattern=r"^image/(jpeg|png|webp)$")] = "image/jpeg",
+) -> Any:
+    """Body: raw bytes (application/octet-stream) starting at ``offset``. When the last
+    byte arrives the server checks the SHA-256 and that the bytes are an image."""
+    chunk = await request.body()
+
+    def work() -> PhotoStatus:
+        with UnitOfWork(db, user.actor) as uow:
+            return photos.upload_chunk(uow, settings.resolved_photo_dir, sha256=sha256,
+                                       offset=offset, size=x_photo_size,
+                                       content_type=x_photo_type, chunk=chunk,
+                                       user_id=user.id)
+    try:
+        return await run_in_threadpool(work)
+    except photos.PhotoError as exc:
+        return _photo_error(exc, lang)
+
+
+@router.get("/{sha256}/content", response_class=Response,
+            summary="The photo's bytes (if attached to a job you may see, or yours)")
+def photo_content(sha256: Sha256, user: CurrentUser, session: SessionDep,
+                  settings: SettingsDep) -> Response:
+    photo = session.get(Photo, sha256)
+    linked = session.execute(select(PhotoLink.id).join(
+        WorkOrder, WorkOrder.id == PhotoLink.work_order_id).where(  # type: ignore[arg-type]
+        PhotoLink.sha256 == sha256, visible_clause(user.actor))).first()
+    if photo is None or (linked is None and photo.uploaded_by != user.id):
+        raise DomainError(ErrorCode.NOT_FOUND)
+    data, content_type = photos.read(session, settings.resolved_photo_dir, sha256)
+    return Response(data, media_type=content_type,
+                    headers={"Cache-Control": "private, max-age=31536000, immutable"})
