@@ -20,6 +20,7 @@ from server.meter_commands.models import MeterCommand
 from server.uow import UnitOfWork
 from shared.enums import Role
 from shared.errors import DomainError, ErrorCode
+from shared.text import Paragraphs
 from shared.timeutil import utcnow
 
 router = APIRouter(prefix="/api/v1/meter-commands", tags=["meter commands"])
@@ -52,8 +53,7 @@ class CommandIn(BaseModel):
 
     account_id: Annotated[str, StringConstraints(max_length=36)]
     kind: Literal["disconnect", "reconnect"]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                             max_length=500)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500), Paragraphs]
 
 
 class AckOut(BaseModel):

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
@@ -22,6 +22,7 @@ from server.payments.models import PaymentOrder
 from server.payments.sandbox import SandboxProvider
 from shared.errors import DomainError, ErrorCode
 from shared.money import fen_to_yuan
+from shared.numbers import Fen
 
 router = APIRouter(prefix="/api/v1/payments", tags=["payments"])
 sandbox_router = APIRouter(prefix="/sandbox/pay", tags=["sandbox"], include_in_schema=False)
@@ -31,7 +32,7 @@ class OrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     account_id: Annotated[str, StringConstraints(max_length=36)]
-    amount_fen: StrictInt = Field(description="Integer fen, 1-5,000 yuan")
+    amount_fen: Fen = Field(description="Integer fen, 1-5,000 yuan")
     idempotency_key: Annotated[str, StringConstraints(min_length=8, max_length=64,
                                                       pattern=r"^[A-Za-z0-9_.:-]+$")]
 

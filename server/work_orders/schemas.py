@@ -8,9 +8,12 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.enums import AreaClass, Priority, ReportChannel, Role, WorkOrderKind, WorkOrderStatus
+from shared.text import OneLine, Paragraphs
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+# Typed text is cleaned first (shared.text: control characters refused, invisible format
+# characters removed, NFC), then its length is checked.
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000), Paragraphs]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500), Paragraphs]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}$")]
 
@@ -57,9 +60,9 @@ class ReportIn(Strict):
     description: Text
     priority: Priority = Priority.NORMAL
     channel: ReportChannel | None = None
-    contact_name: Annotated[str, StringConstraints(max_length=64)] | None = None
+    contact_name: Annotated[str, StringConstraints(max_length=64), OneLine] | None = None
     contact_phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 -]{5,20}$")] | None = None
-    address: Annotated[str, StringConstraints(max_length=200)] | None = None
+    address: Annotated[str, StringConstraints(max_length=200), OneLine] | None = None
     location: GpsFix | None = None
     photos: list[Sha256] = Field(default_factory=list, max_length=10)
 
@@ -93,17 +96,17 @@ class NoteIn(ActionIn):
 
 class PhotoIn(ActionIn):
     sha256: Sha256
-    caption: Annotated[str, StringConstraints(max_length=200)] | None = None
+    caption: Annotated[str, StringConstraints(max_length=200), OneLine] | None = None
 
 
 class ResolveIn(ActionIn):
     resolution: Text
-    cause: Annotated[str, StringConstraints(max_length=200)] | None = None
+    cause: Annotated[str, StringConstraints(max_length=200), OneLine] | None = None
 
 
 class ConfirmIn(ActionIn):
     rating: int | None = Field(default=None, ge=1, le=5)
-    comment: Annotated[str, StringConstraints(max_length=500)] | None = None
+    comment: Annotated[str, StringConstraints(max_length=500), Paragraphs] | None = None
 
 
 class PersonOut(BaseModel):

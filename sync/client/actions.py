@@ -18,6 +18,8 @@ from shared.enums import MeterStatus, Role, WorkOrderKind
 from shared.errors import DomainError, ErrorCode
 from shared.ids import new_id
 from shared.meter_rules import SwapContext, SwapDraft, centi_to_kwh, validate_swap
+from shared.numbers import reading_text
+from shared.text import TextError, clean_line, clean_paragraphs
 from shared.timeutil import utcnow
 from shared.workorders.state_machine import Action, check, check_report
 from sync.client import outbox, photos, rows
@@ -35,8 +37,20 @@ MAX_REASON = 500
 GPS_MAX_ACCURACY_M = 5000
 
 
+def _clean(clean: Callable[[str], str], value: str) -> str:
+    """Issue 8 item 20: the server's text rule (``shared.text``), run before queueing."""
+    try:
+        return clean(value)
+    except TextError as exc:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, summary=str(exc)) from None
+
+
+def _line(value: str | None, limit: int) -> str | None:
+    return _clean(clean_line, value or "")[:limit] or None
+
+
 def _text(value: str | None, code: ErrorCode, limit: int) -> str:
-    text = (value or "").strip()
+    text = _clean(clean_paragraphs, value or "")
     if not text:
         raise DomainError(code)
     if len(text) > limit:
@@ -132,8 +146,9 @@ class Actions:
         """Attach a new photo: its file, its upload and the op are kept together."""
         ref = photos.save(source, self.photo_dir)
         payload: dict[str, Any] = {"sha256": ref.sha256}
-        if caption:
-            payload["caption"] = caption.strip()[:200]
+        caption_text = _line(caption, 200)
+        if caption_text:
+            payload["caption"] = caption_text
         return self._act(order_id, T.WO_ADD_PHOTO, Action.ADD_PHOTO, payload, [ref.sha256],
                          lambda conn: photos.queue(conn, ref))
 
@@ -147,14 +162,15 @@ class Actions:
         if view.row["kind"] == WorkOrderKind.METER_SWAP.value and not self._has_swap(order_id):
             raise DomainError(ErrorCode.WO_SWAP_REQUIRED)
         payload = {"resolution": _text(resolution, ErrorCode.WO_RESOLUTION_REQUIRED, MAX_TEXT),
-                   "cause": (cause or "").strip()[:200] or None}
+                   "cause": _line(cause, 200)}
         return self._act(order_id, T.WO_RESOLVE, Action.RESOLVE, payload)
 
     def confirm(self, order_id: str, rating: int, comment: str | None = None) -> OutboxEntry:
         if not isinstance(rating, int) or not 1 <= rating <= 5:
             raise DomainError(ErrorCode.WO_RATING_INVALID)
         return self._act(order_id, T.WO_CONFIRM, Action.CONFIRM,
-                         {"rating": rating, "comment": (comment or "").strip()[:500] or None})
+                         {"rating": rating,
+                          "comment": _clean(clean_paragraphs, comment or "")[:500] or None})
 
     def cancel(self, order_id: str, reason: str) -> OutboxEntry:
         return self._act(order_id, T.WO_CANCEL, Action.CANCEL,
@@ -171,10 +187,11 @@ class Actions:
         validate_swap(draft, self._swap_context(view, draft))
         payload = {
             "id": new_id(), "old_meter_no": draft.old_meter_no.strip(),
-            "old_final_kwh": str(draft.old_final_kwh),
+            "old_final_kwh": reading_text(draft.old_final_kwh),  # two places (item 7)
             "old_remaining_fen": int(draft.old_remaining_fen),
             "new_meter_no": draft.new_meter_no.strip(),
-            "new_start_kwh": str(draft.new_start_kwh), "new_card_no": draft.new_card_no,
+            "new_start_kwh": reading_text(draft.new_start_kwh),
+            "new_card_no": draft.new_card_no,
             "seal_numbers": list(draft.seal_numbers),
             "old_face_photo": draft.old_face_photo, "new_face_photo": draft.new_face_photo}
         shas = [s for s in (draft.old_face_photo, draft.new_face_photo) if s]

@@ -270,7 +270,7 @@ def test_swap_on_a_rural_account_with_another_technician(as_user, world, db):
     svc_act(db, world, "tech1", oid, "start_travel")
     svc_act(db, world, "tech1", oid, "arrive")
     body = swap_body(world, old_meter_no="MTR-M2-0001", new_meter_no="NEW-STOCK2",
-                     old_remaining_fen=-1500, old_final_kwh="1000.00", new_start_kwh="0")
+                     old_remaining_fen=-1500, old_final_kwh="1000.00", new_start_kwh="0.00")
     r = as_user("tech1").post(f"{WO}/{oid}/meter-swap", json=body)
     assert r.status_code == 201, r.text
     new = meter(db, world, "stock2")
