@@ -16,6 +16,7 @@ from server.config import Settings
 from server.customers.router import router as customers_router
 from server.db import make_database
 from server.deps import refuse_nul_in_url
+from server.discrepancies.router import router as discrepancies_router
 from server.errors import install_error_handlers
 from server.meters.router import router as meters_router
 from server.middleware import BodyLimitMiddleware
@@ -79,7 +80,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         return HealthOut(status="ok", database=db.writer.dialect.name, version=API_VERSION)
 
     for router in (auth_router, stations_router, customers_router, meters_router,
-                   work_orders_router, sync_router, photos_router):
+                   work_orders_router, sync_router, photos_router,
+                   discrepancies_router):
         app.include_router(router)
     install_billing(app, settings)  # billing, payments, notifications, meter commands
     return app

@@ -13,6 +13,7 @@ from server.billing.models import (
 )
 from server.changes.models import ChangeLog, Counter
 from server.customers.models import Account
+from server.discrepancies.models import BalanceDiscrepancy
 from server.meter_commands.models import MeterCommand, MeterCommandAck
 from server.meters.models import Meter, MeterReading, MeterSwap
 from server.notifications.models import Notification, OutboxMessage
@@ -29,6 +30,7 @@ __all__ = [
     "Account",
     "AppliedOp",
     "AuditLog",
+    "BalanceDiscrepancy",
     "BillingDay",
     "BillingPolicy",
     "CashReceipt",

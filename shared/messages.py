@@ -44,6 +44,11 @@ ERRORS: dict[ErrorCode, tuple[str, str]] = {
         "This refresh token was already used; sign in again for your safety.",
     ),
     E.AUTH_USER_DISABLED: ("该账号已停用。", "This user account is disabled."),
+    E.AUTH_DEVICE_REVOKED: (
+        "此设备已被停用（如遗失或被盗），请联系管理员；未上传的操作已交办公室处理。",
+        "This device was revoked (lost or stolen); contact the office. Changes it had not "
+        "sent are kept for the office to review.",
+    ),
     E.FORBIDDEN: ("您没有权限执行此操作。", "You are not allowed to do this."),
     E.ACCOUNT_NOT_FOUND: ("找不到用电户 {account}。", "Customer account {account} not found."),
     E.METER_NOT_FOUND: ("找不到电表 {meter}。", "Meter {meter} not found."),
@@ -231,6 +236,11 @@ ERRORS: dict[ErrorCode, tuple[str, str]] = {
         "The meter acknowledgement's signature is not valid; refused and recorded.",
     ),
     E.NOTIFICATION_NOT_FOUND: ("找不到消息 {notification}。", "Message {notification} not found."),
+    E.DISCREPANCY_NOT_FOUND: ("找不到余额差异记录 {discrepancy}。",
+                              "Balance discrepancy {discrepancy} not found."),
+    E.DISCREPANCY_CLOSED: ("该余额差异已处理（{status}），不能再改。",
+                           "This balance discrepancy was already decided ({status})."),
+    E.DEVICE_NOT_FOUND: ("找不到设备 {device}。", "Device {device} not found."),
 }
 
 #: Codes of the sync layer (``sync.protocol.SyncErrorCode`` values).
@@ -247,7 +257,8 @@ SYNC_ERRORS: dict[str, tuple[str, str]] = {
     "SYNC_CURSOR_RESET": ("同步位置失效，将重新下载数据（未上传的操作会保留）。",
                           "Sync position expired; data is downloaded again (your pending "
                           "changes are kept)."),
-    "SYNC_CLIENT_TOO_OLD": ("应用版本过旧，请升级。", "This app version is too old; please update."),
+    "SYNC_CLIENT_TOO_OLD": ("应用版本过旧，请升级。",
+                            "This app version is too old; please update."),
     "SYNC_TRANSIENT": ("服务器繁忙，稍后自动重试。",
                        "Server busy; it will be retried automatically."),
     "SYNC_PHOTO_HASH_MISMATCH": ("照片校验失败，已丢弃上传内容。",
@@ -257,6 +268,9 @@ SYNC_ERRORS: dict[str, tuple[str, str]] = {
                                    "Upload offset mismatch; the server holds {received} bytes."),
     "SYNC_PHOTO_TOO_LARGE": ("照片或分片过大（上限 {limit} 字节）。",
                              "Photo or chunk too large (limit {limit} bytes)."),
+    "SYNC_PHOTO_SIZE_MISMATCH": ("照片大小与首次上传时声明的 {size} 字节不一致。",
+                                 "The photo size differs from the {size} bytes declared by "
+                                 "its first chunk."),
 }
 
 STATUS_LABELS: dict[WorkOrderStatus, tuple[str, str]] = {

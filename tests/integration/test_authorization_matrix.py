@@ -40,6 +40,7 @@ from server.auth import service as auth_service
 from server.auth.security import make_token
 from server.customers.models import Account
 from server.customers.service import document_digest, mask_document
+from server.discrepancies.models import BalanceDiscrepancy
 from server.meters import service as meter_service
 from server.meters.models import Meter
 from server.photos import service as photos
@@ -87,6 +88,7 @@ BACK_OFFICE = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200)
 ADMIN_ONLY = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201)
 MANAGER_ONLY = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 403)
 ORDER_READ = (401, 200, 404, 404, 404, 404, 404, 404, 200, 200, 404, 200, 200)
+DECIDES_MONEY = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 200, 200)
 
 MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     # endpoint                                            state         anon   own    other  crew1  crew1b crew2  tech1  tech2  agent1 disp1  disp2  mgr1   admin
@@ -123,6 +125,12 @@ MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     # the meter-swap job of the case is assigned to tech1 (crews do not see swap jobs)
     "POST /api/v1/work-orders/{order_id}/meter-swap":   ("swap_on_site", (401, 403,   404,   404,   404,   404,   201,   404,   404,   403,   404,   403,   403)),
     "GET /api/v1/work-orders/{order_id}/meter-swap":    ("swap_recorded", (401, 200,  404,   404,   404,   404,   200,   404,   404,   200,   404,   200,   200)),
+    # the case's swap read 1200 fen off a meter whose ledger holds 0: a balance discrepancy
+    # (issue 8): the office of the station lists it, managers and admins decide it
+    "GET /api/v1/balance-discrepancies":                ("swap_recorded", (401, 403,  403,   403,   403,   403,   403,   403,   403,   SEES,  HIDES, SEES,  SEES)),
+    "GET /api/v1/balance-discrepancies/{discrepancy_id}": ("swap_recorded", (401, 403, 403,  403,   403,   403,   403,   403,   403,   200,   404,   200,   200)),
+    "POST /api/v1/balance-discrepancies/{discrepancy_id}/settle": ("swap_recorded", DECIDES_MONEY),
+    "POST /api/v1/balance-discrepancies/{discrepancy_id}/dismiss": ("swap_recorded", DECIDES_MONEY),
     # sync: push an add-note op on the case's on-site fault job; pull the whole scope
     "POST /api/v1/sync/push":                           ("on_site",    (401,   APPLIED, REJECTED, APPLIED, REJECTED, REJECTED, REJECTED, REJECTED, REJECTED, APPLIED, REJECTED, APPLIED, APPLIED)),
     "GET /api/v1/sync/pull":                            ("dispatched", (401,   SEES,  HIDES, SEES,  HIDES, HIDES, HIDES, HIDES, HIDES, SEES,  HIDES, SEES,  SEES)),
@@ -306,9 +314,12 @@ def setup(env: Env, state: str, role: str) -> Case:
         if state == "swap_recorded":
             actor = actor_for(db, "tech1", w)
             with UnitOfWork(db, actor) as uow:
-                meter_service.record_swap(uow, actor=actor, order_id=oid,
-                                          data=swap_body(case))
+                result = meter_service.record_swap(uow, actor=actor, order_id=oid,
+                                                   data=swap_body(case))
                 uow.commit()
+            with Session(db.reader) as s:
+                case.ids["discrepancy_id"] = s.execute(select(BalanceDiscrepancy.id).where(
+                    BalanceDiscrepancy.swap_id == result.swap.id)).scalar_one()
             add_stock_meter(env, case)
         case.order_id = oid
         return case
@@ -344,7 +355,8 @@ def setup(env: Env, state: str, role: str) -> Case:
 _BILLING_STATES = ("funded", "payment", "paid", "purchase_count", "command", "failed_command")
 _LISTED_BY_ACCOUNT = ("GET /api/v1/payments/orders", "GET /api/v1/notifications",
                       "GET /api/v1/meter-commands",
-                      "GET /api/v1/billing/purchase-count-corrections")
+                      "GET /api/v1/billing/purchase-count-corrections",
+                      "GET /api/v1/balance-discrepancies")
 
 
 def setup_billing(env: Env, case: Case, state: str) -> None:
@@ -436,6 +448,10 @@ def build_billing(endpoint: str, method: str, url: str, case: Case, env: Env
             "account_id": case.account_id, "kind": "disconnect", "reason": "matrix: decided"},
         "POST /api/v1/notifications/{notification_id}/read": {},
         "POST /api/v1/meter-commands/{command_id}/retry": {},
+        "POST /api/v1/balance-discrepancies/{discrepancy_id}/settle": {
+            "reason": "matrix: the meter photo is right"},
+        "POST /api/v1/balance-discrepancies/{discrepancy_id}/dismiss": {
+            "reason": "matrix: the ledger is right"},
     }
     if endpoint in simple:
         return Request(method, url, json=simple[endpoint])
@@ -478,7 +494,8 @@ def build(endpoint: str, case: Case, env: Env, role: str) -> Request:
     url = path.format(station_id=case.station_id, account_id=case.account_id,
                       order_id=case.order_id, sha256=case.sha256, meter_id=case.meter_id,
                       notification_id=case.ids.get("notification_id", ""),
-                      command_id=case.ids.get("command_id", ""))
+                      command_id=case.ids.get("command_id", ""),
+                      discrepancy_id=case.ids.get("discrepancy_id", ""))
     action = path.rsplit("/", 1)[-1]
     bodies: dict[str, Any] = {
         "dispatch": {"assignee_id": w.user("crew1").id},
