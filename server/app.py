@@ -13,6 +13,7 @@ from sqlalchemy import text
 from server.auth.router import router as auth_router
 from server.billing.setup import install as install_billing
 from server.config import Settings
+from server.counters import Counters
 from server.customers.router import router as customers_router
 from server.db import make_database
 from server.deps import refuse_nul_in_url
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.db = db
     app.state.secret_key = settings.resolved_secret("secret_key")
     app.state.lookup_pepper = settings.resolved_secret("lookup_pepper")
+    app.state.counters = Counters()
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes,
                        large_limit=MAX_PUSH_BYTES,

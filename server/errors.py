@@ -13,6 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 
 from shared.errors import DomainError, ErrorCode
 from shared.messages import negotiate, translate
@@ -79,7 +81,25 @@ def _summary(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
+#: ``app.state.counters`` name of clients gone before their request was read whole.
+CLIENT_DISCONNECTS = "http.client_disconnect"
+
+
+def note_client_disconnect(request: Request, where: str) -> None:
+    """A client went away before its request was read whole (a phone losing its link
+    mid-upload): expected, so counted and noted at INFO, never an error with a trace."""
+    counters = getattr(request.app.state, "counters", None)
+    total = counters.add(CLIENT_DISCONNECTS) if counters is not None else 0
+    log.info("client disconnected during %s %s (%s; %d so far)", request.method,
+             request.url.path, where, total)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+        note_client_disconnect(request, "reading the body")
+        return Response(status_code=400)  # nobody is there to read it
+
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         return error_response(request, exc.code, exc.details)
