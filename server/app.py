@@ -17,6 +17,7 @@ from server.counters import Counters
 from server.customers.router import router as customers_router
 from server.db import make_database
 from server.deps import refuse_nul_in_url
+from server.devices.router import router as devices_router
 from server.discrepancies.router import router as discrepancies_router
 from server.errors import install_error_handlers
 from server.meters.router import router as meters_router
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
     for router in (auth_router, stations_router, customers_router, meters_router,
                    work_orders_router, sync_router, photos_router,
-                   discrepancies_router):
+                   discrepancies_router, devices_router):
         app.include_router(router)
     install_billing(app, settings)  # billing, payments, notifications, meter commands
     return app

@@ -26,7 +26,7 @@ _STATUS: dict[ErrorCode, int] = {
     E.MALFORMED_JSON: 400,
     E.AUTH_REQUIRED: 401, E.AUTH_INVALID_CREDENTIALS: 401, E.AUTH_TOKEN_EXPIRED: 401,
     E.AUTH_TOKEN_INVALID: 401, E.AUTH_REFRESH_REUSED: 401, E.AUTH_USER_DISABLED: 401,
-    E.AUTH_DEVICE_REVOKED: 401,
+    E.AUTH_DEVICE_REVOKED: 401, E.AUTH_SESSION_REVOKED: 401,
     E.FORBIDDEN: 403, E.WO_ROLE_NOT_ALLOWED: 403, E.WO_NOT_ASSIGNEE: 403,
     E.WO_NOT_OWNER: 403, E.WO_KIND_NOT_REPORTABLE: 403,
     E.NOT_FOUND: 404, E.ACCOUNT_NOT_FOUND: 404, E.METER_NOT_FOUND: 404,
@@ -67,7 +67,8 @@ def error_body(code: ErrorCode, lang: str, details: dict[str, Any] | None = None
 def error_response(request: Request, code: ErrorCode, details: dict[str, Any] | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
     lang = negotiate(request.headers.get("accept-language"))
-    if code in (E.AUTH_REQUIRED, E.AUTH_TOKEN_EXPIRED, E.AUTH_TOKEN_INVALID):
+    if code in (E.AUTH_REQUIRED, E.AUTH_TOKEN_EXPIRED, E.AUTH_TOKEN_INVALID,
+                E.AUTH_SESSION_REVOKED, E.AUTH_DEVICE_REVOKED):
         headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
     return JSONResponse(error_body(code, lang, details), status_code=http_status(code),
                         headers=headers)

@@ -13,6 +13,7 @@ from server.billing.models import (
 )
 from server.changes.models import ChangeLog, Counter
 from server.customers.models import Account
+from server.devices.models import HeldOp
 from server.discrepancies.models import BalanceDiscrepancy
 from server.meter_commands.models import MeterCommand, MeterCommandAck
 from server.meters.models import Meter, MeterReading, MeterSwap
@@ -37,6 +38,7 @@ __all__ = [
     "ChangeLog",
     "Counter",
     "Device",
+    "HeldOp",
     "LedgerEntry",
     "Meter",
     "MeterCommand",

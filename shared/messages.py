@@ -44,6 +44,11 @@ ERRORS: dict[ErrorCode, tuple[str, str]] = {
         "This refresh token was already used; sign in again for your safety.",
     ),
     E.AUTH_USER_DISABLED: ("该账号已停用。", "This user account is disabled."),
+    E.AUTH_SESSION_REVOKED: (
+        "此次登录已结束（已退出，或凭证被重复使用而被注销），请重新登录。",
+        "This sign-in has ended (signed out, or revoked after its token was reused); "
+        "sign in again.",
+    ),
     E.AUTH_DEVICE_REVOKED: (
         "此设备已被停用（如遗失或被盗），请联系管理员；未上传的操作已交办公室处理。",
         "This device was revoked (lost or stolen); contact the office. Changes it had not "

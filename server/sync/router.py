@@ -8,7 +8,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from server.deps import CurrentUser, DatabaseDep, LangDep, SessionDep
+from server.deps import (
+    CurrentUser,
+    DatabaseDep,
+    LangDep,
+    PushingUser,
+    RevokedDevice,
+    SessionDep,
+)
+from server.devices import service as devices
+from shared.errors import DomainError, ErrorCode
 from shared.messages import translate
 from shared.timeutil import utcnow
 from sync.protocol import (
@@ -16,6 +25,7 @@ from sync.protocol import (
     MAX_PULL_LIMIT,
     MIN_PROTOCOL_VERSION,
     PROTOCOL_VERSION,
+    OpStatus,
     PullResponse,
     PushRequest,
     PushResponse,
@@ -34,15 +44,25 @@ def _sync_error(code: SyncErrorCode, status: int, lang: str, headers: dict[str, 
 
 
 @router.post("/sync/push", response_model=PushResponse, summary="Push queued ops",
-             responses={426: {"description": "SYNC_CLIENT_TOO_OLD"}})
-def push(body: PushRequest, user: CurrentUser, db: DatabaseDep, lang: LangDep) -> Any:
+             responses={401: {"description": "AUTH_DEVICE_REVOKED: the ops are held"},
+                        426: {"description": "SYNC_CLIENT_TOO_OLD"}})
+def push(request: Request, body: PushRequest, user: PushingUser, db: DatabaseDep,
+         session: SessionDep, lang: LangDep) -> Any:
     """One result per op, in order: applied, duplicate (decided before), rejected (code,
     message, the server's row) or deferred (retry later). See docs/sync-protocol.md."""
+    # Issue 8, item 16: a revoked device's ops are kept for the office, never applied.
+    if isinstance(user, RevokedDevice) or devices.revoked(session, body.device_id):
+        held_by = user.user_id if isinstance(user, RevokedDevice) else user.id
+        devices.hold(db, user_id=held_by, device_id=body.device_id, ops=body.ops)
+        raise DomainError(ErrorCode.AUTH_DEVICE_REVOKED)
     if body.protocol < MIN_PROTOCOL_VERSION:
         return _sync_error(SyncErrorCode.CLIENT_TOO_OLD, 426, lang,
                            minimum=MIN_PROTOCOL_VERSION)
     now = utcnow()
     results = pushing.push(db, actor=user.actor, request=body, lang=lang, received_at=now)
+    devices.note_push(db, device_id=body.device_id, app=request.headers.get("user-agent"),
+                      ops=len(results),
+                      pending=sum(r.status == OpStatus.DEFERRED for r in results))
     return PushResponse(server_time=utcnow(), results=results)
 
 

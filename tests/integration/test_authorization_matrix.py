@@ -89,6 +89,7 @@ ADMIN_ONLY = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201)
 MANAGER_ONLY = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 403)
 ORDER_READ = (401, 200, 404, 404, 404, 404, 404, 404, 200, 200, 404, 200, 200)
 DECIDES_MONEY = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 200, 200)
+OFFICE_OF_USER = (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 404, 200, 200)
 
 MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     # endpoint                                            state         anon   own    other  crew1  crew1b crew2  tech1  tech2  agent1 disp1  disp2  mgr1   admin
@@ -131,6 +132,11 @@ MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     "GET /api/v1/balance-discrepancies/{discrepancy_id}": ("swap_recorded", (401, 403, 403,  403,   403,   403,   403,   403,   403,   200,   404,   200,   200)),
     "POST /api/v1/balance-discrepancies/{discrepancy_id}/settle": ("swap_recorded", DECIDES_MONEY),
     "POST /api/v1/balance-discrepancies/{discrepancy_id}/dismiss": ("swap_recorded", DECIDES_MONEY),
+    # devices (issue 8): crew1 signed in on the case's phone; the office of crew1's station
+    # (and admins) list crew1's devices, revoke one, and see what it pushed after that
+    "GET /api/v1/users/{user_id}/devices":              ("device",     OFFICE_OF_USER),
+    "POST /api/v1/users/{user_id}/devices/{device_id}/revoke": ("device", OFFICE_OF_USER),
+    "GET /api/v1/users/{user_id}/devices/{device_id}/held-ops": ("device", OFFICE_OF_USER),
     # sync: push an add-note op on the case's on-site fault job; pull the whole scope
     "POST /api/v1/sync/push":                           ("on_site",    (401,   APPLIED, REJECTED, APPLIED, REJECTED, REJECTED, REJECTED, REJECTED, REJECTED, APPLIED, REJECTED, APPLIED, APPLIED)),
     "GET /api/v1/sync/pull":                            ("dispatched", (401,   SEES,  HIDES, SEES,  HIDES, HIDES, HIDES, HIDES, HIDES, SEES,  HIDES, SEES,  SEES)),
@@ -337,6 +343,14 @@ def setup(env: Env, state: str, role: str) -> Case:
     if state in _BILLING_STATES:
         setup_billing(env, case, state)
         return case
+    if state == "device":
+        device = f"matrix-device-{next(_serial):06d}"
+        with UnitOfWork(db) as uow:
+            auth_service._issue(uow, user=w.user("crew1"), secret=SECRET, family=new_id(),
+                                settings=env.client.app.state.settings, device_id=device)
+            uow.commit()
+        case.ids.update(user_id=w.user("crew1").id, device_id=device)
+        return case
     oid = svc_report(db, w, "customer1", account_id=case.account_id)
     for reached, who, action, data in _FAULT_STEPS:
         if action:
@@ -452,6 +466,8 @@ def build_billing(endpoint: str, method: str, url: str, case: Case, env: Env
             "reason": "matrix: the meter photo is right"},
         "POST /api/v1/balance-discrepancies/{discrepancy_id}/dismiss": {
             "reason": "matrix: the ledger is right"},
+        "POST /api/v1/users/{user_id}/devices/{device_id}/revoke": {
+            "reason": "matrix: phone lost"},
     }
     if endpoint in simple:
         return Request(method, url, json=simple[endpoint])
@@ -495,7 +511,9 @@ def build(endpoint: str, case: Case, env: Env, role: str) -> Request:
                       order_id=case.order_id, sha256=case.sha256, meter_id=case.meter_id,
                       notification_id=case.ids.get("notification_id", ""),
                       command_id=case.ids.get("command_id", ""),
-                      discrepancy_id=case.ids.get("discrepancy_id", ""))
+                      discrepancy_id=case.ids.get("discrepancy_id", ""),
+                      user_id=case.ids.get("user_id", ""),
+                      device_id=case.ids.get("device_id", ""))
     action = path.rsplit("/", 1)[-1]
     bodies: dict[str, Any] = {
         "dispatch": {"assignee_id": w.user("crew1").id},
