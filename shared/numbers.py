@@ -57,6 +57,14 @@ def parse_decimal(text: str, *, max_places: int) -> Decimal:
     return value
 
 
+def parse_count(text: str) -> int:
+    """A whole number typed on a form (a purchase count): the same digit rule."""
+    value = parse_decimal(text, max_places=0)
+    if "." in ascii_number_text(text):
+        raise NumberError(f"not a whole number: {text[:40]!r}")
+    return int(value)
+
+
 def parse_reading(text: str) -> Decimal:
     """A reading typed on a form: kWh with at most two decimals."""
     return parse_decimal(text, max_places=2)

@@ -52,8 +52,9 @@ def push(request: Request, body: PushRequest, user: PushingUser, db: DatabaseDep
     message, the server's row) or deferred (retry later). See docs/sync-protocol.md."""
     # Issue 8, item 16: a revoked device's ops are kept for the office, never applied.
     if isinstance(user, RevokedDevice) or devices.revoked(session, body.device_id):
-        held_by = user.user_id if isinstance(user, RevokedDevice) else user.id
-        devices.hold(db, user_id=held_by, device_id=body.device_id, ops=body.ops)
+        who, device = ((user.user_id, user.device_id) if isinstance(user, RevokedDevice)
+                       else (user.id, body.device_id))
+        devices.hold(db, user_id=who, device_id=device, ops=body.ops)
         raise DomainError(ErrorCode.AUTH_DEVICE_REVOKED)
     if body.protocol < MIN_PROTOCOL_VERSION:
         return _sync_error(SyncErrorCode.CLIENT_TOO_OLD, 426, lang,

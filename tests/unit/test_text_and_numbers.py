@@ -16,6 +16,7 @@ from shared.numbers import (
     Fen,
     NumberError,
     ReadingText,
+    parse_count,
     parse_decimal,
     parse_reading,
     reading_text,
@@ -123,3 +124,10 @@ def test_money_is_integer_fen_only(value: object) -> None:
     with pytest.raises(ValidationError):
         _Payload(kwh="1.00", fen=value)  # type: ignore[arg-type]
     assert _Payload(kwh="1.00", fen=-1234).fen == -1234
+
+
+def test_a_typed_count_follows_the_same_digit_rule() -> None:
+    assert parse_count(" １２ ") == 12 and parse_count("7") == 7
+    for bad in ("١٢", "12.0", "1e2", "-", ""):
+        with pytest.raises(NumberError):
+            parse_count(bad)
