@@ -34,7 +34,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from server.billing import tariffs
 from server.billing.models import LedgerEntry
@@ -326,10 +326,10 @@ def append_after_swaps(db: Any, world: Any) -> None:
             swap = world.swaps.get(acct.idx)
             if swap is None or not swap.later:
                 continue
-            last = session.execute(select(LedgerEntry.seq, LedgerEntry.balance_after_fen).where(
-                LedgerEntry.account_id == acct.row["id"]).order_by(
-                LedgerEntry.seq.desc()).limit(1)).one()  # type: ignore[attr-defined]
-            seq, balance = last
+            seq, balance = session.execute(
+                select(col(LedgerEntry.seq), col(LedgerEntry.balance_after_fen))
+                .where(LedgerEntry.account_id == acct.row["id"])
+                .order_by(col(LedgerEntry.seq).desc()).limit(1)).one()
             rows = []
             for row in swap.later:
                 seq += 1

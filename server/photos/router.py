@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
+from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
@@ -88,9 +89,9 @@ async def photo_upload(
 def photo_content(sha256: Sha256, user: CurrentUser, session: SessionDep,
                   settings: SettingsDep) -> Response:
     photo = session.get(Photo, sha256)
-    linked = session.execute(select(PhotoLink.id).join(
-        WorkOrder, WorkOrder.id == PhotoLink.work_order_id).where(  # type: ignore[arg-type]
-        PhotoLink.sha256 == sha256, visible_clause(user.actor))).first()
+    linked = session.execute(select(col(PhotoLink.id)).join(
+        WorkOrder, col(WorkOrder.id) == col(PhotoLink.work_order_id)).where(
+        col(PhotoLink.sha256) == sha256, visible_clause(user.actor))).first()
     if photo is None or (linked is None and photo.uploaded_by != user.id):
         raise DomainError(ErrorCode.NOT_FOUND)
     data, content_type = photos.read(session, settings.resolved_photo_dir, sha256)

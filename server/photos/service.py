@@ -145,16 +145,17 @@ def reencode(data: bytes) -> tuple[bytes, str, int, int]:
                 img.load()  # every byte of the image decodes (a truncated one fails)
                 # pixels only: no comment, EXIF (GPS), XMP or ICC segment goes along
                 img.info = {k: v for k, v in img.info.items() if k == "transparency"}
+                pixels: Image.Image = img
                 if img.mode not in ("RGB", "L") and fmt == "JPEG":
-                    img = img.convert("RGB")
+                    pixels = img.convert("RGB")
                 out = io.BytesIO()
                 if fmt == "JPEG":
-                    img.save(out, format="JPEG", quality=JPEG_QUALITY)
+                    pixels.save(out, format="JPEG", quality=JPEG_QUALITY)
                 elif fmt == "PNG":
-                    img.save(out, format="PNG")
+                    pixels.save(out, format="PNG")
                 else:
-                    img.save(out, format="WEBP", quality=JPEG_QUALITY)
-                return out.getvalue(), _FORMATS[fmt], img.width, img.height
+                    pixels.save(out, format="WEBP", quality=JPEG_QUALITY)
+                return out.getvalue(), _FORMATS[fmt], pixels.width, pixels.height
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
             Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise not_image from exc
