@@ -55,6 +55,7 @@ BILLING_STRINGS: dict[str, tuple[str, str]] = {
     "kind_correction": ("调账", "Correction"),
     "kind_refund": ("退款", "Refund"),
     "kind_opening_balance": ("期初余额", "Opening balance"),
+    "kind_adjustment": ("换表余额差异调整", "Meter swap balance adjustment"),
     "by_day": ("按日", "By day"),
     "by_month": ("按月", "By month"),
     "tier_n": ("第{n}档", "Tier {n}"),

@@ -13,15 +13,19 @@ from sqlalchemy import text
 from server.auth.router import router as auth_router
 from server.billing.setup import install as install_billing
 from server.config import Settings
+from server.counters import Counters
 from server.customers.router import router as customers_router
 from server.db import make_database
 from server.deps import refuse_nul_in_url
+from server.devices.router import router as devices_router
+from server.discrepancies.router import router as discrepancies_router
 from server.dispatch.router import router as dispatch_router
 from server.errors import install_error_handlers
 from server.meters.router import router as meters_router
 from server.middleware import BodyLimitMiddleware
 from server.migrate import upgrade
 from server.monitoring.router import router as monitoring_router
+from server.photos.router import router as photos_router
 from server.stations.router import router as stations_router
 from server.sync.router import router as sync_router
 from server.work_orders.router import router as work_orders_router
@@ -64,6 +68,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.db = db
     app.state.secret_key = settings.resolved_secret("secret_key")
     app.state.lookup_pepper = settings.resolved_secret("lookup_pepper")
+    app.state.counters = Counters()
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes,
                        large_limit=MAX_PUSH_BYTES,
@@ -80,7 +85,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         return HealthOut(status="ok", database=db.writer.dialect.name, version=API_VERSION)
 
     for router in (auth_router, stations_router, customers_router, meters_router,
-                   work_orders_router, sync_router):
+                   work_orders_router, sync_router, photos_router,
+                   discrepancies_router, devices_router):
         app.include_router(router)
     install_billing(app, settings)  # billing, payments, notifications, meter commands
     app.include_router(dispatch_router)  # the dispatch desk, and /office (issue 10)

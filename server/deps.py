@@ -8,13 +8,15 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import literal
 from sqlmodel import Session, select
 
-from server.auth.security import read_token
+from server.auth.security import TokenClaims, read_token
 from server.config import Settings
 from server.customers.models import Account
 from server.db import Database
-from server.users.models import User
+from server.sync.models import Device
+from server.users.models import RefreshToken, User
 from shared.enums import Role
 from shared.errors import DomainError, ErrorCode
 from shared.messages import negotiate
@@ -85,6 +87,35 @@ def load_auth_user(session: Session, user: User) -> AuthUser:
                     user.station_id, account_ids)
 
 
+class DeviceRevoked(DomainError):
+    """The token's device was revoked (lost or stolen): ``user_id`` and ``device_id`` say
+    whose, so a push from it can be kept for the office (``server.devices``)."""
+
+    def __init__(self, user_id: str, device_id: str) -> None:
+        super().__init__(ErrorCode.AUTH_DEVICE_REVOKED)
+        self.user_id, self.device_id = user_id, device_id
+
+
+def check_login(session: Session, claims: TokenClaims) -> None:
+    """Revocation bites at once: a token whose device was revoked, or whose login (its
+    refresh-token family) was ended — signed out, or revoked after a reused refresh token
+    — fails on its next request, not when it expires. (Tokens that name neither, minted
+    by tests and tools with the server's key, have no login to end.)"""
+    if claims.family is None and claims.device is None:
+        return
+    alive = (select(RefreshToken.jti).where(RefreshToken.family_id == claims.family,
+                                            RefreshToken.revoked_at.is_(None))  # type: ignore[union-attr]
+             .limit(1).exists())
+    revoked = select(Device.revoked_at).where(Device.id == claims.device).scalar_subquery()
+    login_alive, device_revoked_at = session.execute(select(
+        alive if claims.family is not None else literal(True),
+        revoked if claims.device is not None else literal(None))).one()
+    if device_revoked_at is not None:
+        raise DeviceRevoked(claims.sub, str(claims.device))
+    if not login_alive:
+        raise DomainError(ErrorCode.AUTH_SESSION_REVOKED)
+
+
 def get_current_user(
     request: Request, session: SessionDep, settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
@@ -97,10 +128,32 @@ def get_current_user(
         raise DomainError(ErrorCode.AUTH_TOKEN_INVALID)
     if not user.active:
         raise DomainError(ErrorCode.AUTH_USER_DISABLED)
+    check_login(session, claims)
     return load_auth_user(session, user)
 
 
 CurrentUser = Annotated[AuthUser, Depends(get_current_user)]
+
+
+@dataclass(frozen=True)
+class RevokedDevice:
+    """A request made with a revoked device's token (the push keeps its ops)."""
+
+    user_id: str
+    device_id: str
+
+
+def get_pushing_user(
+    request: Request, session: SessionDep, settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> AuthUser | RevokedDevice:
+    try:
+        return get_current_user(request, session, settings, token)
+    except DeviceRevoked as exc:
+        return RevokedDevice(exc.user_id, exc.device_id)
+
+
+PushingUser = Annotated[AuthUser | RevokedDevice, Depends(get_pushing_user)]
 
 
 def require_roles(*roles: Role):  # type: ignore[no-untyped-def]

@@ -13,6 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 
 from shared.errors import DomainError, ErrorCode
 from shared.messages import negotiate, translate
@@ -24,6 +26,7 @@ _STATUS: dict[ErrorCode, int] = {
     E.MALFORMED_JSON: 400,
     E.AUTH_REQUIRED: 401, E.AUTH_INVALID_CREDENTIALS: 401, E.AUTH_TOKEN_EXPIRED: 401,
     E.AUTH_TOKEN_INVALID: 401, E.AUTH_REFRESH_REUSED: 401, E.AUTH_USER_DISABLED: 401,
+    E.AUTH_DEVICE_REVOKED: 401, E.AUTH_SESSION_REVOKED: 401,
     E.FORBIDDEN: 403, E.WO_ROLE_NOT_ALLOWED: 403, E.WO_NOT_ASSIGNEE: 403,
     E.WO_NOT_OWNER: 403, E.WO_KIND_NOT_REPORTABLE: 403,
     E.NOT_FOUND: 404, E.ACCOUNT_NOT_FOUND: 404, E.METER_NOT_FOUND: 404,
@@ -40,7 +43,8 @@ _STATUS: dict[ErrorCode, int] = {
 # user credentials to refresh, so 401 would mislead.
 _STATUS.update({
     E.PAYMENT_ORDER_NOT_FOUND: 404, E.METER_COMMAND_NOT_FOUND: 404,
-    E.NOTIFICATION_NOT_FOUND: 404,
+    E.NOTIFICATION_NOT_FOUND: 404, E.DISCREPANCY_NOT_FOUND: 404, E.DEVICE_NOT_FOUND: 404,
+    E.DISCREPANCY_CLOSED: 409,
     E.CASH_RECEIPT_REUSED: 409, E.PAYMENT_ORDER_CLOSED: 409, E.PAYMENT_CALLBACK_MISMATCH: 409,
     E.PURCHASE_COUNT_STALE: 409, E.TARIFF_VERSION_EXISTS: 409,
     E.METER_COMMAND_NOT_ALLOWED: 409,
@@ -70,7 +74,8 @@ def error_body(code: ErrorCode, lang: str, details: dict[str, Any] | None = None
 def error_response(request: Request, code: ErrorCode, details: dict[str, Any] | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
     lang = negotiate(request.headers.get("accept-language"))
-    if code in (E.AUTH_REQUIRED, E.AUTH_TOKEN_EXPIRED, E.AUTH_TOKEN_INVALID):
+    if code in (E.AUTH_REQUIRED, E.AUTH_TOKEN_EXPIRED, E.AUTH_TOKEN_INVALID,
+                E.AUTH_SESSION_REVOKED, E.AUTH_DEVICE_REVOKED):
         headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
     return JSONResponse(error_body(code, lang, details), status_code=http_status(code),
                         headers=headers)
@@ -84,7 +89,25 @@ def _summary(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
+#: ``app.state.counters`` name of clients gone before their request was read whole.
+CLIENT_DISCONNECTS = "http.client_disconnect"
+
+
+def note_client_disconnect(request: Request, where: str) -> None:
+    """A client went away before its request was read whole (a phone losing its link
+    mid-upload): expected, so counted and noted at INFO, never an error with a trace."""
+    counters = getattr(request.app.state, "counters", None)
+    total = counters.add(CLIENT_DISCONNECTS) if counters is not None else 0
+    log.info("client disconnected during %s %s (%s; %d so far)", request.method,
+             request.url.path, where, total)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+        note_client_disconnect(request, "reading the body")
+        return Response(status_code=400)  # nobody is there to read it
+
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         return error_response(request, exc.code, exc.details)

@@ -13,6 +13,8 @@ from server.billing.models import (
 )
 from server.changes.models import ChangeLog, Counter
 from server.customers.models import Account
+from server.devices.models import HeldOp
+from server.discrepancies.models import BalanceDiscrepancy
 from server.dispatch.models import CrewDuty, StallRule, WorkOrderStall
 from server.meter_commands.models import MeterCommand, MeterCommandAck
 from server.meters.models import Meter, MeterReading, MeterSwap
@@ -43,6 +45,7 @@ __all__ = [
     "AppliedOp",
     "AreaDay",
     "AuditLog",
+    "BalanceDiscrepancy",
     "BillingDay",
     "BillingPolicy",
     "CashReceipt",
@@ -50,6 +53,7 @@ __all__ = [
     "Counter",
     "CrewDuty",
     "Device",
+    "HeldOp",
     "InspectionFinding",
     "IntervalReading",
     "LedgerEntry",

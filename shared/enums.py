@@ -96,3 +96,11 @@ class ReadingSource(StrEnum):
 class CustomerType(StrEnum):
     RESIDENTIAL = "residential"
     NON_RESIDENTIAL = "non_residential"
+
+
+class DiscrepancyStatus(StrEnum):
+    """A balance discrepancy found at a meter swap (reported figure != the ledger's)."""
+
+    OPEN = "open"  # waiting for the office
+    SETTLED = "settled"  # the difference was posted as an ``adjustment`` ledger entry
+    DISMISSED = "dismissed"  # the ledger was right: no money moved

@@ -44,6 +44,16 @@ ERRORS: dict[ErrorCode, tuple[str, str]] = {
         "This refresh token was already used; sign in again for your safety.",
     ),
     E.AUTH_USER_DISABLED: ("该账号已停用。", "This user account is disabled."),
+    E.AUTH_SESSION_REVOKED: (
+        "此次登录已结束（已退出，或凭证被重复使用而被注销），请重新登录。",
+        "This sign-in has ended (signed out, or revoked after its token was reused); "
+        "sign in again.",
+    ),
+    E.AUTH_DEVICE_REVOKED: (
+        "此设备已被停用（如遗失或被盗），请联系管理员；未上传的操作已交办公室处理。",
+        "This device was revoked (lost or stolen); contact the office. Changes it had not "
+        "sent are kept for the office to review.",
+    ),
     E.FORBIDDEN: ("您没有权限执行此操作。", "You are not allowed to do this."),
     E.ACCOUNT_NOT_FOUND: ("找不到用电户 {account}。", "Customer account {account} not found."),
     E.METER_NOT_FOUND: ("找不到电表 {meter}。", "Meter {meter} not found."),
@@ -280,6 +290,11 @@ ERRORS: dict[ErrorCode, tuple[str, str]] = {
     E.FINDING_AREA_INVALID: (
         "无法更正台区：{reason}", "The customer's area cannot be corrected: {reason}"
     ),
+    E.DISCREPANCY_NOT_FOUND: ("找不到余额差异记录 {discrepancy}。",
+                              "Balance discrepancy {discrepancy} not found."),
+    E.DISCREPANCY_CLOSED: ("该余额差异已处理（{status}），不能再改。",
+                           "This balance discrepancy was already decided ({status})."),
+    E.DEVICE_NOT_FOUND: ("找不到设备 {device}。", "Device {device} not found."),
 }
 
 #: Codes of the sync layer (``sync.protocol.SyncErrorCode`` values).
@@ -307,6 +322,9 @@ SYNC_ERRORS: dict[str, tuple[str, str]] = {
                                    "Upload offset mismatch; the server holds {received} bytes."),
     "SYNC_PHOTO_TOO_LARGE": ("照片或分片过大（上限 {limit} 字节）。",
                              "Photo or chunk too large (limit {limit} bytes)."),
+    "SYNC_PHOTO_SIZE_MISMATCH": ("照片大小与首次上传时声明的 {size} 字节不一致。",
+                                 "The photo size differs from the {size} bytes declared by "
+                                 "its first chunk."),
 }
 
 STATUS_LABELS: dict[WorkOrderStatus, tuple[str, str]] = {

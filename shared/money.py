@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
+
+from shared.numbers import NumberError, parse_decimal
 
 Fen = int
 
@@ -10,14 +12,19 @@ Fen = int
 def yuan_to_fen(value: str | int | Decimal) -> Fen:
     """Parse an amount in yuan ("12.34", 12, Decimal("12.3")) into fen, exactly.
 
-    Raises ``ValueError`` for floats, non-numbers and more than two decimal places.
+    Text goes through ``shared.numbers.parse_decimal`` (full-width digits normalised, any
+    other non-ASCII digit refused). Raises ``ValueError`` for floats, non-numbers and more
+    than two decimal places.
     """
-    if isinstance(value, float):
+    if isinstance(value, float | bool):
         raise ValueError("money must not be a float")
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation as exc:
-        raise ValueError(f"not an amount: {value!r}") from exc
+    if isinstance(value, str):
+        try:
+            amount = parse_decimal(value, max_places=2)
+        except NumberError as exc:
+            raise ValueError(str(exc)) from exc
+    else:
+        amount = Decimal(value)
     if not amount.is_finite():
         raise ValueError(f"not an amount: {value!r}")
     fen = amount * 100

@@ -95,6 +95,7 @@ class SyncErrorCode(StrEnum):
     PHOTO_NOT_IMAGE = "SYNC_PHOTO_NOT_IMAGE"
     PHOTO_OFFSET_MISMATCH = "SYNC_PHOTO_OFFSET_MISMATCH"
     PHOTO_TOO_LARGE = "SYNC_PHOTO_TOO_LARGE"
+    PHOTO_SIZE_MISMATCH = "SYNC_PHOTO_SIZE_MISMATCH"  # issue 8: fixed by the first chunk
 
 
 class Strict(BaseModel):

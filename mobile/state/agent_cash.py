@@ -18,6 +18,7 @@ from shared.billing.ledger import check_purchase_count, check_reason, check_rece
 from shared.errors import DomainError
 from shared.ids import new_id
 from shared.money import format_fen
+from shared.numbers import parse_count
 from shared.timeutil import LOCAL_TZ
 from sync.client.errors import AuthRequired, PermanentError, TransientError
 from sync.client.readmodel import CashLine
@@ -141,7 +142,7 @@ class CountFixState:
             self.error, self.error_params = "count_unknown_meter", {"no": self.meter_text}
             return
         try:
-            new = check_purchase_count(int(self.count_text.strip()))
+            new = check_purchase_count(parse_count(self.count_text))  # shared digit rule
         except (ValueError, DomainError):
             self.error = "count_invalid"
             return

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Protocol
 
 import flet as ft
@@ -25,6 +25,7 @@ from shared.enums import MeterStatus
 from shared.errors import DomainError, FieldErrors
 from shared.meter_rules import SwapContext, SwapDraft, centi_to_kwh, swap_problems
 from shared.money import yuan_to_fen
+from shared.numbers import NumberError, parse_reading
 
 FIELDS = ("old_meter_no", "old_final_kwh", "old_remaining", "new_meter_no", "new_start_kwh",
           "new_card_no", "seal_numbers")
@@ -52,11 +53,12 @@ class SwapValues:
 
 
 def _decimal(text: str) -> Decimal | None:
+    """A reading as typed: full-width digits are fine (normalised as on the server), at
+    most two decimals (``shared.numbers.parse_reading``)."""
     try:
-        value = Decimal(text.strip())
-    except (InvalidOperation, ValueError):
+        return parse_reading(text)
+    except NumberError:
         return None
-    return value if value.is_finite() else None
 
 
 def seals_of(text: str) -> tuple[str, ...]:

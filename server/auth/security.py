@@ -40,7 +40,8 @@ class TokenClaims:
     kind: str  # access | refresh
     jti: str
     exp: datetime
-    family: str | None = None
+    family: str | None = None  # the login (refresh-token family) the token belongs to
+    device: str | None = None  # the device it was issued to (sign-in's device_id)
 
 
 def make_token(*, secret: str, sub: str, kind: str, ttl: timedelta,
@@ -66,4 +67,4 @@ def read_token(token: str, *, secret: str, kind: str) -> TokenClaims:
         raise DomainError(ErrorCode.AUTH_TOKEN_INVALID)
     return TokenClaims(sub=data["sub"], kind=kind, jti=data["jti"],
                        exp=datetime.fromtimestamp(data["exp"]).astimezone(),
-                       family=data.get("fam"))
+                       family=data.get("fam"), device=data.get("dev"))

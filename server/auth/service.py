@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from server.auth.security import (
     DUMMY_HASH,
@@ -14,6 +14,7 @@ from server.auth.security import (
     verify_password,
 )
 from server.config import Settings
+from server.sync.models import Device
 from server.uow import UnitOfWork
 from server.users.models import RefreshToken, User
 from shared.errors import DomainError, ErrorCode
@@ -33,8 +34,11 @@ def _issue(uow: UnitOfWork, *, user: User, settings: Settings, secret: str,
            family: str, device_id: str | None) -> TokenPair:
     access_ttl = timedelta(minutes=settings.access_token_minutes)
     refresh_ttl = timedelta(days=settings.refresh_token_days)
+    # The access token names its login and device, so ending either ends it at once
+    # (server.deps checks both on every request).
     access, _ = make_token(secret=secret, sub=user.id, kind="access", ttl=access_ttl,
-                           extra={"role": str(user.role)})
+                           family=family, extra={"role": str(user.role),
+                                                 **({"dev": device_id} if device_id else {})})
     refresh, jti = make_token(secret=secret, sub=user.id, kind="refresh", ttl=refresh_ttl,
                               family=family)
     uow.session.add(RefreshToken(jti=jti, family_id=family, user_id=user.id,
@@ -56,8 +60,16 @@ def login(uow: UnitOfWork, *, username: str, password: str, settings: Settings, 
         raise DomainError(ErrorCode.AUTH_INVALID_CREDENTIALS)
     if not user.active:
         raise DomainError(ErrorCode.AUTH_USER_DISABLED)
+    if device_id and device_revoked(uow.session, device_id):
+        raise DomainError(ErrorCode.AUTH_DEVICE_REVOKED)
     return _issue(uow, user=user, settings=settings, secret=secret, family=new_id(),
                   device_id=device_id)
+
+
+def device_revoked(session: Session, device_id: str) -> bool:
+    """A device the office revoked (lost or stolen): no token of it works any more."""
+    return session.exec(select(Device.revoked_at).where(
+        Device.id == device_id)).first() is not None
 
 
 #: A used refresh token may be presented again this soon after its first use, as long
@@ -87,6 +99,8 @@ def refresh(uow: UnitOfWork, *, token: str, settings: Settings, secret: str) -> 
     """
     claims = read_token(token, secret=secret, kind="refresh")
     row = uow.session.get(RefreshToken, claims.jti)
+    if row is not None and row.device_id and device_revoked(uow.session, row.device_id):
+        raise DomainError(ErrorCode.AUTH_DEVICE_REVOKED)
     if row is None or row.revoked_at is not None:
         raise DomainError(ErrorCode.AUTH_TOKEN_INVALID)
     if row.used_at is not None:

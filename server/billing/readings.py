@@ -21,7 +21,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, func
@@ -34,6 +34,7 @@ from server.uow import Scope, UnitOfWork
 from shared.enums import ReadingSource
 from shared.errors import DomainError, ErrorCode
 from shared.meter_rules import centi_to_kwh, kwh_to_centi, validate_reading
+from shared.numbers import NumberError, parse_decimal
 from shared.timeutil import LOCAL_TZ, utcnow
 from shared.workorders.state_machine import Actor
 
@@ -127,12 +128,10 @@ def _parse(raw: dict[str, Any], line: int) -> _Parsed:
     if at.tzinfo is None:
         at = at.replace(tzinfo=LOCAL_TZ)
     value_text = str(raw.get("value_kwh") if raw.get("value_kwh") is not None else "").strip()
-    try:
-        value = Decimal(value_text)
-    except InvalidOperation:
+    try:  # full-width digits normalised, other scripts' digits refused (shared.numbers)
+        value = parse_decimal(value_text, max_places=15)
+    except NumberError:
         raise bad("value_kwh", f"not a number: {value_text[:40]!r}") from None
-    if not value.is_finite():
-        raise bad("value_kwh", f"not a number: {value_text[:40]!r}")
     validate_reading(value)  # negative, beyond the register
     if value != value.quantize(Decimal("0.01")):
         raise bad("value_kwh", "at most two decimals")

@@ -1,6 +1,7 @@
 """Request and response schemas of the billing API (and the cash-recharge op payload).
 
-Amounts are integer fen (``StrictInt``: ``12.5`` or ``"12"`` are refused, never rounded).
+Amounts are integer fen (``shared.numbers.Fen``: ``12.5`` or ``"12"`` are refused, never
+rounded); reasons and names are cleaned by ``shared.text``.
 Range rules (recharge between 1 and 5,000 yuan, ...) are the domain's (``shared.billing``)
 so the phone and the server refuse the same things with the same codes.
 """
@@ -13,11 +14,12 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from shared.enums import CustomerType
+from shared.numbers import Fen
+from shared.text import OneLine, Paragraphs
 
 Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
                                                 r"[0-9a-f]{4}-[0-9a-f]{12}$")]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Fen = Annotated[StrictInt, Field(ge=-(10**12), le=10**12)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500), Paragraphs]
 
 
 class Strict(BaseModel):
@@ -174,7 +176,7 @@ class PurchaseCountPage(BaseModel):
 class TariffIn(Strict):
     code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=32,
                                            pattern=r"^[A-Za-z0-9_-]+$")]
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    name: Annotated[str, StringConstraints(max_length=100), OneLine] = ""
     customer_type: CustomerType
     effective_from: date
     data: dict[str, Any] = Field(description='{"prices": ["0.588", ...], "seasons": '

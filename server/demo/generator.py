@@ -10,9 +10,14 @@ same seed gives the same names, numbers and counts. Timestamps are relative to "
 (the current time rounded down to the hour, or the ``now`` argument). Row ids are UUIDv7
 as everywhere else, so they differ between runs.
 
-Speed: the bulk (stations, areas, users, accounts, meters, readings and their change-log
-entries) is written with SQLAlchemy Core bulk inserts in one transaction; work orders go
-through the real domain services (``server.work_orders.service``,
+Money: every account's ledger over the reading window (opening balance, recharges, daily
+usage charges) is what the real system would have recorded (``server.demo.money``):
+``gridone check-ledger`` passes on a fresh demo, and the daily charging run finds nothing
+left to charge.
+
+Speed: the bulk (stations, areas, users, accounts, meters, readings, the money and the
+change-log entries) is written with SQLAlchemy Core bulk inserts in one transaction; work
+orders go through the real domain services (``server.work_orders.service``,
 ``server.meters.service.record_swap``) so their timelines, deadlines, audit and change-log
 entries are exactly what the API would have written.
 """
@@ -28,10 +33,11 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from server.auth.security import hash_password
+from server.billing.models import LedgerEntry
 from server.changes.models import ChangeLog
 from server.customers.models import Account
 from server.db import Database
-from server.demo import data, jobs
+from server.demo import data, jobs, money
 from server.demo.world import DEMO_CUSTOMERS, DemoCustomer, build_world, write_bulk
 from server.meters.models import Meter, MeterReading, MeterSwap
 from server.stations.models import Station, TransformerArea
@@ -39,6 +45,7 @@ from server.uow import UnitOfWork
 from server.users.models import User
 from server.work_orders import service as work_orders
 from server.work_orders.models import WorkOrder
+from shared.billing.ledger import EntryKind
 from shared.enums import (
     AreaClass,
     CustomerType,
@@ -99,6 +106,7 @@ class Summary:
     stalled: int
     meter_swaps: int
     change_log: int
+    ledger: dict[str, int] = field(default_factory=dict)  # entries by kind
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -126,6 +134,7 @@ class Summary:
             f"  work orders:  {sum(self.work_orders.values())} ({statuses}); "
             f"overdue {self.overdue}, stalled {self.stalled}",
             f"  kinds:        {join(self.work_order_kinds)}",
+            f"  ledger:       {sum(self.ledger.values())} entries ({join(self.ledger)})",
             f"  change log:   {self.change_log} entries",
         ]
         return "\n".join(lines)
@@ -175,7 +184,8 @@ def _summarise(db: Database, *, seed: int, days: int, now: datetime) -> Summary:
             work_order_kinds=_ordered(_counts(s, WorkOrder.kind),
                                       [k.value for k in WorkOrderKind]),
             overdue=sum(f.overdue for f in flags), stalled=sum(f.stalled for f in flags),
-            meter_swaps=count(MeterSwap), change_log=count(ChangeLog))
+            meter_swaps=count(MeterSwap), change_log=count(ChangeLog),
+            ledger=_ordered(_counts(s, LedgerEntry.kind), [k.value for k in EntryKind]))
 
 
 def generate(db: Database, *, seed: int, accounts: int = 3000, days: int = 90, pepper: str,
@@ -209,6 +219,7 @@ def generate(db: Database, *, seed: int, accounts: int = 3000, days: int = 90, p
     n_readings = write_bulk(world, db)
     lap("bulk write")
     jobs.play(db, world, plan)
+    money.append_after_swaps(db, world)
     lap("work orders")
     summary = _summarise(db, seed=seed, days=days, now=now)
     with UnitOfWork(db) as uow:

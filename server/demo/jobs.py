@@ -333,7 +333,10 @@ class Planner:
                 new = stock[self.stock_next[key]]
                 self.stock_next[key] += 1
                 self.cards += 1
-                job.swap = SwapPlan(step.at, new, self.rng.randint(0, 150))
+                # The first swap's technician reads 5 yuan more off the old meter than
+                # the ledger holds: the office has one balance discrepancy to review.
+                job.swap = SwapPlan(step.at, new, self.rng.randint(0, 150),
+                                    misread_fen=0 if self.w.swaps else 500)
                 self.w.swaps[job.acct.idx] = job.swap
         job.steps = steps
         return job
@@ -498,7 +501,7 @@ def _swap_data(job: Job, planner_seed: int) -> dict[str, Any]:
     return {
         "id": new_id(), "old_meter_no": job.acct.meter["meter_no"],
         "old_final_kwh": centi_to_kwh(swap.old_final_centi),
-        "old_remaining_fen": job.acct.meter["balance_fen"],
+        "old_remaining_fen": swap.ledger_fen + swap.misread_fen,
         "new_meter_no": swap.new_meter["meter_no"],
         "new_start_kwh": centi_to_kwh(swap.new_start_centi),
         "new_card_no": f"88{int(digest[:12], 16) % 10**14:014d}",

@@ -3,7 +3,8 @@
 Stations, areas, users, accounts, meters and daily readings are built as plain row dicts
 from the seeded generator, then written with SQLAlchemy Core bulk inserts in one
 transaction, together with the change-log entries the unit of work would have written
-(``server.uow.scope_of`` gives their scope).
+(``server.uow.scope_of`` gives their scope), and each account's money: its ledger,
+rated days, cash receipts and online orders (``server.demo.money``).
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session
 
+from server.billing.models import BillingDay, CashReceipt, LedgerEntry
 from server.changes.models import ChangeLog
 from server.customers.models import Account
 from server.customers.service import document_digest, mask_document
 from server.db import Database, bump_counter
 from server.demo import data
+from server.demo.money import Writer
 from server.meters.models import Meter, MeterReading
+from server.payments.models import PaymentOrder
 from server.stations.models import Station, TransformerArea
 from server.uow import Scope, scope_of
 from server.users.models import User
@@ -101,6 +105,12 @@ class SwapPlan:
     new_start_centi: int
     old_final_centi: int = 0  # the old meter's register at ``at``, set with the readings
     last_after: tuple[int, datetime] | None = None  # the new meter's last daily reading
+    misread_fen: int = 0  # what the technician reads off the old meter beyond the ledger
+    # set with the money (``server.demo.money``): the ledger's balance at the swap, and
+    # the account's ledger entries (and purchases) after it
+    ledger_fen: int = 0
+    later: list[dict[str, Any]] = field(default_factory=list)
+    later_purchases: int = 0
 
 
 class Ids:
@@ -448,6 +458,8 @@ def _account_readings(world: World, acct: Acct, factors: list[tuple[datetime, fl
 
 # -- writing ------------------------------------------------------------------------------
 _FAKE_ROWS: dict[str, type] = {}
+_MONEY_MODELS = {"ledger_entry": LedgerEntry, "billing_day": BillingDay,
+                 "cash_receipt": CashReceipt, "payment_order": PaymentOrder}
 
 
 def _scope(table: str, row: dict[str, Any]) -> Scope:
@@ -483,18 +495,23 @@ def write_bulk(world: World, db: Database) -> int:
         put(User, list(world.users.values()))
         put(Account, account_rows)
         put(Meter, stock_rows)
-        # A batch of accounts at a time: its readings set its meters' last readings, so
-        # the meters go in just before their readings.
+        money = Writer(world, session)
+        # A batch of accounts at a time: its readings set its meters' last readings (and
+        # its money their purchase counts), so the meters go in just before their readings.
         batch: list[Acct] = []
         readings: list[dict[str, Any]] = []
         for i, acct in enumerate(world.accounts):
-            readings.extend(_account_readings(world, acct, factors))
+            mine = _account_readings(world, acct, factors)
+            money.add(acct, mine)
+            readings.extend(mine)
             batch.append(acct)
             if len(readings) >= _READING_CHUNK or i == len(world.accounts) - 1:
                 put(Meter, [a.meter for a in batch])
                 put(MeterReading, readings)
+                money.flush(put, _MONEY_MODELS)
                 n_readings += len(readings)
                 batch, readings = [], []
+        money.finish(session)
         logged = ([("station", r) for r in station_rows]
                   + [("transformer_area", r) for r in area_rows]
                   + [("account", r) for r in account_rows]

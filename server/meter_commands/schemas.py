@@ -6,11 +6,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from shared.text import Paragraphs
+
 
 class CommandIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     account_id: Annotated[str, StringConstraints(max_length=36)]
     kind: Literal["disconnect", "reconnect"]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                             max_length=500)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500), Paragraphs]

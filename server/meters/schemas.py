@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
 from server.work_orders.schemas import Strict
 from shared.enums import MeterStatus
+from shared.numbers import Fen, ReadingText
 
 MeterNo = Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=24,
                                            pattern=r"^[A-Za-z0-9-]+$")]
-Kwh = Annotated[Decimal, Field(max_digits=10, decimal_places=2)]
 
 
 class MeterOut(BaseModel):
@@ -36,11 +35,12 @@ class SwapIn(Strict):
     id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}$")] = Field(
         description="Swap id made on the device: sending the same swap twice is a no-op")
     old_meter_no: MeterNo
-    old_final_kwh: Kwh
-    old_remaining_fen: int = Field(description="Remaining balance on the old meter, in fen",
-                                   ge=-10**9, le=10**9)
+    old_final_kwh: ReadingText
+    old_remaining_fen: Annotated[Fen, Field(ge=-10**9, le=10**9)] = Field(
+        description="Remaining balance read off the old meter, in fen (evidence: the new "
+        "meter gets the ledger's figure; a difference is a balance discrepancy)")
     new_meter_no: MeterNo
-    new_start_kwh: Kwh
+    new_start_kwh: ReadingText
     new_card_no: Annotated[str, StringConstraints(strip_whitespace=True, max_length=24)]
     seal_numbers: list[Annotated[str, StringConstraints(max_length=24)]] = Field(
         default_factory=list, max_length=10)

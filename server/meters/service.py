@@ -1,4 +1,11 @@
-"""Meter services: recording a meter swap (balance carried over exactly once)."""
+"""Meter services: recording a meter swap (balance carried over exactly once).
+
+The account's ledger is the money truth; what the technician read off the old meter
+(``old_remaining_fen``) is evidence. The new meter gets the ledger's figure; a different
+reading is recorded as a balance discrepancy (``server.discrepancies``) for the office to
+settle or dismiss. A swap moves no money: the ledger gets one entry of amount 0 naming
+the meter that holds the balance from now on.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,8 @@ from typing import Any
 
 from sqlmodel import select
 
-from server.billing.ledger import lock_account, post
+from server.billing.ledger import ensure_opened, lock_account, post
+from server.discrepancies import service as discrepancies
 from server.meters.models import Meter, MeterReading, MeterSwap
 from server.photos.models import Photo, PhotoLink
 from server.uow import UnitOfWork, to_audit_dict
@@ -100,7 +108,8 @@ def record_swap(uow: UnitOfWork, *, actor: Actor, order_id: str, data: dict[str,
     validate_swap(draft, ctx)
     assert new is not None  # validate_swap refuses an unknown meter
     old_before, new_before = to_audit_dict(old, _METER_AUDIT), to_audit_dict(new, _METER_AUDIT)
-    carried = draft.old_remaining_fen
+    ensure_opened(uow, account=account, occurred_at=at)  # a balance loaded outside the ledger
+    carried, reported = account.balance_fen, draft.old_remaining_fen  # truth, evidence
     final_c, start_c = kwh_to_centi(draft.old_final_kwh), kwh_to_centi(draft.new_start_kwh)
     old.status, old.removed_at, old.balance_fen = MeterStatus.REMOVED, at, 0
     old.last_reading_centi, old.last_reading_at = final_c, at
@@ -120,7 +129,7 @@ def record_swap(uow: UnitOfWork, *, actor: Actor, order_id: str, data: dict[str,
     assert order.account_id is not None
     swap = MeterSwap(
         id=swap_id, work_order_id=order.id, account_id=order.account_id, old_meter_id=old.id,
-        new_meter_id=new.id, old_final_centi=final_c, old_remaining_fen=carried,
+        new_meter_id=new.id, old_final_centi=final_c, old_remaining_fen=reported,
         new_start_centi=start_c, new_card_no=draft.new_card_no,
         seal_numbers=list(draft.seal_numbers), old_face_photo=str(draft.old_face_photo),
         new_face_photo=str(draft.new_face_photo), carried_fen=carried,
@@ -132,35 +141,33 @@ def record_swap(uow: UnitOfWork, *, actor: Actor, order_id: str, data: dict[str,
             session.flush()
         uow.changed(PhotoLink(sha256=str(sha), work_order_id=order.id, purpose=purpose,
                               added_by=actor.user_id), scope=work_orders.scope_for_order(order))
-    work_orders.apply_decision(uow, order, decision, actor=actor, at=at)
+    work_orders.apply_decision(uow, order, decision, actor=actor, at=at, event_data={
+        **decision.event_data, "carried_fen": carried, "reported_fen": reported})
     _post_carry_over(uow, account=account, actor=actor, swap_id=swap_id, old=old, new=new,
-                     carried=carried, order_id=order.id, at=at)
+                     carried=carried, reported=reported, order_id=order.id, at=at)
+    session.flush()  # the swap row exists before its discrepancy refers to it
+    discrepancies.record(uow, swap_id=swap_id, order_id=order.id, account=account,
+                         meter_id=old.id, ledger_fen=carried, reported_fen=reported,
+                         actor=actor, at=at)
     uow.audit(action="meter.remove", entity="meter", entity_id=old.id, before=old_before,
               after=to_audit_dict(old, _METER_AUDIT))
     uow.audit(action="meter.install", entity="meter", entity_id=new.id, before=new_before,
               after=to_audit_dict(new, _METER_AUDIT))
     uow.audit(action="meter_swap.balance_carry_over", entity="meter_swap", entity_id=swap_id,
-              before={"old_meter_balance_fen": carried},
+              before={"ledger_fen": carried, "old_meter_reported_fen": reported},
               after={"new_meter_balance_fen": carried, "work_order_id": order.id})
     return SwapResult(swap, False)
 
 
 def _post_carry_over(uow: UnitOfWork, *, account: Any, actor: Actor, swap_id: str, old: Meter,
-                     new: Meter, carried: int, order_id: str, at: datetime) -> None:
-    """The carry-over through the ledger: off the old meter, onto the new one.
-
-    The account's balance is the money; the two entries (net zero) record that the
-    remaining balance read on the old meter moved to the new one, once (keyed by the swap
-    id), with who and when. What the ledger held at that moment is kept beside it, so a
-    difference between the meter face and the ledger is visible for review.
-    """
-    if carried == 0:
-        return
-    data = {"work_order_id": order_id, "carried_fen": carried,
-            "ledger_balance_fen": account.balance_fen,
+                     new: Meter, carried: int, reported: int, order_id: str, at: datetime
+                     ) -> None:
+    """The carry-over in the ledger: one entry of amount 0 (the account's money does not
+    change at a swap, and the running balance never takes a detour), on the new meter,
+    once (keyed by the swap id), with who, when, the ledger's figure and the reading."""
+    data = {"work_order_id": order_id, "carried_fen": carried, "reported_fen": reported,
             "old_meter_no": old.meter_no, "new_meter_no": new.meter_no}
-    reason = f"meter swap: remaining balance carried from {old.meter_no} to {new.meter_no}"
-    for side, amount, meter in (("out", -carried, old), ("in", carried, new)):
-        post(uow, account=account, amount_fen=amount, kind=EntryKind.SWAP_CARRY_OVER,
-             source_type="meter_swap", source_id=swap_id, dedupe_key=f"swap:{swap_id}:{side}",
-             occurred_at=at, actor=actor, reason=reason, meter_id=meter.id, data=data)
+    reason = f"meter swap: balance carried from {old.meter_no} to {new.meter_no}"
+    post(uow, account=account, amount_fen=0, kind=EntryKind.SWAP_CARRY_OVER,
+         source_type="meter_swap", source_id=swap_id, dedupe_key=f"swap:{swap_id}",
+         occurred_at=at, actor=actor, reason=reason, meter_id=new.id, data=data)

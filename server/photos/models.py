@@ -17,6 +17,9 @@ class Photo(SQLModel, table=True):
     received: int = 0  # bytes held so far (uploads resume from here)
     width: int | None = None
     height: int | None = None
+    #: SHA-256 of the bytes served: the server's own re-encoding of the uploaded image
+    #: (``sha256`` names what the device uploaded and the server verified).
+    stored_sha256: str | None = Field(default=None, max_length=64)
     uploaded_by: str | None = fk("user.id", nullable=True)
     created_at: datetime = when(now=True)
     completed_at: datetime | None = when()

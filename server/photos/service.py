@@ -1,9 +1,31 @@
-"""Photo bytes: resumable chunked upload, verified by SHA-256 and image type on completion."""
+"""Photo bytes: resumable chunked upload, verified, and re-encoded before anything is served.
+
+* **Names.** A photo is named by the SHA-256 of the exact bytes the device uploaded; the
+  server checks that hash when the last byte arrives.
+* **Resumable to the byte.** Each request appends its bytes at ``offset``, which must be
+  what the server holds. Of a request cut off on the way (a flaky link), the bytes that
+  did arrive are kept too (the router hands them over): the device resumes from
+  ``received`` and never sends them again. Appends of one photo are serialised by a lock
+  on its partial file, so a late copy of an old request can never write over a newer one.
+* **The size is declared once.** The first chunk's ``X-Photo-Size`` is the photo's size
+  until the upload completes or is discarded; a chunk declaring another size is refused
+  (``SYNC_PHOTO_SIZE_MISMATCH``).
+* **Nothing but image data is served.** On completion the image must decode fully (a
+  truncated or absurdly large one is ``SYNC_PHOTO_NOT_IMAGE``), and what is kept and
+  served is the server's own re-encoding of its pixels, in the same format (PNG stays
+  lossless): trailing bytes (a JPEG followed by HTML), comments and metadata (EXIF, GPS)
+  are gone. Its hash is ``stored_sha256``; it is served with a fixed content type,
+  ``nosniff`` and a sandboxing CSP (``server.photos.router``).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import io
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -16,6 +38,10 @@ from shared.timeutil import utcnow
 from sync.protocol import PHOTO_CHUNK_MAX, PHOTO_MAX_BYTES, PhotoStatus, SyncErrorCode
 
 _FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+#: More pixels than this is no phone photo (the app sends ~2000 px on the long side): a
+#: decompression bomb is refused before it is decoded.
+MAX_PIXELS = 50_000_000
+JPEG_QUALITY = 90
 
 
 class PhotoError(Exception):
@@ -32,6 +58,19 @@ def partial_path(root: Path, sha256: str) -> Path:
     return root / "partial" / f"{sha256}.part"
 
 
+@contextlib.contextmanager
+def _locked(root: Path, sha256: str) -> Iterator[None]:
+    """The photo's upload lock (a file lock: also across server processes)."""
+    lock = root / "partial" / f"{sha256}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def status(session: Session, root: Path, sha256: str) -> PhotoStatus:
     photo = session.get(Photo, sha256)
     if photo is not None and photo.status == "complete":
@@ -44,56 +83,101 @@ def status(session: Session, root: Path, sha256: str) -> PhotoStatus:
 
 
 def upload_chunk(uow: UnitOfWork, root: Path, *, sha256: str, offset: int, size: int,
-                 content_type: str, chunk: bytes, user_id: str) -> PhotoStatus:
-    """Append ``chunk`` at ``offset``; on the last byte verify hash and image, then keep it."""
+                 content_type: str, chunk: bytes, user_id: str,
+                 interrupted: bool = False) -> PhotoStatus:
+    """Append ``chunk`` at ``offset``; on the last byte verify, re-encode and keep it.
+
+    ``interrupted``: the request was cut off and ``chunk`` is what arrived of it; it is
+    kept if it still fits where it was meant to go (nothing is raised: nobody listens)."""
     if size < 1 or size > PHOTO_MAX_BYTES:
         raise PhotoError(SyncErrorCode.PHOTO_TOO_LARGE, 413, limit=PHOTO_MAX_BYTES)
-    if len(chunk) > PHOTO_CHUNK_MAX or offset + len(chunk) > size:
+    if len(chunk) > PHOTO_CHUNK_MAX:
         raise PhotoError(SyncErrorCode.PHOTO_TOO_LARGE, 413, limit=PHOTO_CHUNK_MAX)
     session = uow.session
-    current = status(session, root, sha256)
-    if current.status == "complete":
-        return current
-    if offset != current.received:
-        raise PhotoError(SyncErrorCode.PHOTO_OFFSET_MISMATCH, 409, received=current.received)
-    part = partial_path(root, sha256)
-    part.parent.mkdir(parents=True, exist_ok=True)
-    with part.open("ab") as fh:
-        fh.write(chunk)
-        fh.flush()
-    received = offset + len(chunk)
-    photo = session.get(Photo, sha256) or Photo(sha256=sha256, uploaded_by=user_id)
-    photo.size, photo.received, photo.content_type = size, received, content_type
-    if received < size:
-        session.add(photo)
-        uow.commit()
-        return PhotoStatus(sha256=sha256, status="partial", received=received, size=size)
-    data = part.read_bytes()
-    if hashlib.sha256(data).hexdigest() != sha256:
+    with _locked(root, sha256):
+        current = status(session, root, sha256)
+        if current.status == "complete":
+            return current
+        if current.received and current.size is not None and size != current.size:
+            raise PhotoError(SyncErrorCode.PHOTO_SIZE_MISMATCH, 409, size=current.size,
+                             received=current.received)
+        if offset + len(chunk) > size:
+            raise PhotoError(SyncErrorCode.PHOTO_TOO_LARGE, 413, limit=PHOTO_CHUNK_MAX)
+        if offset != current.received:
+            if interrupted:
+                return current
+            raise PhotoError(SyncErrorCode.PHOTO_OFFSET_MISMATCH, 409,
+                             received=current.received)
+        part = partial_path(root, sha256)
+        with part.open("ab") as fh:
+            fh.write(chunk)
+            fh.flush()
+        received = offset + len(chunk)
+        photo = session.get(Photo, sha256) or Photo(sha256=sha256, uploaded_by=user_id)
+        photo.size, photo.received, photo.content_type = size, received, content_type
+        if received < size:
+            session.add(photo)
+            uow.commit()
+            return PhotoStatus(sha256=sha256, status="partial", received=received, size=size)
+        try:
+            _complete(uow, root, photo, part.read_bytes())
+        except PhotoError:
+            part.unlink(missing_ok=True)  # the upload is discarded: it starts again
+            photo.received, photo.size = 0, None
+            session.add(photo)
+            uow.commit()
+            raise
         part.unlink(missing_ok=True)
-        raise PhotoError(SyncErrorCode.PHOTO_HASH_MISMATCH, 422)
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            fmt = img.format or ""
-            img.verify()
-        with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        part.unlink(missing_ok=True)
-        raise PhotoError(SyncErrorCode.PHOTO_NOT_IMAGE, 422) from exc
-    if fmt not in _FORMATS:
-        part.unlink(missing_ok=True)
-        raise PhotoError(SyncErrorCode.PHOTO_NOT_IMAGE, 422)
-    dest = final_path(root, sha256)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part.replace(dest)
-    photo.status, photo.content_type = "complete", _FORMATS[fmt]
-    photo.width, photo.height, photo.completed_at = width, height, utcnow()
-    session.add(photo)
-    uow.audit(action="photo.complete", entity="photo", entity_id=sha256,
-              after={"size": size, "type": photo.content_type})
-    uow.commit()
     return PhotoStatus(sha256=sha256, status="complete", received=size, size=size)
+
+
+def reencode(data: bytes) -> tuple[bytes, str, int, int]:
+    """The image's pixels encoded afresh in its own format: ``(bytes, content type,
+    width, height)``. Raises ``PhotoError`` (not an image, truncated, too many pixels)."""
+    not_image = PhotoError(SyncErrorCode.PHOTO_NOT_IMAGE, 422)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                fmt = img.format or ""
+                if fmt not in _FORMATS or img.width * img.height > MAX_PIXELS:
+                    raise not_image
+                img.load()  # every byte of the image decodes (a truncated one fails)
+                # pixels only: no comment, EXIF (GPS), XMP or ICC segment goes along
+                img.info = {k: v for k, v in img.info.items() if k == "transparency"}
+                pixels: Image.Image = img
+                if img.mode not in ("RGB", "L") and fmt == "JPEG":
+                    pixels = img.convert("RGB")
+                out = io.BytesIO()
+                if fmt == "JPEG":
+                    pixels.save(out, format="JPEG", quality=JPEG_QUALITY)
+                elif fmt == "PNG":
+                    pixels.save(out, format="PNG")
+                else:
+                    pixels.save(out, format="WEBP", quality=JPEG_QUALITY)
+                return out.getvalue(), _FORMATS[fmt], pixels.width, pixels.height
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
+            Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise not_image from exc
+
+
+def _complete(uow: UnitOfWork, root: Path, photo: Photo, data: bytes) -> None:
+    if hashlib.sha256(data).hexdigest() != photo.sha256:
+        raise PhotoError(SyncErrorCode.PHOTO_HASH_MISMATCH, 422)
+    stored, content_type, width, height = reencode(data)
+    dest = final_path(root, photo.sha256)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(".tmp")
+    tmp.write_bytes(stored)
+    tmp.replace(dest)
+    photo.status, photo.content_type = "complete", content_type
+    photo.width, photo.height, photo.completed_at = width, height, utcnow()
+    photo.stored_sha256 = hashlib.sha256(stored).hexdigest()
+    uow.session.add(photo)
+    uow.audit(action="photo.complete", entity="photo", entity_id=photo.sha256,
+              after={"size": photo.size, "type": content_type,
+                     "stored_sha256": photo.stored_sha256, "stored_size": len(stored)})
+    uow.commit()
 
 
 def read(session: Session, root: Path, sha256: str) -> tuple[bytes, str]:

@@ -41,3 +41,10 @@ class Device(SQLModel, table=True):
     last_seen: datetime = when(now=True)
     last_clock_offset_s: float = 0.0
     last_protocol: int = 1
+    # issue 8: what the office sees of a device, and its revocation (lost or stolen)
+    last_app: str | None = Field(default=None, max_length=100)  # its User-Agent
+    last_push_ops: int = 0  # ops in its last push
+    last_push_pending: int = 0  # of those, left undecided (deferred: it sends them again)
+    revoked_at: datetime | None = when()
+    revoked_by: str | None = Field(default=None, max_length=36)
+    revoke_reason: str | None = Field(default=None, max_length=500)

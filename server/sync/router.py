@@ -1,22 +1,24 @@
-"""``/api/v1/sync`` (push, pull) and ``/api/v1/photos`` (resumable, verified upload)."""
+"""``/api/v1/sync``: push and pull (photos: ``server.photos.router``)."""
 
 from __future__ import annotations
 
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
 
-from server.deps import CurrentUser, DatabaseDep, LangDep, SessionDep, SettingsDep
-from server.photos import service as photos
-from server.photos.models import Photo, PhotoLink
+from server.deps import (
+    CurrentUser,
+    DatabaseDep,
+    LangDep,
+    PushingUser,
+    RevokedDevice,
+    SessionDep,
+)
+from server.devices import service as devices
 from server.sync import pull as pulling
 from server.sync import push as pushing
-from server.uow import UnitOfWork
-from server.work_orders.models import WorkOrder
-from server.work_orders.service import visible_clause
 from shared.errors import DomainError, ErrorCode
 from shared.messages import translate
 from shared.timeutil import utcnow
@@ -25,11 +27,10 @@ from sync.protocol import (
     MAX_PULL_LIMIT,
     MIN_PROTOCOL_VERSION,
     PROTOCOL_VERSION,
-    PhotoStatus,
+    OpStatus,
     PullResponse,
     PushRequest,
     PushResponse,
-    Sha256,
     SyncErrorCode,
 )
 
@@ -43,15 +44,26 @@ def _sync_error(code: SyncErrorCode, status: int, lang: str, headers: dict[str, 
 
 
 @router.post("/sync/push", response_model=PushResponse, summary="Push queued ops",
-             responses={426: {"description": "SYNC_CLIENT_TOO_OLD"}})
-def push(body: PushRequest, user: CurrentUser, db: DatabaseDep, lang: LangDep) -> Any:
+             responses={401: {"description": "AUTH_DEVICE_REVOKED: the ops are held"},
+                        426: {"description": "SYNC_CLIENT_TOO_OLD"}})
+def push(request: Request, body: PushRequest, user: PushingUser, db: DatabaseDep,
+         session: SessionDep, lang: LangDep) -> Any:
     """One result per op, in order: applied, duplicate (decided before), rejected (code,
     message, the server's row) or deferred (retry later). See docs/sync-protocol.md."""
+    # Issue 8, item 16: a revoked device's ops are kept for the office, never applied.
+    if isinstance(user, RevokedDevice) or devices.revoked(session, body.device_id):
+        who, device = ((user.user_id, user.device_id) if isinstance(user, RevokedDevice)
+                       else (user.id, body.device_id))
+        devices.hold(db, user_id=who, device_id=device, ops=body.ops)
+        raise DomainError(ErrorCode.AUTH_DEVICE_REVOKED)
     if body.protocol < MIN_PROTOCOL_VERSION:
         return _sync_error(SyncErrorCode.CLIENT_TOO_OLD, 426, lang,
                            minimum=MIN_PROTOCOL_VERSION)
     now = utcnow()
     results = pushing.push(db, actor=user.actor, request=body, lang=lang, received_at=now)
+    devices.note_push(db, device_id=body.device_id, app=request.headers.get("user-agent"),
+                      ops=len(results),
+                      pending=sum(r.status == OpStatus.DEFERRED for r in results))
     return PushResponse(server_time=utcnow(), results=results)
 
 
@@ -73,54 +85,3 @@ def pull(request: Request, user: CurrentUser, session: SessionDep,
     # Built by hand: validating thousands of rows through the response model is slow.
     return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
                     media_type="application/json")
-
-
-@router.get("/photos/{sha256}", response_model=PhotoStatus, tags=["photos"],
-            summary="Does the server hold this photo (and how many bytes of it)?")
-def photo_status(sha256: Sha256, user: CurrentUser, session: SessionDep,
-                 settings: SettingsDep) -> PhotoStatus:
-    return photos.status(session, settings.resolved_photo_dir, sha256)
-
-
-@router.put("/photos/{sha256}", response_model=PhotoStatus, tags=["photos"],
-            summary="Upload the next chunk of a photo (resumable)",
-            responses={409: {"description": "SYNC_PHOTO_OFFSET_MISMATCH (details.received)"},
-                       413: {"description": "SYNC_PHOTO_TOO_LARGE"},
-                       422: {"description": "SYNC_PHOTO_HASH_MISMATCH / SYNC_PHOTO_NOT_IMAGE"}})
-async def photo_upload(
-    sha256: Sha256, request: Request, user: CurrentUser, db: DatabaseDep,
-    settings: SettingsDep, lang: LangDep,
-    offset: Annotated[int, Query(ge=0)],
-    x_photo_size: Annotated[int, Header(ge=1)],
-    x_photo_type: Annotated[str, Header(pattern=r"^image/(jpeg|png|webp)$")] = "image/jpeg",
-) -> Any:
-    """Body: raw bytes (application/octet-stream) starting at ``offset``. When the last
-    byte arrives the server checks the SHA-256 and that the bytes are an image."""
-    chunk = await request.body()
-    from starlette.concurrency import run_in_threadpool
-
-    def work() -> PhotoStatus:
-        with UnitOfWork(db, user.actor) as uow:
-            return photos.upload_chunk(uow, settings.resolved_photo_dir, sha256=sha256,
-                                       offset=offset, size=x_photo_size,
-                                       content_type=x_photo_type, chunk=chunk,
-                                       user_id=user.id)
-    try:
-        return await run_in_threadpool(work)
-    except photos.PhotoError as exc:
-        return _sync_error(exc.code, exc.status, lang, **exc.details)
-
-
-@router.get("/photos/{sha256}/content", tags=["photos"], response_class=Response,
-            summary="The photo's bytes (if attached to a job you may see, or yours)")
-def photo_content(sha256: Sha256, user: CurrentUser, session: SessionDep,
-                  settings: SettingsDep) -> Response:
-    photo = session.get(Photo, sha256)
-    linked = session.execute(select(PhotoLink.id).join(
-        WorkOrder, WorkOrder.id == PhotoLink.work_order_id).where(  # type: ignore[arg-type]
-        PhotoLink.sha256 == sha256, visible_clause(user.actor))).first()
-    if photo is None or (linked is None and photo.uploaded_by != user.id):
-        raise DomainError(ErrorCode.NOT_FOUND)
-    data, content_type = photos.read(session, settings.resolved_photo_dir, sha256)
-    return Response(data, media_type=content_type,
-                    headers={"Cache-Control": "private, max-age=31536000, immutable"})

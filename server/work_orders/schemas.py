@@ -8,15 +8,17 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.enums import AreaClass, Priority, ReportChannel, Role, WorkOrderKind, WorkOrderStatus
+from shared.text import OneLine, Paragraphs
 from shared.workorders import fields as limits
 from shared.workorders.state_machine import Action
 
 # The limits are the shared rules' (``shared.workorders.fields``): a body within them
-# reaches the rules, which decide the rest.
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                        max_length=limits.MAX_TEXT)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                          max_length=limits.MAX_REASON)]
+# reaches the rules, which decide the rest. Typed text is cleaned first (shared.text:
+# control characters refused, invisible format characters removed, NFC), then its length
+# is checked.
+Text = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_TEXT), Paragraphs]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_REASON),
+                   Paragraphs]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}$")]
 
@@ -64,9 +66,9 @@ class ReportIn(Strict):
     description: Text
     priority: Priority = Priority.NORMAL
     channel: ReportChannel | None = None
-    contact_name: Annotated[str, StringConstraints(max_length=64)] | None = None
+    contact_name: Annotated[str, StringConstraints(max_length=64), OneLine] | None = None
     contact_phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 -]{5,20}$")] | None = None
-    address: Annotated[str, StringConstraints(max_length=200)] | None = None
+    address: Annotated[str, StringConstraints(max_length=200), OneLine] | None = None
     location: GpsFix | None = None
     photos: list[Sha256] = Field(default_factory=list, max_length=10)
 
@@ -100,17 +102,19 @@ class NoteIn(ActionIn):
 
 class PhotoIn(ActionIn):
     sha256: Sha256
-    caption: Annotated[str, StringConstraints(max_length=limits.MAX_CAPTION)] | None = None
+    caption: Annotated[str, StringConstraints(max_length=limits.MAX_CAPTION),
+                       OneLine] | None = None
 
 
 class ResolveIn(ActionIn):
     resolution: Text
-    cause: Annotated[str, StringConstraints(max_length=limits.MAX_CAUSE)] | None = None
+    cause: Annotated[str, StringConstraints(max_length=limits.MAX_CAUSE), OneLine] | None = None
 
 
 class ConfirmIn(ActionIn):
     rating: int | None = Field(default=None, ge=limits.RATING_MIN, le=limits.RATING_MAX)
-    comment: Annotated[str, StringConstraints(max_length=limits.MAX_COMMENT)] | None = None
+    comment: Annotated[str, StringConstraints(max_length=limits.MAX_COMMENT),
+                       Paragraphs] | None = None
 
 
 #: The body of each state-machine action (the API's routes and the sync op handlers).

@@ -1,9 +1,10 @@
 """Ledger rules: kinds of entries, amount limits, receipts, reasons, purchase counts.
 
 The ledger of an account is append-only; its balance is the sum of its entries' signed
-amounts (fen). Credits are positive (recharges, a carry-over onto a meter, a correction
-in the customer's favour), debits negative (usage, refunds paid out, a carry-over off a
-meter, a correction against the customer).
+amounts (fen). Credits are positive (recharges, a correction or a settled discrepancy in
+the customer's favour), debits negative (usage, refunds paid out, a correction or a
+settled discrepancy against the customer). A meter swap moves no money: its entry
+(``swap_carry_over``, amount 0) records which meter holds the balance from then on.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class EntryKind(StrEnum):
     CORRECTION = "correction"  # by an agent or manager, with a reason
     REFUND = "refund"  # money paid back to the customer (manager)
     OPENING_BALANCE = "opening_balance"  # the balance an account had before its ledger
+    ADJUSTMENT = "adjustment"  # a balance discrepancy found at a swap, settled by the office
 
 
 #: Kinds that count as a purchase (购电) and advance the meter's purchase count.

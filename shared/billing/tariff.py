@@ -25,10 +25,11 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from shared.enums import CustomerType
+from shared.numbers import NumberError, parse_decimal
 
 PRICE_SCALE = 10_000  # price units per yuan
 MICRO_PER_FEN = 10_000  # micro-yuan per fen: (centi-kWh x price unit) per fen
@@ -47,8 +48,8 @@ def parse_price(value: Any) -> int:
     if isinstance(value, float):
         raise TariffError("prices must be strings or decimals, not floats")
     try:
-        d = Decimal(str(value).strip())
-    except InvalidOperation as exc:
+        d = _decimal(value)
+    except (NumberError, ValueError, TypeError) as exc:
         raise TariffError(f"not a price: {value!r}") from exc
     if not d.is_finite() or d <= 0 or d > PRICE_MAX:
         raise TariffError(f"price out of range (0, {PRICE_MAX}]: {value!r}")
@@ -60,6 +61,16 @@ def parse_price(value: Any) -> int:
 
 def price_text(units: int) -> str:
     return str((Decimal(units) / PRICE_SCALE).quantize(Decimal("0.0001")).normalize())
+
+
+def _decimal(value: Any) -> Decimal:
+    """Text through ``shared.numbers`` (full-width digits normalised, nothing else
+    non-ASCII); integers and decimals as they are."""
+    if isinstance(value, str):
+        return parse_decimal(value, max_places=15)
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return Decimal(value)
+    raise TypeError(f"not a number: {value!r}")
 
 
 def round_micro(micro: int) -> int:
@@ -177,8 +188,8 @@ def _kwh_centi(value: Any) -> int:
     if isinstance(value, float | bool):
         raise TariffError("tier bounds are whole kWh (integers or decimal strings)")
     try:
-        d = Decimal(str(value).strip())
-    except InvalidOperation as exc:
+        d = _decimal(value)
+    except (NumberError, ValueError, TypeError) as exc:
         raise TariffError(f"not a kWh bound: {value!r}") from exc
     centi = d * 100
     if not d.is_finite() or centi != centi.to_integral_value() or not 0 < d <= BOUND_MAX_KWH:

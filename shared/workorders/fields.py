@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.errors import DomainError, ErrorCode
+from shared.text import TextError, clean_line, clean_paragraphs
 
 #: Free text: notes, resolutions, fault descriptions.
 MAX_TEXT = 2000
@@ -28,22 +29,35 @@ GPS_POOR_M = 100.0
 RATING_MIN, RATING_MAX = 1, 5
 
 
-def required_text(value: Any, *, field: str, code: ErrorCode, limit: int) -> str:
-    """Stripped text, refused with ``code`` when empty and VALIDATION_ERROR when longer
+def _clean(value: str, *, field: str, one_line: bool) -> str:
+    """Typed text made safe by the one text rule (``shared.text``: control characters
+    refused, invisible format characters removed, NFC, stripped)."""
+    try:
+        return clean_line(value) if one_line else clean_paragraphs(value)
+    except TextError as exc:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, field=field,
+                          summary=f"{field}: {exc}") from None
+
+
+def required_text(value: Any, *, field: str, code: ErrorCode, limit: int,
+                  one_line: bool = False) -> str:
+    """Cleaned text, refused with ``code`` when empty and VALIDATION_ERROR when longer
     than ``limit`` characters."""
-    text = value.strip() if isinstance(value, str) else ""
+    text = _clean(value, field=field, one_line=one_line) if isinstance(value, str) else ""
     if not text:
         raise DomainError(code, field=field)
     return _within(text, field=field, limit=limit)
 
 
-def optional_text(value: Any, *, field: str, limit: int) -> str | None:
-    """Stripped text or None (empty); VALIDATION_ERROR when longer than ``limit``."""
+def optional_text(value: Any, *, field: str, limit: int, one_line: bool = False
+                  ) -> str | None:
+    """Cleaned text or None (empty); VALIDATION_ERROR when longer than ``limit``."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise DomainError(ErrorCode.VALIDATION_ERROR, field=field, summary=f"{field}: text")
-    return _within(value.strip(), field=field, limit=limit) or None
+    text = _clean(value, field=field, one_line=one_line)
+    return _within(text, field=field, limit=limit) or None
 
 
 def _within(text: str, *, field: str, limit: int) -> str:

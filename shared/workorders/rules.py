@@ -181,7 +181,8 @@ def _photo(state: JobState, actor: Actor | None, data: Mapping[str, Any], at: da
     if not isinstance(sha, str) or not _SHA256.match(sha):
         raise DomainError(ErrorCode.VALIDATION_ERROR, field="sha256",
                           summary="sha256: 64 lowercase hex digits")
-    caption = f.optional_text(data.get("caption"), field="caption", limit=f.MAX_CAPTION)
+    caption = f.optional_text(data.get("caption"), field="caption", limit=f.MAX_CAPTION,
+                              one_line=True)
     return {"sha256": sha, "caption": caption}, {}, {"sha256": sha, "caption": caption}
 
 
@@ -189,7 +190,8 @@ def _resolve(state: JobState, actor: Actor | None, data: Mapping[str, Any], at: 
              ) -> _Step:
     resolution = f.required_text(data.get("resolution"), field="resolution",
                                  code=ErrorCode.WO_RESOLUTION_REQUIRED, limit=f.MAX_TEXT)
-    cause = f.optional_text(data.get("cause"), field="cause", limit=f.MAX_CAUSE)
+    cause = f.optional_text(data.get("cause"), field="cause", limit=f.MAX_CAUSE,
+                            one_line=True)
     return ({"resolution": resolution, "cause": cause},
             {"resolution": resolution, "cause": cause, "help_requested": False},
             {"resolution": resolution, "cause": cause})
@@ -213,7 +215,9 @@ def _record_swap(state: JobState, actor: Actor | None, data: Mapping[str, Any], 
         "swap_id": data.get("id"), "old_meter_no": str(data.get("old_meter_no", "")).strip(),
         "new_meter_no": str(data.get("new_meter_no", "")).strip(),
         "old_final_kwh": str(data.get("old_final_kwh")),
-        "carried_fen": int(data.get("old_remaining_fen") or 0),
+        # what the technician read off the old meter: evidence; the server adds what was
+        # carried (the ledger's balance) and records any difference as a discrepancy
+        "reported_fen": int(data.get("old_remaining_fen") or 0),
         "new_start_kwh": str(data.get("new_start_kwh"))}
 
 

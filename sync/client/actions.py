@@ -19,6 +19,7 @@ from shared.enums import MeterStatus, Role, WorkOrderKind
 from shared.errors import DomainError, ErrorCode
 from shared.ids import new_id
 from shared.meter_rules import SwapContext, SwapDraft, centi_to_kwh, validate_swap
+from shared.numbers import reading_text
 from shared.timeutil import utcnow
 from shared.workorders import fields
 from shared.workorders.rules import Decision, JobState, decide
@@ -148,10 +149,11 @@ class Actions:
         (a new meter typed in that is not among them is left for the server to check)."""
         payload = {
             "id": new_id(), "old_meter_no": draft.old_meter_no.strip(),
-            "old_final_kwh": str(draft.old_final_kwh),
+            "old_final_kwh": reading_text(draft.old_final_kwh),  # two places (item 7)
             "old_remaining_fen": int(draft.old_remaining_fen),
             "new_meter_no": draft.new_meter_no.strip(),
-            "new_start_kwh": str(draft.new_start_kwh), "new_card_no": draft.new_card_no,
+            "new_start_kwh": reading_text(draft.new_start_kwh),
+            "new_card_no": draft.new_card_no,
             "seal_numbers": list(draft.seal_numbers),
             "old_face_photo": draft.old_face_photo, "new_face_photo": draft.new_face_photo}
         view, decision = self._decide(order_id, Action.RECORD_SWAP, payload)

@@ -6,6 +6,11 @@ and the image type when the last byte arrives; if it refuses, the upload starts 
 from zero once the local bytes are checked again, and after ``MAX_RESTARTS`` (or when
 the local file is gone or damaged, or the bytes are not an image) the photo is marked
 failed and shown.
+
+On a flaky link the chunk shrinks: a request cut off on the way halves the chunk size
+(down to ``MIN_CHUNK``) for what follows, and each chunk that gets through doubles it
+again (up to the maximum). The server keeps the bytes of a cut request that did arrive,
+so the next try resumes from what it holds either way.
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sync.client import photos
-from sync.client.errors import AuthRequired, ClientTooOld, PermanentError
+from sync.client.errors import AuthRequired, ClientTooOld, PermanentError, TransientError
 from sync.client.photos import QueuedPhoto
 from sync.client.store import Store
 from sync.client.transport import Transport
 from sync.protocol import PHOTO_CHUNK_MAX, SyncErrorCode
 
 MAX_RESTARTS = 2
+MIN_CHUNK = 64 * 1024
 MAX_OFFSET_FIXES = 5
 LOCAL_BAD = "SYNC_PHOTO_LOCAL_MISSING"
 
@@ -37,7 +43,8 @@ class PhotoUploader:
                  chunk_size: int = PHOTO_CHUNK_MAX) -> None:
         self.store = store
         self.transport = transport
-        self.chunk_size = min(chunk_size, PHOTO_CHUNK_MAX)
+        self.max_chunk = min(chunk_size, PHOTO_CHUNK_MAX)
+        self.chunk_size = self.max_chunk  # smaller after cuts, back up after successes
 
     def run(self) -> UploadReport:
         report = UploadReport()
@@ -66,6 +73,9 @@ class PhotoUploader:
                                                    content_type=photo.content_type)
             except (AuthRequired, ClientTooOld):
                 raise
+            except TransientError:  # cut off (or the server's trouble): smaller next time
+                self.chunk_size = max(MIN_CHUNK, min(self.chunk_size, len(chunk)) // 2)
+                raise
             except PermanentError as exc:
                 if exc.code == SyncErrorCode.PHOTO_OFFSET_MISMATCH and fixes < MAX_OFFSET_FIXES:
                     fixes += 1
@@ -80,7 +90,8 @@ class PhotoUploader:
                         continue
                     self._fail(photo, exc.code, report)
                     return
-                if exc.code in (SyncErrorCode.PHOTO_NOT_IMAGE, SyncErrorCode.PHOTO_TOO_LARGE):
+                if exc.code in (SyncErrorCode.PHOTO_NOT_IMAGE, SyncErrorCode.PHOTO_TOO_LARGE,
+                                SyncErrorCode.PHOTO_SIZE_MISMATCH):
                     self._fail(photo, exc.code, report)
                     return
                 with self.store.write() as conn:  # e.g. not known yet: try next time
@@ -88,6 +99,7 @@ class PhotoUploader:
                 return
             report.chunks += 1
             report.bytes_sent += len(chunk)
+            self.chunk_size = min(self.max_chunk, self.chunk_size * 2)
             if status.status == "complete":
                 self._done(photo, report)
                 return

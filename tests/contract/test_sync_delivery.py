@@ -17,6 +17,7 @@ from sqlmodel import Session, func, select
 
 from server.audit.models import AuditLog
 from server.db import Database
+from server.discrepancies.models import BalanceDiscrepancy
 from server.meters.models import Meter, MeterSwap
 from server.sync.models import AppliedOp
 from shared.meter_rules import SwapDraft
@@ -86,7 +87,9 @@ def test_a_meter_swap_pushed_twice_after_a_lost_answer_carries_the_balance_once(
     with Session(db.reader) as s:
         new = s.exec(select(Meter).where(Meter.meter_no == "NEW-STOCK1")).one()
         old = s.exec(select(Meter).where(Meter.id == world.meters["m1"].id)).one()
-        assert (new.status, new.balance_fen, new.purchase_count) == ("installed", 2345, 0)
+        # the ledger's 5000 is carried; the 2345 read off the meter is a discrepancy
+        assert (new.status, new.balance_fen, new.purchase_count) == ("installed", 5000, 0)
+        assert s.exec(select(BalanceDiscrepancy.difference_fen)).all() == [2345 - 5000]
         assert (old.status, old.balance_fen) == ("removed", 0)
         assert s.exec(select(func.count()).select_from(MeterSwap)).one() == 1
         assert s.exec(select(func.count()).select_from(AuditLog).where(
@@ -98,7 +101,7 @@ def test_a_meter_swap_pushed_twice_after_a_lost_answer_carries_the_balance_once(
     assert [e["action"] for e in server["timeline"]].count("record_swap") == 1
     detail = tech.read.job(job["id"])
     assert detail is not None and detail.job.sync.mark == Mark.SYNCED
-    assert detail.swap is not None and detail.swap.get("carried_fen") == 2345
+    assert detail.swap is not None and detail.swap.get("carried_fen") == 5000
     assert tech.engine.status().photos_waiting == 0  # the two face photos went up too
 
 

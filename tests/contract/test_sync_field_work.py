@@ -170,3 +170,35 @@ def test_the_running_engine_sends_a_new_action_at_once(
         time.sleep(0.05)
     assert office.job(job["id"])["status"] == "accepted"
     assert crew.engine.stop(10)
+
+
+def test_a_revoked_phone_is_signed_out_at_once_and_its_unsent_work_goes_to_the_office(
+        device: Callable[..., Device], new_job: Callable[..., dict[str, Any]],
+        office: Office, world: World) -> None:
+    """Issue 8, item 16: the office revokes a lost phone. Its next sync is refused
+    (sign in again), nothing it had queued is applied, its outbox stays on the phone, and
+    the office sees what it tried to send."""
+    from sync.client.errors import AuthRequired
+
+    job = new_job("crew1")
+    crew = device("crew1")
+    crew.sync()
+    crew.actions.accept(job["id"])
+    crew.actions.add_note(job["id"], "at the substation")
+    crew1 = world.user("crew1").id
+    manager = Office(str(office.http.base_url).rstrip("/"), world.user("manager1").id)
+    try:
+        devices = manager.call("GET", f"/api/v1/users/{crew1}/devices")
+        assert [d["id"] for d in devices] == [crew.store.device_id]
+        manager.call("POST", f"/api/v1/users/{crew1}/devices/{crew.store.device_id}/revoke",
+                     json={"reason": "lost on the mountain road"})
+        with pytest.raises(AuthRequired) as err:
+            crew.sync()
+        assert err.value.code == "AUTH_DEVICE_REVOKED"
+        assert crew.engine.status().waiting == 2  # kept on the phone, nothing lost
+        assert office.job(job["id"])["status"] == "dispatched"  # nothing applied
+        held = manager.call("GET", f"/api/v1/users/{crew1}/devices/"
+                                   f"{crew.store.device_id}/held-ops")
+        assert [h["type"] for h in held] == ["work_order.accept@1", "work_order.add_note@1"]
+    finally:
+        manager.close()

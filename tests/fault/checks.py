@@ -10,8 +10,9 @@ the phone's journal is the one the server or the outbox knows under that number.
 
 ``audit_domain`` — the effects happened once: one timeline event per applied action op
 (its id is the op id), one report event per applied report, one swap record, swap
-event, carry-over audit entry (and two ledger entries) per applied swap, the new meter
-holding the carried balance, one photo link per applied photo op, and a change-log
+event, carry-over audit entry (and one ledger entry of amount 0) per applied swap, the
+new meter holding the carried (ledger's) balance, a balance discrepancy exactly when the
+reading differed, one photo link per applied photo op, and a change-log
 entry for every event and every work order's current version.
 
 ``assert_same_rows`` — a phone's rows equal what a fresh phone of the same user pulls.
@@ -248,8 +249,8 @@ def audit_domain(db: Database, user_ids: set[str]) -> dict[str, int]:
         problems.append(f"photo links {dict(links)} != photo ops {dict(photo_ops)}")
     # Swaps: one record per applied swap op, the balance carried once.
     swap_ops = [o for o in ops if o.type == OpType.METER_SWAP_RECORD]
-    swaps = _rows(db, "SELECT id, work_order_id, old_meter_id, new_meter_id, carried_fen "
-                      "FROM meter_swap")
+    swaps = _rows(db, "SELECT id, work_order_id, old_meter_id, new_meter_id, carried_fen, "
+                      "old_remaining_fen FROM meter_swap")
     per_order = Counter(s.work_order_id for s in swaps)
     if any(n > 1 for n in per_order.values()):
         problems.append(f"two swaps on one job: {per_order}")
@@ -274,8 +275,14 @@ def audit_domain(db: Database, user_ids: set[str]) -> dict[str, int]:
         if has_ledger:
             n = len(_rows(db, "SELECT id FROM ledger_entry WHERE source_type = 'meter_swap' "
                               "AND source_id = :i", i=s.id))
-            if n != (2 if s.carried_fen else 0):
+            if n != 1:  # one entry of amount 0: a swap moves no money
                 problems.append(f"swap {s.id}: {n} ledger entries")
+            gaps = _rows(db, "SELECT difference_fen FROM balance_discrepancy WHERE "
+                             "swap_id = :i", i=s.id)
+            want = [s.old_remaining_fen - s.carried_fen] if (
+                s.old_remaining_fen != s.carried_fen) else []
+            if [g.difference_fen for g in gaps] != want:
+                problems.append(f"swap {s.id}: discrepancies {list(gaps)}, expected {want}")
     # The change log: every event, and every job's current version.
     logged = {r.entity_id for r in _rows(
         db, "SELECT entity_id FROM change_log WHERE entity = 'work_order_event'")}

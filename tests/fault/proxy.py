@@ -16,6 +16,10 @@ or a targeted ``rule``), and forwards it over a fresh TCP connection to the serv
 * ``delay``          – the request and/or the answer are held up a little;
 * ``error_before``   – 500, 502 or 503 (with ``Retry-After``) without reaching the server;
 * ``error_after``    – the server handles the request, the device gets 500/502/503.
+* ``cut``            – a flaky link: the request goes through at ``link_bytes_per_s`` (if
+  set) until ``cut_after_s`` seconds or ``cut_after_bytes`` bytes of it have passed,
+  then both connections are reset; if the whole request and its answer make it in
+  time, the answer is delivered.
 
 When the server is down, a request is answered 502 or reset, as a load balancer would.
 Everything is counted (``stats``, per fault kind) and logged (``log``), so a test can
@@ -48,6 +52,7 @@ class Fault(StrEnum):
     DELAY = "delay"
     ERROR_BEFORE = "error_before"
     ERROR_AFTER = "error_after"
+    CUT = "cut"
 
 
 @dataclass(frozen=True)
@@ -162,6 +167,11 @@ class FaultProxy:
         #: answer first, a stale copy after it), None: alternately.
         self.duplicate_mode: str | None = None
         self.late_after_s = 0.3
+        #: The ``cut`` fault: how long / how many request bytes a connection lasts, and
+        #: the link's speed (None: no limit).
+        self.cut_after_s: float | None = None
+        self.cut_after_bytes: int | None = None
+        self.link_bytes_per_s: int | None = None
         self.stats: Counter[str] = Counter()
         self.by_path: Counter[tuple[str, str]] = Counter()
         self.body_bytes: Counter[str] = Counter()  # request body bytes from devices, by path
@@ -309,6 +319,12 @@ class FaultProxy:
                 await self._forward_partial(req, upstream_body)
                 _abort(writer)
                 return False
+            elif fault == Fault.CUT:
+                cut = await self._forward_cut(req, upstream_body)
+                if cut is None:
+                    _abort(writer)
+                    return False
+                resp = cut
             else:
                 if fault == Fault.DELAY:
                     await asyncio.sleep(delay / 2)
@@ -404,6 +420,40 @@ class FaultProxy:
         task = asyncio.get_running_loop().create_task(late())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return resp
+
+    async def _forward_cut(self, req: Request, body: bytes) -> Response | None:
+        """Send the request over a slow link that drops after ``cut_after_s`` seconds or
+        ``cut_after_bytes`` bytes; None when it dropped before the answer came back."""
+        deadline = time.monotonic() + (self.cut_after_s if self.cut_after_s else 3600.0)
+        budget = self.cut_after_bytes
+        rate = self.link_bytes_per_s
+        try:
+            reader, writer = await self._open()
+        except UpstreamDown:
+            return None
+        raw = req.encode(body)
+        sent, step = 0, 16 * 1024
+        try:
+            while sent < len(raw):
+                n = min(step, len(raw) - sent)
+                if budget is not None:
+                    n = min(n, budget - sent)
+                if n <= 0:
+                    raise TimeoutError("byte budget spent")
+                writer.write(raw[sent:sent + n])
+                await writer.drain()
+                sent += n
+                if rate:
+                    await asyncio.sleep(n / rate)
+                if time.monotonic() >= deadline:
+                    raise TimeoutError("link dropped")
+            resp = await asyncio.wait_for(_read_response(reader, req.method),
+                                          timeout=max(0.0, deadline - time.monotonic()))
+        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+            _abort(writer)
+            return None
+        _close(writer)
         return resp
 
     async def _forward_partial(self, req: Request, body: bytes) -> None:

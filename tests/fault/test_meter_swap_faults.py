@@ -67,10 +67,13 @@ def _carried(env: FaultEnv, job_id: str) -> dict[str, Any]:
         audits = q("SELECT id FROM audit_log WHERE action = 'meter_swap.balance_carry_over'")
         ledger = q("SELECT amount_fen FROM ledger_entry WHERE source_id = :i", i=swap.id)
         records = q("SELECT status FROM applied_op WHERE type = 'meter_swap.record@1'")
+        gaps = q("SELECT difference_fen FROM balance_discrepancy WHERE swap_id = :i",
+                 i=swap.id)
     return {"swaps": len(swaps), "carried": swap.carried_fen, "new": tuple(new),
             "old": tuple(old), "audits": len(audits),
             "ledger": sorted(r.amount_fen for r in ledger),
-            "records": [r.status for r in records]}
+            "records": [r.status for r in records],
+            "discrepancies": [r.difference_fen for r in gaps]}
 
 
 def test_a_swap_pushed_again_after_lost_answers_carries_the_balance_once(
@@ -99,13 +102,14 @@ def test_a_swap_pushed_again_after_lost_answers_carries_the_balance_once(
     assert next(plan, None) is None, "every planned fault was used"
     assert env.proxy.push_statuses()["duplicate"] >= 1
     got = _carried(env, job["id"])
-    assert got == {"swaps": 1, "carried": 34_567, "new": ("installed", 34_567, 0),
-                   "old": ("removed", 0), "audits": 1, "ledger": [-34_567, 34_567],
-                   "records": ["applied"]}
+    # the ledger's 10,000 is carried once; the 34,567 read off the meter is one discrepancy
+    assert got == {"swaps": 1, "carried": 10_000, "new": ("installed", 10_000, 0),
+                   "old": ("removed", 0), "audits": 1, "ledger": [0],
+                   "records": ["applied"], "discrepancies": [34_567 - 10_000]}
     assert env.office.job(job["id"])["status"] == "resolved"
     detail = tech.read.job(job["id"])
     assert detail is not None and detail.swap is not None
-    assert detail.swap["carried_fen"] == 34_567
+    assert detail.swap["carried_fen"] == 10_000
     assert tech.engine.status().photos_waiting == 0
     assert_clean(audit_device(env.db, tech.store))
     audit_domain(env.db, {env.user_id("tech1")})

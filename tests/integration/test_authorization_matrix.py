@@ -40,6 +40,7 @@ from server.auth import service as auth_service
 from server.auth.security import make_token
 from server.customers.models import Account
 from server.customers.service import document_digest, mask_document
+from server.discrepancies.models import BalanceDiscrepancy
 from server.meters import service as meter_service
 from server.meters.models import Meter
 from server.photos import service as photos
@@ -96,6 +97,8 @@ DESK_ADMIN = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200)
 MON_OFFICE = (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200)
 MON_AREA = (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 404, 200, 200)
 MON_ADMIN = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200)
+DECIDES_MONEY = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 200, 200)
+OFFICE_OF_USER = (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 404, 200, 200)
 
 MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     # endpoint                                            state         anon   own    other  crew1  crew1b crew2  tech1  tech2  agent1 disp1  disp2  mgr1   admin
@@ -132,6 +135,17 @@ MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     # the meter-swap job of the case is assigned to tech1 (crews do not see swap jobs)
     "POST /api/v1/work-orders/{order_id}/meter-swap":   ("swap_on_site", (401, 403,   404,   404,   404,   404,   201,   404,   404,   403,   404,   403,   403)),
     "GET /api/v1/work-orders/{order_id}/meter-swap":    ("swap_recorded", (401, 200,  404,   404,   404,   404,   200,   404,   404,   200,   404,   200,   200)),
+    # the case's swap read 1200 fen off a meter whose ledger holds 0: a balance discrepancy
+    # (issue 8): the office of the station lists it, managers and admins decide it
+    "GET /api/v1/balance-discrepancies":                ("swap_recorded", (401, 403,  403,   403,   403,   403,   403,   403,   403,   SEES,  HIDES, SEES,  SEES)),
+    "GET /api/v1/balance-discrepancies/{discrepancy_id}": ("swap_recorded", (401, 403, 403,  403,   403,   403,   403,   403,   403,   200,   404,   200,   200)),
+    "POST /api/v1/balance-discrepancies/{discrepancy_id}/settle": ("swap_recorded", DECIDES_MONEY),
+    "POST /api/v1/balance-discrepancies/{discrepancy_id}/dismiss": ("swap_recorded", DECIDES_MONEY),
+    # devices (issue 8): crew1 signed in on the case's phone; the office of crew1's station
+    # (and admins) list crew1's devices, revoke one, and see what it pushed after that
+    "GET /api/v1/users/{user_id}/devices":              ("device",     OFFICE_OF_USER),
+    "POST /api/v1/users/{user_id}/devices/{device_id}/revoke": ("device", OFFICE_OF_USER),
+    "GET /api/v1/users/{user_id}/devices/{device_id}/held-ops": ("device", OFFICE_OF_USER),
     # sync: push an add-note op on the case's on-site fault job; pull the whole scope
     "POST /api/v1/sync/push":                           ("on_site",    (401,   APPLIED, REJECTED, APPLIED, REJECTED, REJECTED, REJECTED, REJECTED, REJECTED, APPLIED, REJECTED, APPLIED, APPLIED)),
     "GET /api/v1/sync/pull":                            ("dispatched", (401,   SEES,  HIDES, SEES,  HIDES, HIDES, HIDES, HIDES, HIDES, SEES,  HIDES, SEES,  SEES)),
@@ -354,9 +368,12 @@ def setup(env: Env, state: str, role: str) -> Case:
         if state == "swap_recorded":
             actor = actor_for(db, "tech1", w)
             with UnitOfWork(db, actor) as uow:
-                meter_service.record_swap(uow, actor=actor, order_id=oid,
-                                          data=swap_body(case))
+                result = meter_service.record_swap(uow, actor=actor, order_id=oid,
+                                                   data=swap_body(case))
                 uow.commit()
+            with Session(db.reader) as s:
+                case.ids["discrepancy_id"] = s.execute(select(BalanceDiscrepancy.id).where(
+                    BalanceDiscrepancy.swap_id == result.swap.id)).scalar_one()
             add_stock_meter(env, case)
         case.order_id = oid
         return case
@@ -377,6 +394,14 @@ def setup(env: Env, state: str, role: str) -> Case:
     if state in _MONITORING_STATES:
         setup_monitoring(env, case, state)
         return case
+    if state == "device":
+        device = f"matrix-device-{next(_serial):06d}"
+        with UnitOfWork(db) as uow:
+            auth_service._issue(uow, user=w.user("crew1"), secret=SECRET, family=new_id(),
+                                settings=env.client.app.state.settings, device_id=device)
+            uow.commit()
+        case.ids.update(user_id=w.user("crew1").id, device_id=device)
+        return case
     oid = svc_report(db, w, "customer1", account_id=case.account_id)
     for reached, who, action, data in _FAULT_STEPS:
         if action:
@@ -395,7 +420,8 @@ def setup(env: Env, state: str, role: str) -> Case:
 _BILLING_STATES = ("funded", "payment", "paid", "purchase_count", "command", "failed_command")
 _LISTED_BY_ACCOUNT = ("GET /api/v1/payments/orders", "GET /api/v1/notifications",
                       "GET /api/v1/meter-commands",
-                      "GET /api/v1/billing/purchase-count-corrections")
+                      "GET /api/v1/billing/purchase-count-corrections",
+                      "GET /api/v1/balance-discrepancies")
 
 
 def setup_billing(env: Env, case: Case, state: str) -> None:
@@ -487,6 +513,12 @@ def build_billing(endpoint: str, method: str, url: str, case: Case, env: Env
             "account_id": case.account_id, "kind": "disconnect", "reason": "matrix: decided"},
         "POST /api/v1/notifications/{notification_id}/read": {},
         "POST /api/v1/meter-commands/{command_id}/retry": {},
+        "POST /api/v1/balance-discrepancies/{discrepancy_id}/settle": {
+            "reason": "matrix: the meter photo is right"},
+        "POST /api/v1/balance-discrepancies/{discrepancy_id}/dismiss": {
+            "reason": "matrix: the ledger is right"},
+        "POST /api/v1/users/{user_id}/devices/{device_id}/revoke": {
+            "reason": "matrix: phone lost"},
     }
     if endpoint in simple:
         return Request(method, url, json=simple[endpoint])
@@ -557,9 +589,12 @@ def build(endpoint: str, case: Case, env: Env, role: str) -> Request:
         return monitoring
     url = path.format(station_id=case.station_id, account_id=case.account_id,
                       order_id=case.order_id, sha256=case.sha256, meter_id=case.meter_id,
-                      user_id=w.user("crew1").id, rule_id=first_rule_id(env),
+                      rule_id=first_rule_id(env),
                       notification_id=case.ids.get("notification_id", ""),
-                      command_id=case.ids.get("command_id", ""))
+                      command_id=case.ids.get("command_id", ""),
+                      discrepancy_id=case.ids.get("discrepancy_id", ""),
+                      user_id=case.ids.get("user_id") or w.user("crew1").id,
+                      device_id=case.ids.get("device_id", ""))
     action = path.rsplit("/", 1)[-1]
     bodies: dict[str, Any] = {
         "dispatch": {"assignee_id": w.user("crew1").id},

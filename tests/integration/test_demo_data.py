@@ -7,7 +7,7 @@ import shutil
 import time
 import uuid
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +15,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlmodel import Session
+from typer.testing import CliRunner
 
 from server.audit.models import AuditLog
+from server.billing.charging import charge_day
+from server.billing.ledger import check
+from server.billing.models import CashReceipt, LedgerEntry
 from server.changes.models import ChangeLog
+from server.cli import app as cli
 from server.customers.models import Account
 from server.db import Database, make_database
 from server.demo.generator import (
@@ -27,12 +32,15 @@ from server.demo.generator import (
     demo_logins,
     generate,
 )
+from server.discrepancies.models import BalanceDiscrepancy
 from server.meters.models import Meter, MeterReading, MeterSwap
+from server.payments.models import PaymentOrder
 from server.stations.models import Station, TransformerArea
 from server.users.models import User
 from server.work_orders.models import WorkOrder, WorkOrderEvent
 from shared.enums import MeterStatus, Role, WorkOrderKind, WorkOrderStatus
 from shared.ids import is_uuid, new_id
+from shared.timeutil import LOCAL_TZ
 from tests.factories import PEPPER
 
 SEED = 4242
@@ -321,7 +329,12 @@ def test_work_orders_have_consistent_timelines(db: Database, demo: Summary) -> N
             assert old and new
             assert old.status == MeterStatus.REMOVED and new.status == MeterStatus.INSTALLED
             assert new.account_id == swap.account_id and old.balance_fen == 0
-            assert new.balance_fen == swap.carried_fen == swap.old_remaining_fen
+            # the ledger's balance is carried; one technician misread the old meter by
+            # 5 yuan: that swap has the demo's balance discrepancy
+            assert new.balance_fen == swap.carried_fen
+            assert swap.old_remaining_fen - swap.carried_fen in (0, 500)
+        gaps = s.execute(select(BalanceDiscrepancy.difference_fen)).scalars().all()
+        assert gaps == ([500] if demo.meter_swaps else [])
         users = {u.id: u for u in s.execute(select(User)).scalars()}
         for o in orders:
             if o.assignee_id:
@@ -340,3 +353,60 @@ def test_ids_are_uuid7_and_leave_the_id_clock_alone(db: Database, demo: Summary)
     assert len(set(account_ids)) == len(account_ids)
     ms = uuid.UUID(new_id()).int >> 80
     assert ms <= time.time_ns() // 1_000_000 + 1000
+
+
+# -- money (issue 8, item 2) ---------------------------------------------------------------
+def test_check_ledger_passes_on_a_fresh_demo(db: Database, demo: Summary,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
+    """``gridone check-ledger``, as an operator runs it, on the database ``gridone seed``
+    fills (the same ``generate``): every balance is the sum of its ledger."""
+    for var in ("GRIDONE_DATA_DIR", "GRIDONE_ENV"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("GRIDONE_DATABASE_URL", db.url)
+    result = CliRunner().invoke(cli, ["check-ledger", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "ledger OK" in result.output
+    kinds = demo.ledger
+    assert kinds["opening_balance"] == ACCOUNTS
+    assert kinds["usage_charge"] > ACCOUNTS * (DAYS - 3)
+    assert kinds["recharge_cash"] > 0 and kinds["recharge_online"] > 0
+    assert kinds["swap_carry_over"] == demo.meter_swaps
+    with Session(db.reader) as s:
+        receipts = s.execute(select(func.count()).select_from(CashReceipt)).scalar_one()
+        orders = s.execute(select(func.count()).select_from(PaymentOrder).where(
+            PaymentOrder.status == "credited")).scalar_one()
+    assert (receipts, orders) == (kinds["recharge_cash"], kinds["recharge_online"])
+
+
+def test_the_daily_charging_run_finds_nothing_left_to_charge(db: Database,
+                                                             demo: Summary) -> None:
+    """The seeded charges are exactly what the real charging run computes: running it
+    for yesterday (every account) posts nothing."""
+    day = (NOW - timedelta(hours=1)).astimezone(LOCAL_TZ).date() - timedelta(days=1)
+    with Session(db.reader) as s:
+        entries = s.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
+    report = charge_day(db, day=day, now=NOW)
+    assert (report.accounts, report.charged, report.total_fen, report.errors) == (
+        ACCOUNTS, 0, 0, [])
+    with Session(db.reader) as s:
+        assert s.execute(select(func.count()).select_from(LedgerEntry)).scalar_one() == entries
+        assert check(s) == []
+
+
+def test_a_demo_customer_sees_past_recharges_and_usage_charges(client: TestClient,
+                                                               demo: Summary) -> None:
+    headers = sign_in(client, "customer.zhang")
+    (account_id,) = client.get("/api/v1/me", headers=headers).json()["account_ids"]
+    page = client.get(f"/api/v1/billing/accounts/{account_id}/ledger",
+                      headers=headers, params={"limit": 500}).json()
+    kinds = [e["kind"] for e in page["items"]]
+    assert kinds[-1] == "opening_balance" and page["total"] == len(kinds)
+    assert kinds.count("usage_charge") >= DAYS - 3
+    assert {"recharge_cash", "recharge_online"} & set(kinds), kinds
+    balance = client.get(f"/api/v1/billing/accounts/{account_id}/balance",
+                         headers=headers).json()
+    assert balance["balance_fen"] == balance["ledger_sum_fen"] == page["items"][0][
+        "balance_after_fen"]
+    usage = client.get(f"/api/v1/billing/accounts/{account_id}/usage", headers=headers).json()
+    assert sum(len(m["days"]) for m in usage) >= DAYS - 2

@@ -179,7 +179,8 @@ def test_meter_swap_each_validation_then_success_then_exactly_once(as_user, worl
     swap = r.json()
     assert swap["id"] == good["id"] and swap["duplicate"] is False
     assert (swap["old_final_kwh"], swap["new_start_kwh"]) == ("1234.56", "0.50")
-    assert swap["carried_fen"] == swap["old_remaining_fen"] == 3456
+    # the ledger (5000) is the money; the reading (3456) is evidence, kept beside it
+    assert (swap["carried_fen"], swap["old_remaining_fen"]) == (5000, 3456)
     assert swap["old_meter_id"] == world.meters["m1"].id
     assert swap["new_meter_id"] == world.meters["stock1"].id
     assert swap["recorded_by"] == world.user("tech1").id
@@ -190,7 +191,7 @@ def test_meter_swap_each_validation_then_success_then_exactly_once(as_user, worl
         "removed", 0, 123456)
     assert old["removed_at"] is not None
     assert (new["status"], new["account_id"], new["balance_fen"], new["purchase_count"]) == (
-        "installed", acc1.id, 3456, 0)
+        "installed", acc1.id, 5000, 0)
     assert (new["card_no"], new["last_reading_centi"]) == ("6200123456789", 50)
     assert (new["area_id"], new["station_id"]) == (acc1.area_id, acc1.station_id)
     assert new["installed_at"] is not None
@@ -210,16 +211,19 @@ def test_meter_swap_each_validation_then_success_then_exactly_once(as_user, worl
     assert detail["status"] == "on_site"
     event = detail["timeline"][-1]
     assert (event["action"], event["actor"]["display_name"]) == ("record_swap", "Tech1")
-    assert event["data"]["carried_fen"] == 3456
+    assert (event["data"]["carried_fen"], event["data"]["reported_fen"]) == (5000, 3456)
     assert event["data"]["new_meter_no"] == "NEW-STOCK1"
     assert {p["purpose"]: p["sha256"] for p in detail["photos"]} == {
         "old_face": OLD_FACE, "new_face": NEW_FACE}
     # the customer sees the new meter on their account, and the swap on the job
     account = as_user("customer1").get(f"/api/v1/accounts/{acc1.id}").json()
     assert account["meter_no"] == "NEW-STOCK1"
-    assert as_user("customer1").get(url).json()["carried_fen"] == 3456
+    assert as_user("customer1").get(url).json()["carried_fen"] == 5000
     registered = tech.get("/api/v1/meters", params={"meter_no": "NEW-STOCK1"}).json()
-    assert [(m["status"], m["balance_fen"]) for m in registered] == [("installed", 3456)]
+    assert [(m["status"], m["balance_fen"]) for m in registered] == [("installed", 5000)]
+    (disc,) = table_rows(db, "balance_discrepancy")
+    assert (disc["swap_id"], disc["ledger_fen"], disc["reported_fen"], disc["difference_fen"],
+            disc["status"]) == (good["id"], 5000, 3456, -1544, "open")
 
     # the identical request again (the answer was lost): a no-op that says so
     before = db_snapshot(db)
@@ -227,9 +231,10 @@ def test_meter_swap_each_validation_then_success_then_exactly_once(as_user, worl
     assert again.status_code == 200, again.text
     assert again.json()["duplicate"] is True and again.json()["id"] == good["id"]
     assert db_snapshot(db) == before
-    assert meter(db, world, "stock1")["balance_fen"] == 3456
+    assert meter(db, world, "stock1")["balance_fen"] == 5000
     assert len(table_rows(db, "meter_swap")) == 1
     assert len(table_rows(db, "audit_log", action="meter_swap.balance_carry_over")) == 1
+    assert len(table_rows(db, "balance_discrepancy")) == 1
 
     # another swap on the same job, or the same id with other content, is refused
     refused(tech, swap_body(world, new_meter_no="NEW-STOCK2"), 409, "SWAP_ALREADY_RECORDED")
@@ -270,13 +275,15 @@ def test_swap_on_a_rural_account_with_another_technician(as_user, world, db):
     svc_act(db, world, "tech1", oid, "start_travel")
     svc_act(db, world, "tech1", oid, "arrive")
     body = swap_body(world, old_meter_no="MTR-M2-0001", new_meter_no="NEW-STOCK2",
-                     old_remaining_fen=-1500, old_final_kwh="1000.00", new_start_kwh="0")
+                     old_remaining_fen=-1500, old_final_kwh="1000.00", new_start_kwh="0.00")
     r = as_user("tech1").post(f"{WO}/{oid}/meter-swap", json=body)
     assert r.status_code == 201, r.text
     new = meter(db, world, "stock2")
-    # an overdraft (negative balance) is carried too, exactly
+    # the ledger's balance is carried; the overdraft read off the meter is a discrepancy
     assert (new["status"], new["account_id"], new["balance_fen"]) == (
-        "installed", world.accounts["acc2"].id, -1500)
+        "installed", world.accounts["acc2"].id, 5000)
+    (disc,) = table_rows(db, "balance_discrepancy")
+    assert (disc["reported_fen"], disc["difference_fen"]) == (-1500, -6500)
     assert meter(db, world, "m2")["status"] == "removed"
 
 
@@ -312,8 +319,9 @@ def test_concurrent_swaps_carry_the_balance_exactly_once(as_user, world, db, sam
         assert {r.json()["code"] for r in results if r.status_code == 409} == {
             "SWAP_ALREADY_RECORDED"}
     assert len(table_rows(db, "meter_swap")) == 1
-    assert meter(db, world, "stock1")["balance_fen"] == 3456
+    assert meter(db, world, "stock1")["balance_fen"] == 5000
     assert meter(db, world, "m1")["balance_fen"] == 0
+    assert len(table_rows(db, "balance_discrepancy")) == 1
     assert len(table_rows(db, "audit_log", action="meter_swap.balance_carry_over")) == 1
     assert len(table_rows(db, "meter_reading")) == 2
     events = [e for e in table_rows(db, "work_order_event", work_order_id=oid)

@@ -198,8 +198,11 @@ def test_meter_swap_sent_twice_on_postgres(pg):
     second = tech.post(f"{WO}/{oid}/meter-swap", json=body)
     assert second.status_code == 200 and second.json()["duplicate"] is True
     assert db_snapshot(pg.db) == before
-    assert _balance(pg, "stock1") == 3456 and _balance(pg, "m1") == 0
+    # the ledger's 5000 is carried; the 3456 read off the meter waits as a discrepancy
+    assert _balance(pg, "stock1") == 5000 and _balance(pg, "m1") == 0
     assert len(table_rows(pg.db, "meter_swap", work_order_id=oid)) == 1
+    assert [d["difference_fen"] for d in table_rows(pg.db, "balance_discrepancy",
+                                                     work_order_id=oid)] == [3456 - 5000]
     carried = [a for a in table_rows(pg.db, "audit_log", action="meter_swap.balance_carry_over")
                if a["entity_id"] == body["id"]]
     assert len(carried) == 1
@@ -238,8 +241,9 @@ def test_concurrent_meter_swaps_on_postgres(pg, same_id):
     statuses = sorted(r.status_code for r in results)  # type: ignore[attr-defined]
     expected = [200] * (n - 1) + [201] if same_id else [201] + [409] * (n - 1)
     assert statuses == expected, [r.text for r in results]  # type: ignore[attr-defined]
-    assert _balance(pg, stock) == 3456
+    assert _balance(pg, stock) == 5000  # the ledger's figure, carried once
     assert len(table_rows(pg.db, "meter_swap", work_order_id=oid)) == 1
+    assert len(table_rows(pg.db, "balance_discrepancy", work_order_id=oid)) == 1
 
 
 def test_concurrent_identical_reports_make_one_job_on_postgres(pg):

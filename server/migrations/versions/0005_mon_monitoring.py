@@ -18,7 +18,7 @@ import server.db
 
 
 revision = '0005_mon'
-down_revision = '0003'
+down_revision = '0004_fix8'
 branch_labels = None
 depends_on = None
 

@@ -12,6 +12,7 @@ from mobile.services.drafts import FileDrafts, MemoryDrafts
 from mobile.services.engine_backend import EngineBackend
 from mobile.state.swap_form import SwapFormState, seals_of
 from shared.timeutil import utcnow
+from sync.client import outbox
 from sync.client.timefmt import to_iso
 from tests.unit.mobile.test_support import TECH, jpeg_bytes, make_device, order_row, pull
 
@@ -129,3 +130,17 @@ def test_unknown_fields_are_refused(tech: EngineBackend) -> None:
         form.set("balance_hack", "1", "en")
     with pytest.raises(ValueError):
         asyncio.run(form.set_photo("selfie", b"", "en"))
+
+
+def test_full_width_digits_are_read_as_the_server_reads_them(tech: EngineBackend) -> None:
+    form = SwapFormState(tech, MemoryDrafts(), swap_job(tech))
+    form.load("en")
+    filled(form, old_final_kwh="١٠١٢.٣٠")  # Arabic-Indic digits: refused, as on the server
+    assert not form.submit("en")
+    assert form.errors["old_final_kwh"] == "Enter a number"
+    with_photos(filled(form, old_final_kwh="１０１２．３", old_remaining="１２.５０"))
+    assert form.submit("en"), form.errors
+    with tech.store.read() as conn:
+        (op,) = outbox.select(conn)
+    assert (op.payload["old_final_kwh"], op.payload["new_start_kwh"],
+            op.payload["old_remaining_fen"]) == ("1012.30", "0.50", 1250)

@@ -38,7 +38,7 @@ FAST = settings(database=None, max_examples=200, deadline=None)
         (Decimal("12.3"), 1230),
         (Decimal("0.10"), 10),
         ("100000", 10_000_000),
-        ("1e2", 10_000),
+        ("１２.３０", 1230),  # full-width digits (a Chinese input method): normalised
         ("123456789012.34", 12345678901234),
     ],
 )
@@ -61,7 +61,8 @@ def test_yuan_to_fen_refuses_more_than_two_decimals(value: str | Decimal) -> Non
 
 
 @pytest.mark.parametrize("value", ["", "abc", "12,30", "¥12", "1.2.3", "NaN", "Infinity",
-                                   "-inf", Decimal("NaN"), True])
+                                   "-inf", Decimal("NaN"), True, "1e2", "+5", "١٢",
+                                   "1 000"])
 def test_yuan_to_fen_refuses_non_amounts(value: object) -> None:
     with pytest.raises(ValueError):
         yuan_to_fen(value)  # type: ignore[arg-type]

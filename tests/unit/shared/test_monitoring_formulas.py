@@ -222,8 +222,7 @@ def test_the_simulator_plans_what_a_tiny_county_can_hold():
     """More faults asked than areas: those that fit are injected, the rest left out; and
     the master meter sees the energy of the meters really fed from its area."""
     from server.monitoring.simulator.county import County, SimArea, SimMeter
-    from server.monitoring.simulator.engine import Simulator
-    from server.monitoring.simulator.engine import _d
+    from server.monitoring.simulator.engine import Simulator, _d
     from server.monitoring.simulator.faults import FaultCounts, plan
 
     def tiny() -> County:

@@ -186,7 +186,7 @@ def test_a_swap_event_records_what_was_swapped() -> None:
         {"id": "sw-1", "old_meter_no": " M-1 ", "new_meter_no": "M-2",
          "old_final_kwh": "1012.50", "old_remaining_fen": 2345, "new_start_kwh": "0.50"}, AT)
     assert d.event_data == {"swap_id": "sw-1", "old_meter_no": "M-1", "new_meter_no": "M-2",
-                            "old_final_kwh": "1012.50", "carried_fen": 2345,
+                            "old_final_kwh": "1012.50", "reported_fen": 2345,
                             "new_start_kwh": "0.50"}
     assert d.changes == {"status": S.ON_SITE, "last_activity_at": AT}
 

@@ -225,3 +225,27 @@ def test_a_new_meter_not_in_the_downloaded_register_is_left_to_the_server(
     _, act, j = tech
     assert act.record_swap(j["id"], draft(new_meter_no="TYPED-IN-9")).payload[
         "new_meter_no"] == "TYPED-IN-9"
+
+
+# -- the server's input rules, run before queueing (issue 8, items 7, 20, 23) ----------------
+def test_readings_are_queued_as_two_place_strings_never_rounded(
+        tech: tuple[Store, Actions, dict[str, Any]]) -> None:
+    _, act, j = tech
+    e = act.record_swap(j["id"], draft(old_final_kwh=Decimal("1013"),
+                                       new_start_kwh=Decimal("0.5")))
+    assert (e.payload["old_final_kwh"], e.payload["new_start_kwh"]) == ("1013.00", "0.50")
+
+
+def test_text_is_cleaned_with_the_servers_rule_before_it_is_queued(store: Store,
+                                                                    act: Actions) -> None:
+    j = put(store, "work_order", job(status="on_site"))
+    e = act.add_note(j["id"], "\u202e停电\u200b了\r\n第二行 ")
+    assert e.payload == {"text": "停电了\n第二行"}
+    with pytest.raises(DomainError) as err:
+        act.add_note(j["id"], "bell\x07")
+    assert code_of(err) == ErrorCode.VALIDATION_ERROR
+    with pytest.raises(DomainError):
+        act.add_note(j["id"], "\u2066\u200b\u2069")  # nothing visible left: empty
+    e = act.resolve(j["id"], "换了保险丝", cause="\u2066雷击\u2069\n损坏")
+    assert e.payload["cause"] == "雷击 损坏"
+    assert [op.type for op in queued(store)] == [OpType.WO_ADD_NOTE, OpType.WO_RESOLVE]

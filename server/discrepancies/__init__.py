@@ -1,0 +1,1 @@
+"""Balance discrepancies found at meter swaps, reviewed and settled by the office."""

@@ -1,0 +1,76 @@
+"""Text people type: one rule for every path (online API, sync op payloads, the phone).
+
+``clean_line`` (names, addresses, captions, causes) and ``clean_paragraphs`` (descriptions,
+notes, resolutions, reasons, comments) make typed text safe to store and show:
+
+1. **Control characters are refused** (``TextError``): C0 and C1 controls (NUL, ESC,
+   BEL, DEL …) and lone surrogates never come from a keyboard; they are a sign of broken
+   or hostile input. Tab, and line breaks (CR LF, CR, LF, VT, FF, NEL, U+2028, U+2029)
+   are the exceptions, handled in step 2.
+2. **Line breaks**: in paragraphs every kind of line break becomes ``\\n``; in a line each
+   becomes one space. A tab becomes a space.
+3. **Format characters are removed** (Unicode category Cf): bidi embeddings, overrides and
+   isolates (U+202A–U+202E, U+2066–U+2069), direction marks, zero-width space, joiners and
+   non-joiners, word joiner, BOM, soft hyphen, tag characters … They are invisible, so
+   removing them loses nothing a reader can see, and they can make a name read backwards
+   (``U+202E``) or make two different strings look the same. (Emoji joined with U+200D
+   fall apart into their parts; nothing else in Chinese or English text uses them.)
+4. **NFC**: composed characters are stored in one canonical form, so the same text
+   typed on two devices is the same string.
+5. Leading and trailing white space is dropped (each line keeps its inner spaces).
+
+The phone runs the same functions before it queues an op (``sync.client.actions``), so
+the server never changes what the phone showed the user.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from pydantic import BeforeValidator
+
+#: Every line break Unicode knows (CR LF first, so it counts as one).
+_BREAKS = re.compile("\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
+
+
+class TextError(ValueError):
+    """Text that cannot be accepted (a control character)."""
+
+
+def _check_and_break(value: str, newline: str) -> str:
+    value = _BREAKS.sub(newline, value).replace("\t", " ")
+    for ch in value:
+        cat = unicodedata.category(ch)
+        if (cat == "Cc" and ch != "\n") or cat == "Cs":
+            raise TextError(f"control character U+{ord(ch):04X} is not allowed in text")
+    return value
+
+
+def _finish(value: str) -> str:
+    value = "".join(ch for ch in value if unicodedata.category(ch) != "Cf")
+    return unicodedata.normalize("NFC", value).strip()
+
+
+def clean_line(value: str) -> str:
+    """One line of text: names, addresses, captions. Raises ``TextError``."""
+    return _finish(_check_and_break(value, " "))
+
+
+def clean_paragraphs(value: str) -> str:
+    """Longer text that may keep its line breaks (as ``\\n``). Raises ``TextError``."""
+    return _finish(_check_and_break(value, "\n"))
+
+
+def _pass_non_str(fn: Any) -> Any:
+    def run(value: Any) -> Any:
+        return fn(value) if isinstance(value, str) else value  # the str check reports it
+    return run
+
+
+#: Put last in an ``Annotated[str, StringConstraints(...), OneLine]``: the text is cleaned
+#: before its length (and any pattern) is checked.
+OneLine = BeforeValidator(_pass_non_str(clean_line))
+#: As ``OneLine``, keeping line breaks.
+Paragraphs = BeforeValidator(_pass_non_str(clean_paragraphs))
