@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from server.dispatch.models import CrewDuty
 from server.dispatch.roster import duty_of
 from shared.enums import Role
-from shared.timeutil import utcnow
+from shared.timeutil import LOCAL_TZ, utcnow
 from tests.conftest import db_snapshot, svc_act, svc_report, table_rows
 from tests.integration.office.board_kit import D, add_user, ok, put, refused
 
@@ -67,7 +67,8 @@ def test_a_manager_marks_duty_for_today(as_user, world, db):
 
 
 def test_duty_marks_lapse_at_the_end_of_the_day() -> None:
-    now = utcnow()
+    # mid-afternoon local time, so "an hour ago" is today whatever the hour the test runs
+    now = datetime.now(LOCAL_TZ).replace(hour=15, minute=0).astimezone(UTC)
     mark = CrewDuty(id="u", on_duty=False, set_by="m", set_at=now - timedelta(hours=1))
     assert duty_of(mark, now, now).source == "manager"  # today's mark wins over a sign-in
     old = CrewDuty(id="u", on_duty=True, set_by="m", set_at=now - timedelta(days=1, hours=1))
