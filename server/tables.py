@@ -18,6 +18,8 @@ from server.meters.models import Meter, MeterReading, MeterSwap
 from server.notifications.models import Notification, OutboxMessage
 from server.payments.models import PaymentCallback, PaymentOrder, SandboxEvent, SandboxPayment
 from server.photos.models import Photo, PhotoLink
+from server.ratelimit.models import RateLimit
+from server.scheduler.models import SchedulerJob
 from server.stations.models import Station, TransformerArea
 from server.sync.models import AppliedOp, Device
 from server.users.models import RefreshToken, User
@@ -48,9 +50,11 @@ __all__ = [
     "Photo",
     "PhotoLink",
     "PurchaseCountCorrection",
+    "RateLimit",
     "RefreshToken",
     "SandboxEvent",
     "SandboxPayment",
+    "SchedulerJob",
     "Station",
     "Tariff",
     "TransformerArea",

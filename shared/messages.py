@@ -231,6 +231,18 @@ ERRORS: dict[ErrorCode, tuple[str, str]] = {
         "The meter acknowledgement's signature is not valid; refused and recorded.",
     ),
     E.NOTIFICATION_NOT_FOUND: ("找不到消息 {notification}。", "Message {notification} not found."),
+    E.AUTH_RATE_LIMITED: (
+        "登录失败次数过多，请 {retry_after} 秒后再试。",
+        "Too many failed sign-ins; try again in {retry_after} seconds.",
+    ),
+    E.RATE_LIMITED: (
+        "请求过于频繁（每 {window_s} 秒最多 {limit} 次），请 {retry_after} 秒后再试。",
+        "Too many requests (at most {limit} per {window_s} seconds); try again in "
+        "{retry_after} seconds.",
+    ),
+    E.NOT_READY: (
+        "服务暂不可用：{failed}。", "The service is not ready: {failed}.",
+    ),
 }
 
 #: Codes of the sync layer (``sync.protocol.SyncErrorCode`` values).
@@ -247,7 +259,8 @@ SYNC_ERRORS: dict[str, tuple[str, str]] = {
     "SYNC_CURSOR_RESET": ("同步位置失效，将重新下载数据（未上传的操作会保留）。",
                           "Sync position expired; data is downloaded again (your pending "
                           "changes are kept)."),
-    "SYNC_CLIENT_TOO_OLD": ("应用版本过旧，请升级。", "This app version is too old; please update."),
+    "SYNC_CLIENT_TOO_OLD": ("应用版本过旧，请升级。",
+                            "This app version is too old; please update."),
     "SYNC_TRANSIENT": ("服务器繁忙，稍后自动重试。",
                        "Server busy; it will be retried automatically."),
     "SYNC_PHOTO_HASH_MISMATCH": ("照片校验失败，已丢弃上传内容。",

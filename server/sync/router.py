@@ -10,8 +10,10 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
 from server.deps import CurrentUser, DatabaseDep, LangDep, SessionDep, SettingsDep
+from server.ops.metrics import metrics_of
 from server.photos import service as photos
 from server.photos.models import Photo, PhotoLink
+from server.ratelimit.deps import PULL_BUDGET, PUSH_BUDGET
 from server.uow import UnitOfWork
 from server.work_orders.models import WorkOrder
 from server.work_orders.service import visible_clause
@@ -42,9 +44,15 @@ def _sync_error(code: SyncErrorCode, status: int, lang: str, headers: dict[str, 
                          "details": details}, status_code=status, headers=headers)
 
 
+_BUDGET_DOC = {"description": "RATE_LIMITED: the device's budget of requests is spent "
+                              "(Retry-After)"}
+
+
 @router.post("/sync/push", response_model=PushResponse, summary="Push queued ops",
-             responses={426: {"description": "SYNC_CLIENT_TOO_OLD"}})
-def push(body: PushRequest, user: CurrentUser, db: DatabaseDep, lang: LangDep) -> Any:
+             dependencies=[PUSH_BUDGET],
+             responses={426: {"description": "SYNC_CLIENT_TOO_OLD"}, 429: _BUDGET_DOC})
+def push(request: Request, body: PushRequest, user: CurrentUser, db: DatabaseDep,
+         lang: LangDep) -> Any:
     """One result per op, in order: applied, duplicate (decided before), rejected (code,
     message, the server's row) or deferred (retry later). See docs/sync-protocol.md."""
     if body.protocol < MIN_PROTOCOL_VERSION:
@@ -52,11 +60,13 @@ def push(body: PushRequest, user: CurrentUser, db: DatabaseDep, lang: LangDep) -
                            minimum=MIN_PROTOCOL_VERSION)
     now = utcnow()
     results = pushing.push(db, actor=user.actor, request=body, lang=lang, received_at=now)
+    metrics_of(request).pushed(results)
     return PushResponse(server_time=utcnow(), results=results)
 
 
 @router.get("/sync/pull", response_model=PullResponse, summary="Pull changes in my scope",
-            responses={426: {"description": "SYNC_CLIENT_TOO_OLD"}})
+            dependencies=[PULL_BUDGET],
+            responses={426: {"description": "SYNC_CLIENT_TOO_OLD"}, 429: _BUDGET_DOC})
 def pull(request: Request, user: CurrentUser, session: SessionDep,
          cursor: Annotated[str | None, Query(max_length=2000)] = None,
          limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
@@ -67,6 +77,7 @@ def pull(request: Request, user: CurrentUser, session: SessionDep,
         return _sync_error(SyncErrorCode.CLIENT_TOO_OLD, 426, "zh", minimum=MIN_PROTOCOL_VERSION)
     page = pulling.pull(session, actor=user.actor, cursor=cursor, limit=limit,
                         secret=request.app.state.secret_key)
+    metrics_of(request).pulled(len(page.changes), reset=page.reset)
     body = {"protocol": PROTOCOL_VERSION, "server_time": utcnow().isoformat(),
             "changes": page.changes, "next_cursor": page.next_cursor,
             "has_more": page.has_more, "reset": page.reset}
