@@ -83,8 +83,11 @@ class Settings(BaseSettings):
     login_failure_window_s: int = Field(default=900, ge=1)
     login_lockout_s: int = Field(default=900, ge=1)
     login_lockout_max_s: int = Field(default=4 * 3600, ge=1)
-    sync_push_per_minute: int = Field(default=120, ge=1)
-    sync_pull_per_minute: int = Field(default=600, ge=1)
+    sync_push_per_minute: int = Field(default=120, ge=1, description="Push requests per "
+                                      "device and budget window")
+    sync_pull_per_minute: int = Field(default=600, ge=1, description="Pull pages per device "
+                                      "and budget window")
+    sync_budget_window_s: int = Field(default=60, ge=1)
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:

@@ -24,10 +24,11 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             record.request_id = REQUEST_ID.get()
+        record.__dict__.pop("color_message", None)  # uvicorn's copy with terminal colours
         return True
 
 
-JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s"
+JSON_FIELDS = "%(levelname)s %(name)s %(message)s %(request_id)s"
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s"
 
 
@@ -35,8 +36,8 @@ def log_config(settings: Settings) -> dict[str, Any]:
     formatter: dict[str, Any]
     if settings.log_format == "json":
         formatter = {"()": "pythonjsonlogger.json.JsonFormatter", "fmt": JSON_FIELDS,
-                     "rename_fields": {"asctime": "time", "levelname": "level",
-                                       "name": "logger"},
+                     "timestamp": "time",  # ISO 8601, UTC
+                     "rename_fields": {"levelname": "level", "name": "logger"},
                      "json_ensure_ascii": False}
     else:
         formatter = {"format": TEXT_FORMAT}
@@ -56,5 +57,6 @@ def log_config(settings: Settings) -> dict[str, Any]:
             "uvicorn.error": {"handlers": [], "level": level, "propagate": True},
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
             "apscheduler": {"handlers": [], "level": "WARNING", "propagate": True},
+            "alembic": {"handlers": [], "level": "WARNING", "propagate": True},
         },
     }

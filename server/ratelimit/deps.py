@@ -20,12 +20,12 @@ def _budget(kind: str, limit_of: str):  # type: ignore[no-untyped-def]
               device: DeviceHeader = None) -> None:
         if settings.rate_limits:
             spend(db, kind=kind, subject=f"{user.id}:{device or '-'}",
-                  limit=getattr(settings, limit_of))
+                  limit=getattr(settings, limit_of), window_s=settings.sync_budget_window_s)
 
     return Depends(check)
 
 
-#: One push request of the device's budget per minute (``sync_push_per_minute``).
+#: One push request of the device's budget (``sync_push_per_minute`` per window).
 PUSH_BUDGET = _budget("sync:push", "sync_push_per_minute")
-#: One pull page of the device's budget per minute (``sync_pull_per_minute``).
+#: One pull page of the device's budget (``sync_pull_per_minute`` per window).
 PULL_BUDGET = _budget("sync:pull", "sync_pull_per_minute")

@@ -111,7 +111,8 @@ def sweep(db: Database, *, settings: Settings, now: float | None = None) -> int:
     """Delete rows whose window and lock are over (a lock's doubling is remembered for
     ``login_lockout_max_s`` after it ended)."""
     now = time.time() if now is None else now
-    horizon = now - max(settings.login_failure_window_s, 60) - settings.login_lockout_max_s
+    horizon = (now - max(settings.login_failure_window_s, settings.sync_budget_window_s)
+               - settings.login_lockout_max_s)
     with db.writer.begin() as conn:
         result = conn.execute(delete(TABLE).where(
             TABLE.c.window_start < horizon,

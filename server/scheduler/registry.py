@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,11 +29,13 @@ ANCHOR = datetime(2024, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class JobContext:
-    """What a job may use: the database, the settings and the app's services."""
+    """What a job may use: the database, the settings, the app's services, and the time
+    of the tick being run."""
 
     db: Database
     settings: Settings
     services: dict[str, Any] = field(default_factory=dict)
+    now: datetime = ANCHOR
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class Job:
             raise ValueError(f"job {self.name}: the interval must be positive")
         if not 0 < len(self.name) <= 64:
             raise ValueError("a job name has 1-64 characters")
+
+    def context(self, base: JobContext, now: datetime) -> JobContext:
+        return replace(base, now=now)
 
     def with_interval(self, seconds: float | None) -> Job:
         if seconds is None:

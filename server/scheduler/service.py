@@ -125,7 +125,7 @@ class Scheduler:
             result: str | None = None
             error: str | None = None
             try:
-                result = job.run(self.context)
+                result = job.run(job.context(self.context, now))
             except Exception as exc:
                 log.exception("scheduled job %s failed", name)
                 error = "".join(traceback.format_exception(exc))[-MAX_ERROR_CHARS:]
