@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 from server.config import Settings
 from server.ops.logs import log_config
