@@ -5,6 +5,7 @@ never forks), on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,7 +83,7 @@ def test_entries_are_chained_and_the_check_passes(kind: str, tmp_path: Path) -> 
         rows = sorted(table_rows(db, "audit_log"), key=lambda r: r["seq"])
         assert [r["seq"] for r in rows] == list(range(1, 12))
         assert rows[0]["prev_hash"] == GENESIS
-        assert all(b["prev_hash"] == a["hash"] for a, b in zip(rows, rows[1:], strict=False))
+        assert all(b["prev_hash"] == a["hash"] for a, b in itertools.pairwise(rows))
         code, out = check(db)
         assert code == 0, out
         assert f"11 entries, head 11 {rows[-1]['hash']}: OK" in out
@@ -122,7 +123,7 @@ def test_recomputing_one_hash_breaks_the_next_link(tmp_path: Path) -> None:
 
     with database("sqlite", tmp_path) as db:
         write_entries(db, 4)
-        _, before = check(db)
+        _, _before = check(db)
         row = next(r for r in table_rows(db, "audit_log") if r["seq"] == 2)
         row["reason"] = "edited"
         new_hash = entry_hash(row["prev_hash"], row)
