@@ -6,6 +6,7 @@ never forks), on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -181,8 +182,8 @@ def test_the_migration_chains_the_entries_written_before_it(kind: str, tmp_path:
                     "after, reason) VALUES (:at, 'u-1', 'meter.purchase_count', 'meter', "
                     ":eid, :before, :after, '补卡')"),
                     {"at": f"2026-01-0{i + 1} 08:00:00", "eid": f"m-{i}",
-                     "before": '{"purchase_count": %d}' % i,
-                     "after": '{"purchase_count": %d}' % (i + 1)})
+                     "before": json.dumps({"purchase_count": i}),
+                     "after": json.dumps({"purchase_count": i + 1})})
         engine_db.dispose()
         upgrade(url)
         db = make_database(url)
