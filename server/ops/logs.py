@@ -28,7 +28,7 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-JSON_FIELDS = "%(levelname)s %(name)s %(message)s %(request_id)s"
+JSON_FIELDS = "%(levelname)s %(name)s %(process)d %(message)s %(request_id)s"
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s"
 
 
