@@ -23,6 +23,7 @@ from server.ops.health import router as health_router
 from server.ops.metrics import Metrics
 from server.ops.metrics import router as metrics_router
 from server.ops.middleware import RequestMiddleware, SecurityHeadersMiddleware
+from server.ops.openapi import install as install_openapi
 from server.scheduler.jobs import DEFAULT_JOBS
 from server.scheduler.router import router as scheduler_router
 from server.scheduler.service import Scheduler
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                    scheduler_router):
         app.include_router(router)
     install_billing(app, settings)  # billing, payments, notifications, meter commands
+    install_openapi(app)  # every 4xx documented as {"code", "message", "details"}
     app.state.scheduler = Scheduler(db, settings, services={"billing": app.state.billing},
                                     observer=metrics, jobs=DEFAULT_JOBS)
     return app
