@@ -36,7 +36,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -53,6 +53,8 @@ from bench.launch import SECRET, Server, gridone, postgres_database, server_env
 P99_TARGET_MS = 200.0
 #: The county of the issue: registered customers, crews and technicians, dispatchers.
 COUNTY = {"customers": 100_000, "field": 100, "dispatchers": 10}
+#: Requests in one round of each kind of device (pull + balance; push + pull; the board).
+REQUESTS_PER_ROUND = {"customer": 2, "field": 2, "dispatcher": 1}
 #: How often each opens the app / pushes / refreshes in the county's peak hour.
 REAL_INTERVAL_S = {
     # 3 opens a day, 15 % of the day's opens in the peak hour
@@ -84,39 +86,55 @@ def pct(values: list[float], p: float) -> float:
 
 
 class CpuMeter:
-    """CPU seconds used by groups of processes over a step (% of one core)."""
+    """CPU used by groups of processes over a step, in % of one core (the machine has
+    200). The groups are found again at the end of the step (PostgreSQL starts a backend
+    per new connection); a process that started during the step counts from its start."""
 
-    def __init__(self, groups: dict[str, list[int]]) -> None:
+    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
         self.groups = groups
-        self.start: dict[str, float] = {}
+        self.start: dict[str, dict[int, float]] = {}
         self.t0 = 0.0
 
     @staticmethod
-    def _cpu(pids: list[int]) -> float:
-        total = 0.0
+    def _cpu(pids: list[int]) -> dict[int, float]:
+        out = {}
         for pid in pids:
             try:
                 times = psutil.Process(pid).cpu_times()
-                total += times.user + times.system
+                out[pid] = times.user + times.system
             except psutil.Error:
                 pass
-        return total
+        return out
 
     def begin(self) -> None:
         self.t0 = time.monotonic()
-        self.start = {name: self._cpu(pids) for name, pids in self.groups.items()}
+        self.start = {name: self._cpu(find()) for name, find in self.groups.items()}
         psutil.cpu_percent(None)
 
     def end(self) -> dict[str, float]:
         elapsed = time.monotonic() - self.t0
-        out = {name: round(100 * (self._cpu(pids) - self.start[name]) / elapsed, 1)
-               for name, pids in self.groups.items()}
-        out["machine (of 200)"] = round(psutil.cpu_percent(None) * psutil.cpu_count(), 1)
+        out = {}
+        for name, find in self.groups.items():
+            now = self._cpu(find())
+            used = sum(t - self.start[name].get(pid, 0.0) for pid, t in now.items())
+            out[name] = round(100 * used / elapsed, 1)
+        machine = psutil.cpu_percent(None) * psutil.cpu_count()
+        out["machine (of 200)"] = round(machine, 1)
+        out["other processes"] = round(max(0.0, machine - sum(
+            v for k, v in out.items() if k != "machine (of 200)")), 1)
         return out
 
 
-def postgres_pids() -> list[int]:
-    return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+def postgres_pids(database: str) -> Callable[[], list[int]]:
+    """The PostgreSQL backends serving ``database`` (their title names it)."""
+    def find() -> list[int]:
+        pids = []
+        for proc in psutil.process_iter(["name", "cmdline"]):
+            if proc.info["name"] == "postgres" and database in " ".join(
+                    proc.info["cmdline"] or ()):
+                pids.append(proc.pid)
+        return pids
+    return find
 
 
 # -- the simulated devices ----------------------------------------------------------------
@@ -279,6 +297,7 @@ class StepResult:
     endpoints: dict[str, dict[str, Any]]
     cpu: dict[str, float]
     county_equivalent: dict[str, int]
+    cpu_ms_per_request: dict[str, float]
 
     @property
     def p99_ms(self) -> float:
@@ -307,12 +326,15 @@ def summarise(stats: Stats, devices: list[Device], seconds: float, cpu: dict[str
     # rounds stand for at real (peak-hour) intervals.
     offered = sum(1 / think[k] for k in kinds)
     equivalent = {k: int(kinds.count(k) * REAL_INTERVAL_S[k] / think[k]) for k in think}
+    per_request = {k: round(10 * v * seconds / max(total, 1), 2) for k, v in cpu.items()
+                   if k in ("api", "postgres")}  # % of a core x s / requests -> ms
     return StepResult(len(devices), round(seconds, 1), total, round(total / seconds, 1),
-                      round(offered, 1), endpoints, cpu, equivalent)
+                      round(offered, 1), endpoints, cpu, equivalent, per_request)
 
 
 async def drive(url: str, who: dict[str, list[Identity]], steps: list[int],
-                step_seconds: float, think: dict[str, float], cpu_groups: dict[str, list[int]],
+                step_seconds: float, think: dict[str, float],
+                cpu_groups: dict[str, Callable[[], list[int]]],
                 deadline: float, log: Any) -> list[StepResult]:
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
     results: list[StepResult] = []
@@ -358,13 +380,30 @@ async def drive(url: str, who: dict[str, list[Identity]], steps: list[int],
 
 def report_step(r: StepResult) -> str:
     lines = [f"-- {r.devices} active devices: {r.requests} requests in {r.seconds} s = "
-             f"{r.rps} req/s (offered rounds {r.offered_rps}/s); CPU % {r.cpu}; "
-             f"stands for a county of {r.county_equivalent} at its peak hour"]
+             f"{r.rps} req/s (offered rounds {r.offered_rps}/s); CPU % {r.cpu}; CPU ms per "
+             f"request {r.cpu_ms_per_request}; stands for a county of "
+             f"{r.county_equivalent} at its peak hour"]
     for name, e in r.endpoints.items():
         errs = f", errors {e['error_statuses']}" if e["errors"] else ""
         lines.append(f"   {name:<38} n={e['n']:<6} p50 {e['p50_ms']:>7.1f}  p95 "
                      f"{e['p95_ms']:>7.1f}  p99 {e['p99_ms']:>7.1f} ms{errs}")
     return "\n".join(lines)
+
+
+def county_peak_rps() -> float:
+    """Requests a second the county of the issue makes in its peak hour."""
+    counts = {"customer": COUNTY["customers"], "field": COUNTY["field"],
+              "dispatcher": COUNTY["dispatchers"]}
+    return sum(counts[k] * REQUESTS_PER_ROUND[k] / REAL_INTERVAL_S[k] for k in counts)
+
+
+def dedicated_capacity(results: list[StepResult]) -> float | None:
+    """Requests a second two dedicated cores would serve at the CPU cost per request
+    measured (API workers + PostgreSQL; the harness and other load elsewhere)."""
+    costs = [sum(r.cpu_ms_per_request.values()) for r in results if r.requests > 50]
+    if not costs:
+        return None
+    return round(2000 / statistics.median(costs), 0)
 
 
 def saturation(results: list[StepResult]) -> dict[str, Any]:
@@ -375,7 +414,7 @@ def saturation(results: list[StepResult]) -> dict[str, Any]:
         stalled = prev is not None and r.rps < 0.8 * prev.rps * r.devices / prev.devices
         if r.p99_ms > P99_TARGET_MS or r.errors or stalled:
             busiest = max(((k, v) for k, v in r.cpu.items() if k != "machine (of 200)"),
-                          key=lambda kv: kv[1])
+                          key=lambda kv: kv[1])  # "other processes": not ours
             return {"held_up_to": held, "broke_at": r.devices,
                     "why": f"p99 {r.p99_ms:.0f} ms" + (f", {r.errors} errors"
                                                       if r.errors else ""),
@@ -410,9 +449,10 @@ def run_backend(backend: str, args: argparse.Namespace, log: Any) -> dict[str, A
             log(f"[{backend}] identities: " + ", ".join(f"{k} {len(v)}" for k, v in who.items()))
             with Server(env, folder / "serve.log", workers=workers) as server:
                 pids = server.pids()
-                groups = {"api": pids, "harness": [psutil.Process().pid]}
+                groups: dict[str, Callable[[], list[int]]] = {
+                    "api": lambda: pids, "harness": lambda: [psutil.Process().pid]}
                 if backend == "postgres":
-                    groups["postgres"] = postgres_pids()
+                    groups["postgres"] = postgres_pids(url.rsplit("/", 1)[-1])
                 deadline = time.monotonic() + args.max_seconds
                 log(f"[{backend}] {workers} worker(s) at {server.url}")
                 results = asyncio.run(drive(server.url, who, args.steps, args.step_seconds,
@@ -421,7 +461,10 @@ def run_backend(backend: str, args: argparse.Namespace, log: Any) -> dict[str, A
             "days": args.days, "think_s": args.think, "step_seconds": args.step_seconds,
             "steps": [r.__dict__ | {"p99_ms": r.p99_ms, "errors": r.errors}
                       for r in results],
-            "saturation": saturation(results)}
+            "saturation": saturation(results),
+            "county_peak_rps": round(county_peak_rps(), 1),
+            "dedicated_2_core_rps": dedicated_capacity(results),
+            "load_average": [round(x, 1) for x in psutil.getloadavg()]}
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
@@ -451,7 +494,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     backends = ["postgres", "sqlite"] if args.backend == "both" else [args.backend]
     out = [run_backend(b, args, log) for b in backends]
     for r in out:
-        log(f"== {r['backend']} ({r['workers']} worker(s)): {json.dumps(r['saturation'])}")
+        log(f"== {r['backend']} ({r['workers']} worker(s)): {json.dumps(r['saturation'])}; "
+            f"the county's peak hour is {r['county_peak_rps']} req/s; at the CPU cost per "
+            f"request measured, two dedicated cores serve ~{r['dedicated_2_core_rps']} req/s; "
+            f"load average at the end {r['load_average']}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2, ensure_ascii=False))
     return out

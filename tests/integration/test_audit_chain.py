@@ -54,18 +54,20 @@ def tamper(db: Database, sql: str) -> None:
 
 
 @contextmanager
-def database(kind: str, tmp_path: Path) -> Iterator[Database]:
+def at_revision(kind: str, tmp_path: Path, revision: str) -> Iterator[str]:
     if kind == "postgres":
         with pg.fresh_database() as url:
-            upgrade(url)
-            db = make_database(url)
-            try:
-                yield db
-            finally:
-                db.dispose()
+            upgrade(url, revision)
+            yield url
     else:
-        url = f"sqlite:///{tmp_path / 'audit.db'}"
-        upgrade(url)
+        url = f"sqlite:///{tmp_path / f'audit-{revision}.db'}"
+        upgrade(url, revision)
+        yield url
+
+
+@contextmanager
+def database(kind: str, tmp_path: Path) -> Iterator[Database]:
+    with at_revision(kind, tmp_path, "head") as url:
         db = make_database(url)
         try:
             yield db
@@ -196,14 +198,3 @@ def test_the_migration_chains_the_entries_written_before_it(kind: str, tmp_path:
         finally:
             db.dispose()
 
-
-@contextmanager
-def at_revision(kind: str, tmp_path: Path, revision: str) -> Iterator[str]:
-    if kind == "postgres":
-        with pg.fresh_database() as url:
-            upgrade(url, revision)
-            yield url
-    else:
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-        upgrade(url, revision)
-        yield url

@@ -57,6 +57,20 @@ def change_everything(db: Database, data_dir: Path, photo: Path) -> None:
     (data_dir / "photos" / "new.img").write_bytes(b"later")
 
 
+def filled_and_backed_up(url: str, data_dir: Path, backup: Path) -> tuple[Any, Path]:
+    """Fill a migrated database, put a photo, back both up while the app's engine is
+    open; (the database's snapshot, the photo's path)."""
+    upgrade(url)
+    db = make_database(url)
+    fill(db)
+    photo = put_photo(data_dir)
+    before = db_snapshot(db)
+    r = gridone(["backup", str(backup)], url, data_dir)
+    db.dispose()
+    assert r.exit_code == 0, r.output
+    return before, photo
+
+
 def restore_checks(url: str, data_dir: Path, backup: Path, before: Any, photo: Path) -> None:
     db = make_database(url)
     change_everything(db, data_dir, photo)
@@ -89,15 +103,8 @@ def test_sqlite_backup_and_restore(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     url = f"sqlite:///{data_dir / 'gridone.db'}"
-    upgrade(url)
-    db = make_database(url)
-    fill(db)
-    photo = put_photo(data_dir)
-    before = db_snapshot(db)
     backup = tmp_path / "backup-1"
-    r = gridone(["backup", str(backup)], url, data_dir)  # the app's engine is still open
-    db.dispose()
-    assert r.exit_code == 0, r.output
+    before, photo = filled_and_backed_up(url, data_dir, backup)
     assert {p.name for p in backup.iterdir()} == {"manifest.json", "gridone.sqlite3",
                                                   "photos.tar"}
     assert gridone(["backup", str(backup)], url, data_dir).exit_code == 1  # not over one
@@ -144,15 +151,8 @@ def test_postgres_backup_and_restore(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     with pg.fresh_database() as url, pg.fresh_database() as other_url:
-        upgrade(url)
-        db = make_database(url)
-        fill(db)
-        photo = put_photo(data_dir)
-        before = db_snapshot(db)
         backup = tmp_path / "pg-backup"
-        r = gridone(["backup", str(backup)], url, data_dir)
-        db.dispose()
-        assert r.exit_code == 0, r.output
+        before, photo = filled_and_backed_up(url, data_dir, backup)
         assert (backup / "gridone.pgdump").stat().st_size > 0
 
         restore_checks(url, data_dir, backup, before, photo)
