@@ -262,7 +262,7 @@ def identities(url: str) -> dict[str, list[Identity]]:
         for uid, aid in conn.execute(text(
                 "SELECT owner_user_id, id FROM account WHERE owner_user_id IS NOT NULL")):
             owned[uid].append(aid)
-        open_jobs = dict(conn.execute(text(
+        open_jobs: dict[str, int] = dict(conn.execute(text(
             "SELECT assignee_id, count(*) FROM work_order WHERE assignee_id IS NOT NULL AND "
             "status IN ('dispatched', 'accepted', 'en_route', 'on_site') "
             "GROUP BY assignee_id")).all())
@@ -349,7 +349,7 @@ async def drive(url: str, who: dict[str, list[Identity]], steps: list[int],
                 log(f"stopping before {n} devices: the time budget is spent")
                 break
             kinds = mix(n)
-            used = defaultdict(int)
+            used: dict[str, int] = defaultdict(int)
             for d in devices:
                 used[d.who.kind] += 1
             for kind in kinds[len(devices):] if len(kinds) > len(devices) else []:

@@ -140,7 +140,8 @@ def test_two_app_instances_on_one_database_run_each_tick_exactly_once(
                     fired.append((_job.slot(now), _app))
                 return _orig(name, now=now)
 
-            sched.tick = tick  # type: ignore[method-assign]  (the timers call this)
+            # the timers call this wrapper, which notes the tick it fired
+            sched.tick = tick  # type: ignore[method-assign]
             apps.append(app)
         with TestClient(apps[0]), TestClient(apps[1]):
             assert all(a.state.scheduler.running for a in apps)
