@@ -397,13 +397,16 @@ def county_peak_rps() -> float:
     return sum(counts[k] * REQUESTS_PER_ROUND[k] / REAL_INTERVAL_S[k] for k in counts)
 
 
-def dedicated_capacity(results: list[StepResult]) -> float | None:
+def dedicated_capacity(results: list[StepResult], workers: int) -> float | None:
     """Requests a second two dedicated cores would serve at the CPU cost per request
-    measured (API workers + PostgreSQL; the harness and other load elsewhere)."""
-    costs = [sum(r.cpu_ms_per_request.values()) for r in results if r.requests > 50]
-    if not costs:
+    measured (the harness and other load elsewhere): the API workers use at most one
+    core each, and they share the two with PostgreSQL."""
+    steps = [r for r in results if r.requests > 50]
+    if not steps:
         return None
-    return round(2000 / statistics.median(costs), 0)
+    api = statistics.median(r.cpu_ms_per_request.get("api", 0.0) for r in steps)
+    db = statistics.median(r.cpu_ms_per_request.get("postgres", 0.0) for r in steps)
+    return round(min(1000 * min(workers, 2) / api, 2000 / (api + db)), 0)
 
 
 def saturation(results: list[StepResult]) -> dict[str, Any]:
@@ -463,7 +466,7 @@ def run_backend(backend: str, args: argparse.Namespace, log: Any) -> dict[str, A
                       for r in results],
             "saturation": saturation(results),
             "county_peak_rps": round(county_peak_rps(), 1),
-            "dedicated_2_core_rps": dedicated_capacity(results),
+            "dedicated_2_core_rps": dedicated_capacity(results, workers),
             "load_average": [round(x, 1) for x in psutil.getloadavg()]}
 
 
