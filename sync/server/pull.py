@@ -56,7 +56,8 @@ def encode_cursor(data: dict[str, Any], *, secret: str) -> str:
 def decode_cursor(cursor: str, *, secret: str, actor: Actor) -> dict[str, Any]:
     raw, _, sig = cursor.partition(".")
     good = hmac.new(secret.encode(), raw.encode(), hashlib.sha256).hexdigest()[:24]
-    if not hmac.compare_digest(sig, good):
+    # (bytes: compare_digest refuses str with non-ASCII characters, which a client may send)
+    if not hmac.compare_digest(sig.encode(), good.encode()):
         raise CursorError("signature")
     try:
         data = json.loads(base64.urlsafe_b64decode(raw.encode()))

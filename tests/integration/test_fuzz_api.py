@@ -137,3 +137,29 @@ def test_fuzz_the_whole_api(fuzz_app: Any, role: str) -> None:
     assert requests > 200, "the fuzzer hardly ran"
     assert not failures, "\n\n".join(f"== {k}\n{v}" for k, v in failures.items())
     assert not any(status >= 500 for status in statuses)
+
+
+# -- what the fuzzer found, kept as plain regression tests ------------------------------
+def test_a_cursor_with_non_ascii_characters_restarts_the_download(
+        as_user: Any, world: Any) -> None:
+    """Found by the 100-example run: comparing the cursor's signature with a str holding
+    non-ASCII characters raised TypeError (500). Now it is an unusable cursor: reset."""
+    crew = as_user("crew1")
+    for cursor in ("é.é", "eyJ9.ü" + "0" * 23, "\u4e2d\u6587"):
+        r = crew.get("/api/v1/sync/pull", params={"cursor": cursor, "limit": 10})
+        assert r.status_code == 200, r.text
+        assert r.json()["reset"] is True
+
+
+def test_a_signature_header_with_non_ascii_characters_is_refused(
+        as_user: Any, world: Any) -> None:
+    """The same comparison on the payment provider's and the head-end's signatures."""
+    # 64 characters past ASCII as the server reads them (latin-1): "Ã©" * 32
+    header = b"t=1700000000,v1=" + "é".encode() * 32
+    anon = as_user(None)
+    for url in ("/api/v1/payments/callback", "/api/v1/meter-commands/acks"):
+        r = anon.post(url, content=b"{}", headers={
+            "X-Signature": header,
+            "Content-Type": "application/json"})
+        assert r.status_code == 400, (url, r.status_code, r.text)
+        assert r.json()["code"].endswith("_SIGNATURE_INVALID")
