@@ -7,8 +7,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from pydantic import BaseModel
-from sqlalchemy import text
 
 from server.auth.router import router as auth_router
 from server.billing.setup import install as install_billing
@@ -23,21 +21,24 @@ from server.dispatch.router import router as dispatch_router
 from server.errors import install_error_handlers
 from server.meters.router import router as meters_router
 from server.middleware import BodyLimitMiddleware
-from server.migrate import upgrade
+from server.migrate import head, upgrade
 from server.monitoring.router import router as monitoring_router
+from server.ops.health import API_VERSION
+from server.ops.health import router as health_router
+from server.ops.metrics import Metrics
+from server.ops.metrics import router as metrics_router
+from server.ops.middleware import RequestMiddleware, SecurityHeadersMiddleware
+from server.ops.openapi import install as install_openapi
 from server.photos.router import router as photos_router
+from server.scheduler.jobs import DEFAULT_JOBS
+from server.scheduler.router import router as scheduler_router
+from server.scheduler.service import Scheduler
 from server.stations.router import router as stations_router
 from server.sync.router import router as sync_router
 from server.work_orders.router import router as work_orders_router
 from sync.protocol import MAX_PUSH_BYTES
 
-API_VERSION = "1"
-
-
-class HealthOut(BaseModel):
-    status: str
-    database: str
-    version: str
+__all__ = ["API_VERSION", "create_app", "create_app_from_env"]
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
@@ -47,11 +48,18 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     db = make_database(settings.resolved_database_url)
     if migrate:
         upgrade(settings.resolved_database_url)
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        db.dispose()
+        scheduler: Scheduler = app.state.scheduler
+        if settings.runs_scheduler:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            scheduler.shutdown()
+            db.dispose()
 
     app = FastAPI(
         title="GridOne API",
@@ -66,6 +74,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.metrics = metrics
+    app.state.schema_head = head()
     app.state.secret_key = settings.resolved_secret("secret_key")
     app.state.lookup_pepper = settings.resolved_secret("lookup_pepper")
     app.state.counters = Counters()
@@ -75,20 +85,30 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                        large_prefixes=("/api/v1/photos", "/api/v1/sync/push"))
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
-                           allow_methods=["*"], allow_headers=["*"])
+                           allow_credentials=settings.cors_allow_credentials,
+                           allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+                           allow_headers=["Authorization", "Content-Type", "Accept-Language",
+                                          "X-Request-ID", "X-Device-ID", "X-Photo-Size",
+                                          "X-Photo-Type"],
+                           expose_headers=["X-Request-ID", "Retry-After"])
+    if settings.security_headers:
+        app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds)
+    app.add_middleware(RequestMiddleware, metrics=metrics)  # outermost: sees every answer
 
-    @app.get("/api/v1/health", response_model=HealthOut, tags=["meta"],
-             summary="Liveness and database check")
-    def health() -> HealthOut:
-        with db.reader.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return HealthOut(status="ok", database=db.writer.dialect.name, version=API_VERSION)
-
-    for router in (auth_router, stations_router, customers_router, meters_router,
-                   work_orders_router, sync_router, photos_router,
-                   discrepancies_router, devices_router):
+    for router in (health_router, metrics_router, auth_router, stations_router,
+                   customers_router, meters_router, work_orders_router, sync_router,
+                   photos_router, discrepancies_router, devices_router, scheduler_router):
         app.include_router(router)
     install_billing(app, settings)  # billing, payments, notifications, meter commands
     app.include_router(dispatch_router)  # the dispatch desk, and /office (issue 10)
     app.include_router(monitoring_router)  # grid monitoring (issue 12)
+    install_openapi(app)  # every 4xx documented as {"code", "message", "details"}
+    app.state.scheduler = Scheduler(db, settings, services={"billing": app.state.billing},
+                                    observer=metrics, jobs=DEFAULT_JOBS)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The factory uvicorn's workers call (``gridone serve``): settings from the
+    environment; the command has migrated the database before starting them."""
+    return create_app(Settings(), migrate=False)

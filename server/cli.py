@@ -1,5 +1,6 @@
-"""The server's commands: serve, seed, migrate and the billing jobs. The ``gridone``
-command (``launcher.cli``) offers these plus ``demo``, which also starts the app."""
+"""The server's commands: serve, seed, migrate, the billing jobs and the operations
+commands (``server.ops.commands``: backup, restore, check-audit). The ``gridone`` command
+(``launcher.cli``) offers these plus ``demo``, which also starts the app."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import typer
 
 from server.config import Settings
 from server.monitoring.cli import ami_app
+from server.ops.commands import app as ops_commands
 
 app = typer.Typer(help="GridOne server commands.", no_args_is_help=True, add_completion=False)
+app.add_typer(ops_commands)
 
 HostOpt = Annotated[str, typer.Option(help="Address to listen on")]
 PortOpt = Annotated[int, typer.Option(help="API port")]
@@ -70,12 +73,29 @@ def seed(
 
 @app.command()
 def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
-          data_dir: Annotated[Path | None, typer.Option()] = None) -> None:
-    """Start the API server on the configured database."""
-    settings = _settings(data_dir)
-    typer.echo(f"GridOne API:   http://{host}:{port}/api/v1/health")
+          data_dir: Annotated[Path | None, typer.Option()] = None,
+          workers: Annotated[int, typer.Option(
+              min=1, help="API worker processes (uvicorn's process model)")] = 1) -> None:
+    """Migrate the configured database, then serve the API with N worker processes."""
+    from pydantic import ValidationError
+
+    from server.ops.serving import RefusedToStart, run
+
+    try:
+        settings = _settings(data_dir)
+    except ValidationError as exc:
+        for err in exc.errors():
+            typer.echo(f"refusing to start: {err['msg'].removeprefix('Value error, ')}",
+                       err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"GridOne API:   http://{host}:{port}/api/v1/health ({workers} worker(s))")
     typer.echo(f"API docs:      http://{host}:{port}/docs")
-    run_api(settings, host, port)
+    try:
+        run(settings, host=host, port=port, workers=workers)
+    except RefusedToStart as exc:
+        typer.echo(f"refusing to start: {exc}", err=True)
+        raise typer.Exit(2) from None
+
 
 
 # -- prepaid billing (issue 5) --------------------------------------------------------------
@@ -133,7 +153,7 @@ def import_readings(
 
 
 @app.command("charge-daily")
-def charge_daily(
+def charge_daily(  # the scheduler runs this every night (server.scheduler.jobs)
     day: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: yesterday)")] = None,
     catch_up: Annotated[int, typer.Option(help="Also (re)run this many days before")] = 2,
     data_dir: Annotated[Path | None, typer.Option()] = None,
@@ -191,7 +211,8 @@ def check_ledger(
 @app.command("billing-tick")
 def billing_tick(data_dir: Annotated[Path | None, typer.Option()] = None) -> None:
     """Deliver messages, (re)send meter commands (simulated head-end), deliver
-    acknowledgements and sandbox payment notifications, credit paid orders."""
+    acknowledgements and sandbox payment notifications, credit paid orders. The server's
+    scheduler runs this every minute; this command runs one tick by hand."""
     from server.billing.setup import Services, tick
 
     settings, db = _billing_db(data_dir)

@@ -35,7 +35,9 @@ _STATUS: dict[ErrorCode, int] = {
     E.WO_TRANSITION_NOT_ALLOWED: 409, E.VERSION_CONFLICT: 409, E.IDEMPOTENCY_CONFLICT: 409,
     E.SWAP_ALREADY_RECORDED: 409, E.SWAP_WRONG_STATUS: 409,
     E.PAYLOAD_TOO_LARGE: 413,
+    E.AUTH_RATE_LIMITED: 429, E.RATE_LIMITED: 429,
     E.INTERNAL_ERROR: 500,
+    E.NOT_READY: 503,
 }
 
 # Billing (issue 5): look-ups are 404, clashes with what is recorded 409; a callback or
@@ -74,6 +76,8 @@ def error_body(code: ErrorCode, lang: str, details: dict[str, Any] | None = None
 def error_response(request: Request, code: ErrorCode, details: dict[str, Any] | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
     lang = negotiate(request.headers.get("accept-language"))
+    if "retry_after" in (details or {}):  # 429 and 503: when to come back
+        headers = {"Retry-After": str((details or {})["retry_after"]), **(headers or {})}
     if code in (E.AUTH_REQUIRED, E.AUTH_TOKEN_EXPIRED, E.AUTH_TOKEN_INVALID,
                 E.AUTH_SESSION_REVOKED, E.AUTH_DEVICE_REVOKED):
         headers = {"WWW-Authenticate": "Bearer", **(headers or {})}

@@ -32,6 +32,8 @@ from server.monitoring.models import (
 from server.notifications.models import Notification, OutboxMessage
 from server.payments.models import PaymentCallback, PaymentOrder, SandboxEvent, SandboxPayment
 from server.photos.models import Photo, PhotoLink
+from server.ratelimit.models import RateLimit
+from server.scheduler.models import SchedulerJob
 from server.stations.models import Station, TransformerArea
 from server.sync.models import AppliedOp, Device
 from server.users.models import RefreshToken, User
@@ -74,9 +76,11 @@ __all__ = [
     "Photo",
     "PhotoLink",
     "PurchaseCountCorrection",
+    "RateLimit",
     "RefreshToken",
     "SandboxEvent",
     "SandboxPayment",
+    "SchedulerJob",
     "StallRule",
     "Station",
     "Tariff",

@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, SQLModel
 
-from server.audit.models import AuditLog
+from server.audit import chain
 from server.changes.models import ChangeLog
 from server.db import Database, bump_counter
+from shared.timeutil import utcnow
 from shared.workorders.state_machine import Actor
 
 
@@ -56,6 +57,7 @@ class UnitOfWork:
         self.actor = actor
         self._changes: dict[tuple[str, str], tuple[SQLModel, Scope | None, bool]] = {}
         self._scope_moves: list[tuple[str, int, Scope, bool]] = []
+        self._audits: list[dict[str, Any]] = []
         self.committed = False
 
     def __enter__(self) -> UnitOfWork:
@@ -85,23 +87,25 @@ class UnitOfWork:
     def audit(self, *, action: str, entity: str, entity_id: str,
               before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
               reason: str | None = None) -> None:
-        self.session.add(AuditLog(
-            actor_id=self.actor.user_id if self.actor else None,
-            actor_role=self.actor.role.value if self.actor else None,
-            action=action, entity=entity, entity_id=entity_id,
-            before=before or {}, after=after or {}, reason=reason))
+        """Note an audit entry: it is chained onto the audit log at commit."""
+        self._audits.append({
+            "at": utcnow(), "actor_id": self.actor.user_id if self.actor else None,
+            "actor_role": self.actor.role.value if self.actor else None,
+            "action": action, "entity": entity, "entity_id": entity_id,
+            "before": before or {}, "after": after or {}, "reason": reason})
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A nested transaction: on error everything done inside is undone, including
-        the change-log and scope entries noted inside, and the error propagates."""
-        changes, moves = dict(self._changes), list(self._scope_moves)
+        the change-log, scope and audit entries noted inside, and the error propagates."""
+        changes, moves, audits = dict(self._changes), list(self._scope_moves), len(self._audits)
         nested = self.session.begin_nested()
         try:
             yield
         except BaseException:
             nested.rollback()
             self._changes, self._scope_moves = changes, moves
+            del self._audits[audits:]
             raise
         nested.commit()
 
@@ -109,6 +113,9 @@ class UnitOfWork:
     def commit(self) -> None:
         session = self.session
         session.flush()
+        # The audit chain's lock first, then the change log's: always in this order.
+        chain.append(session, self._audits)
+        self._audits = []
         n = len(self._changes) + len(self._scope_moves)
         if n:
             # Take sequence numbers last: the counter row stays locked until commit.

@@ -126,6 +126,10 @@ class ErrorCode(StrEnum):
     DISCREPANCY_NOT_FOUND = "DISCREPANCY_NOT_FOUND"
     DISCREPANCY_CLOSED = "DISCREPANCY_CLOSED"
     DEVICE_NOT_FOUND = "DEVICE_NOT_FOUND"
+    # -- operations and limits (issue 14)
+    AUTH_RATE_LIMITED = "AUTH_RATE_LIMITED"
+    RATE_LIMITED = "RATE_LIMITED"
+    NOT_READY = "NOT_READY"
 
 
 class DomainError(Exception):

@@ -295,6 +295,18 @@ ERRORS: dict[ErrorCode, tuple[str, str]] = {
     E.DISCREPANCY_CLOSED: ("该余额差异已处理（{status}），不能再改。",
                            "This balance discrepancy was already decided ({status})."),
     E.DEVICE_NOT_FOUND: ("找不到设备 {device}。", "Device {device} not found."),
+    E.AUTH_RATE_LIMITED: (
+        "登录失败次数过多，请 {retry_after} 秒后再试。",
+        "Too many failed sign-ins; try again in {retry_after} seconds.",
+    ),
+    E.RATE_LIMITED: (
+        "请求过于频繁（每 {window_s} 秒最多 {limit} 次），请 {retry_after} 秒后再试。",
+        "Too many requests (at most {limit} per {window_s} seconds); try again in "
+        "{retry_after} seconds.",
+    ),
+    E.NOT_READY: (
+        "服务暂不可用：{failed}。", "The service is not ready: {failed}.",
+    ),
 }
 
 #: Codes of the sync layer (``sync.protocol.SyncErrorCode`` values).

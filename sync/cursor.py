@@ -34,7 +34,8 @@ def encode(data: dict[str, Any], *, secret: str, fingerprint: str) -> str:
 def decode(cursor: str, *, secret: str, fingerprint: str) -> dict[str, Any]:
     """The data of a cursor issued for ``fingerprint`` (raises ``CursorError``)."""
     raw, _, sig = cursor.partition(".")
-    if not hmac.compare_digest(sig, _sign(raw, secret)):
+    # (bytes: compare_digest refuses str with non-ASCII characters, which a client may send)
+    if not hmac.compare_digest(sig.encode(), _sign(raw, secret).encode()):
         raise CursorError("signature")
     try:
         data = json.loads(base64.urlsafe_b64decode(raw.encode()))

@@ -98,6 +98,11 @@ class SyncErrorCode(StrEnum):
     PHOTO_SIZE_MISMATCH = "SYNC_PHOTO_SIZE_MISMATCH"  # issue 8: fixed by the first chunk
 
 
+#: Counters and versions are stored as 32-bit integers (PostgreSQL ``integer``): larger
+#: values are invalid input, not a server error.
+MAX_INT32 = 2**31 - 1
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -105,14 +110,14 @@ class Strict(BaseModel):
 class OpEnvelope(Strict):
     op_id: Uuid
     device_id: Annotated[str, StringConstraints(min_length=8, max_length=64)]
-    device_seq: int = Field(ge=1)
+    device_seq: int = Field(ge=1, le=MAX_INT32)
     lane: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     lane_prev: Uuid | None = Field(
         default=None, description="op_id of the previous op of this lane that the device "
         "expects applied first (None: first in lane)")
     type: str = Field(max_length=64)
     entity_id: Uuid
-    base_version: int | None = Field(default=None, ge=0)
+    base_version: int | None = Field(default=None, ge=0, le=MAX_INT32)
     payload: dict[str, Any]
     photos: list[Sha256] = Field(default_factory=list, max_length=20)
     created_at: AwareDatetime
@@ -126,7 +131,7 @@ class OpEnvelope(Strict):
 
 
 class PushRequest(Strict):
-    protocol: int = Field(ge=1)
+    protocol: int = Field(ge=1, le=MAX_INT32)
     device_id: Annotated[str, StringConstraints(min_length=8, max_length=64)]
     sent_at: AwareDatetime
     ops: list[OpEnvelope] = Field(max_length=MAX_PUSH_OPS)

@@ -93,7 +93,8 @@ class EngineBackend:
                 return self._engine
             if self._engine is not None:
                 self._engine.transport.close()
-            transport = Transport(server_url, self.store, lang=self.lang, timeout_s=15.0)
+            transport = Transport(server_url, self.store, lang=self.lang, timeout_s=15.0,
+                                  device_id=self.store.device_id)
             self._engine = SyncEngine(self.store, transport)
             self._engine_url = server_url
             return self._engine

@@ -1,4 +1,6 @@
-"""The append-only audit log (UPDATE and DELETE are refused by database triggers)."""
+"""The append-only audit log (UPDATE and DELETE are refused by database triggers), a hash
+chain (``server.audit.chain``): ``seq`` numbers the entries without gaps, ``hash`` covers
+the entry's content and ``prev_hash``, the hash of entry ``seq - 1``."""
 
 from __future__ import annotations
 
@@ -23,3 +25,6 @@ class AuditLog(SQLModel, table=True):
     before: dict[str, Any] = json_field(dict)
     after: dict[str, Any] = json_field(dict)
     reason: str | None = Field(default=None, max_length=500)
+    seq: int | None = Field(default=None, unique=True, index=True)
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)

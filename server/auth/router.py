@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from server.auth import service
 from server.auth.schemas import RefreshIn
 from server.deps import CurrentUser, DatabaseDep, SettingsDep
+from server.ratelimit.service import login_guard
 from server.uow import UnitOfWork
 from shared.enums import Role
 
@@ -40,13 +41,19 @@ def _out(pair: service.TokenPair) -> TokenOut:
                     expires_in=pair.expires_in, user_id=pair.user.id, role=pair.user.role)
 
 
-@router.post("/auth/token", response_model=TokenOut, summary="Sign in (OAuth2 password flow)")
+@router.post("/auth/token", response_model=TokenOut, summary="Sign in (OAuth2 password flow)",
+             responses={429: {"description": "AUTH_RATE_LIMITED: too many failed sign-ins "
+                                             "for this user or address (Retry-After)"}})
 def token(request: Request, db: DatabaseDep, settings: SettingsDep,
           form: Annotated[OAuth2PasswordRequestForm, Depends()],
           device_id: Annotated[str | None, Form(max_length=64)] = None) -> TokenOut:
-    """Exchange user name and password for a short-lived access token and a refresh token."""
-    with UnitOfWork(db) as uow:
-        pair = service.login(uow, username=form.username[:64], password=form.password[:256],
+    """Exchange user name and password for a short-lived access token and a refresh token.
+    Too many wrong passwords lock the user name (and the address) out for a while."""
+    username = form.username[:64]
+    with login_guard(db, settings=settings, username=username,
+                     address=request.client.host if request.client else None), \
+            UnitOfWork(db) as uow:
+        pair = service.login(uow, username=username, password=form.password[:256],
                              settings=settings, secret=request.app.state.secret_key,
                              device_id=device_id)
         uow.commit()

@@ -45,7 +45,7 @@ def verify(key: bytes, body: bytes, header: str | None, *, now: datetime,
     if not t.isdigit() or len(t) > 12 or len(mac) != 64:
         return Verified(False)
     good = hmac.new(key, f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(good, mac):
+    if not hmac.compare_digest(good.encode(), mac.encode()):  # bytes: mac may be non-ASCII
         return Verified(False)
     age = now.timestamp() - int(t)
     return Verified(True, stale=age > tolerance_s or age < -future_s, signed_at=int(t))

@@ -17,6 +17,8 @@ from server.deps import (
     SessionDep,
 )
 from server.devices import service as devices
+from server.ops.metrics import metrics_of
+from server.ratelimit.deps import PULL_BUDGET, PUSH_BUDGET
 from server.sync import pull as pulling
 from server.sync import push as pushing
 from shared.errors import DomainError, ErrorCode
@@ -43,9 +45,14 @@ def _sync_error(code: SyncErrorCode, status: int, lang: str, headers: dict[str, 
                          "details": details}, status_code=status, headers=headers)
 
 
+_BUDGET_DOC = {"description": "RATE_LIMITED: the device's budget of requests is spent "
+                              "(Retry-After)"}
+
+
 @router.post("/sync/push", response_model=PushResponse, summary="Push queued ops",
+             dependencies=[PUSH_BUDGET],
              responses={401: {"description": "AUTH_DEVICE_REVOKED: the ops are held"},
-                        426: {"description": "SYNC_CLIENT_TOO_OLD"}})
+                        426: {"description": "SYNC_CLIENT_TOO_OLD"}, 429: _BUDGET_DOC})
 def push(request: Request, body: PushRequest, user: PushingUser, db: DatabaseDep,
          session: SessionDep, lang: LangDep) -> Any:
     """One result per op, in order: applied, duplicate (decided before), rejected (code,
@@ -64,11 +71,13 @@ def push(request: Request, body: PushRequest, user: PushingUser, db: DatabaseDep
     devices.note_push(db, device_id=body.device_id, app=request.headers.get("user-agent"),
                       ops=len(results),
                       pending=sum(r.status == OpStatus.DEFERRED for r in results))
+    metrics_of(request).pushed(results)
     return PushResponse(server_time=utcnow(), results=results)
 
 
 @router.get("/sync/pull", response_model=PullResponse, summary="Pull changes in my scope",
-            responses={426: {"description": "SYNC_CLIENT_TOO_OLD"}})
+            dependencies=[PULL_BUDGET],
+            responses={426: {"description": "SYNC_CLIENT_TOO_OLD"}, 429: _BUDGET_DOC})
 def pull(request: Request, user: CurrentUser, session: SessionDep,
          cursor: Annotated[str | None, Query(max_length=2000)] = None,
          limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
@@ -79,6 +88,7 @@ def pull(request: Request, user: CurrentUser, session: SessionDep,
         return _sync_error(SyncErrorCode.CLIENT_TOO_OLD, 426, "zh", minimum=MIN_PROTOCOL_VERSION)
     page = pulling.pull(session, actor=user.actor, cursor=cursor, limit=limit,
                         secret=request.app.state.secret_key)
+    metrics_of(request).pulled(len(page.changes), reset=page.reset)
     body = {"protocol": PROTOCOL_VERSION, "server_time": utcnow().isoformat(),
             "changes": page.changes, "next_cursor": page.next_cursor,
             "has_more": page.has_more, "reset": page.reset}

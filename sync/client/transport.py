@@ -99,9 +99,13 @@ class Transport:
     ``httpx.Client`` on ``base_url`` is made here and closed by ``close``."""
 
     def __init__(self, base_url: str, tokens: TokenStore, *, lang: str = "zh",
-                 timeout_s: float = 30.0, client: httpx.Client | None = None) -> None:
+                 timeout_s: float = 30.0, client: httpx.Client | None = None,
+                 device_id: str | None = None) -> None:
         self.tokens = tokens
         self.lang = lang
+        #: Sent as ``X-Device-ID`` (the server counts sync budgets per device); learnt at
+        #: sign-in when not given.
+        self.device_id = device_id
         self.clock = ClockEstimator()
         self._client = client or httpx.Client(
             base_url=base_url, timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
@@ -117,6 +121,8 @@ class Transport:
     def _send(self, method: str, url: str, *, token: str | None, **kw: Any
               ) -> tuple[httpx.Response, datetime, datetime]:
         headers = {"Accept-Language": self.lang, **kw.pop("headers", {})}
+        if self.device_id:
+            headers["X-Device-ID"] = self.device_id
         if token:
             headers["Authorization"] = f"Bearer {token}"
         sent = utcnow()
@@ -163,6 +169,7 @@ class Transport:
 
     # -- endpoints ------------------------------------------------------------------
     def login(self, username: str, password: str, device_id: str) -> TokenPair:
+        self.device_id = device_id
         resp, _, _ = self._send("POST", "/api/v1/auth/token", token=None, data={
             "username": username, "password": password, "device_id": device_id})
         if resp.status_code == 401:

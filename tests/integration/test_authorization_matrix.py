@@ -103,6 +103,8 @@ OFFICE_OF_USER = (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 404, 200, 20
 MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     # endpoint                                            state         anon   own    other  crew1  crew1b crew2  tech1  tech2  agent1 disp1  disp2  mgr1   admin
     "GET /api/v1/health":                               ("none",       (200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
+    "GET /api/v1/ready":                                ("none",       (200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
+    "GET /api/v1/admin/scheduler":                      ("none",       (401,   403,   403,   403,   403,   403,   403,   403,   403,   403,   403,   403,   200)),
     "POST /api/v1/auth/token":                          ("none",       (200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
     "POST /api/v1/auth/refresh":                        ("none",       (200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
     "POST /api/v1/auth/logout":                         ("none",       (204,   204,   204,   204,   204,   204,   204,   204,   204,   204,   204,   204,   204)),
@@ -728,8 +730,9 @@ def listed(endpoint: str, body: Any, case: Case) -> bool:
     return any(wanted in (item.get("id"), item.get("meter_no")) for item in items)
 
 
-#: The sync layer records each pushed op's outcome (also a rejection) and the device.
-_SYNC_BOOKKEEPING = ("applied_op", "device")
+#: The sync layer records each pushed op's outcome (also a rejection) and the device; the
+#: rate limits count every request (also a refused one) against its budget.
+_SYNC_BOOKKEEPING = ("applied_op", "device", "rate_limit")
 
 
 def fingerprint(env: Env, case: Case) -> Any:

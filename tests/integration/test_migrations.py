@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 import server.tables  # noqa: F401  (every model in the metadata)
+from server.audit.chain import verify
 from server.cli import app as cli
 from server.db import make_database
 from server.migrate import alembic_config, current, upgrade
@@ -128,8 +129,12 @@ def test_gridone_migrate_keeps_existing_data(tmp_path, monkeypatch, start):
             assert counter == 0
         engine.dispose()
 
-        # the database works with today's code: the audit log is still append-only
+        # the database works with today's code: the audit log is still append-only, and
+        # the entries written before it was a hash chain were chained by the migration
         db = make_database(url)
+        with db.reader.connect() as conn:
+            chain = verify(conn)
+        assert chain.ok and chain.entries == len(ROWS["audit_log"]), chain.problems
         with pytest.raises(Exception, match="append-only"), db.writer.begin() as conn:
             conn.execute(text("DELETE FROM audit_log"))
         snapshot = db_snapshot(db)

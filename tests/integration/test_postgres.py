@@ -287,8 +287,9 @@ def test_audit_log_refuses_update_and_delete_on_postgres(pg):
 
 def test_text_postgres_cannot_store_is_a_clear_4xx(pg):
     """PostgreSQL refuses NUL characters in text: a request carrying one must be refused
-    as bad input, not fail with a server error."""
-    before = db_snapshot(pg.db)
+    as bad input, not fail with a server error. (The failed sign-in is counted by the
+    rate limits: those counters are left out of the comparison.)"""
+    before = db_snapshot(pg.db, exclude=("rate_limit",))
     customer = pg.api("customer1")
     r = customer.post(WO, json={"account_id": pg.world.accounts["acc1"].id,
                                 "description": "a\u0000b"})
@@ -299,4 +300,4 @@ def test_text_postgres_cannot_store_is_a_clear_4xx(pg):
     r = pg.client.post("/api/v1/auth/token", data={"username": "crew1\u0000",
                                                    "password": "x"})
     assert r.status_code in (401, 422), r.text
-    assert db_snapshot(pg.db) == before
+    assert db_snapshot(pg.db, exclude=("rate_limit",)) == before

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from server.dispatch.models import CrewDuty
 from server.dispatch.roster import duty_of
 from shared.enums import Role
-from shared.timeutil import LOCAL_TZ, utcnow
+from shared.timeutil import LOCAL_TZ
 from tests.conftest import db_snapshot, svc_act, svc_report, table_rows
 from tests.integration.office.board_kit import D, add_user, ok, put, refused
 

@@ -55,3 +55,42 @@ def test_426_means_update_and_401_means_sign_in() -> None:
         classify(resp(426, {"code": "SYNC_CLIENT_TOO_OLD", "message": "update"}))
     with pytest.raises(AuthRequired):
         classify(resp(401, {"code": "AUTH_TOKEN_EXPIRED", "message": "expired"}))
+
+
+class _Tokens:
+    def __init__(self) -> None:
+        self.pair: tuple[str | None, str | None] = ("access-1", "refresh-1")
+
+    def tokens(self) -> tuple[str | None, str | None]:
+        return self.pair
+
+    def save_tokens(self, access: str, refresh: str) -> None:
+        self.pair = (access, refresh)
+
+
+def test_every_request_names_the_device_once_it_is_known() -> None:
+    """The server counts sync budgets per device: the transport sends X-Device-ID, from
+    its construction (a restarted app) or from the sign-in (a new one)."""
+    from sync.client.transport import Transport
+
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("X-Device-ID"))
+        if request.url.path == "/api/v1/auth/token":
+            return httpx.Response(200, json={"access_token": "a", "refresh_token": "r",
+                                             "expires_in": 900, "user_id": "u", "role": "crew"})
+        return httpx.Response(200, json={"protocol": 1, "server_time": "2026-01-01T00:00:00Z",
+                                         "changes": [], "next_cursor": "c", "has_more": False,
+                                         "reset": False})
+
+    def client() -> httpx.Client:
+        return httpx.Client(base_url="http://api", transport=httpx.MockTransport(handler))
+
+    fresh = Transport("http://api", _Tokens(), client=client())
+    fresh.pull(None, 10)
+    fresh.login("crew1", "pw", "device-abc-123")
+    fresh.pull("c", 10)
+    restarted = Transport("http://api", _Tokens(), client=client(), device_id="device-xyz-9")
+    restarted.pull("c", 10)
+    assert seen == [None, "device-abc-123", "device-abc-123", "device-xyz-9"]
