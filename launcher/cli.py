@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import make_url
 
 from launcher import processes
 from server import cli as server_cli
@@ -26,15 +27,33 @@ def demo(host: server_cli.HostOpt = "127.0.0.1", port: server_cli.PortOpt = 8000
          accounts: Annotated[int, typer.Option()] = 3000,
          days: Annotated[int, typer.Option()] = 90,
          app_port: Annotated[int, typer.Option(help="App (web/PWA) port; 0: no app")] = 8550,
+         database_url: server_cli.DatabaseUrlOpt = None,
+         replace: Annotated[bool, typer.Option(
+             help="With --database-url: drop what that database holds first")] = False,
          ) -> None:
     """Build a fresh demo database, then serve the API and the app and print the URLs and
-    demo logins. SIGTERM or Ctrl-C stops both."""
+    demo logins. SIGTERM or Ctrl-C stops both.
+
+    By default the demo lives in a SQLite file in the (wiped) data folder; with
+    ``--database-url`` (e.g. PostgreSQL) it is built in that database, which must be empty
+    unless ``--replace`` is given."""
     from server.demo.generator import DEMO_PASSWORD, demo_logins
+    from server.migrate import table_names, wipe
 
     processes.on_stop_signals()
+    if database_url:
+        safe_url = make_url(database_url).render_as_string(hide_password=True)
+        if table_names(database_url):
+            if not replace:
+                typer.echo(f"{safe_url} already holds tables: give --replace to drop them "
+                           "and build the demo there", err=True)
+                raise typer.Exit(2)
+            typer.echo(f"dropping every table of {safe_url} (--replace)")
+            wipe(database_url)
     if data_dir.exists():
         shutil.rmtree(data_dir)
-    server_cli.seed(data_dir=data_dir, accounts=accounts, days=days, seed_value=20261127)
+    server_cli.seed(data_dir=data_dir, accounts=accounts, days=days, seed_value=20261127,
+                    database_url=database_url)
     typer.echo("")
     typer.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for role, username, note in demo_logins():
@@ -52,7 +71,9 @@ def demo(host: server_cli.HostOpt = "127.0.0.1", port: server_cli.PortOpt = 8000
                        f"http://{host}:{port}/office leads there too)")
         typer.echo(f"GridOne API:   http://{host}:{port}/api/v1/health")
         typer.echo(f"API docs:      http://{host}:{port}/docs")
-        server_cli.run_api(Settings(data_dir=data_dir, office_url=office_url), host, port)
+        settings = Settings(data_dir=data_dir, office_url=office_url,
+                            **({"database_url": database_url} if database_url else {}))
+        server_cli.run_api(settings, host, port)
     finally:
         if app_proc is not None:
             processes.stop(app_proc)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from server.storage.store import make_blob_store
 from server.auth.router import router as auth_router
 from server.billing.setup import install as install_billing
 from server.config import Settings
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.blobs = make_blob_store(settings)
     app.state.metrics = metrics
     app.state.schema_head = head()
     app.state.secret_key = settings.resolved_secret("secret_key")

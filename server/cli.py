@@ -20,8 +20,18 @@ HostOpt = Annotated[str, typer.Option(help="Address to listen on")]
 PortOpt = Annotated[int, typer.Option(help="API port")]
 
 
-def _settings(data_dir: Path | None) -> Settings:
-    return Settings(data_dir=data_dir) if data_dir else Settings()
+DatabaseUrlOpt = Annotated[str | None, typer.Option(
+    help="SQLAlchemy URL (e.g. postgresql+psycopg://user@host/db); default: "
+    "GRIDONE_DATABASE_URL, else a SQLite file in the data folder")]
+
+
+def _settings(data_dir: Path | None, database_url: str | None = None) -> Settings:
+    given: dict[str, Any] = {}
+    if data_dir:
+        given["data_dir"] = data_dir
+    if database_url:
+        given["database_url"] = database_url
+    return Settings(**given)
 
 
 def run_api(settings: Settings, host: str, port: int) -> None:
@@ -53,13 +63,14 @@ def seed(
     accounts: Annotated[int, typer.Option(help="Number of customer accounts")] = 3000,
     days: Annotated[int, typer.Option(help="Days of daily readings")] = 90,
     seed_value: Annotated[int, typer.Option("--seed", help="Random seed")] = 20261127,
+    database_url: DatabaseUrlOpt = None,
 ) -> None:
     """Load the deterministic demo data set into the (migrated, empty) database."""
     from server.db import make_database
     from server.demo.generator import generate
     from server.migrate import upgrade
 
-    settings = _settings(data_dir)
+    settings = _settings(data_dir, database_url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)
     db = make_database(settings.resolved_database_url)

@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     lookup_pepper: str | None = Field(
         default=None, description="Key for ID-card / certificate lookup digests")
     photo_dir: Path | None = None
+    # -- photo and document storage (issue 14) ---------------------------------------------
+    storage: Literal["local", "s3"] = Field(
+        default="local", description="Where photo/document bytes live: local (photo_dir) or "
+        "s3 (an S3-compatible object store: AWS S3, MinIO, Ceph …)")
+    s3_bucket: str | None = Field(default=None, description="Bucket (storage=s3)")
+    s3_prefix: str = Field(default="photos/", description="Key prefix inside the bucket")
+    s3_endpoint_url: str | None = Field(
+        default=None, description="Endpoint of an S3-compatible service (MinIO, Ceph); "
+        "none: AWS")
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
     access_token_minutes: int = 15
     refresh_token_days: int = 30
     max_body_bytes: int = 1_000_000
@@ -94,6 +106,12 @@ class Settings(BaseSettings):
     office_url: str | None = Field(
         default=None, description="Where the office desk (the app at /office) is served; "
         "the API's /office redirects there")
+
+    @model_validator(mode="after")
+    def _storage_is_complete(self) -> Settings:
+        if self.storage == "s3" and not self.s3_bucket:
+            raise ValueError("GRIDONE_STORAGE=s3 needs GRIDONE_S3_BUCKET")
+        return self
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:

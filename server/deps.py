@@ -11,6 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import literal
 from sqlmodel import Session, select
 
+from server.storage.store import BlobStore
 from server.auth.security import TokenClaims, read_token
 from server.config import Settings
 from server.customers.models import Account
@@ -33,8 +34,13 @@ def get_db(request: Request) -> Database:
     return request.app.state.db  # type: ignore[no-any-return]
 
 
+def get_blobs(request: Request) -> BlobStore:
+    return request.app.state.blobs  # type: ignore[no-any-return]
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
+BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
 
 
 def get_session(db: DatabaseDep) -> Iterator[Session]:

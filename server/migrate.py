@@ -38,3 +38,28 @@ def head() -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def table_names(url: str) -> list[str]:
+    """The tables the database at ``url`` holds (empty: a fresh database)."""
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return sorted(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def wipe(url: str) -> None:
+    """Drop every table of the database at ``url`` (the demo's fresh start)."""
+    from sqlalchemy import MetaData, create_engine
+
+    engine = create_engine(url)
+    try:
+        meta = MetaData()
+        meta.reflect(engine)
+        meta.drop_all(engine)
+    finally:
+        engine.dispose()

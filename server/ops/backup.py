@@ -5,7 +5,7 @@ A backup is a folder::
     manifest.json     what it holds: database kind, schema revision, time, SHA-256 of each file
     gridone.sqlite3   SQLite: a consistent copy made with SQLite's online backup API
     gridone.pgdump    PostgreSQL: ``pg_dump --format=custom``
-    photos.tar        the photo folder
+    photos.tar        the photos and documents (from the folder or the S3 bucket)
 
 Both are taken while the server runs. A restore checks every file against the
 manifest first, refuses a database of the other kind, and refuses to overwrite a
@@ -18,6 +18,7 @@ Stop the server while restoring.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -28,11 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 from server.config import Settings
-from server.migrate import current, upgrade
+from server.storage.store import BlobStore, make_blob_store
+from server.migrate import current, table_names, upgrade
 from shared.timeutil import utcnow
 
 FORMAT = 1
@@ -124,10 +125,7 @@ def backup(settings: Settings, dest: Path) -> Manifest:
         _run(["pg_dump", "--format=custom", "--no-owner", f"--file={dest / PG_FILE}", *args],
              env)
         db_file = PG_FILE
-    photos = settings.resolved_photo_dir
-    with tarfile.open(dest / PHOTOS_FILE, "w") as tar:
-        if photos.exists():
-            tar.add(photos, arcname="photos")
+    _blobs_to_tar(make_blob_store(settings), dest / PHOTOS_FILE)
     files = {name: _sha256(dest / name) for name in (db_file, PHOTOS_FILE)}
     manifest = Manifest("sqlite" if sqlite else "postgresql", current(url),
                         utcnow().isoformat(), files)
@@ -135,18 +133,33 @@ def backup(settings: Settings, dest: Path) -> Manifest:
     return manifest
 
 
+def _blobs_to_tar(store: BlobStore, path: Path) -> None:
+    """Every finished blob (not half-uploaded ones) as ``photos/<key>`` in a tar file."""
+    with tarfile.open(path, "w") as tar:
+        for key in store.keys():
+            if key.startswith("partial/"):
+                continue
+            data = store.get(key)
+            info = tarfile.TarInfo(f"photos/{key}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def _blobs_from_tar(store: BlobStore, path: Path, *, replace: bool) -> None:
+    if replace:
+        for key in list(store.keys()):
+            store.delete(key)
+    with tarfile.open(path) as tar:
+        for member in tar.getmembers():
+            key = member.name.removeprefix("photos/")
+            if not member.isfile() or not member.name.startswith("photos/") or not key:
+                continue
+            fh = tar.extractfile(member)
+            if fh is not None:
+                store.put(key, fh.read())
+
+
 # -- restore --------------------------------------------------------------------------------
-def _holds_data(url: str) -> bool:
-    from sqlalchemy import create_engine
-
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return bool(inspect(conn).get_table_names())
-    finally:
-        engine.dispose()
-
-
 def restore(settings: Settings, src: Path, *, replace: bool = False) -> Manifest:
     url = settings.resolved_database_url
     manifest = Manifest.read(src)
@@ -160,7 +173,7 @@ def restore(settings: Settings, src: Path, *, replace: bool = False) -> Manifest
                           f"database is {kind}")
     if kind == "sqlite":
         _sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
-    if _holds_data(url) and not replace:
+    if table_names(url) and not replace:
         raise BackupError(f"{make_url(url).render_as_string(hide_password=True)} already "
                           "holds data: restore with --replace to overwrite it")
     if kind == "sqlite":
@@ -173,15 +186,6 @@ def restore(settings: Settings, src: Path, *, replace: bool = False) -> Manifest
         args, env = _pg_command(url)
         _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
               "--exit-on-error", *args, str(src / PG_FILE)], env)
-    photos = settings.resolved_photo_dir
-    if replace and photos.exists():
-        shutil.rmtree(photos)
-    photos.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(src / PHOTOS_FILE) as tar:
-        members = [m for m in tar.getmembers() if m.name.startswith("photos/")]
-        for member in members:
-            member.name = member.name.removeprefix("photos/")
-        tar.extractall(photos, members=[m for m in members if m.name],
-                       filter="data")
+    _blobs_from_tar(make_blob_store(settings), src / PHOTOS_FILE, replace=replace)
     upgrade(url)
     return manifest

@@ -3,8 +3,6 @@ database answers at the newest schema and the photo store takes a write)."""
 
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -47,23 +45,12 @@ def check_database(db: Database, head: str | None) -> str:
     return "ok"
 
 
-def check_photos(folder: Path) -> str:
-    probe = folder / f".ready-{secrets.token_hex(4)}"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"ok")
-        probe.unlink()
-    except OSError as exc:
-        return f"not writable: {exc.strerror or type(exc).__name__}"
-    return "ok"
-
-
 @router.get("/ready", response_model=ReadyOut, summary="Readiness: database and photo storage",
             responses={503: {"description": "NOT_READY: details.checks says what failed"}})
 def ready(request: Request) -> JSONResponse | ReadyOut:
     state = request.app.state
     checks = {"database": check_database(state.db, state.schema_head),
-              "photos": check_photos(state.settings.resolved_photo_dir)}
+              "photos": state.blobs.check()}
     failed = [name for name, result in checks.items() if result != "ok"]
     if failed:
         return error_response(request, ErrorCode.NOT_READY,

@@ -15,7 +15,7 @@ from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from server.deps import CurrentUser, DatabaseDep, LangDep, SessionDep, SettingsDep
+from server.deps import BlobsDep, CurrentUser, DatabaseDep, LangDep, SessionDep
 from server.errors import note_client_disconnect
 from server.photos import service as photos
 from server.photos.models import Photo, PhotoLink
@@ -38,8 +38,8 @@ def _photo_error(exc: photos.PhotoError, lang: str) -> JSONResponse:
 @router.get("/{sha256}", response_model=PhotoStatus,
             summary="Does the server hold this photo (and how many bytes of it)?")
 def photo_status(sha256: Sha256, user: CurrentUser, session: SessionDep,
-                 settings: SettingsDep) -> PhotoStatus:
-    return photos.status(session, settings.resolved_photo_dir, sha256)
+                 blobs: BlobsDep) -> PhotoStatus:
+    return photos.status(session, blobs, sha256)
 
 
 @router.put("/{sha256}", response_model=PhotoStatus,
@@ -50,7 +50,7 @@ def photo_status(sha256: Sha256, user: CurrentUser, session: SessionDep,
                        422: {"description": "SYNC_PHOTO_HASH_MISMATCH / SYNC_PHOTO_NOT_IMAGE"}})
 async def photo_upload(
     sha256: Sha256, request: Request, user: CurrentUser, db: DatabaseDep,
-    settings: SettingsDep, lang: LangDep,
+    blobs: BlobsDep, lang: LangDep,
     offset: Annotated[int, Query(ge=0)],
     x_photo_size: Annotated[int, Header(ge=1)],
     x_photo_type: Annotated[str, Header(pattern=r"^image/(jpeg|png|webp)$")] = "image/jpeg",
@@ -71,7 +71,7 @@ async def photo_upload(
 
     def work() -> PhotoStatus:
         with UnitOfWork(db, user.actor) as uow:
-            return photos.upload_chunk(uow, settings.resolved_photo_dir, sha256=sha256,
+            return photos.upload_chunk(uow, blobs, sha256=sha256,
                                        offset=offset, size=x_photo_size,
                                        content_type=x_photo_type, chunk=bytes(body),
                                        user_id=user.id, interrupted=interrupted)
@@ -87,14 +87,14 @@ async def photo_upload(
 @router.get("/{sha256}/content", response_class=Response,
             summary="The photo's bytes (if attached to a job you may see, or yours)")
 def photo_content(sha256: Sha256, user: CurrentUser, session: SessionDep,
-                  settings: SettingsDep) -> Response:
+                  blobs: BlobsDep) -> Response:
     photo = session.get(Photo, sha256)
     linked = session.execute(select(col(PhotoLink.id)).join(
         WorkOrder, col(WorkOrder.id) == col(PhotoLink.work_order_id)).where(
         col(PhotoLink.sha256) == sha256, visible_clause(user.actor))).first()
     if photo is None or (linked is None and photo.uploaded_by != user.id):
         raise DomainError(ErrorCode.NOT_FOUND)
-    data, content_type = photos.read(session, settings.resolved_photo_dir, sha256)
+    data, content_type = photos.read(session, blobs, sha256)
     # The server's own re-encoding of the image (see server.photos.service): never
     # sniffed as anything else, never run as a document.
     return Response(data, media_type=content_type, headers={

@@ -16,6 +16,10 @@
   lossless): trailing bytes (a JPEG followed by HTML), comments and metadata (EXIF, GPS)
   are gone. Its hash is ``stored_sha256``; it is served with a fixed content type,
   ``nosniff`` and a sandboxing CSP (``server.photos.router``).
+* **Where the bytes live** is a ``BlobStore`` (``server.storage``): a local folder or an
+  S3-compatible bucket. The partial upload lives there too, so a resumed upload may land
+  on any worker; appends of one photo are serialised by a file lock (one box) and, on
+  PostgreSQL, by a lock on the photo's row (several boxes).
 """
 
 from __future__ import annotations
@@ -27,11 +31,13 @@ import io
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from tempfile import gettempdir
 
 from PIL import Image, UnidentifiedImageError
 from sqlmodel import Session
 
 from server.photos.models import Photo
+from server.storage.store import BlobMissing, BlobStore
 from server.uow import UnitOfWork
 from shared.errors import DomainError, ErrorCode
 from shared.timeutil import utcnow
@@ -50,18 +56,23 @@ class PhotoError(Exception):
         self.code, self.status, self.details = code, status, details
 
 
-def final_path(root: Path, sha256: str) -> Path:
-    return root / sha256[:2] / f"{sha256}.img"
+def final_key(sha256: str) -> str:
+    return f"{sha256[:2]}/{sha256}.img"
 
 
-def partial_path(root: Path, sha256: str) -> Path:
-    return root / "partial" / f"{sha256}.part"
+def partial_key(sha256: str) -> str:
+    return f"partial/{sha256}.part"
+
+
+def _lock_dir(store: BlobStore) -> Path:
+    root = getattr(store, "root", None)
+    return (root / "partial") if isinstance(root, Path) else Path(gettempdir()) / "gridone-locks"
 
 
 @contextlib.contextmanager
-def _locked(root: Path, sha256: str) -> Iterator[None]:
-    """The photo's upload lock (a file lock: also across server processes)."""
-    lock = root / "partial" / f"{sha256}.lock"
+def _locked(store: BlobStore, sha256: str) -> Iterator[None]:
+    """The photo's upload lock (a file lock: also across server processes on one box)."""
+    lock = _lock_dir(store) / f"{sha256}.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -71,18 +82,18 @@ def _locked(root: Path, sha256: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def status(session: Session, root: Path, sha256: str) -> PhotoStatus:
-    photo = session.get(Photo, sha256)
+def status(session: Session, store: BlobStore, sha256: str, *,
+           for_update: bool = False) -> PhotoStatus:
+    photo = session.get(Photo, sha256, with_for_update=True if for_update else None)
     if photo is not None and photo.status == "complete":
         return PhotoStatus(sha256=sha256, status="complete", received=photo.size or 0,
                            size=photo.size)
-    part = partial_path(root, sha256)
-    received = part.stat().st_size if part.exists() else 0
+    received = store.size(partial_key(sha256)) or 0
     return PhotoStatus(sha256=sha256, status="partial" if received else "missing",
                        received=received, size=photo.size if photo else None)
 
 
-def upload_chunk(uow: UnitOfWork, root: Path, *, sha256: str, offset: int, size: int,
+def upload_chunk(uow: UnitOfWork, store: BlobStore, *, sha256: str, offset: int, size: int,
                  content_type: str, chunk: bytes, user_id: str,
                  interrupted: bool = False) -> PhotoStatus:
     """Append ``chunk`` at ``offset``; on the last byte verify, re-encode and keep it.
@@ -94,8 +105,8 @@ def upload_chunk(uow: UnitOfWork, root: Path, *, sha256: str, offset: int, size:
     if len(chunk) > PHOTO_CHUNK_MAX:
         raise PhotoError(SyncErrorCode.PHOTO_TOO_LARGE, 413, limit=PHOTO_CHUNK_MAX)
     session = uow.session
-    with _locked(root, sha256):
-        current = status(session, root, sha256)
+    with _locked(store, sha256):
+        current = status(session, store, sha256, for_update=True)
         if current.status == "complete":
             return current
         if current.received and current.size is not None and size != current.size:
@@ -108,11 +119,8 @@ def upload_chunk(uow: UnitOfWork, root: Path, *, sha256: str, offset: int, size:
                 return current
             raise PhotoError(SyncErrorCode.PHOTO_OFFSET_MISMATCH, 409,
                              received=current.received)
-        part = partial_path(root, sha256)
-        with part.open("ab") as fh:
-            fh.write(chunk)
-            fh.flush()
-        received = offset + len(chunk)
+        part = partial_key(sha256)
+        received = store.append(part, chunk)
         photo = session.get(Photo, sha256) or Photo(sha256=sha256, uploaded_by=user_id)
         photo.size, photo.received, photo.content_type = size, received, content_type
         if received < size:
@@ -120,14 +128,14 @@ def upload_chunk(uow: UnitOfWork, root: Path, *, sha256: str, offset: int, size:
             uow.commit()
             return PhotoStatus(sha256=sha256, status="partial", received=received, size=size)
         try:
-            _complete(uow, root, photo, part.read_bytes())
+            _complete(uow, store, photo, store.get(part))
         except PhotoError:
-            part.unlink(missing_ok=True)  # the upload is discarded: it starts again
+            store.delete(part)  # the upload is discarded: it starts again
             photo.received, photo.size = 0, None
             session.add(photo)
             uow.commit()
             raise
-        part.unlink(missing_ok=True)
+        store.delete(part)
     return PhotoStatus(sha256=sha256, status="complete", received=size, size=size)
 
 
@@ -161,15 +169,11 @@ def reencode(data: bytes) -> tuple[bytes, str, int, int]:
         raise not_image from exc
 
 
-def _complete(uow: UnitOfWork, root: Path, photo: Photo, data: bytes) -> None:
+def _complete(uow: UnitOfWork, store: BlobStore, photo: Photo, data: bytes) -> None:
     if hashlib.sha256(data).hexdigest() != photo.sha256:
         raise PhotoError(SyncErrorCode.PHOTO_HASH_MISMATCH, 422)
     stored, content_type, width, height = reencode(data)
-    dest = final_path(root, photo.sha256)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(".tmp")
-    tmp.write_bytes(stored)
-    tmp.replace(dest)
+    store.put(final_key(photo.sha256), stored)
     photo.status, photo.content_type = "complete", content_type
     photo.width, photo.height, photo.completed_at = width, height, utcnow()
     photo.stored_sha256 = hashlib.sha256(stored).hexdigest()
@@ -180,8 +184,12 @@ def _complete(uow: UnitOfWork, root: Path, photo: Photo, data: bytes) -> None:
     uow.commit()
 
 
-def read(session: Session, root: Path, sha256: str) -> tuple[bytes, str]:
+def read(session: Session, store: BlobStore, sha256: str) -> tuple[bytes, str]:
     photo = session.get(Photo, sha256)
     if photo is None or photo.status != "complete":
         raise DomainError(ErrorCode.NOT_FOUND)
-    return final_path(root, sha256).read_bytes(), photo.content_type or "image/jpeg"
+    try:
+        data = store.get(final_key(sha256))
+    except BlobMissing:
+        raise DomainError(ErrorCode.NOT_FOUND) from None
+    return data, photo.content_type or "image/jpeg"

@@ -385,7 +385,7 @@ def setup(env: Env, state: str, role: str) -> Case:
         svc_act(db, w, "crew1", case.order_id, "add_photo", sha256=case.sha256)
         actor = actor_for(db, "crew1", w)
         with UnitOfWork(db, actor) as uow:
-            photos.upload_chunk(uow, env.client.app.state.settings.resolved_photo_dir,
+            photos.upload_chunk(uow, env.client.app.state.blobs,
                                 sha256=case.sha256, offset=0, size=len(case.photo),
                                 content_type="image/png", chunk=case.photo,
                                 user_id=actor.user_id)

@@ -61,3 +61,52 @@ def test_sigterm_to_the_demo_stops_the_api_and_the_app(tmp_path: Path) -> None:
             demo.kill()
             demo.wait()
         log.close()
+
+
+def test_the_demo_runs_on_postgresql_and_keeps_a_database_that_holds_data(
+        tmp_path: Path) -> None:
+    """``gridone demo --database-url`` builds the demo in PostgreSQL and serves it; a
+    database that already holds tables is refused unless ``--replace`` is given."""
+    from sqlalchemy import create_engine, text
+
+    from tests.pg import fresh_database
+
+    gridone = Path(sys.executable).with_name("gridone")
+    with fresh_database() as url:
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE precious (id int)"))
+        refused = subprocess.run(
+            [str(gridone), "demo", "--accounts", "40", "--days", "1", "--app-port", "0",
+             "--database-url", url, "--data-dir", str(tmp_path / "demo")],
+            capture_output=True, text=True, timeout=120)
+        assert refused.returncode == 2
+        assert "already holds tables" in refused.stderr and "--replace" in refused.stderr
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM precious")).scalar() == 0
+
+        api_port = _free_port()
+        log = (tmp_path / "demo.log").open("wb")
+        demo = subprocess.Popen(
+            [str(gridone), "demo", "--accounts", "40", "--days", "1", "--app-port", "0",
+             "--port", str(api_port), "--database-url", url, "--replace",
+             "--data-dir", str(tmp_path / "demo")], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait(lambda: _listening(api_port), 180, "the API")
+            ready = httpx.get(f"http://127.0.0.1:{api_port}/api/v1/ready")
+            assert ready.status_code == 200, ready.text
+            assert httpx.get(f"http://127.0.0.1:{api_port}/api/v1/health").json()[
+                "database"] == "postgresql"
+            signed_in = httpx.post(f"http://127.0.0.1:{api_port}/api/v1/auth/token",
+                                   data={"username": "crew.s1a", "password": "gridone-demo"})
+            with engine.connect() as conn:
+                names = {r[0] for r in conn.execute(text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))}
+                accounts = conn.execute(text("SELECT count(*) FROM account")).scalar()
+            assert "precious" not in names and accounts == 40
+            assert signed_in.status_code == 200, signed_in.text
+        finally:
+            demo.send_signal(signal.SIGTERM)
+            demo.wait(30)
+            log.close()
+            engine.dispose()
