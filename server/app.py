@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from server.appraisal.router import router as appraisal_router
 from server.auth.router import router as auth_router
 from server.billing.setup import install as install_billing
 from server.config import Settings
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     install_billing(app, settings)  # billing, payments, notifications, meter commands
     app.include_router(dispatch_router)  # the dispatch desk, and /office (issue 10)
     app.include_router(monitoring_router)  # grid monitoring (issue 12)
+    app.include_router(appraisal_router)  # performance appraisal (issue 13)
     install_openapi(app)  # every 4xx documented as {"code", "message", "details"}
     app.state.scheduler = Scheduler(db, settings, services={"billing": app.state.billing},
                                     observer=metrics, jobs=DEFAULT_JOBS)
