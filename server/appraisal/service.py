@@ -129,11 +129,7 @@ def load_facts(session: Session, *, first_month: str, last_month: str,
         order = rows[wo_id]
         timeline = sorted(events[wo_id], key=lambda e: e[1])
 
-        def first(action: str, after: datetime | None = None) -> datetime | None:
-            return next((at for a, at, _ in timeline
-                         if a == action and (after is None or at >= after)), None)
-
-        dispatched = first("dispatch") or first("reassign") or (
+        dispatched = _first(timeline, "dispatch") or _first(timeline, "reassign") or (
             as_utc(order.dispatched_at) if order.dispatched_at else None)
         reopens = tuple(at for a, at, _ in timeline if a == "reopen" and at >= resolved_at)
         returned = sum(1 for a, at, role in timeline
@@ -141,13 +137,20 @@ def load_facts(session: Session, *, first_month: str, last_month: str,
         facts = JobFacts(
             id=order.id, code=order.code, kind=str(order.kind), station_id=order.station_id,
             assignee_id=resolver, dispatched_at=dispatched,
-            accepted_at=first("accept", dispatched), arrived_at=first("arrive", dispatched),
+            accepted_at=_first(timeline, "accept", dispatched),
+            arrived_at=_first(timeline, "arrive", dispatched),
             resolved_at=resolved_at,
             arrive_by=as_utc(order.arrive_by) if order.arrive_by else None,
             complete_by=as_utc(order.complete_by) if order.complete_by else None,
             rating=order.rating, reopened_at=reopens, returned=returned)
         out[month_of(resolved_at)].append(facts)
     return out
+
+
+def _first(timeline: list[tuple[str, datetime, str | None]], action: str,
+           after: datetime | None = None) -> datetime | None:
+    return next((at for a, at, _ in timeline
+                 if a == action and (after is None or at >= after)), None)
 
 
 def _people(session: Session, station_id: str | None) -> list[User]:
@@ -215,7 +218,7 @@ def drill_down(session: Session, actor: Actor, *, subject_key: str, month: str,
                figure: str) -> list[WorkOrder]:
     """The jobs behind a figure: all jobs (``handled``) or the ones on its bad side (late,
     reopened, nonconforming, low-rated, returned)."""
-    subject, sc = card(session, actor, subject_key=subject_key, month=month)
+    _, sc = card(session, actor, subject_key=subject_key, month=month)
     if figure not in sc.figures:
         raise DomainError(ErrorCode.VALIDATION_ERROR, summary=f"figure: {figure}")
     ids = list(sc.figures[figure].job_ids)

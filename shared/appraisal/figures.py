@@ -106,6 +106,23 @@ FIGURE_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
+_UNITS = {"min": ("分钟", "min"), "h": ("小时", "h"), "stars": ("星", "★")}
+
+
+def format_value(value: float | None, unit: str, lang: str) -> str:
+    """A figure as shown: "75.0 %", "40 min" / "40 分钟", "—" when there is none."""
+    if value is None:
+        return "—"
+    if unit == "count":
+        return str(int(value))
+    if unit == "%":
+        return f"{value:.1f} %"
+    words = _UNITS.get(unit)
+    if words is None:
+        return f"{value:g}"
+    return f"{value:g} {words[1] if lang == 'en' else words[0]}"
+
+
 def month_of(at: datetime) -> str:
     """The county-local month of an instant, ``YYYY-MM``."""
     return at.astimezone(LOCAL_TZ).strftime("%Y-%m")
