@@ -285,3 +285,12 @@ def _register_billing() -> None:
 
 
 _register_billing()
+
+
+def _register_appraisal() -> None:
+    from mobile.i18n_appraisal import APPRAISAL_STRINGS
+
+    STRINGS.update(APPRAISAL_STRINGS)
+
+
+_register_appraisal()

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from server.storage.store import make_blob_store
+from server.appraisal.router import router as appraisal_router
 from server.auth.router import router as auth_router
 from server.billing.setup import install as install_billing
 from server.config import Settings
@@ -35,6 +35,7 @@ from server.scheduler.jobs import DEFAULT_JOBS
 from server.scheduler.router import router as scheduler_router
 from server.scheduler.service import Scheduler
 from server.stations.router import router as stations_router
+from server.storage.store import make_blob_store
 from server.sync.router import router as sync_router
 from server.work_orders.router import router as work_orders_router
 from sync.protocol import MAX_PUSH_BYTES
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     install_billing(app, settings)  # billing, payments, notifications, meter commands
     app.include_router(dispatch_router)  # the dispatch desk, and /office (issue 10)
     app.include_router(monitoring_router)  # grid monitoring (issue 12)
+    app.include_router(appraisal_router)  # performance appraisal (issue 13)
     install_openapi(app)  # every 4xx documented as {"code", "message", "details"}
     app.state.scheduler = Scheduler(db, settings, services={"billing": app.state.billing},
                                     observer=metrics, jobs=DEFAULT_JOBS)

@@ -96,6 +96,17 @@ class OfficeClient:
                 json: Any = None, timeout: float | None = None) -> Any:
         """The decoded answer (None for 204), or ``OfficeError`` / ``Offline`` /
         ``SignedOut``."""
+        resp = self._send(method, path, params=params, json=json, timeout=timeout)
+        if resp.status_code == 204 or not resp.content:
+            return None
+        return resp.json()
+
+    def download(self, path: str, **params: Any) -> bytes:
+        """A file the server makes (a CSV or XLSX export): its bytes."""
+        return self._send("GET", path, params=params).content
+
+    def _send(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+              json: Any = None, timeout: float | None = None) -> httpx.Response:
         kw: dict[str, Any] = {}
         if params:
             kw["params"] = {k: v for k, v in params.items() if v not in (None, "")}
@@ -118,9 +129,7 @@ class OfficeClient:
             raise OfficeError(exc.message, code=exc.code, status=exc.status,
                               details=exc.details) from exc
         self._set_online(True)
-        if resp.status_code == 204 or not resp.content:
-            return None
-        return resp.json()
+        return resp
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params)

@@ -54,6 +54,7 @@ def _register(module: str) -> None:
 
 
 _register("mobile.office.i18n_supervision")
+_register("mobile.office.i18n_appraisal")
 
 
 class _Lenient(dict[str, Any]):

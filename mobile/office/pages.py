@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import flet as ft
 
 from mobile.office.views.admin import AdminView
+from mobile.office.views.appraisal import AppraisalView
 from mobile.office.views.board import BoardView
 from mobile.office.views.dispatch_map import DispatchMapView
 from mobile.office.views.hotline import HotlineView
@@ -38,6 +39,8 @@ PAGES: list[OfficePage] = [
                DISPATCH_ROLES | {Role.AGENT}, HotlineView),
     OfficePage("roster", ft.Icons.GROUPS, "page_roster", DISPATCH_ROLES, RosterView),
     OfficePage("map", ft.Icons.MAP, "page_map", DISPATCH_ROLES, DispatchMapView),
+    OfficePage("appraisal", ft.Icons.LEADERBOARD, "page_appraisal", DISPATCH_ROLES,
+               AppraisalView),
     OfficePage("admin", ft.Icons.ADMIN_PANEL_SETTINGS, "page_admin", frozenset({Role.ADMIN}),
                AdminView),
 ]

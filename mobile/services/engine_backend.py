@@ -29,6 +29,7 @@ from PIL import Image
 from mobile.services.backend import Row, SessionInfo
 from shared.enums import Role, WorkOrderKind
 from shared.meter_rules import SwapDraft
+from shared.timeutil import utcnow
 from shared.workorders.state_machine import Action
 from sync.client import outbox, photos, rows
 from sync.client.actions import Actions
@@ -222,6 +223,20 @@ class EngineBackend:
         return self._online().correct_purchase_count(
             meter_id, correction_id=correction_id, new_count=new_count,
             expected_count=expected_count, reason=reason)
+
+    def my_scorecard(self, month: str | None = None) -> tuple[dict[str, Any], bool]:
+        """The staff member's scorecard, and whether it is the copy kept from the last
+        time it was fetched (no connection now: shown "as of" then, never hidden)."""
+        key = f"scorecard:{month or 'current'}"
+        try:
+            card = self._online().my_scorecard(month)
+        except TransientError:
+            kept = self._settings().get(key)
+            if kept is None:
+                raise
+            return kept, True
+        self._save_settings(**{key: {**card, "fetched_at": utcnow().isoformat()}})
+        return card, False
 
     def _nudge(self) -> None:
         if self._engine is not None:

@@ -10,6 +10,7 @@ from mobile.context import AppContext
 from mobile.i18n import label, t
 from mobile.state.app import AppState
 from mobile.state.sync import SyncState
+from shared.enums import FIELD_ROLES
 
 
 @ft.component
@@ -40,6 +41,10 @@ def SettingsView(app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
                 ft.Radio(value="zh", label="简体中文"),
                 ft.Radio(value="en", label="English"),
             ]))),
+        *([section(None, ft.OutlinedButton(
+            t("my_summary_open", lang), icon=ft.Icons.INSIGHTS, height=48,
+            on_click=lambda _: app.open("summary")))]
+          if session and session.role in FIELD_ROLES else []),
         section(None,
                 kv(t("signed_in_label", lang), who),
                 kv(t("server", lang), app.server_url),

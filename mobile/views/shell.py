@@ -17,6 +17,7 @@ from mobile.views.faults import FaultsView
 from mobile.views.job_detail import JobDetailView
 from mobile.views.jobs import JobsView
 from mobile.views.login import LoginView
+from mobile.views.my_summary import MySummaryView
 from mobile.views.recharge import RechargeView
 from mobile.views.settings import SettingsView
 from mobile.views.swap_form import SwapFormView
@@ -35,7 +36,7 @@ TITLES = {"jobs": "tab_jobs", "accounts": "tab_accounts", "faults": "my_faults",
           "sync": "sync_title", "settings": "tab_settings", "job": "timeline",
           "swap": "swap_form", "report": "report_fault", "inbox": "tab_inbox",
           "cash": "tab_cash", "recharge": "recharge_title", "history": "history_title",
-          "count_fix": "count_fix_title"}
+          "count_fix": "count_fix_title", "summary": "my_summary"}
 
 
 def _body(app: AppState, ctx: AppContext) -> ft.Control:
@@ -66,6 +67,8 @@ def _body(app: AppState, ctx: AppContext) -> ft.Control:
         return CountFixView(app, ctx, sync, key="count_fix")
     if screen.name == "sync":
         return SyncView(app, sync, key="sync")
+    if screen.name == "summary":
+        return MySummaryView(app, ctx, key="summary")
     return SettingsView(app, ctx, sync, key="settings")
 
 

@@ -236,6 +236,12 @@ class Transport:
             "idempotency_key": idempotency_key})
         return resp.json()  # type: ignore[no-any-return]
 
+    def my_scorecard(self, month: str | None = None) -> dict[str, Any]:
+        """The signed-in staff member's scorecard for a month (default: this month)."""
+        resp, _, _ = self._authed("GET", "/api/v1/appraisal/me",
+                                  params={"month": month} if month else None)
+        return resp.json()  # type: ignore[no-any-return]
+
     def payment_order(self, order_id: str) -> dict[str, Any]:
         resp, _, _ = self._authed("GET", f"/api/v1/payments/orders/{order_id}")
         return resp.json()  # type: ignore[no-any-return]

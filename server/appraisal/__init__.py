@@ -1,0 +1,1 @@
+"""Performance appraisal (绩效考核): scorecards per person, station and county."""

@@ -1,0 +1,1 @@
+"""Performance appraisal: scorecard figures (pure)."""
