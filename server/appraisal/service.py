@@ -180,9 +180,10 @@ def card(session: Session, actor: Actor, *, subject_key: str, month: str) -> tup
 
 def ranking(session: Session, actor: Actor, *, month: str, level: str, by: str,
             station_id: str | None = None) -> list[tuple[int, Subject, Scorecard]]:
-    """People (``level="people"``) or stations (``"stations"``) ranked by a figure."""
+    """People (``level="people"``) or stations (``"stations"``) ranked by a figure (office
+    staff only: FORBIDDEN for others; another station's NOT_FOUND)."""
     if actor.role not in OFFICE_ROLES:
-        raise _refuse()
+        raise DomainError(ErrorCode.FORBIDDEN)
     scope = station_scope(actor)
     if scope is not None and station_id not in (None, scope):
         raise _refuse()

@@ -146,7 +146,7 @@ def test_trend_month_by_month(as_user, world, jobs) -> None:
 
 
 def test_staff_see_their_own_scorecard_only(as_user, world, jobs) -> None:
-    crew = as_user("crew1")
+    crew, other = as_user("crew1"), as_user("dispatcher2")
     me = crew.get(f"{A}/me", params={"month": "2026-10"})
     assert (me.status_code, me.json()["handled"]) == (200, 4)
     assert me.json()["subject"] == f"user:{world.user('crew1').id}"
@@ -154,10 +154,11 @@ def test_staff_see_their_own_scorecard_only(as_user, world, jobs) -> None:
                     "county"):
         r = crew.get(f"{A}/scorecard", params={"subject": subject})
         assert (r.status_code, r.json()["code"]) == (404, "NOT_FOUND"), subject
-    assert crew.get(f"{A}/ranking").status_code == 404
-    assert as_user("customer1").get(f"{A}/ranking").status_code == 404
+    assert crew.get(f"{A}/ranking").json()["code"] == "FORBIDDEN"
+    assert as_user("customer1").get(f"{A}/ranking").status_code == 403
+    assert other.get(f"{A}/ranking", params={
+        "station_id": world.stations["s1"].id}).json()["code"] == "NOT_FOUND"
     # another station's dispatcher sees neither this station's people nor the county
-    other = as_user("dispatcher2")
     for subject in (f"user:{world.user('crew1').id}", f"station:{world.stations['s1'].id}",
                     "county"):
         assert other.get(f"{A}/scorecard", params={"subject": subject}).status_code == 404

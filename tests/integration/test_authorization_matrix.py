@@ -98,6 +98,7 @@ MON_OFFICE = (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200)
 MON_AREA = (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 404, 200, 200)
 MON_ADMIN = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200)
 DECIDES_MONEY = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 200, 200)
+APPRAISE_CREW1 = (401, 404, 404, 200, 404, 404, 404, 404, 404, 200, 404, 200, 200)
 OFFICE_OF_USER = (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 404, 200, 200)
 
 MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
@@ -229,6 +230,14 @@ MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     "PUT /api/v1/monitoring/areas/{area_id}/master-meter": ("none",     MON_ADMIN),
     "POST /api/v1/work-orders/{order_id}/inspection-finding": ("inspection_on_site", (401, 403, 404, 201, 403,  404,   404,   404,   403,   403,   404,   403,   403)),
     "GET /api/v1/work-orders/{order_id}/inspection":       ("inspection_on_site", (401, 403, 404, 200, 200,   404,   404,   404,   200,   200,   404,   200,   200)),
+    # -- performance appraisal (issue 13): own scorecard for everyone; crew1's for the
+    # office of crew1's station; rankings and exports for office staff (their station)
+    "GET /api/v1/appraisal/me":                          ("none",     (401,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
+    "GET /api/v1/appraisal/scorecard":                   ("none",     APPRAISE_CREW1),
+    "GET /api/v1/appraisal/trend":                       ("none",     APPRAISE_CREW1),
+    "GET /api/v1/appraisal/jobs":                        ("none",     APPRAISE_CREW1),
+    "GET /api/v1/appraisal/ranking":                     ("none",     DESK_READ),
+    "GET /api/v1/appraisal/export":                      ("none",     DESK_READ),
 }
 
 FORBIDDEN_CODES = {"FORBIDDEN", "WO_ROLE_NOT_ALLOWED", "WO_NOT_ASSIGNEE", "WO_NOT_OWNER"}
@@ -589,6 +598,9 @@ def build(endpoint: str, case: Case, env: Env, role: str) -> Request:
     monitoring = build_monitoring(endpoint, method, path, case, env)
     if monitoring is not None:
         return monitoring
+    if path.startswith("/api/v1/appraisal/"):
+        return Request(method, path, params={"subject": f"user:{w.user('crew1').id}",
+                                             "figure": "handled"})
     url = path.format(station_id=case.station_id, account_id=case.account_id,
                       order_id=case.order_id, sha256=case.sha256, meter_id=case.meter_id,
                       rule_id=first_rule_id(env),
