@@ -16,10 +16,13 @@ from server.deps import DatabaseDep, SettingsDep, oauth2_scheme
 from server.ratelimit.service import spend
 from shared.errors import DomainError, ErrorCode
 
-#: The device's own id (the one it signed in with), sent by the phone's transport.
+#: The device's own id (the one it signed in with), sent by the phone's transport. A token
+#: issued to a device carries that device (``dev``): then the budget is that device's,
+#: whatever the header says — a client cannot buy a fresh budget with a new header.
 DeviceHeader = Annotated[str | None, Header(
     alias="X-Device-ID", max_length=64, pattern=r"^[A-Za-z0-9._:-]+$",
-    description="The device's id; sync budgets are counted per user and device")]
+    description="The device's id; sync budgets are counted per user and device (the "
+    "token's device when it names one)")]
 
 
 def _budget(kind: str, limit_of: str):  # type: ignore[no-untyped-def]
@@ -31,7 +34,7 @@ def _budget(kind: str, limit_of: str):  # type: ignore[no-untyped-def]
         if not token:
             raise DomainError(ErrorCode.AUTH_REQUIRED)
         claims = read_token(token, secret=request.app.state.secret_key, kind="access")
-        spend(db, kind=kind, subject=f"{claims.sub}:{device or '-'}",
+        spend(db, kind=kind, subject=f"{claims.sub}:{claims.device or device or '-'}",
               limit=getattr(settings, limit_of), window_s=settings.sync_budget_window_s)
 
     return Depends(check)

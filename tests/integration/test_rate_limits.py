@@ -142,6 +142,18 @@ def test_each_device_has_a_budget_of_pushes(client: TestClient, world: World) ->
             for _ in range(3)] == [200, 200, 429]
 
 
+def test_a_token_issued_to_a_device_spends_that_devices_budget(client: TestClient,
+                                                               world: World) -> None:
+    """The sign-in's device is in the token: a new X-Device-ID header on every request
+    does not make a new budget."""
+    tok, _ = make_token(secret=SECRET, sub=world.user("crew1").id, kind="access",
+                        ttl=timedelta(minutes=5), extra={"dev": "phone-signed-in"})
+    codes = [client.get(PULL, params={"limit": 5}, headers={
+        "Authorization": f"Bearer {tok}", "X-Device-ID": f"made-up-{i}"}).status_code
+        for i in range(4)]
+    assert codes == [200, 200, 200, 429]
+
+
 def test_old_counters_are_swept(app: FastAPI, client: TestClient, world: World) -> None:
     db: Database = app.state.db
     settings: Settings = app.state.settings
