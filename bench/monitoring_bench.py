@@ -99,9 +99,9 @@ def bench_sqlite(days: int) -> None:
         t = time.perf_counter()
     last = window[-1]
     with UnitOfWork(db) as uow:  # the day's analytics of the county, alone
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         rep = compute_day(uow.session, day=last)
-        t_day = time.perf_counter() - t
+        t_day, cpu_day = time.perf_counter() - t, time.process_time() - cpu
         uow.commit()
     with Session(db.reader) as session:
         meters = session.execute(text("SELECT COUNT(*) FROM metering_point")).scalar_one()
@@ -112,8 +112,9 @@ def bench_sqlite(days: int) -> None:
     print(f"simulation (rows + CSV text): {sim_s:.1f} s")
     print(f"import (CSV parse, checks, writes): {ingest_s:.1f} s = "
           f"{rows_in / ingest_s:,.0f} rows/s")
+    # CPU time too: on a shared machine the wall time is mostly waiting for a core
     print(f"day's analytics of the county ({rep.points} points, {rep.areas} areas): "
-          f"{t_day:.2f} s (target <= 2 s)")
+          f"{t_day:.2f} s wall, {cpu_day:.2f} s CPU (target <= 2 s)")
     print(f"daily job: analytics of the changed days {sum(single) / len(single):.2f} s mean "
           f"(one day), {max(a for a, _, _ in daily):.2f} s max "
           f"(up to {max(n for _, _, n in daily)} days after a back-fill); "

@@ -12,7 +12,10 @@ uvicorn in a child process, real HTTP on loopback):
     already) to the first rows drawn; target ≤ 1.5 s.
 
 Other screens add their endpoints with ``ENDPOINTS.extend(...)`` (or a function of their own
-called from ``main``). Ends with one line::
+called from ``main``). The supervision pages' endpoints (review queue, approvals, audit
+viewer and its CSV, station overview, customer search and account view) are measured as a
+station manager and as the county, on top of ``--accounts`` (50,000) customer accounts and
+one audit entry per work order. Ends with one line::
 
     list_p95_ms=… worst_endpoint=… first_paint_signin_s=… first_paint_goto_s=…
 """
@@ -100,6 +103,8 @@ def build(db_path: Path, orders: int, seed: int = 7) -> dict[str, Any]:
             "contact_phone": f"139{n:08d}", "address": f"{area.name} lane {n % 500}",
             "lat": 27.8 + rng.uniform(-0.2, 0.2), "lon": 112.9 + rng.uniform(-0.2, 0.2),
             "reported_at": at, "dispatched_at": at + timedelta(minutes=3) if assignee else None,
+            "resolved_at": at + timedelta(hours=2) if status in ("resolved", "confirmed",
+                                                                 "closed") else None,
             "arrive_by": dl.arrive_by, "complete_by": dl.complete_by,
             "last_activity_at": at + timedelta(minutes=5), "help_requested": False,
             "reopen_count": 0, "created_at": at, "updated_at": at, "version": 2})
@@ -179,6 +184,99 @@ ENDPOINTS: list[Endpoint] = [
 ]
 
 
+# -- the supervision pages (issue 10 part 2) ---------------------------------------------------
+def build_supervision(db_path: Path, ctx: dict[str, Any], accounts: int, seed: int = 11
+                      ) -> None:
+    """``accounts`` customer accounts (ID-card digests set), one audit entry per work order
+    (a hash chain, as the app writes it), a pending approval request per 100 accounts."""
+    from sqlalchemy import insert, select
+
+    from server.audit.chain import append
+    from server.customers.models import Account
+    from server.customers.service import document_digest, mask_document
+    from server.db import make_database
+    from server.stations.models import TransformerArea
+    from server.supervision.models import ApprovalRequest
+    from server.users.models import User
+    from server.work_orders.models import WorkOrder
+    from shared.ids import new_id
+    from shared.timeutil import utcnow
+    from tests.factories import PEPPER
+
+    db = make_database(f"sqlite:///{db_path}")
+    rng = random.Random(seed)
+    now = utcnow()
+    with db.writer.begin() as conn:
+        areas = conn.execute(select(TransformerArea.id, TransformerArea.station_id)).all()
+        agent = conn.execute(select(User.id).where(User.username == "agent1")).scalar_one()
+        rows, requests = [], []
+        for n in range(accounts):
+            area_id, station_id = rng.choice(areas)
+            idc = f"4306{n:014d}"
+            rows.append({"id": new_id(), "account_no": f"88{n:08d}", "name": f"户主{n}",
+                         "phone": f"137{n:08d}", "address": f"Bench village {n % 900} no. {n}",
+                         "customer_type": "residential", "station_id": station_id,
+                         "area_id": area_id, "id_card_digest": document_digest(idc,
+                                                                                pepper=PEPPER),
+                         "id_card_masked": mask_document(idc), "care_flag": n % 50 == 0,
+                         "balance_fen": rng.randint(-5000, 50000), "alert_level": "ok",
+                         "supply_state": "on", "created_at": now, "updated_at": now,
+                         "version": 1})
+            if n % 100 == 0:
+                requests.append({"id": new_id(), "kind": "adjustment", "status": "pending",
+                                 "station_id": station_id, "account_id": rows[-1]["id"],
+                                 "amount_fen": 500, "reason": "bench", "requested_by": agent,
+                                 "requested_role": "agent", "requested_at": now, "version": 1})
+        for i in range(0, len(rows), 5000):
+            conn.execute(insert(Account.__table__), rows[i:i + 5000])  # type: ignore[attr-defined]
+        conn.execute(insert(ApprovalRequest.__table__), requests)  # type: ignore[attr-defined]
+        ctx["account_no"] = rows[len(rows) // 2]["account_no"]
+        ctx["id_card"] = f"4306{len(rows) // 3:014d}"
+        ctx["account_id"] = rows[len(rows) // 2]["id"]
+        orders = conn.execute(select(WorkOrder.id, WorkOrder.assignee_id, WorkOrder.code)
+                              .order_by(WorkOrder.reported_at)).all()
+        ctx["job"] = orders[len(orders) // 2][2]
+    from sqlmodel import Session
+
+    with Session(db.writer) as session:
+        batch: list[dict[str, Any]] = []
+        for oid, who, _code in orders:
+            batch.append({"at": now, "actor_id": who, "actor_role": "crew",
+                          "action": "work_order.close", "entity": "work_order",
+                          "entity_id": oid, "before": {"status": "confirmed"},
+                          "after": {"status": "closed"}, "reason": None,
+                          "device_id": "bench-device"})
+            if len(batch) == 5000:
+                append(session, batch)
+                batch = []
+        append(session, batch)
+        session.commit()
+    db.dispose()
+
+
+SUPERVISION_ENDPOINTS: list[Endpoint] = [
+    ("review queue", "/api/v1/supervision/reviews", lambda ctx: {"limit": 25}),
+    ("review deep page", "/api/v1/supervision/reviews", lambda ctx: {"limit": 25,
+                                                                     "offset": 500}),
+    ("approvals pending", "/api/v1/supervision/approvals", lambda ctx: {"status": "pending"}),
+    ("audit first page", "/api/v1/supervision/audit", lambda ctx: {"limit": 50}),
+    ("audit page 20", "/api/v1/supervision/audit", lambda ctx: {"limit": 50,
+                                                                "offset": 950}),
+    ("audit by job", "/api/v1/supervision/audit", lambda ctx: {"job": ctx["job"]}),
+    ("audit by kind", "/api/v1/supervision/audit", lambda ctx: {"kind": "work_order"}),
+    ("audit by account", "/api/v1/supervision/audit",
+     lambda ctx: {"account": ctx["account_no"]}),
+    ("audit csv (filtered)", "/api/v1/supervision/audit.csv",
+     lambda ctx: {"job": ctx["job"]}),
+    ("station overview", "/api/v1/supervision/overview", lambda ctx: {}),
+    ("customer by account no", "/api/v1/customers/search",
+     lambda ctx: {"q": ctx["account_no"]}),
+    ("customer by ID card", "/api/v1/customers/search", lambda ctx: {"q": ctx["id_card"]}),
+    ("customer by name part", "/api/v1/customers/search", lambda ctx: {"q": "户主123"}),
+    ("account view", "/api/v1/customers/{account_id}", lambda ctx: {}),
+]
+
+
 def token(base: str, username: str) -> str:
     import httpx
 
@@ -190,15 +288,17 @@ def token(base: str, username: str) -> str:
     return str(r.json()["access_token"])
 
 
-def measure(base: str, ctx: dict[str, Any], repeat: int) -> list[tuple[str, str, float, float,
-                                                                       float]]:
+def measure(base: str, ctx: dict[str, Any], repeat: int,
+            users: tuple[str, ...] = ("dispatcher1", "admin"),
+            endpoints: list[Endpoint] | None = None
+            ) -> list[tuple[str, str, float, float, float]]:
     import httpx
 
     out = []
-    for who in ("dispatcher1", "admin"):
+    for who in users:
         with httpx.Client(base_url=base, timeout=30, headers={
                 "Authorization": f"Bearer {token(base, who)}"}) as client:
-            for name, path, params in ENDPOINTS:
+            for name, path, params in endpoints or ENDPOINTS:
                 url = path.format(**ctx)
                 client.get(url, params=params(ctx)).raise_for_status()  # warm
                 times = []
@@ -281,22 +381,31 @@ def main() -> None:
     ap.add_argument("--orders", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--accounts", type=int, default=50_000)
+    ap.add_argument("--only-supervision", action="store_true",
+                    help="measure the supervision pages' endpoints only")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="office-bench-") as tmp:
         db_path = Path(tmp) / "gridone.db"
         t0 = time.perf_counter()
         ctx = build(db_path, args.orders)
-        print(f"built a county of {args.orders} work orders in "
+        build_supervision(db_path, ctx, args.accounts)
+        print(f"built a county of {args.orders} work orders and {args.accounts} accounts in "
               f"{time.perf_counter() - t0:.1f} s", flush=True)
         port = free_port()
         proc = serve(db_path, port)
         base = f"http://127.0.0.1:{port}"
         try:
-            wait(f"{base}/api/v1/health", proc)
-            results = measure(base, ctx, args.repeat)
-            worst = max(results, key=lambda r: r[3])
+            wait(f"{base}/api/v1/health", proc, seconds=300)
+            results = [] if args.only_supervision else measure(base, ctx, args.repeat)
+            supervision = measure(base, ctx, args.repeat, users=("manager1", "admin"),
+                                  endpoints=SUPERVISION_ENDPOINTS)
+            sup_worst = max(supervision, key=lambda r: r[3])
+            print(f"supervision_p95_ms={sup_worst[3]:.1f} worst_supervision_endpoint="
+                  f"{sup_worst[1].replace(' ', '_')}@{sup_worst[0]}", flush=True)
+            worst = max(results or supervision, key=lambda r: r[3])
             signin = goto = float("nan")
-            if not args.no_browser:
+            if not (args.no_browser or args.only_supervision):
                 signin, goto = first_paint(base, Path(tmp))
                 print(f"board first paint: {signin:.2f} s from 'Sign in', {goto:.2f} s from "
                       "goto (signed in)", flush=True)

@@ -1,6 +1,7 @@
 """Where a push's time goes on the server: ``.venv/bin/python bench/profile_push.py``.
 
-Calls ``server.sync.push.push`` in this process (no HTTP) with ``--ops`` ``add_note`` ops
+Calls the server's push (``--path bulk``: ``server.sync.bulk.push``, the default; ``per_op``:
+``server.sync.push.push``) in this process (no HTTP) with ``--ops`` ``add_note`` ops
 across 200 jobs, in requests of 500 like the phone sends, on a fresh SQLite file, and
 prints the server-side rate and (``--profile``) the top functions from cProfile by own
 time and by cumulative time.
@@ -86,8 +87,10 @@ def main() -> None:
     ap.add_argument("--ops", type=int, default=5000)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--top", type=int, default=35)
+    ap.add_argument("--path", choices=("bulk", "per_op"), default="bulk")
     args = ap.parse_args()
-    from server.sync.push import push
+    from server.sync import bulk
+    from server.sync import push as per_op
     from sync.protocol import OpStatus
 
     tmp = Path(tempfile.mkdtemp(prefix="gridone-profile-"))
@@ -99,13 +102,14 @@ def main() -> None:
         prof.enable()
     statuses: dict[str, int] = {}
     for req in batches:
-        for r in push(db, actor=actor, request=req, lang="en"):  # type: ignore[arg-type]
+        decide = bulk.push if args.path == "bulk" else per_op.push
+        for r in decide(db, actor=actor, request=req, lang="en"):  # type: ignore[arg-type]
             statuses[r.status] = statuses.get(r.status, 0) + 1
     if prof:
         prof.disable()
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert statuses == {OpStatus.APPLIED: args.ops}, statuses
-    print(f"server push path (no HTTP): {args.ops} ops in {seconds:.2f} s -> "
+    print(f"server push path {args.path} (no HTTP): {args.ops} ops in {seconds:.2f} s -> "
           f"{args.ops / seconds:,.0f} ops/s ({seconds / args.ops * 1000:.3f} ms/op; CPU "
           f"{cpu / args.ops * 1000:.3f} ms/op = {args.ops / cpu:,.0f} ops/s of CPU)"
           + (" [under cProfile]" if prof else ""))

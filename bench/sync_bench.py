@@ -4,24 +4,38 @@ Loopback, SQLite server (the real app under uvicorn in a child process), the rea
 engine. Prints one line per figure and ends with exactly one line::
 
     push_ops_per_s=… pull_rows_per_s=… empty_pull_ms=… ceiling_ops_per_s=…
+    push_bytes_per_op=… pull_bytes_per_row=… assign_to_phone_ms=… empty_pulls_per_s=…
 
 (a) ``--ops`` (10,000) small ops (``add_note`` across 200 jobs) queued on one phone and
-    pushed by the engine (``Pusher.run``: batches of 500, results recorded);
-(b) a fresh phone of the same crew pulling its whole scope (~10,600 rows);
-(c) a pull with nothing new: the median of ``--empty`` (200) round trips;
+    pushed by the engine (``Pusher.run``: batches of 500, results recorded); the bytes
+    on the wire both ways per op (bodies and headers, as sent: the phone's HTTP client
+    is given a counting transport, which also gzip-encodes the push bodies unless
+    ``--plain-push``; the size of the same bodies plain is printed too);
+(b) a fresh phone of the same crew pulling its whole scope (~10,600 rows), and the bytes
+    per row on the wire (gzip-encoded answers);
+(c) a pull with nothing new: the median of ``--empty`` (200) round trips; then 16 phones
+    pulling with nothing new as fast as they can for ``--burst-s`` seconds (one API
+    worker): answers per second;
 (d) the same run's bare ceiling: ``--ops`` applied_op-like rows inserted with plain
     ``sqlite3`` ``executemany`` in one transaction, on a file set up like the server's
     (WAL, synchronous=NORMAL);
 (e) a fresh phone pulling ``--big`` (100,000) rows in its own process: rows/s and that
-    process's peak RSS (``resource.getrusage(...).ru_maxrss``).
+    process's peak RSS (``resource.getrusage(...).ru_maxrss``);
+(f) assign → phone: a dispatcher dispatches a job to crew1 (``--assign`` times, 20); the
+    phone's engine keeps a long poll open (its puller, each pull with ``wait``) and the
+    time until the job is in the phone's read model is taken: median and max;
+(g) with ``--pg`` (default on): (a) again against a PostgreSQL server (one worker).
 
-Targets on a 2-core machine: push ≥ 15,000 ops/s, pull ≥ 25,000 rows/s, empty pull
-≤ 5 ms, peak RSS ≤ 200 MB.
+Targets on a 2-core machine (issue 9): push ≥ 15,000 ops/s, pull ≥ 40,000 rows/s, empty
+pull ≤ 2 ms, 2,000 no-change pulls/s, ≤ 220 bytes per pushed note, ≤ 180 bytes per pulled
+row, assign → phone ≤ 2 s, peak RSS ≤ 100 MB.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import gzip
 import json
 import os
 import resource
@@ -32,10 +46,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -46,28 +63,32 @@ JOBS = 200
 
 
 # -- the server (child process) -------------------------------------------------------
-def serve(db_path: Path, port: int) -> None:
+def serve(url: str, port: int, push_path: str = "bulk") -> None:
     import uvicorn
 
     from server.app import create_app
     from server.config import Settings
     from tests.factories import PEPPER
 
-    settings = Settings(env="test", data_dir=db_path.parent, database_url=f"sqlite:///{db_path}",
-                        secret_key=SECRET, lookup_pepper=PEPPER, stalled_check=False)
+    data = Path(tempfile.mkdtemp(prefix="gridone-bench-data-"))
+    # budgets are spent (their cost counts) but never refuse the benchmark's phones
+    settings = Settings(env="test", data_dir=data, database_url=url, secret_key=SECRET,
+                        lookup_pepper=PEPPER, stalled_check=False,
+                        sync_pull_per_minute=10**9, sync_push_per_minute=10**9,
+                        sync_push_path=push_path)  # type: ignore[arg-type]
     app = create_app(settings, migrate=False)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 class Server:
-    def __init__(self, db_path: Path, log: Path) -> None:
+    def __init__(self, url: str, log: Path, push_path: str = "bulk") -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = open(log, "ab")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(db_path), str(self.port)], cwd=ROOT,
+            [sys.executable, __file__, "--serve", url, str(self.port), push_path], cwd=ROOT,
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         import httpx
 
@@ -96,7 +117,7 @@ class Server:
 
 
 # -- data -----------------------------------------------------------------------------
-def seed(db_path: Path, big: int) -> dict[str, Any]:
+def seed(url: str, big: int) -> dict[str, Any]:
     """The small test world; 200 dispatched jobs for crew1 (push/pull figures); for
     crew2 enough jobs and timeline entries that its scope holds ``big`` rows."""
     from sqlalchemy import insert
@@ -112,7 +133,6 @@ def seed(db_path: Path, big: int) -> dict[str, Any]:
     from shared.workorders.state_machine import Action, Actor
     from tests.factories import build_world
 
-    url = f"sqlite:///{db_path}"
     upgrade(url)
     db = make_database(url)
     try:
@@ -134,6 +154,8 @@ def seed(db_path: Path, big: int) -> dict[str, Any]:
             return out
 
         small = jobs("dispatcher1", "crew1", "acc1", JOBS)
+        world_ids = {"dispatcher1": world.user("dispatcher1").id,
+                     "crew1": world.user("crew1").id, "acc1": world.accounts["acc1"].id}
         big_jobs = max(1, big // 100)
         big_ids = jobs("dispatcher2", "crew2", "acc3", big_jobs)
         # Fill crew2's scope with timeline entries (rows as the services would write
@@ -166,7 +188,7 @@ def seed(db_path: Path, big: int) -> dict[str, Any]:
                                  "account_id": acc3, "user_id": crew2.id})
             conn.execute(insert(WorkOrderEvent), rows)
             conn.execute(insert(ChangeLog), logs)
-        return {"small_jobs": small, "big_jobs": big_ids}
+        return {"small_jobs": small, "big_jobs": big_ids, **world_ids}
     finally:
         db.dispose()
 
@@ -175,14 +197,63 @@ def seed(db_path: Path, big: int) -> dict[str, Any]:
 PASSWORD = "Test-pass-123"  # the password of every user of tests.factories' world
 
 
-def phone(url: str, folder: Path, username: str) -> Any:
+class Wire(httpx.HTTPTransport):
+    """The phone's HTTP client's transport, counting the bytes on the wire (bodies as
+    sent, compressed or not, and headers); with ``gzip_push`` it sends push bodies
+    gzip-encoded (``Content-Encoding: gzip``), as the server accepts them."""
+
+    def __init__(self, *, gzip_push: bool = False) -> None:
+        super().__init__()
+        self.gzip_push = gzip_push
+        self.up = self.down = self.plain_up = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        self.plain_up += len(body)
+        if self.gzip_push and body and request.url.path.endswith("/sync/push"):
+            body = gzip.compress(body, 6)
+            request.headers["Content-Encoding"] = "gzip"
+            request.headers["Content-Length"] = str(len(body))
+            request.stream = httpx.ByteStream(body)
+            request._content = body
+        self.up += len(body) + _header_bytes(request.headers) + len(str(request.url.raw_path))
+        response = super().handle_request(request)
+        self.down += _header_bytes(response.headers) + 17
+        response.stream = _Counted(response.stream, self)
+        return response
+
+    def reset(self) -> None:
+        self.up = self.down = self.plain_up = 0
+
+
+class _Counted(httpx.SyncByteStream):
+    def __init__(self, inner: Any, wire: Wire) -> None:
+        self.inner, self.wire = inner, wire
+
+    def __iter__(self) -> Any:
+        for chunk in self.inner:
+            self.wire.down += len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _header_bytes(headers: httpx.Headers) -> int:
+    return sum(len(k) + len(v) + 4 for k, v in headers.raw)
+
+
+def phone(url: str, folder: Path, username: str, wire: Wire | None = None) -> Any:
     """A phone signed in as ``username`` (imports only the device side)."""
     from sync.client.engine import SyncEngine
     from sync.client.store import Store
     from sync.client.transport import Transport
 
     store = Store(folder / "gridone.db")
-    transport = Transport(url, store, lang="en", timeout_s=120)
+    client = httpx.Client(base_url=url, transport=wire or Wire(),
+                          timeout=httpx.Timeout(120, connect=10),
+                          headers={"User-Agent": "GridOne-device/1"})
+    transport = Transport(url, store, lang="en", timeout_s=120, client=client)
     engine = SyncEngine(store, transport)
     engine.login(username, PASSWORD)
     return store, transport, engine
@@ -276,13 +347,173 @@ def ceiling(folder: Path, n: int) -> float:
     return n / seconds
 
 
+def push_phase(url: str, folder: Path, jobs: list[str], n: int, *, gzip_push: bool
+               ) -> dict[str, float]:
+    """(a): ``n`` notes queued on a fresh crew1 phone, pushed by its engine."""
+    from sync.protocol import OpType
+
+    wire = Wire(gzip_push=gzip_push)
+    store, transport, engine = phone(url, folder, "crew1", wire)
+    t0 = time.perf_counter()
+    for i in range(n):
+        store.enqueue(OpType.WO_ADD_NOTE.value, jobs[i % len(jobs)], {"text": f"note {i}"})
+    queued = time.perf_counter() - t0
+    who = store.signed_in()
+    waited = [0.0]
+    send = transport.push
+
+    def timed_push(body: dict[str, Any]) -> Any:
+        t = time.perf_counter()
+        try:
+            return send(body)
+        finally:
+            waited[0] += time.perf_counter() - t
+
+    transport.push = timed_push  # type: ignore[method-assign]
+    wire.reset()
+    t0 = time.perf_counter()
+    report = engine.pusher.run(who)
+    seconds = time.perf_counter() - t0
+    assert report.outcome.acked == n, report
+    transport.close()
+    store.close()
+    return {"seconds": seconds, "rate": n / seconds, "requests": report.requests,
+            "waited": waited[0], "queued": queued, "bytes": (wire.up + wire.down) / n,
+            "up": wire.up / n, "down": wire.down / n, "plain_up": wire.plain_up / n}
+
+
+def long_pull(transport: Any, wait: float) -> Any:
+    """The transport's pull with ``wait`` (a long poll): the phone's engine keeps one
+    open. (The transport's request path — auth, refresh, error classes — as is.)"""
+    from sync.client.errors import TransientError
+    from sync.protocol import PROTOCOL_VERSION
+
+    def pull(cursor: str | None, limit: int) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit, "protocol": PROTOCOL_VERSION}
+        if cursor:
+            params.update(cursor=cursor, wait=wait)
+        resp, _, _ = transport._authed("GET", "/api/v1/sync/pull", params=params)
+        page: dict[str, Any] = resp.json()
+        if "next_cursor" not in page:
+            raise TransientError("pull answer without a cursor", code="SYNC_BAD_ANSWER")
+        return page
+
+    return pull
+
+
+def assign_phase(url: str, folder: Path, ids: dict[str, Any], times: int) -> list[float]:
+    """(f): dispatch a job to crew1 ``times`` times; ms until it is in the phone's read
+    model while the phone's puller keeps a long poll open."""
+    from server.auth.security import make_token
+    from sync.client.readmodel import ReadModel
+
+    store, transport, engine = phone(url, folder, "crew1")
+    engine.puller.run()  # the fresh download
+    transport.pull = long_pull(transport, 20)  # type: ignore[method-assign]
+    read = ReadModel(store, lang="en")
+    stop = threading.Event()
+    seen: dict[str, float] = {}
+    wanted: set[str] = set()
+
+    def keep_pulling() -> None:
+        while not stop.is_set():
+            engine.puller.run()
+            now = time.perf_counter()
+            for job in read.my_jobs():
+                if job.id in wanted and job.id not in seen:
+                    seen[job.id] = now
+
+    token, _ = make_token(secret=SECRET, sub=ids["dispatcher1"], kind="access",
+                          ttl=timedelta(hours=1))
+    office = httpx.Client(base_url=url, timeout=30,
+                          headers={"Authorization": f"Bearer {token}"})
+    puller = threading.Thread(target=keep_pulling, daemon=True)
+    puller.start()
+    out = []
+    try:
+        for _ in range(times):
+            r = office.post("/api/v1/work-orders", json={
+                "account_id": ids["acc1"], "description": "assign benchmark"})
+            assert r.status_code == 201, r.text
+            oid = r.json()["id"]
+            wanted.add(oid)
+            time.sleep(0.3)  # the puller is waiting again (the report woke it)
+            t0 = time.perf_counter()
+            r = office.post(f"/api/v1/work-orders/{oid}/dispatch",
+                            json={"assignee_id": ids["crew1"]})
+            assert r.status_code == 200, r.text
+            deadline = t0 + 30
+            while oid not in seen and time.perf_counter() < deadline:
+                time.sleep(0.002)
+            assert oid in seen, "the job never reached the phone"
+            out.append((seen[oid] - t0) * 1000)
+    finally:
+        stop.set()
+        # one more commit wakes the last long poll, so the thread ends
+        office.post("/api/v1/work-orders", json={"account_id": ids["acc1"],
+                                                 "description": "wake-up"})
+        office.post(f"/api/v1/work-orders/{oid}/dispatch", json={"assignee_id": ids["crew1"]})
+        puller.join(30)
+        office.close()
+        transport.close()
+        store.close()
+    return out
+
+
+def burst_phase(url: str, folder: Path, phones: int, seconds: float) -> float:
+    """(c'): ``phones`` phones at once, each pulling with nothing new as fast as it can:
+    answers per second (one API worker)."""
+    cursors, tokens = [], []
+    for i in range(phones):
+        store, transport, engine = phone(url, folder / f"burst{i}", "crew1")
+        engine.puller.run()
+        from sync.client.store import Key
+
+        cursors.append(store.state(Key.CURSOR))
+        tokens.append((store.tokens()[0], transport.device_id))
+        transport.close()
+        store.close()
+
+    async def run() -> int:
+        done = 0
+        limits = httpx.Limits(max_connections=phones)
+        async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
+            stop = time.perf_counter() + seconds
+
+            async def one(i: int) -> None:
+                nonlocal done
+                token, device = tokens[i]
+                headers = {"Authorization": f"Bearer {token}", "X-Device-ID": device or "-"}
+                while time.perf_counter() < stop:
+                    r = await http.get("/api/v1/sync/pull", headers=headers,
+                                       params={"cursor": cursors[i], "limit": 1000})
+                    assert r.status_code == 200 and not r.json()["changes"], r.text
+                    done += 1
+
+            await asyncio.gather(*(one(i) for i in range(phones)))
+        return done
+
+    t0 = time.perf_counter()
+    done = asyncio.run(run())
+    return done / (time.perf_counter() - t0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ops", type=int, default=10_000)
     ap.add_argument("--big", type=int, default=100_000)
     ap.add_argument("--empty", type=int, default=200)
+    ap.add_argument("--assign", type=int, default=20)
+    ap.add_argument("--burst-s", type=float, default=10.0)
+    ap.add_argument("--phones", type=int, default=16)
+    ap.add_argument("--plain-push", action="store_true",
+                    help="send push bodies as plain JSON (the phone's transport today)")
+    ap.add_argument("--no-pg", action="store_true", help="skip the PostgreSQL push")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    ap.add_argument("--serve", nargs=2, metavar=("DB", "PORT"), help=argparse.SUPPRESS)
+    ap.add_argument("--push-path", choices=("bulk", "per_op"), default="bulk",
+                    help="how the server decides a push (per_op: the reference path)")
+    ap.add_argument("--serve", nargs=3, metavar=("URL", "PORT", "PATH"),
+                    help=argparse.SUPPRESS)
     ap.add_argument("--pull-device", nargs=3, metavar=("URL", "USER", "DIR"),
                     help=argparse.SUPPRESS)
     ap.add_argument("--launcher", action="store_true", help=argparse.SUPPRESS)
@@ -291,56 +522,37 @@ def main() -> None:
         launcher()
         return
     if args.serve:
-        serve(Path(args.serve[0]), int(args.serve[1]))
+        serve(args.serve[0], int(args.serve[1]), args.serve[2])
         return
     if args.pull_device:
         pull_device(*args.pull_device)
         return
 
-    from sync.protocol import OpType
-
     tmp = Path(tempfile.mkdtemp(prefix="gridone-bench-"))
     spawner = Launcher()
     t0 = time.perf_counter()
     (tmp / "server").mkdir()
-    ids = seed(tmp / "server" / "gridone.db", args.big)
+    url = f"sqlite:///{tmp / 'server' / 'gridone.db'}"
+    ids = seed(url, args.big)
     print(f"setup: seeded the server database in {time.perf_counter() - t0:.1f} s "
           f"({tmp})", flush=True)
-    server = Server(tmp / "server" / "gridone.db", tmp / "server.log")
+    server = Server(url, tmp / "server.log", args.push_path)
     try:
         # (a) push
-        store, transport, engine = phone(server.url, tmp / "pusher", "crew1")
-        jobs = ids["small_jobs"]
-        t0 = time.perf_counter()
-        for i in range(args.ops):
-            store.enqueue(OpType.WO_ADD_NOTE.value, jobs[i % len(jobs)], {"text": f"note {i}"})
-        print(f"setup: queued {args.ops} ops on the phone in {time.perf_counter() - t0:.1f} s",
-              flush=True)
-        who = store.signed_in()
-        waited = [0.0]
-        send = transport.push
-
-        def timed_push(body: dict[str, Any]) -> Any:
-            t = time.perf_counter()
-            try:
-                return send(body)
-            finally:
-                waited[0] += time.perf_counter() - t
-
-        transport.push = timed_push  # type: ignore[method-assign]
-        t0 = time.perf_counter()
-        report = engine.pusher.run(who)
-        push_s = time.perf_counter() - t0
-        assert report.outcome.acked == args.ops, report
-        push_rate = args.ops / push_s
-        print(f"push: {args.ops} ops in {push_s:.2f} s, {report.requests} requests "
-              f"-> {push_rate:,.0f} ops/s (waiting for the server {waited[0]:.2f} s, "
-              f"bookkeeping on the phone {push_s - waited[0]:.2f} s)", flush=True)
-        transport.close()
-        store.close()
+        p = push_phase(server.url, tmp / "pusher", ids["small_jobs"], args.ops,
+                       gzip_push=not args.plain_push)
+        push_rate, push_bytes = p["rate"], p["bytes"]
+        print(f"setup: queued {args.ops} ops on the phone in {p['queued']:.1f} s", flush=True)
+        print(f"push: {args.ops} ops in {p['seconds']:.2f} s, {p['requests']} requests "
+              f"-> {push_rate:,.0f} ops/s (waiting for the server {p['waited']:.2f} s, "
+              f"bookkeeping on the phone {p['seconds'] - p['waited']:.2f} s)", flush=True)
+        print(f"push bytes per op on the wire: {push_bytes:.0f} (up {p['up']:.0f}"
+              f"{' gzip' if not args.plain_push else ''}, down {p['down']:.0f}); "
+              f"the request bodies plain: {p['plain_up']:.0f} per op", flush=True)
 
         # (b) a fresh phone pulls the crew's scope
-        store, transport, engine = phone(server.url, tmp / "puller", "crew1")
+        wire = Wire()
+        store, transport, engine = phone(server.url, tmp / "puller", "crew1", wire)
         waited = [0.0]
         fetch = transport.pull
 
@@ -352,13 +564,16 @@ def main() -> None:
                 waited[0] += time.perf_counter() - t
 
         transport.pull = timed_pull  # type: ignore[method-assign]
+        wire.reset()
         t0 = time.perf_counter()
         pulled = engine.puller.run()
         pull_s = time.perf_counter() - t0
         pull_rate = pulled.changes / pull_s
+        pull_bytes = (wire.up + wire.down) / pulled.changes
         print(f"pull: {pulled.changes} rows in {pull_s:.2f} s, {pulled.pages} pages "
               f"-> {pull_rate:,.0f} rows/s (waiting for the server {waited[0]:.2f} s, "
-              f"applying on the phone {pull_s - waited[0]:.2f} s)", flush=True)
+              f"applying on the phone {pull_s - waited[0]:.2f} s); {pull_bytes:.0f} bytes "
+              f"per row on the wire (gzip)", flush=True)
         transport.pull = fetch  # type: ignore[method-assign]
 
         # (c) nothing new
@@ -382,11 +597,21 @@ def main() -> None:
               f"sync pass: median {statistics.median(passes):.2f} ms", flush=True)
         transport.close()
         store.close()
+        burst = burst_phase(server.url, tmp / "burst", args.phones, args.burst_s)
+        print(f"empty pulls: {args.phones} phones at once, one API worker -> "
+              f"{burst:,.0f} answers/s", flush=True)
 
         # (d) the bare ceiling on this machine, this run
         ceil = ceiling(tmp, args.ops)
         print(f"ceiling: {args.ops} applied_op-like rows, plain sqlite3 executemany, one "
-              f"transaction -> {ceil:,.0f} ops/s", flush=True)
+              f"transaction -> {ceil:,.0f} ops/s; push / ceiling = {push_rate / ceil:.3f}",
+              flush=True)
+
+        # (f) assign -> phone
+        lags = assign_phase(server.url, tmp / "assign", ids, args.assign)
+        assign_ms = statistics.median(lags)
+        print(f"assign -> phone read model: median {assign_ms:.0f} ms, max {max(lags):.0f} ms "
+              f"over {len(lags)} (the phone's puller keeping a long poll open)", flush=True)
 
         # (e) 100,000 rows into a fresh phone, in its own process
         big = json.loads(spawner.run([sys.executable, __file__, "--pull-device", server.url,
@@ -399,12 +624,36 @@ def main() -> None:
     finally:
         server.stop()
         spawner.close()
-        if not args.keep:
-            import shutil
+    if not args.no_pg:
+        pg_push(tmp, args)
+    if not args.keep:
+        import shutil
 
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     print(f"push_ops_per_s={push_rate:.0f} pull_rows_per_s={pull_rate:.0f} "
-          f"empty_pull_ms={empty_ms:.2f} ceiling_ops_per_s={ceil:.0f}")
+          f"empty_pull_ms={empty_ms:.2f} ceiling_ops_per_s={ceil:.0f} "
+          f"push_bytes_per_op={push_bytes:.0f} pull_bytes_per_row={pull_bytes:.0f} "
+          f"assign_to_phone_ms={assign_ms:.0f} empty_pulls_per_s={burst:.0f}")
+
+
+def pg_push(tmp: Path, args: Any) -> None:
+    """(g): the push again, the server on PostgreSQL (one worker)."""
+    from bench.launch import postgres_database
+    from tests.pg import base_url
+
+    with postgres_database(base_url()) as url:
+        t0 = time.perf_counter()
+        ids = seed(url, 100)
+        print(f"setup: seeded a PostgreSQL database in {time.perf_counter() - t0:.1f} s",
+              flush=True)
+        server = Server(url, tmp / "server-pg.log", args.push_path)
+        try:
+            p = push_phase(server.url, tmp / "pusher-pg", ids["small_jobs"], args.ops,
+                           gzip_push=not args.plain_push)
+        finally:
+            server.stop()
+    print(f"push on PostgreSQL: {args.ops} ops in {p['seconds']:.2f} s -> "
+          f"{p['rate']:,.0f} ops/s (waiting for the server {p['waited']:.2f} s)", flush=True)
 
 
 if __name__ == "__main__":

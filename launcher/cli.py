@@ -30,6 +30,8 @@ def demo(host: server_cli.HostOpt = "127.0.0.1", port: server_cli.PortOpt = 8000
          database_url: server_cli.DatabaseUrlOpt = None,
          replace: Annotated[bool, typer.Option(
              help="With --database-url: drop what that database holds first")] = False,
+         phone_app: Annotated[bool, typer.Option(
+             help="Build (when stale) and serve the installable offline app at /app/")] = True,
          ) -> None:
     """Build a fresh demo database, then serve the API and the app and print the URLs and
     demo logins. SIGTERM or Ctrl-C stops both.
@@ -59,6 +61,7 @@ def demo(host: server_cli.HostOpt = "127.0.0.1", port: server_cli.PortOpt = 8000
     for role, username, note in demo_logins():
         typer.echo(f"  {role:<11} {username:<14} {note}")
     typer.echo("")
+    webapp = _phone_app() if phone_app else None
     app_proc = None
     office_url = f"http://{host}:{app_port}/office" if app_port else None
     try:
@@ -69,14 +72,31 @@ def demo(host: server_cli.HostOpt = "127.0.0.1", port: server_cli.PortOpt = 8000
                        "each browser is its own phone)")
             typer.echo(f"GridOne office: {office_url}   (dispatchers, managers, admin; "
                        f"http://{host}:{port}/office leads there too)")
+        if webapp is not None:
+            typer.echo(f"GridOne phone app: http://{host}:{port}/app/   (install it on a "
+                       "phone: it runs with no signal)")
         typer.echo(f"GridOne API:   http://{host}:{port}/api/v1/health")
         typer.echo(f"API docs:      http://{host}:{port}/docs")
         settings = Settings(data_dir=data_dir, office_url=office_url,
-                            **({"database_url": database_url} if database_url else {}))
+                            **({"database_url": database_url} if database_url else {}),
+                            **({"webapp_dir": webapp} if webapp is not None else {}))
         server_cli.run_api(settings, host, port)
     finally:
         if app_proc is not None:
             processes.stop(app_proc)
+
+
+def _phone_app() -> Path | None:
+    """The installable app's build, made now if missing or stale (``None``, with how to
+    make it, when it cannot be)."""
+    from mobile.web import build
+
+    try:
+        return build.ensure()
+    except Exception as exc:  # e.g. no registry to fetch the wheels from
+        typer.echo(f"The phone app (/app/) could not be built ({exc}); run "
+                   f"`python -m mobile.web.build` once a package registry is reachable.")
+        return None
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ def app_child(*, api_url: str, host: str, port: int, data_dir: Path | None
               ) -> subprocess.Popen[bytes]:
     """Start the app in web mode; it serves ``http://{host}:{port}/`` a few seconds later."""
     args = [sys.executable, "-m", "mobile", "--api-url", api_url, "--host", host,
-            "--port", str(port)]
+            "--port", str(port), "--fixed-server"]
     if data_dir is not None:
         args += ["--data-dir", str(data_dir)]
     preexec: Callable[[], None] | None = _die_with_parent if sys.platform == "linux" else None

@@ -24,6 +24,8 @@ class AppContext:
     #: the office's HTTP client for a signed-in session (``mobile.office.client``)
     make_office: Callable[[Any], Any] | None = None
     device_key: str = ""
+    #: XYZ tile template for the in-app job map ("": a plain background)
+    map_tiles: str = ""
     _live: weakref.WeakValueDictionary[int, Any] = field(
         default_factory=weakref.WeakValueDictionary)
 

@@ -36,6 +36,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "confirm": ("确定", "OK"),
     "login_failed_offline": ("无法连接服务器。首次登录需要网络。",
                              "Cannot reach the server. The first sign-in needs a connection."),
+    "login_fields": ("请填写用户名和密码。", "Enter your user name and password."),
     "login_required_fields": ("请填写服务器地址、用户名和密码。",
                               "Enter the server URL, user name and password."),
     "session_expired": ("登录已失效，请重新登录（未上传的记录不会丢失）。",
@@ -63,6 +64,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "device_id": ("设备编号", "Device id"),
     "server": ("服务器", "Server"),
     "app_version": ("应用版本", "App version"),
+    "office_not_here": ("这是外勤手机应用；办公室工作台请在电脑浏览器中打开 /office。",
+                        "This is the field phone app; open the office desk at /office in "
+                        "a desktop browser."),
     # -- sync screen
     "sync_title": ("同步状态", "Sync"),
     "sync_now": ("立即同步", "Sync now"),
@@ -119,7 +123,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "add_photo": ("添加照片", "Add photo"),
     "take_photo": ("拍照", "Take photo"),
     "pick_photo": ("从相册选择", "Choose photo"),
-    "shutter": ("拍照", "Shutter"),
+    "shutter": ("按快门", "Shutter"),
     "camera_starting": ("正在打开相机…", "Opening the camera…"),
     "camera_none": ("无法使用相机，请从相册选择照片。",
                     "The camera is not available; choose a photo instead."),
@@ -227,6 +231,11 @@ def t(key: str, lang: str, **params: Any) -> str:
     return string.Formatter().vformat(text, (), _Lenient(params)) if params else text
 
 
+def stars(n: int, lang: str) -> str:
+    """"1 star", "2 stars" (Chinese has no plural)."""
+    return t("star_1", lang) if n == 1 else t("stars", lang, n=n)
+
+
 def lang_from_locale(locale: str | None) -> str:
     """zh or en from a device locale such as ``en_US``, ``zh-Hans-CN``; default Chinese."""
     return normalize_lang(locale.replace("_", "-") if locale else None)
@@ -279,12 +288,19 @@ def fmt_bytes(n: int) -> str:
 
 
 def _register_billing() -> None:
+    from mobile.i18n_apps import APP_STRINGS
     from mobile.i18n_billing import BILLING_STRINGS
+    from mobile.i18n_phone import PHONE_STRINGS
 
     STRINGS.update(BILLING_STRINGS)
+    STRINGS.update(PHONE_STRINGS)
+    STRINGS.update(APP_STRINGS)
 
 
-_register_billing()
+def _register_inspection() -> None:
+    from mobile.i18n_inspection import INSPECTION_STRINGS
+
+    STRINGS.update(INSPECTION_STRINGS)
 
 
 def _register_appraisal() -> None:
@@ -293,4 +309,6 @@ def _register_appraisal() -> None:
     STRINGS.update(APPRAISAL_STRINGS)
 
 
+_register_billing()
+_register_inspection()
 _register_appraisal()

@@ -13,18 +13,20 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import flet as ft
 
 from mobile import theme
 from mobile.context import AppContext
-from mobile.office.client import OfficeClient
 from mobile.services import device
 from mobile.services.backend import SessionInfo
 from mobile.services.drafts import FileDrafts
 from mobile.services.engine_backend import EngineBackend
 from mobile.services.hardware import Hardware
+from mobile.services.platform import Platform
 from mobile.state.app import AppState
+from mobile.state.common import off_loop
 from mobile.state.sync import SyncDriver, SyncState
 from mobile.views.shell import App
 
@@ -48,8 +50,15 @@ async def _device_locale(page: ft.Page) -> str | None:
 
 
 def make_main(*, api_url: str = "", data_root: Path | None = None,
-              offline_retry_s: float = 3.0, online_interval_s: float = 20.0
-              ) -> Callable[[ft.Page], Awaitable[None]]:
+              offline_retry_s: float | None = None, online_interval_s: float = 20.0,
+              fixed_server: bool = False, map_tiles: str = "",
+              platform: Platform | None = None) -> Callable[[ft.Page], Awaitable[None]]:
+    """``offline_retry_s``: the longest wait between sync attempts while they fail (the
+    engine backs off with jitter up to it); ``online_interval_s``: between polls when the
+    server does not hold long polls; ``fixed_server``: served by its own server (no URL
+    field); ``platform``: what differs in the browser build (storage, transport)."""
+    platform = platform or Platform()
+    server_fixed = platform.server_fixed or (fixed_server and bool(api_url))
     root = device.data_root(data_root)
     # Two tabs of one browser share its device key: they share one store and engine
     # (opened once, closed with the last tab), as two screens of one phone would.
@@ -60,7 +69,11 @@ def make_main(*, api_url: str = "", data_root: Path | None = None,
         async with lock:
             backend, users = open_devices.get(key, (None, 0))
             if backend is None:
-                backend = await asyncio.to_thread(EngineBackend, folder)
+                await platform.open_storage()
+                backend = await off_loop(lambda: EngineBackend(
+                    folder, transport=platform.transport, poll_s=online_interval_s,
+                    backoff_cap_s=offline_retry_s))
+                backend.store.on_commit(platform.stored)
             open_devices[key] = (backend, users + 1)
             return backend
 
@@ -71,7 +84,7 @@ def make_main(*, api_url: str = "", data_root: Path | None = None,
                 open_devices[key] = (backend, users - 1)
                 return
             del open_devices[key]
-        await asyncio.to_thread(backend.close)
+        await off_loop(backend.close)
 
     async def main(page: ft.Page) -> None:
         try:
@@ -88,7 +101,7 @@ def make_main(*, api_url: str = "", data_root: Path | None = None,
         page.padding = 0
 
         prefs = ft.SharedPreferences()
-        hardware = Hardware()
+        hardware = Hardware(prepare_image=platform.prepare_image)
         hardware.attach()
         key = await device.device_key(prefs)
         folder = device.device_dir(root, key)
@@ -100,25 +113,28 @@ def make_main(*, api_url: str = "", data_root: Path | None = None,
         app = AppState(backend=backend, device_locale=locale,
                        lang_pref=str(saved_lang) if saved_lang in ("auto", "zh", "en")
                        else "auto",
-                       server_url=backend.server_url or str(saved_url or "") or api_url,
+                       server_url=(api_url if server_fixed else
+                                   backend.server_url or str(saved_url or "") or api_url),
+                       server_fixed=server_fixed, app_version=platform.version,
                        device_key=key,
                        office_route=(page.route or "").rstrip("/").startswith("/office"))
         backend.set_language(app.lang)
         sync = SyncState(backend)
         ctx = AppContext(backend=backend, drafts=FileDrafts(folder / "drafts"),
+                         map_tiles=map_tiles,
                          hardware=hardware, device_key=key, sync=sync)
 
         def auth_lost() -> None:
             app.notify_user(app.tr("session_expired"))
             app.signed_out()
 
-        driver = SyncDriver(sync, on_auth_lost=auth_lost, offline_retry_s=offline_retry_s,
-                            online_interval_s=online_interval_s,
-                            on_synced=ctx.reload_all)
+        driver = SyncDriver(sync, on_auth_lost=auth_lost, on_synced=ctx.reload_all)
         ctx.kick_sync = driver.kick
 
-        def make_office(session: SessionInfo) -> OfficeClient:
+        def make_office(session: SessionInfo) -> Any:
             # the office is online: it calls the API with this device's tokens
+            from mobile.office.client import OfficeClient
+
             return OfficeClient(session.server_url, backend.store, lang=app.lang)
 
         ctx.make_office = make_office
@@ -163,14 +179,17 @@ def make_main(*, api_url: str = "", data_root: Path | None = None,
 
 def run(*, api_url: str = "", host: str = "127.0.0.1", port: int = 8550,
         data_dir: str | Path | None = None, open_browser: bool = False,
-        offline_retry_s: float = 3.0, online_interval_s: float = 20.0) -> None:
+        offline_retry_s: float | None = None, online_interval_s: float = 20.0,
+        fixed_server: bool = False, map_tiles: str = "") -> None:
     """Serve the app in web mode (the PWA) until interrupted.
 
     ``api_url`` pre-fills the server URL on the sign-in screen; ``data_dir`` is where the
-    devices' local stores live (default ``./data/mobile``).
+    devices' local stores live (default ``./data/mobile``); ``fixed_server``: the app is
+    served by its own server (the launcher), so nobody is asked for a server URL.
     """
     main = make_main(api_url=api_url, data_root=Path(data_dir) if data_dir else None,
-                     offline_retry_s=offline_retry_s, online_interval_s=online_interval_s)
+                     offline_retry_s=offline_retry_s, online_interval_s=online_interval_s,
+                     fixed_server=fixed_server, map_tiles=map_tiles)
     if not open_browser:
         os.environ.setdefault("FLET_FORCE_WEB_SERVER", "true")  # serve only, open nothing
     ft.run(main, name="", host=host, port=port, view=ft.AppView.WEB_BROWSER,

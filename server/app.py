@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
+from server.applications.router import router as applications_router
 from server.appraisal.router import router as appraisal_router
 from server.auth.router import router as auth_router
 from server.billing.setup import install as install_billing
+from server.care.router import router as care_router
+from server.changes.notify import PgListener, conninfo_of
 from server.config import Settings
 from server.counters import Counters
 from server.customers.router import router as customers_router
@@ -21,7 +26,7 @@ from server.discrepancies.router import router as discrepancies_router
 from server.dispatch.router import router as dispatch_router
 from server.errors import install_error_handlers
 from server.meters.router import router as meters_router
-from server.middleware import BodyLimitMiddleware
+from server.middleware import BodyLimitMiddleware, GunzipMiddleware
 from server.migrate import head, upgrade
 from server.monitoring.router import router as monitoring_router
 from server.ops.health import API_VERSION
@@ -30,17 +35,24 @@ from server.ops.metrics import Metrics
 from server.ops.metrics import router as metrics_router
 from server.ops.middleware import RequestMiddleware, SecurityHeadersMiddleware
 from server.ops.openapi import install as install_openapi
+from server.outages.router import router as outages_router
 from server.photos.router import router as photos_router
 from server.scheduler.jobs import DEFAULT_JOBS
 from server.scheduler.router import router as scheduler_router
 from server.scheduler.service import Scheduler
 from server.stations.router import router as stations_router
 from server.storage.store import make_blob_store
+from server.supervision.router import desk_router as customer_desk_router
+from server.supervision.router import discrepancy_router
+from server.supervision.router import router as supervision_router
 from server.sync.router import router as sync_router
+from server.webapp import router as webapp_router
 from server.work_orders.router import router as work_orders_router
 from sync.protocol import MAX_PUSH_BYTES
 
 __all__ = ["API_VERSION", "create_app", "create_app_from_env"]
+#: Answers smaller than this go out as they are (gzip's header would eat the gain).
+GZIP_MIN_BYTES = 300
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
@@ -55,12 +67,18 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler: Scheduler = app.state.scheduler
+        listener = None
+        if not db.is_sqlite:  # other workers' commits wake this one's long polls
+            listener = PgListener(conninfo_of(db.url), db.notifier)
+            listener.start()
         if settings.runs_scheduler:
             scheduler.start()
         try:
             yield
         finally:
             scheduler.shutdown()
+            if listener is not None:
+                listener.stop()
             db.dispose()
 
     app = FastAPI(
@@ -83,9 +101,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.lookup_pepper = settings.resolved_secret("lookup_pepper")
     app.state.counters = Counters()
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes,
-                       large_limit=MAX_PUSH_BYTES,
-                       large_prefixes=("/api/v1/photos", "/api/v1/sync/push"))
+    limits: dict[str, Any] = {"limit": settings.max_body_bytes, "large_limit": MAX_PUSH_BYTES,
+                              "large_prefixes": ("/api/v1/photos", "/api/v1/sync/push")}
+    app.add_middleware(GunzipMiddleware, **limits)  # the decoded body, bounded alike
+    app.add_middleware(BodyLimitMiddleware, **limits)  # the bytes on the wire
+    # Answers gzip-encoded when the client accepts it (pull pages shrink ~8x); photo
+    # bytes are compressed already.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=6,
+                       exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES,
+                                              "application/octet-stream"))
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_credentials=settings.cors_allow_credentials,
@@ -106,6 +130,13 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(dispatch_router)  # the dispatch desk, and /office (issue 10)
     app.include_router(monitoring_router)  # grid monitoring (issue 12)
     app.include_router(appraisal_router)  # performance appraisal (issue 13)
+    app.include_router(supervision_router)  # reviews, four eyes, audit, overview (issue 10)
+    app.include_router(customer_desk_router)  # the desk's customer lookup (issue 10)
+    app.include_router(discrepancy_router)  # settle / dismiss: four eyes (issue 10)
+    app.include_router(outages_router)  # planned outage notices (issue 15)
+    app.include_router(applications_router)  # business applications (issue 13)
+    app.include_router(care_router)  # the care list (issue 13)
+    app.include_router(webapp_router)  # the installable device app at /app/ (issue 11)
     install_openapi(app)  # every 4xx documented as {"code", "message", "details"}
     app.state.scheduler = Scheduler(db, settings, services={"billing": app.state.billing},
                                     observer=metrics, jobs=DEFAULT_JOBS)

@@ -100,9 +100,15 @@ class Settings(BaseSettings):
     sync_pull_per_minute: int = Field(default=600, ge=1, description="Pull pages per device "
                                       "and budget window")
     sync_budget_window_s: int = Field(default=60, ge=1)
+    sync_push_path: Literal["bulk", "per_op"] = Field(
+        default="bulk", description="How a push is decided: set-wise per chunk "
+        "(server.sync.bulk) or op by op (server.sync.push, the reference)")
     map_tile_url: str | None = Field(
         default=None, description="XYZ tile template for the office map, e.g. "
         "https://tiles.example/{z}/{x}/{y}.png; none: markers on a plain background")
+    webapp_dir: Path = Field(
+        default=Path("dist/app"), description="The installable device app "
+        "(`python -m mobile.web.build`), served at /app/")
     office_url: str | None = Field(
         default=None, description="Where the office desk (the app at /office) is served; "
         "the API's /office redirects there")

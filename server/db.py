@@ -6,7 +6,7 @@ written in one transaction or not at all (``UnitOfWork.commit``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +14,8 @@ from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
+
+from server.changes.notify import ChangeNotifier
 
 
 class AwareDateTime(TypeDecorator[datetime]):
@@ -43,6 +45,8 @@ class Database:
     url: str
     writer: Engine
     reader: Engine
+    #: Rung after each commit that wrote change-log entries (long polls wait on it).
+    notifier: ChangeNotifier = field(default_factory=ChangeNotifier)
 
     @property
     def is_sqlite(self) -> bool:

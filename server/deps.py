@@ -11,11 +11,11 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import literal
 from sqlmodel import Session, select
 
-from server.storage.store import BlobStore
 from server.auth.security import TokenClaims, read_token
 from server.config import Settings
 from server.customers.models import Account
 from server.db import Database
+from server.storage.store import BlobStore
 from server.sync.models import Device
 from server.users.models import RefreshToken, User
 from shared.enums import Role
@@ -78,19 +78,21 @@ class AuthUser:
     display_name: str
     station_id: str | None
     account_ids: frozenset[str]
+    device_id: str | None = None  # the device the token was issued to
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.id, self.role, self.station_id, self.account_ids)
+        return Actor(self.id, self.role, self.station_id, self.account_ids,
+                     device_id=self.device_id)
 
 
-def load_auth_user(session: Session, user: User) -> AuthUser:
+def load_auth_user(session: Session, user: User, device_id: str | None = None) -> AuthUser:
     account_ids: frozenset[str] = frozenset()
     if user.role == Role.CUSTOMER:
         account_ids = frozenset(session.exec(
             select(Account.id).where(Account.owner_user_id == user.id)).all())
     return AuthUser(user.id, user.username, Role(user.role), user.display_name,
-                    user.station_id, account_ids)
+                    user.station_id, account_ids, device_id)
 
 
 class DeviceRevoked(DomainError):
@@ -135,7 +137,7 @@ def get_current_user(
     if not user.active:
         raise DomainError(ErrorCode.AUTH_USER_DISABLED)
     check_login(session, claims)
-    return load_auth_user(session, user)
+    return load_auth_user(session, user, claims.device)
 
 
 CurrentUser = Annotated[AuthUser, Depends(get_current_user)]

@@ -38,6 +38,7 @@ _STATUS: dict[ErrorCode, int] = {
     E.AUTH_RATE_LIMITED: 429, E.RATE_LIMITED: 429,
     E.INTERNAL_ERROR: 500,
     E.NOT_READY: 503,
+    E.WEBAPP_NOT_BUILT: 404,
 }
 
 # Billing (issue 5): look-ups are 404, clashes with what is recorded 409; a callback or
@@ -58,8 +59,22 @@ _STATUS.update({E.AREA_NOT_FOUND: 404, E.ANOMALY_NOT_FOUND: 404,
                 E.FINDING_ALREADY_RECORDED: 409, E.FINDING_WRONG_KIND: 409})
 
 
+# Business applications and the care list (issue 13)
+_STATUS.update({E.APP_NOT_FOUND: 404, E.CARE_NOT_FOUND: 404, E.APP_ROLE_NOT_ALLOWED: 403,
+                E.CARE_OWN_REQUEST: 403, E.APP_TRANSITION_NOT_ALLOWED: 409,
+                E.APP_ALREADY_RATED: 409, E.APP_ALREADY_INSTALLED: 409,
+                E.APP_DOCUMENTS_NOT_RECEIVED: 409, E.CARE_REQUEST_CLOSED: 409,
+                E.CARE_ALREADY_LISTED: 409, E.CARE_NOT_LISTED: 409,
+                E.CARE_REQUEST_PENDING: 409})
+
 # Dispatch desk (issue 10)
 _STATUS.update({E.STALL_RULE_NOT_FOUND: 404})
+# Supervision (issue 10 part 2): one's own request is a permission refusal (403).
+_STATUS.update({E.APPROVAL_NOT_FOUND: 404, E.APPROVAL_OWN_REQUEST: 403,
+                E.APPROVAL_CLOSED: 409, E.APPROVAL_DUPLICATE: 409, E.REVIEW_NOT_PENDING: 409})
+# Planned outages and cash hand-over (issue 15)
+_STATUS.update({E.OUTAGE_NOT_FOUND: 404, E.HANDOVER_NOT_FOUND: 404,
+                E.HANDOVER_CONFIRMED: 409})
 
 
 def http_status(code: ErrorCode) -> int:

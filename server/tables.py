@@ -2,15 +2,18 @@
 
 from sqlmodel import SQLModel
 
+from server.applications.models import Application, ApplicationArchive
 from server.audit.models import AuditLog
 from server.billing.models import (
     BillingDay,
     BillingPolicy,
+    CashHandover,
     CashReceipt,
     LedgerEntry,
     PurchaseCountCorrection,
     Tariff,
 )
+from server.care.models import CareEntry, CareRequest
 from server.changes.models import ChangeLog, Counter
 from server.customers.models import Account
 from server.devices.models import HeldOp
@@ -30,11 +33,13 @@ from server.monitoring.models import (
     MonitoringPolicy,
 )
 from server.notifications.models import Notification, OutboxMessage
+from server.outages.models import Outage, OutageArea
 from server.payments.models import PaymentCallback, PaymentOrder, SandboxEvent, SandboxPayment
 from server.photos.models import Photo, PhotoLink
 from server.ratelimit.models import RateLimit
 from server.scheduler.models import SchedulerJob
 from server.stations.models import Station, TransformerArea
+from server.supervision.models import ApprovalRequest, JobReview, ReviewRule
 from server.sync.models import AppliedOp, Device
 from server.users.models import RefreshToken, User
 from server.work_orders.models import WorkOrder, WorkOrderEvent
@@ -44,12 +49,18 @@ metadata = SQLModel.metadata
 __all__ = [
     "Account",
     "Anomaly",
+    "Application",
+    "ApplicationArchive",
     "AppliedOp",
+    "ApprovalRequest",
     "AreaDay",
     "AuditLog",
     "BalanceDiscrepancy",
     "BillingDay",
     "BillingPolicy",
+    "CashHandover",
+    "CareEntry",
+    "CareRequest",
     "CashReceipt",
     "ChangeLog",
     "Counter",
@@ -58,6 +69,7 @@ __all__ = [
     "HeldOp",
     "InspectionFinding",
     "IntervalReading",
+    "JobReview",
     "LedgerEntry",
     "LossNormRow",
     "Meter",
@@ -70,6 +82,8 @@ __all__ = [
     "MonitoringDay",
     "MonitoringPolicy",
     "Notification",
+    "Outage",
+    "OutageArea",
     "OutboxMessage",
     "PaymentCallback",
     "PaymentOrder",
@@ -78,6 +92,7 @@ __all__ = [
     "PurchaseCountCorrection",
     "RateLimit",
     "RefreshToken",
+    "ReviewRule",
     "SandboxEvent",
     "SandboxPayment",
     "SchedulerJob",

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlmodel import Session, SQLModel
 
 from server.audit import chain
 from server.changes.models import ChangeLog
+from server.changes.notify import CHANNEL
 from server.db import Database, bump_counter
 from shared.timeutil import utcnow
 from shared.workorders.state_machine import Actor
@@ -29,10 +30,26 @@ class Scope:
     user_id: str | None = None
 
 
-def scope_of(row: SQLModel) -> Scope:
+@dataclass
+class Written:
+    """A row written set-wise, without an ORM object (``server.sync.bulk``): its table and
+    its current values. The change log reads its version and visibility keys at commit,
+    as it does an ORM row's."""
+
+    table: str
+    values: dict[str, Any]
+
+    @property
+    def version(self) -> int:
+        return int(self.values.get("version") or 1)
+
+
+def scope_of(row: SQLModel | Written) -> Scope:
     """The visibility keys of a synced row."""
-    name = type(row).__tablename__
-    get = row.__dict__.get
+    if isinstance(row, Written):
+        name, get = row.table, row.values.get
+    else:
+        name, get = str(type(row).__tablename__), row.__dict__.get
     if name == "work_order":
         return Scope(get("station_id"), get("account_id"), get("assignee_id"))
     if name == "account":
@@ -55,10 +72,13 @@ class UnitOfWork:
     def __init__(self, db: Database, actor: Actor | None = None) -> None:
         self.db = db
         self.actor = actor
-        self._changes: dict[tuple[str, str], tuple[SQLModel, Scope | None, bool]] = {}
+        self._changes: dict[tuple[str, str], tuple[SQLModel | Written, Scope | None, bool]] = {}
         self._scope_moves: list[tuple[str, int, Scope, bool]] = []
         self._audits: list[dict[str, Any]] = []
         self.committed = False
+        #: the key of identity numbers' keyed digests, for services that store one (set
+        #: by the caller that holds the settings, e.g. a sync push)
+        self.pepper = ""
 
     def __enter__(self) -> UnitOfWork:
         self.session = Session(self.db.writer, expire_on_commit=False)
@@ -79,6 +99,10 @@ class UnitOfWork:
         key = (type(row).__tablename__, str(getattr(row, "id", None) or row.sha256))
         self._changes[key] = (row, scope, deleted)
 
+    def written(self, row: Written, *, scope: Scope | None = None) -> None:
+        """Note that a row written set-wise (by the caller's own statements) changed."""
+        self._changes[(row.table, str(row.values["id"]))] = (row, scope, False)
+
     def scope_move(self, *, order_id: str, version: int, scope: Scope, enter: bool) -> None:
         """A job entered (or left) one user's scope: their devices must fetch (or drop) it
         with everything that hangs off it, although those rows did not change."""
@@ -92,7 +116,8 @@ class UnitOfWork:
             "at": utcnow(), "actor_id": self.actor.user_id if self.actor else None,
             "actor_role": self.actor.role.value if self.actor else None,
             "action": action, "entity": entity, "entity_id": entity_id,
-            "before": before or {}, "after": after or {}, "reason": reason})
+            "before": before or {}, "after": after or {}, "reason": reason,
+            "device_id": self.actor.device_id if self.actor else None})
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -137,6 +162,10 @@ class UnitOfWork:
                     "deleted": not enter, "station_id": sc.station_id,
                     "account_id": sc.account_id, "user_id": sc.user_id})
             # One multi-row INSERT (no ORM objects): same rows, same transaction.
-            session.execute(insert(ChangeLog), entries)
+            session.execute(insert(ChangeLog.__table__), entries)  # type: ignore[attr-defined]
+            if not self.db.is_sqlite:  # other workers' long polls: delivered at commit
+                session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
         session.commit()
         self.committed = True
+        if n:
+            self.db.notifier.notify()  # this process's long polls

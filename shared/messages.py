@@ -307,6 +307,66 @@ ERRORS: dict[ErrorCode, tuple[str, str]] = {
     E.NOT_READY: (
         "服务暂不可用：{failed}。", "The service is not ready: {failed}.",
     ),
+    E.APPROVAL_NOT_FOUND: ("找不到审批申请 {approval}。", "Approval request {approval} not found."),
+    E.APPROVAL_OWN_REQUEST: ("不能审批自己提交的申请，须由另一位有权限的人员审批。",
+                             "You cannot approve or reject your own request: another person "
+                             "with the right role must."),
+    E.APPROVAL_CLOSED: ("该申请已处理（{status}），不能再改。",
+                        "This request was already decided ({status})."),
+    E.APPROVAL_DUPLICATE: ("已有一份待审批的申请：{approval}。",
+                           "A request for this is already waiting for approval: {approval}."),
+    E.REVIEW_NOT_PENDING: ("该工单不在待审核队列中（未处理完毕或已审核）。",
+                           "This job is not waiting for review (not resolved, or already "
+                           "reviewed)."),
+    E.OUTAGE_INVALID: (
+        "停电通知填写有误（{field}）：请选择台区，结束时间晚于开始时间且未过去，时长不超过 72 "
+        "小时，并填写原因。",
+        "The outage notice is not valid ({field}): choose the areas, an end after the start "
+        "and not yet past, at most 72 hours long, and give a reason.",
+    ),
+    E.OUTAGE_NOT_FOUND: ("找不到停电通知 {outage}。", "Outage notice {outage} not found."),
+    E.HANDOVER_INVALID: ("交款汇总有误：{summary}", "The cash hand-over is not valid: {summary}"),
+    E.HANDOVER_NOT_FOUND: ("找不到交款记录 {handover}。", "Cash hand-over {handover} not found."),
+    E.HANDOVER_CONFIRMED: ("该交款已由 {by} 确认。",
+                           "This hand-over was already confirmed by {by}."),
+    # -- business applications and the care list (issue 13)
+    E.APP_NOT_FOUND: ("找不到该业务申请。", "The application was not found."),
+    E.APP_FIELD_INVALID: ("申请内容有误：{field}（{reason}）",
+                          "Invalid application field {field}: {reason}"),
+    E.APP_DOCUMENT_MISSING: ("缺少证件照片：{documents}", "Document photos missing: {documents}"),
+    E.APP_DOCUMENTS_NOT_RECEIVED: (
+        "证件照片尚未完整上传：{documents}。请等待上传完成，或退回客户补正。",
+        "Document photos not fully received yet: {documents}. Wait for the upload, or "
+        "return the application to the customer."),
+    E.APP_TRANSITION_NOT_ALLOWED: (
+        "申请当前状态（{status}，{step}）不能执行“{action}”。",
+        "The application ({status}, step {step}) does not allow '{action}' now."),
+    E.APP_ROLE_NOT_ALLOWED: ("您无权对该申请执行“{action}”。",
+                             "You may not '{action}' this application."),
+    E.APP_REASON_REQUIRED: ("请填写原因。", "Please give a reason."),
+    E.APP_AREA_REQUIRED: ("受理新装申请时请选择台区。",
+                          "Choose the transformer area when accepting a new connection."),
+    E.APP_ALREADY_RATED: ("该申请已评价。", "This application was already rated."),
+    E.APP_INSTALL_REQUIRED: ("请先录入装表信息再完成装表工单。",
+                             "Record the meter installation before finishing this job."),
+    E.APP_ALREADY_INSTALLED: ("该申请已装表。", "The meter of this application is installed."),
+    E.APP_METER_NOT_IN_STOCK: ("电表 {meter} 不在本所库存中。",
+                               "Meter {meter} is not in this station's stock."),
+    E.CARE_NOT_FOUND: ("找不到该关怀记录或申请。", "The care-list request was not found."),
+    E.CARE_FIELD_INVALID: ("关怀名单内容有误：{field}（{reason}）",
+                           "Invalid care-list field {field}: {reason}"),
+    E.CARE_ALREADY_LISTED: ("该用户已在关怀名单中。", "The account is already on the care list."),
+    E.CARE_NOT_LISTED: ("该用户不在关怀名单中。", "The account is not on the care list."),
+    E.CARE_OWN_REQUEST: ("不能审批自己提交的申请，需由他人审批。",
+                         "You cannot approve your own request: another person must."),
+    E.CARE_REQUEST_CLOSED: ("该申请已处理。", "This request was already decided."),
+    E.CARE_REQUEST_PENDING: ("该用户已有待审批的关怀名单变更。",
+                             "The account already has a care-list change waiting for "
+                             "approval."),
+    E.WEBAPP_NOT_BUILT: (
+        "手机应用尚未构建：请在服务器上运行 {command}。",
+        "The phone app has not been built: run {command} on the server.",
+    ),
 }
 
 #: Codes of the sync layer (``sync.protocol.SyncErrorCode`` values).
@@ -337,7 +397,24 @@ SYNC_ERRORS: dict[str, tuple[str, str]] = {
     "SYNC_PHOTO_SIZE_MISMATCH": ("照片大小与首次上传时声明的 {size} 字节不一致。",
                                  "The photo size differs from the {size} bytes declared by "
                                  "its first chunk."),
+    "SYNC_OP_INVALID": ("操作格式有误，已拒绝：{summary}",
+                        "This change is malformed and was refused: {summary}"),
+    "SYNC_DEVICE_SEQ_NOT_INCREASING": (
+        "操作序号 {device_seq} 不大于同批前一操作的序号 {previous}，已拒绝。",
+        "Refused: its sequence number {device_seq} is not above the previous change's "
+        "({previous})."),
+    "SYNC_DEVICE_SEQ_REUSED": ("本设备的操作序号 {device_seq} 已被另一操作使用，已拒绝。",
+                               "Refused: this device already used sequence number "
+                               "{device_seq} for another change."),
+    "SYNC_CLIENT_TOO_NEW": ("应用使用的同步协议比服务器新（服务器支持 {minimum}–{maximum}），"
+                            "请稍后再试。",
+                            "This app speaks a newer sync protocol than the server "
+                            "(it supports {minimum}-{maximum}); try again later."),
 }
+
+#: PAYLOAD_TOO_LARGE for a push with more ops than allowed (the body limit is in bytes).
+PUSH_TOO_MANY_OPS = ("一次上传的操作过多（上限 {limit} 个），请分批上传。",
+                     "Too many changes in one push (limit {limit}); split the batch.")
 
 STATUS_LABELS: dict[WorkOrderStatus, tuple[str, str]] = {
     WorkOrderStatus.REPORTED: ("已受理", "Reported"),
@@ -401,6 +478,7 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
 #: Timeline events that are not state-machine actions (the office's own steps).
 EVENT_LABELS: dict[str, tuple[str, str]] = {
     "set_priority": ("调整优先级", "set the priority"),
+    "finding": ("录入检查结果", "record the finding"),  # inspection.finding@1 on the phone
 }
 
 
@@ -448,6 +526,11 @@ def label(value: WorkOrderStatus | WorkOrderKind | Role | Priority | str, lang: 
         if value in table:
             return _pick(table[value], lang)  # type: ignore[index]
     return str(value)
+
+
+def fill(pair: tuple[str, str], lang: Lang, **params: Any) -> str:
+    """A message pair's text in ``lang`` with ``{placeholders}`` filled in."""
+    return string.Formatter().vformat(_pick(pair, lang), (), _Lenient(params))
 
 
 def translate(code: ErrorCode | str, lang: Lang, **params: Any) -> str:

@@ -74,3 +74,9 @@ def _pass_non_str(fn: Any) -> Any:
 OneLine = BeforeValidator(_pass_non_str(clean_line))
 #: As ``OneLine``, keeping line breaks.
 Paragraphs = BeforeValidator(_pass_non_str(clean_paragraphs))
+
+
+def escape_like(value: str) -> str:
+    """``value`` for a SQL LIKE pattern with ``escape="\\\\"``: its ``%`` and ``_`` match
+    themselves."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

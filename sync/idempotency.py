@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -36,16 +37,20 @@ class Decided:
     code: str | None
     details: dict[str, Any]
     result: dict[str, Any]
+    #: the time recorded for the op (its successors in the lane never get an earlier one)
+    effective_at: datetime | None = None
 
     @classmethod
     def of(cls, record: Any) -> Decided:
         """From anything with these attributes (a table row), or a mapping."""
         values: dict[str, Any] = (dict(record) if isinstance(record, Mapping) else
-                                  {f: getattr(record, f) for f in _FIELDS})
-        return cls(**{f: values[f] for f in _FIELDS})
+                                  {f: getattr(record, f, None) for f in _FIELDS})
+        return cls(**{f: values[f] for f in _REQUIRED},
+                   effective_at=values.get("effective_at"))
 
 
 _FIELDS = tuple(Decided.__dataclass_fields__)
+_REQUIRED = tuple(f for f in _FIELDS if f != "effective_at")
 
 
 class Gate(StrEnum):

@@ -1,14 +1,15 @@
 """Lanes: the ops of one entity apply in the order they were made on the device; ops of
 other lanes never wait for them (``docs/sync-protocol.md`` §3-4).
 
-All work-order and meter-swap ops share their job's lane ``work_order:<order id>``; a
-cash recharge is a lane of its own (``cash:<recharge id>``).
+All work-order, meter-swap and inspection-finding ops share their job's lane
+``work_order:<order id>``; a cash recharge is a lane of its own (``cash:<recharge id>``).
 """
 
 from __future__ import annotations
 
 #: Lane name per op-type family (the part of the type before the dot).
-_LANE_OF = {"work_order": "work_order", "meter_swap": "work_order", "recharge": "cash"}
+_LANE_OF = {"work_order": "work_order", "meter_swap": "work_order",
+             "inspection": "work_order", "recharge": "cash"}
 ORDER_PREFIX = "work_order:"
 
 
@@ -39,3 +40,10 @@ class LaneGate:
 
     def close(self, lane: str) -> None:
         self._closed.add(lane)
+
+    def snapshot(self) -> frozenset[str]:
+        """The closed lanes now (``restore`` them to undo what a rolled-back try closed)."""
+        return frozenset(self._closed)
+
+    def restore(self, closed: frozenset[str]) -> None:
+        self._closed = set(closed)

@@ -17,14 +17,24 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+)
 
 from shared.timeutil import ensure_aware
 from shared.workorders.state_machine import Action
 
+#: The protocol this release speaks (the newest the server accepts; newer: HTTP 400
+#: SYNC_CLIENT_TOO_NEW, with the versions it speaks in ``details``).
 PROTOCOL_VERSION = 1
-#: Oldest client protocol the server still accepts (older: HTTP 426 CLIENT_TOO_OLD).
+#: Oldest client protocol the server still accepts (older: HTTP 426 SYNC_CLIENT_TOO_OLD).
 MIN_PROTOCOL_VERSION = 1
+#: Ops in one push (more: HTTP 413 PAYLOAD_TOO_LARGE, the whole push; split the batch).
 MAX_PUSH_OPS = 500
 #: Largest push request body the server accepts (larger: HTTP 413; split the batch).
 MAX_PUSH_BYTES = 8 * 1024 * 1024
@@ -32,6 +42,13 @@ DEFAULT_PULL_LIMIT = 1000
 MAX_PULL_LIMIT = 5000
 PHOTO_CHUNK_MAX = 1024 * 1024  # bytes per upload request
 PHOTO_MAX_BYTES = 15 * 1024 * 1024
+#: Envelope limits (each op is checked on its own: a bad one is ``SYNC_OP_INVALID``).
+MAX_LANE_CHARS = 100
+MAX_OP_PHOTOS = 20
+MAX_TYPE_CHARS = 64
+DEVICE_ID_CHARS = (8, 64)
+#: ``device_seq`` is a signed 64-bit integer on the server: 1 .. 2^63 - 1.
+MAX_DEVICE_SEQ = 2**63 - 1
 
 Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
                                                 r"[0-9a-f]{4}-[0-9a-f]{12}$")]
@@ -54,8 +71,16 @@ class OpType(StrEnum):
     WO_RESOLVE = "work_order.resolve@1"
     WO_CONFIRM = "work_order.confirm@1"
     WO_CANCEL = "work_order.cancel@1"
+    WO_REOPEN = "work_order.reopen@1"
     METER_SWAP_RECORD = "meter_swap.record@1"
     RECHARGE_CASH = "recharge.cash@1"
+    # business applications (issue 13): lane ``application:<id>``; the installation goes
+    # in its work order's lane (after the arrival it follows)
+    APP_SUBMIT = "application.submit@1"
+    APP_RESUBMIT = "application.resubmit@1"
+    APP_RATE = "application.rate@1"
+    APP_INSTALL = "application.install@1"
+    INSPECTION_FINDING = "inspection.finding@1"  # resolves its job (see FINDING_RESOLVES)
 
 
 #: The work-order action each op type takes: the one map from the wire to the rules (the
@@ -67,7 +92,13 @@ ACTION_OF: dict[str, Action] = {
     OpType.WO_ADD_PHOTO: Action.ADD_PHOTO, OpType.WO_REQUEST_HELP: Action.REQUEST_HELP,
     OpType.WO_RESOLVE: Action.RESOLVE, OpType.WO_CONFIRM: Action.CONFIRM,
     OpType.WO_CANCEL: Action.CANCEL, OpType.METER_SWAP_RECORD: Action.RECORD_SWAP,
+    OpType.WO_REOPEN: Action.REOPEN,
 }
+#: An inspection job's finding (``inspection.finding@1``) resolves the job: the phone lays
+#: it over the job as this action (decided by ``shared.monitoring.findings``). It is not in
+#: ``ACTION_OF``: a plain resolve is still ``work_order.resolve@1``.
+FINDING_RESOLVES = Action.RESOLVE
+
 #: The op type a device sends for an action (office-only actions have none).
 OP_TYPE_OF: dict[Action, OpType] = {action: OpType(op) for op, action in ACTION_OF.items()}
 
@@ -96,7 +127,41 @@ class SyncErrorCode(StrEnum):
     PHOTO_OFFSET_MISMATCH = "SYNC_PHOTO_OFFSET_MISMATCH"
     PHOTO_TOO_LARGE = "SYNC_PHOTO_TOO_LARGE"
     PHOTO_SIZE_MISMATCH = "SYNC_PHOTO_SIZE_MISMATCH"  # issue 8: fixed by the first chunk
+    # issue 8: one bad envelope is refused alone; device_seq enforced; versions negotiated
+    OP_INVALID = "SYNC_OP_INVALID"
+    DEVICE_SEQ_NOT_INCREASING = "SYNC_DEVICE_SEQ_NOT_INCREASING"
+    DEVICE_SEQ_REUSED = "SYNC_DEVICE_SEQ_REUSED"
+    CLIENT_TOO_NEW = "SYNC_CLIENT_TOO_NEW"
 
+
+#: Domain codes (``shared.errors.ErrorCode`` values) a push result can carry: a ``rejected``
+#: op's code (``INTERNAL_ERROR``: a ``deferred`` one). Each is listed in
+#: docs/sync-protocol.md §7.2 with its meaning and what the client does.
+OP_REFUSAL_CODES: tuple[str, ...] = (
+    "WORK_ORDER_NOT_FOUND", "WO_TRANSITION_NOT_ALLOWED", "WO_ROLE_NOT_ALLOWED",
+    "WO_NOT_ASSIGNEE", "WO_NOT_OWNER", "WO_REASON_REQUIRED", "WO_TEXT_REQUIRED",
+    "WO_ASSIGNEE_INVALID", "WO_RATING_INVALID", "WO_ACCOUNT_REQUIRED", "WO_GPS_INVALID",
+    "WO_RESOLUTION_REQUIRED", "WO_SWAP_REQUIRED", "WO_KIND_NOT_REPORTABLE",
+    "VALIDATION_ERROR", "IDEMPOTENCY_CONFLICT", "VERSION_CONFLICT", "FORBIDDEN",
+    "ACCOUNT_NOT_FOUND", "METER_NOT_FOUND", "USER_NOT_FOUND", "NOT_FOUND",
+    "READING_NEGATIVE", "READING_TOO_LARGE", "READING_BELOW_LAST",
+    "READING_IMPLAUSIBLE_JUMP", "READING_IN_FUTURE",
+    "SWAP_WRONG_KIND", "SWAP_WRONG_STATUS", "SWAP_OLD_METER_MISMATCH",
+    "SWAP_NEW_METER_UNKNOWN", "SWAP_NEW_METER_NOT_IN_STOCK", "SWAP_NEW_METER_SAME",
+    "SWAP_NEW_START_TOO_HIGH", "SWAP_BALANCE_ABSURD", "SWAP_CARD_INVALID",
+    "SWAP_SEAL_INVALID", "SWAP_PHOTOS_REQUIRED", "SWAP_ALREADY_RECORDED",
+    "BILLING_AMOUNT_INVALID", "CASH_RECEIPT_INVALID", "CASH_RECEIPT_REUSED",
+    "INTERNAL_ERROR",
+)
+#: Codes of whole answers (HTTP errors) of the calls a device makes to sync: sign-in and
+#: tokens, push, pull, photos (docs/sync-protocol.md §7.3).
+REQUEST_ERROR_CODES: tuple[str, ...] = (
+    "AUTH_REQUIRED", "AUTH_INVALID_CREDENTIALS", "AUTH_TOKEN_EXPIRED", "AUTH_TOKEN_INVALID",
+    "AUTH_REFRESH_REUSED", "AUTH_USER_DISABLED", "AUTH_SESSION_REVOKED",
+    "AUTH_DEVICE_REVOKED", "AUTH_RATE_LIMITED", "RATE_LIMITED", "MALFORMED_JSON",
+    "VALIDATION_ERROR", "PAYLOAD_TOO_LARGE", "NOT_FOUND", "METHOD_NOT_ALLOWED",
+    "INTERNAL_ERROR",
+)
 
 #: Counters and versions are stored as 32-bit integers (PostgreSQL ``integer``): larger
 #: values are invalid input, not a server error.
@@ -107,19 +172,23 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+DeviceId = Annotated[str, StringConstraints(min_length=DEVICE_ID_CHARS[0],
+                                             max_length=DEVICE_ID_CHARS[1])]
+
+
 class OpEnvelope(Strict):
     op_id: Uuid
-    device_id: Annotated[str, StringConstraints(min_length=8, max_length=64)]
-    device_seq: int = Field(ge=1, le=MAX_INT32)
-    lane: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    device_id: DeviceId
+    device_seq: StrictInt = Field(ge=1, le=MAX_DEVICE_SEQ)
+    lane: Annotated[str, StringConstraints(min_length=1, max_length=MAX_LANE_CHARS)]
     lane_prev: Uuid | None = Field(
         default=None, description="op_id of the previous op of this lane that the device "
         "expects applied first (None: first in lane)")
-    type: str = Field(max_length=64)
+    type: str = Field(max_length=MAX_TYPE_CHARS)
     entity_id: Uuid
-    base_version: int | None = Field(default=None, ge=0, le=MAX_INT32)
+    base_version: StrictInt | None = Field(default=None, ge=0, le=MAX_INT32)
     payload: dict[str, Any]
-    photos: list[Sha256] = Field(default_factory=list, max_length=20)
+    photos: list[Sha256] = Field(default_factory=list, max_length=MAX_OP_PHOTOS)
     created_at: AwareDatetime
 
     def content_hash(self) -> str:
@@ -131,10 +200,24 @@ class OpEnvelope(Strict):
 
 
 class PushRequest(Strict):
-    protocol: int = Field(ge=1, le=MAX_INT32)
-    device_id: Annotated[str, StringConstraints(min_length=8, max_length=64)]
+    """A push as a client builds it (every op a valid envelope)."""
+
+    protocol: int = Field(ge=0, le=MAX_INT32)
+    device_id: DeviceId
     sent_at: AwareDatetime
     ops: list[OpEnvelope] = Field(max_length=MAX_PUSH_OPS)
+
+
+class PushBody(Strict):
+    """A push as the server reads it first: only the top level. Each op is checked on its
+    own afterwards (``server.sync.envelope``), so one bad op never fails the others."""
+
+    protocol: StrictInt = Field(ge=0, le=MAX_INT32,
+                                description="the client's protocol version (negotiated: "
+                          "older than supported 426, newer 400 SYNC_CLIENT_TOO_NEW)")
+    device_id: DeviceId
+    sent_at: AwareDatetime
+    ops: list[Any] = Field(description=f"op envelopes (at most {MAX_PUSH_OPS}; more: 413)")
 
 
 class OpResult(BaseModel):
@@ -184,4 +267,6 @@ class PhotoStatus(BaseModel):
 #: Entities a device stores, in the order a fresh download sends them.
 ENTITIES = ("station", "transformer_area", "account", "meter", "meter_reading",
             "work_order", "work_order_event", "meter_swap", "photo_link",
-            "ledger_entry", "notification", "payment_order")
+            "ledger_entry", "notification", "payment_order", "outage", "cash_handover",
+            # added last: a download in progress keeps its place
+            "application", "inspection_finding")

@@ -58,13 +58,15 @@ def CameraPanel(lang: str, on_photo: Callable[[bytes], Awaitable[Any]],
 
     message = {"starting": t("camera_starting", lang), "none": t("camera_none", lang),
                "taking": t("camera_taking", lang)}.get(status, "")
+    # The shutter comes first: it is on screen right where "Take photo" was tapped, with
+    # the preview under it (a phone screen holds both).
     return ft.Column([
-        ft.Container(height=300, bgcolor=ft.Colors.BLACK, border_radius=8, content=camera,
-                     visible=status != "none"),
-        ft.Text(message, size=14, color=theme.MUTED, visible=bool(message)),
         ft.Row([
             ft.FilledButton(t("shutter", lang), icon=ft.Icons.CAMERA, height=48,
                             on_click=shoot, disabled=status != "ready"),
             ft.TextButton(t("cancel", lang), on_click=lambda _: on_close()),
         ], spacing=8),
+        ft.Text(message, size=14, color=theme.MUTED, visible=bool(message)),
+        ft.Container(height=260, bgcolor=ft.Colors.BLACK, border_radius=8, content=camera,
+                     visible=status != "none"),
     ], spacing=8, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)

@@ -49,3 +49,14 @@ def sync_chip(mark: str, text: str) -> ft.Control:
 
 def error_text(message: str | None) -> ft.Control:
     return ft.Text(message or "", color=theme.DANGER, size=14, visible=bool(message))
+
+
+def notice_box(text: str, icon: ft.IconData = ft.Icons.INFO_OUTLINE, *,
+               color: str = theme.WARNING) -> ft.Control:
+    """An amber box that says something before the user goes on (outages, care list)."""
+    return ft.Container(
+        bgcolor=ft.Colors.AMBER_50, border_radius=8, padding=ft.Padding.all(10),
+        margin=ft.Margin.symmetric(horizontal=4, vertical=2),
+        content=ft.Row([ft.Icon(icon, color=color),
+                        ft.Text(text, size=14, expand=True)],
+                       vertical_alignment=ft.CrossAxisAlignment.START))

@@ -30,11 +30,34 @@ def thumb(data: bytes | None, *, uploaded: bool, lang: str, size: int = 96) -> f
                     width=size, height=size)
 
 
-def photo_strip(items: Sequence[PhotoItem], thumbs: dict[str, bytes], lang: str
-                ) -> ft.Control:
-    return ft.Row([thumb(thumbs.get(p.sha256), uploaded=p.upload == "done" or (
-        p.upload is None and p.synced), lang=lang) for p in items], wrap=True, spacing=8,
-        run_spacing=8)
+def photo_strip(items: Sequence[PhotoItem], thumbs: dict[str, bytes], lang: str,
+                on_open: Callable[[str], Awaitable[Any]] | None = None) -> ft.Control:
+    """The job's photos as thumbnails; ``on_open(sha256)``: tapping one opens it in full."""
+    def one(p: PhotoItem) -> ft.Control:
+        shown = thumb(thumbs.get(p.sha256), uploaded=p.upload == "done" or (
+            p.upload is None and p.synced), lang=lang)
+        if on_open is None:
+            return shown
+
+        async def open_it(_: Any) -> None:
+            await on_open(p.sha256)
+
+        return ft.Container(content=shown, on_click=open_it, tooltip=t("full_photo", lang))
+
+    return ft.Row([one(p) for p in items], wrap=True, spacing=8, run_spacing=8)
+
+
+def full_photo(data: bytes | None, status: str, lang: str,
+               on_close: Callable[[], Any]) -> list[ft.Control]:
+    """The photo opened in full under the strip (or why it cannot be shown)."""
+    if status == "loading":
+        return [ft.Text(t("loading_photo", lang), color=theme.MUTED)]
+    if status == "unavailable":
+        return [ft.Text(t("photo_unavailable", lang), color=theme.WARNING)]
+    if not data:
+        return []
+    return [ft.Image(src=data, fit=ft.BoxFit.CONTAIN, border_radius=8),
+            ft.TextButton(t("close", lang), icon=ft.Icons.CLOSE, on_click=lambda _: on_close())]
 
 
 def _handler(fn: Callable[[], Awaitable[Any]]) -> Callable[[Any], Awaitable[None]]:

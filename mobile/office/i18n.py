@@ -54,6 +54,7 @@ def _register(module: str) -> None:
 
 
 _register("mobile.office.i18n_supervision")
+_register("mobile.office.i18n_monitoring")
 _register("mobile.office.i18n_appraisal")
 
 
@@ -220,4 +221,26 @@ STRINGS.update({
     "last_status": ("结果", "Result"),
     "last_error": ("最近错误", "Last error"),
     "runs": ("次数", "Runs"),
+})
+
+# planned outages and the cash hand-over sheet (issue 15)
+STRINGS.update({
+    "page_outages": ("停电通知", "Outages"),
+    "page_cash": ("收费交款", "Cash hand-over"),
+    "outage_new": ("发布计划停电通知", "Publish a planned outage"),
+    "outage_areas": ("台区", "Areas"),
+    "outage_from": ("开始（年-月-日 时:分）", "From (YYYY-MM-DD HH:MM)"),
+    "outage_to": ("结束（年-月-日 时:分）", "To (YYYY-MM-DD HH:MM)"),
+    "outage_reason": ("停电原因", "Reason"),
+    "outage_publish": ("发布并通知客户", "Publish and tell the customers"),
+    "outage_published": ("已发布，已通知 {n} 户", "Published: {n} accounts told"),
+    "outage_time_format": ("时间格式应为 年-月-日 时:分，如 2026-12-02 09:00",
+                           "Times look like 2026-12-02 09:00"),
+    "outage_list": ("未结束的停电通知", "Notices not over yet"),
+    "outage_none": ("没有未结束的停电通知", "No notices"),
+    "outage_when": ("时间", "When"),
+    "outage_live": ("已发布", "Published"),
+    "outage_cancelled": ("已取消", "Cancelled"),
+    "outage_cancel": ("取消通知", "Cancel notice"),
+    "handover_done": ("已确认 {name} 的交款", "Hand-over of {name} confirmed"),
 })

@@ -12,15 +12,28 @@ from dataclasses import dataclass
 import flet as ft
 
 from mobile.office.views.admin import AdminView
+from mobile.office.views.applications import ApplicationsView
 from mobile.office.views.appraisal import AppraisalView
+from mobile.office.views.approvals import ApprovalsView
+from mobile.office.views.audit import AuditView
 from mobile.office.views.board import BoardView
+from mobile.office.views.cash import CashSheetView
+from mobile.office.views.customers import CustomersView
 from mobile.office.views.dispatch_map import DispatchMapView
 from mobile.office.views.hotline import HotlineView
+from mobile.office.views.monitoring import MonitoringView
+from mobile.office.views.outages import OutagesView
+from mobile.office.views.overview import OverviewView
+from mobile.office.views.review import ReviewView
 from mobile.office.views.roster import RosterView
 from shared.enums import Role
 
 #: Who dispatches: the board, the roster, the map.
 DISPATCH_ROLES = frozenset({Role.DISPATCHER, Role.MANAGER, Role.ADMIN})
+#: Who supervises (reviews, audit, overview), and who works at the desk (customers, the
+#: first pair of eyes of an approval).
+SUPERVISOR_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+DESK_ROLES = DISPATCH_ROLES | {Role.AGENT}
 
 
 @dataclass(frozen=True)
@@ -39,10 +52,26 @@ PAGES: list[OfficePage] = [
                DISPATCH_ROLES | {Role.AGENT}, HotlineView),
     OfficePage("roster", ft.Icons.GROUPS, "page_roster", DISPATCH_ROLES, RosterView),
     OfficePage("map", ft.Icons.MAP, "page_map", DISPATCH_ROLES, DispatchMapView),
+    # grid monitoring (issue 12): managers, dispatchers and admins of the desk
+    OfficePage("monitoring", ft.Icons.INSIGHTS, "page_monitoring", DISPATCH_ROLES,
+               MonitoringView),
     OfficePage("appraisal", ft.Icons.LEADERBOARD, "page_appraisal", DISPATCH_ROLES,
                AppraisalView),
+    OfficePage("outages", ft.Icons.POWER_OFF, "page_outages", DISPATCH_ROLES, OutagesView),
+    OfficePage("cash", ft.Icons.PAYMENTS, "page_cash", frozenset({Role.MANAGER, Role.ADMIN}),
+               CashSheetView),
+    # business applications (issue 13): the counter's walk-ins and every step's decision
+    OfficePage("applications", ft.Icons.ASSIGNMENT_IND, "page_applications",
+               DISPATCH_ROLES | {Role.AGENT}, ApplicationsView),
     OfficePage("admin", ft.Icons.ADMIN_PANEL_SETTINGS, "page_admin", frozenset({Role.ADMIN}),
                AdminView),
+    # supervision (issue 10 part 2)
+    OfficePage("customers", ft.Icons.PERSON_SEARCH, "page_customers", DESK_ROLES, CustomersView),
+    OfficePage("overview", ft.Icons.INSIGHTS, "page_overview", SUPERVISOR_ROLES, OverviewView),
+    OfficePage("review", ft.Icons.FACT_CHECK, "page_review", SUPERVISOR_ROLES, ReviewView),
+    OfficePage("approvals", ft.Icons.VERIFIED_USER, "page_approvals", DESK_ROLES,
+               ApprovalsView),
+    OfficePage("audit", ft.Icons.HISTORY, "page_audit", SUPERVISOR_ROLES, AuditView),
 ]
 
 

@@ -147,6 +147,7 @@ def _office_shell(app: AppState, ctx: AppContext) -> ft.Control:
         selected_index=pages.index(current) if current else None,
         label_type=ft.NavigationRailLabelType.ALL, min_width=92,
         bgcolor=ft.Colors.WHITE,
+        scrollable=True,  # a manager has 14 pages: on a tablet they do not all fit
         leading=ft.Container(padding=ft.Padding.only(top=8, bottom=8),
                              content=ft.Image(src="icons/icon-192.png", width=40, height=40)),
         destinations=[ft.NavigationRailDestination(icon=p.icon, label=t(p.label_key, lang))

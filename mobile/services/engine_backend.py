@@ -21,10 +21,9 @@ import io
 import json
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from PIL import Image
 
 from mobile.services.backend import Row, SessionInfo
 from shared.enums import Role, WorkOrderKind
@@ -33,12 +32,13 @@ from shared.timeutil import utcnow
 from shared.workorders.state_machine import Action
 from sync.client import outbox, photos, rows
 from sync.client.actions import Actions
+from sync.client.applications import Applications, AppView
 from sync.client.engine import SyncEngine
 from sync.client.errors import NotSignedIn, PermanentError, TransientError
 from sync.client.readmodel import CashLine, JobDetail, JobView, ReadModel
 from sync.client.status import SyncStatus, read_status
 from sync.client.store import SignedIn, Store
-from sync.client.transport import Transport
+from sync.client.transport import Transport, TransportFactory
 
 log = logging.getLogger(__name__)
 THUMB_SIDE = 240
@@ -51,8 +51,18 @@ def _to_session(who: SignedIn, server_url: str) -> SessionInfo:
 
 
 class EngineBackend:
-    def __init__(self, folder: Path, *, lang: str = "zh") -> None:
+    def __init__(self, folder: Path, *, lang: str = "zh", poll_s: float = 20.0,
+                 backoff_cap_s: float | None = None,
+                 transport: TransportFactory = Transport) -> None:
+        """``poll_s``: between polls when the server does not hold long polls (and
+        between timer passes); ``backoff_cap_s``: the longest wait between attempts
+        while syncing fails (default ``sync.client.backoff.CAP_S``); ``transport``: how
+        to reach the server (httpx; ``fetch`` in the browser build)."""
         self.folder = folder
+        self.poll_s = poll_s
+        self.backoff_cap_s = backoff_cap_s
+        self.make_transport = transport
+        self._listeners: list[Callable[[], None]] = []
         self.folder.mkdir(parents=True, exist_ok=True)
         self.store = Store(folder / "gridone.db")
         self.photo_dir = folder / "photos"
@@ -60,6 +70,7 @@ class EngineBackend:
         self.read = ReadModel(self.store, lang=lang)
         self.actions = Actions(self.store, photo_dir=self.photo_dir, on_change=self._nudge,
                                lang=lang)
+        self.applications = Applications(self.store, on_change=self._nudge)
         self._engine: SyncEngine | None = None
         self._engine_url = ""
         self._lock = threading.Lock()
@@ -83,6 +94,14 @@ class EngineBackend:
         tmp.write_text(json.dumps(data), encoding="utf-8")
         tmp.replace(self.folder / "device.json")
 
+    # -- inbox read marks (kept on the device; a message the server marked read is read) --
+    def read_notes(self) -> set[str]:
+        return {str(x) for x in self._settings().get("read_notes") or []}
+
+    def mark_read(self, ids: list[str]) -> None:
+        marks = self.read_notes() | set(ids)
+        self._save_settings(read_notes=sorted(marks)[-2000:])
+
     @property
     def server_url(self) -> str:
         return str(self._settings().get("server_url") or "")
@@ -92,12 +111,19 @@ class EngineBackend:
             server_url = server_url.rstrip("/")
             if self._engine is not None and self._engine_url == server_url:
                 return self._engine
+            running = bool(self._listeners)
             if self._engine is not None:
+                self._engine.stop(timeout=1.0)
                 self._engine.transport.close()
-            transport = Transport(server_url, self.store, lang=self.lang, timeout_s=15.0,
-                                  device_id=self.store.device_id)
-            self._engine = SyncEngine(self.store, transport)
+            transport = self.make_transport(server_url, self.store, lang=self.lang,
+                                            timeout_s=15.0, device_id=self.store.device_id)
+            self._engine = SyncEngine(self.store, transport, interval_s=max(self.poll_s, 20.0),
+                                      poll_s=self.poll_s, backoff_cap_s=self.backoff_cap_s)
             self._engine_url = server_url
+            for fn in self._listeners:
+                self._engine.subscribe(fn)
+            if running:
+                self._engine.start()
             return self._engine
 
     def close(self) -> None:
@@ -162,6 +188,10 @@ class EngineBackend:
             return self._thumbs[sha256]
         path = photos.path_for(self.photo_dir, sha256)
         try:
+            from PIL import Image
+        except ImportError:  # in the browser: the stored photo is small already
+            return path.read_bytes() if path.is_file() else None
+        try:
             with Image.open(path) as img:
                 img.thumbnail((THUMB_SIDE, THUMB_SIDE))
                 out = io.BytesIO()
@@ -170,6 +200,36 @@ class EngineBackend:
             return None
         self._thumbs[sha256] = out.getvalue()
         return self._thumbs[sha256]
+
+    def remote_photo(self, sha256: str, *, thumb: bool) -> bytes | None:
+        """A photo of a job in scope taken on another phone: its thumbnail (kept on this
+        device once downloaded) or, on demand, the full photo; None offline or when the
+        server does not have it yet."""
+        cache = self.photo_dir / "remote" / f"{sha256}.thumb.jpg"
+        if thumb and cache.exists():
+            return cache.read_bytes()
+        try:
+            # the transport's signed-in request (it refreshes the token): a read, no op
+            resp, _, _ = self._online()._authed(
+                "GET", f"/api/v1/photos/{sha256}/content",
+                params={"size": "thumb" if thumb else "full"})
+        except (TransientError, PermanentError, NotSignedIn):
+            return None
+        data = resp.content
+        if thumb and data:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(cache)
+        return data or None
+
+    def photo_bytes(self, sha256: str) -> bytes | None:
+        """The full photo: from this device if it was taken here, else from the server."""
+        path = photos.path_for(self.photo_dir, sha256)
+        try:
+            return path.read_bytes()
+        except OSError:
+            return self.remote_photo(sha256, thumb=False)
 
     # -- writes (sync.client.actions: checked offline, then queued) ---------------------
     def act(self, order_id: str, action: str, payload: dict[str, Any]) -> None:
@@ -182,6 +242,9 @@ class EngineBackend:
     def record_swap(self, order_id: str, draft: SwapDraft) -> None:
         self.actions.record_swap(order_id, draft)
 
+    def record_finding(self, order_id: str, data: dict[str, Any]) -> None:
+        self.actions.record_finding(order_id, data)
+
     def report(self, *, account_id: str, description: str,
                location: dict[str, Any] | None, photo_shas: list[str]) -> str:
         return self.actions.report(kind=WorkOrderKind.FAULT_REPAIR, description=description,
@@ -191,6 +254,30 @@ class EngineBackend:
     def store_photo(self, data: bytes) -> str:
         """Downscale (about 2000 px), store by SHA-256 and queue the upload."""
         return self.actions.take_photo(data)
+
+    # -- business applications (issue 13): ops, checked offline by the shared rules -------
+    def my_applications(self) -> list[AppView]:
+        return self.applications.mine()
+
+    def application(self, app_id: str) -> AppView | None:
+        return self.applications.get(app_id)
+
+    def apply(self, data: dict[str, Any]) -> str:
+        return self.applications.apply(data)
+
+    def resubmit_application(self, app_id: str, documents: dict[str, str]) -> None:
+        self.applications.resubmit(app_id, documents)
+
+    def rate_application(self, app_id: str, rating: int, comment: str | None = None) -> None:
+        self.applications.rate(app_id, rating, comment)
+
+    def install_meter(self, order_id: str, *, meter_no: str, start_kwh: str, card_no: str
+                      ) -> None:
+        self.applications.install(order_id, meter_no=meter_no, start_kwh=start_kwh,
+                                  card_no=card_no)
+
+    def installation_recorded(self, order_id: str) -> bool:
+        return self.applications.installed(order_id)
 
     # -- money (issue 5): field cash is an op; online payment needs the server now -------
     def cash_recharge(self, *, account_id: str, amount_fen: int, receipt_no: str) -> str:
@@ -243,6 +330,34 @@ class EngineBackend:
             self._engine.nudge()
 
     # -- sync -----------------------------------------------------------------------------
+    def start_sync(self, listener: Callable[[], None]) -> None:
+        """Run the engine's scheduler (the only thing that decides when to sync) while at
+        least one screen listens; ``listener()`` is called from the engine's threads
+        after every pass, live page and change of reachability."""
+        with self._lock:
+            if listener not in self._listeners:
+                self._listeners.append(listener)
+            engine = self._engine
+        if engine is not None:
+            engine.subscribe(listener)
+            engine.start()
+            engine.nudge()
+
+    def stop_sync(self, listener: Callable[[], None]) -> None:
+        """Stop listening; the scheduler stops with the last listener."""
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+            engine, last = self._engine, not self._listeners
+        if engine is not None:
+            engine.unsubscribe(listener)
+            if last:
+                engine.stop(timeout=1.0)
+
+    def nudge(self) -> None:
+        """Sync at once: a local change, the link back, or "sync now"."""
+        self._nudge()
+
     def sync_once(self) -> SyncStatus:
         engine = self._engine
         if engine is None:

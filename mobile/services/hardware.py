@@ -9,18 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import flet as ft
 
+from mobile.state.common import off_loop
 from mobile.state.job_detail import GpsFix
 
 log = logging.getLogger(__name__)
 GPS_TIMEOUT_S = 12.0
 
 
+#: Turns a chosen image into what the device keeps (the browser build downscales there,
+#: with the browser's codecs: ``mobile.web.images``); elsewhere ``sync.client.photos`` does.
+ImagePrep = Callable[[bytes], Awaitable[bytes]]
+
+
 class Hardware:
-    def __init__(self) -> None:
+    def __init__(self, *, prepare_image: ImagePrep | None = None) -> None:
+        self.prepare_image = prepare_image
         self._picker: ft.FilePicker | None = None
         self._geo: Any = None
 
@@ -45,25 +53,48 @@ class Hardware:
         out: list[bytes] = []
         for f in files or []:
             if f.bytes:
-                out.append(bytes(f.bytes))
+                data = bytes(f.bytes)
             elif f.path:
-                out.append(await asyncio.to_thread(_read, f.path))
+                data = await off_loop(_read, f.path)
+            else:
+                continue
+            out.append(await self.prepare_image(data) if self.prepare_image else data)
         return out
 
+    async def save_file(self, name: str, data: bytes) -> str | None:
+        """Hand a file to the user (web: the browser downloads it; a phone: save dialog)."""
+        if self._picker is None:
+            return None
+        return await self._picker.save_file(file_name=name, src_bytes=data)
+
     async def gps_fix(self) -> tuple[GpsFix | None, str]:
-        """A GPS fix with its accuracy, or (None, why not)."""
+        """A GPS fix with its accuracy, or (None, why not: a ``gps_reason`` key)."""
         if self._geo is None:
-            return None, "GPS not available"
+            return None, "off"
         try:
             pos = await asyncio.wait_for(self._geo.get_current_position(), GPS_TIMEOUT_S)
         except TimeoutError:
             return None, "timeout"
         except Exception as exc:
-            return None, str(exc)[:120] or type(exc).__name__
+            log.info("no GPS fix: %s", exc)
+            return None, gps_reason(str(exc) or type(exc).__name__)
         if pos is None or pos.latitude is None or pos.longitude is None:
-            return None, "no position"
+            return None, "other"
         return GpsFix(float(pos.latitude), float(pos.longitude),
                       float(pos.accuracy if pos.accuracy is not None else 9999)), ""
+
+
+def gps_reason(platform_message: str) -> str:
+    """A platform's (browser's, Android's) location error as one of our reasons: denied,
+    timeout, off, other — shown in the user's language, never the raw English text."""
+    text = platform_message.lower()
+    if "denied" in text or "permission" in text:
+        return "denied"
+    if "timeout" in text or "timed out" in text:
+        return "timeout"
+    if "disabled" in text or "service" in text or "not available" in text:
+        return "off"
+    return "other"
 
 
 def _read(path: str) -> bytes:

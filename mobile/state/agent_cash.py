@@ -43,6 +43,26 @@ class CashSummary:
         return format_fen(self.total_fen)
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """What the agent shows (or shares with) the customer after taking cash."""
+
+    receipt_no: str
+    account_no: str
+    name: str
+    amount_fen: int
+    balance_after_fen: int | None  # the phone's balance plus this; None: unknown
+    at: datetime
+    agent: str
+    already: bool = False  # the receipt had been recorded before: nothing new was taken
+
+    def lines(self) -> list[tuple[str, str]]:
+        return [("receipt_no", self.receipt_no), ("account", self.account_no),
+                ("customer", self.name), ("amount", format_fen(self.amount_fen)),
+                ("balance_after_est", format_fen(self.balance_after_fen)
+                 if self.balance_after_fen is not None else "—")]
+
+
 def summarize(lines: list[CashLine], day: date) -> CashSummary:
     mine = [c for c in lines if c.state != "rejected"
             and c.at.astimezone(LOCAL_TZ).date() == day]
@@ -64,6 +84,39 @@ class CashState:
     lines: list[CashLine] = field(default_factory=list)
     accounts: list[Row] = field(default_factory=list)
     saved_seq: int = 0
+    receipt: Receipt | None = None
+
+    def customer(self) -> Row | None:
+        """The account typed so far, from the phone's data (works offline)."""
+        return find_account(self.accounts, self.account_text)
+
+    def customer_line(self) -> str:
+        from mobile.i18n import t
+
+        a = self.customer()
+        if a is None:
+            return ""
+        return t("cash_customer", self.lang, name=a.get("name") or "—",
+                 address=a.get("address") or "—",
+                 balance=format_fen(int(a.get("balance_fen") or 0)))
+
+    def days(self, n: int = 7) -> list[tuple[CashSummary, list[CashLine]]]:
+        """The hand-over view: the last ``n`` days with cash, each with its receipts."""
+        days = sorted({local_day(c.at) for c in self.lines}, reverse=True)[:n]
+        return [(summarize(self.lines, d),
+                 [c for c in self.lines if local_day(c.at) == d and c.state != "rejected"])
+                for d in days]
+
+    def close_receipt(self) -> None:
+        self.receipt = None
+
+    def _receipt(self, account: Row, fen: int, receipt_no: str, already: bool) -> Receipt:
+        info = self.backend.session()
+        balance = account.get("balance_fen")
+        return Receipt(receipt_no, str(account.get("account_no") or ""),
+                       str(account.get("name") or ""), fen,
+                       None if balance is None or already else int(balance) + fen,
+                       self.clock(), info.display_name if info else "", already)
 
     def reload(self) -> None:
         self.accounts = sorted(self.backend.rows("account"),
@@ -96,12 +149,20 @@ class CashState:
             self.errors["receipt"] = translate(exc.code, self.lang, **exc.details)
         if self.errors or account is None or fen is None:
             return False
+        seen = next((c for c in self.lines if c.receipt_no == receipt
+                     and c.state != "rejected"), None)
+        if seen is not None and (seen.account_id, seen.amount_fen) == (account["id"], fen):
+            # the same paper receipt again: nothing new is taken, and it says so
+            self.receipt = self._receipt(account, fen, receipt, already=True)
+            self.account_text = self.amount_text = self.receipt_text = ""
+            return False
         try:
             self.backend.cash_recharge(account_id=account["id"], amount_fen=fen,
                                        receipt_no=receipt)
         except DomainError as exc:
             self.errors["form"] = translate(exc.code, self.lang, **exc.details)
             return False
+        self.receipt = self._receipt(account, fen, receipt, already=False)
         self.account_text = self.amount_text = self.receipt_text = ""
         self.saved_seq += 1
         self.reload()
@@ -123,6 +184,16 @@ class CountFixState:
     _id: str = ""
 
     def meter(self) -> Row | None:
+        """The meter typed (by number or its account's), with the count just corrected
+        shown at once (the synced row catches up at the next pull)."""
+        found = self._meter()
+        res = self.result
+        if found is not None and res and res.get("meter_id") in (None, found["id"]) and (
+                res.get("meter_no") in (None, found.get("meter_no"))):
+            found = {**found, "purchase_count": res.get("new_count")}
+        return found
+
+    def _meter(self) -> Row | None:
         wanted = self.meter_text.strip()
         if not wanted:
             return None
@@ -136,8 +207,8 @@ class CountFixState:
         return found
 
     async def submit(self) -> None:
+        meter = self.meter()  # with a correction just made: its count is the expected one
         self.error, self.error_params, self.result = "", {}, None
-        meter = self.meter()
         if meter is None:
             self.error, self.error_params = "count_unknown_meter", {"no": self.meter_text}
             return

@@ -22,7 +22,7 @@ TABS: dict[Role, tuple[str, ...]] = {
     Role.CREW: ("jobs", "sync", "settings"),
     Role.METER_TECH: ("jobs", "sync", "settings"),
     Role.AGENT: ("cash", "jobs", "sync", "settings"),
-    Role.CUSTOMER: ("accounts", "inbox", "faults", "sync", "settings"),
+    Role.CUSTOMER: ("accounts", "inbox", "faults", "apps", "sync", "settings"),
 }
 LANG_PREFS = ("auto", "zh", "en")
 
@@ -47,6 +47,11 @@ class AppState:
     message_seq: int = 0
     device_key: str = ""
     server_url: str = ""
+    #: served by its own GridOne server (the installed web app): it syncs with where it
+    #: came from, and no "Server URL" field shows
+    server_fixed: bool = False
+    #: the installed web build's version (Settings shows it)
+    app_version: str = ""
     #: the app was opened at ``/office`` (the desk URL): agents get the office frame too
     office_route: bool = False
     clock: Now = default_clock

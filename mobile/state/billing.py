@@ -78,6 +78,7 @@ class Message:
     body: str
     at: datetime | None
     unread: bool
+    work_order_id: str | None = None
 
 
 @ft.observable
@@ -89,17 +90,35 @@ class InboxState:
 
     def reload(self) -> None:
         en = self.lang == "en"
+        read = self.backend.read_notes()
         out = []
         for n in self.backend.rows("notification"):
             title = (n.get("title_en") if en else n.get("title_zh")) or n.get("title_zh") or ""
             body = (n.get("body_en") if en else n.get("body_zh")) or n.get("body_zh") or ""
+            data = n.get("data") if isinstance(n.get("data"), dict) else {}
             out.append(Message(n["id"], str(n.get("kind") or ""), str(title), str(body),
-                               parse_dt(n.get("created_at")), n.get("read_at") is None))
-        self.messages = sorted(out, key=lambda m: m.at or _EARLIEST, reverse=True)
+                               parse_dt(n.get("created_at")),
+                               n.get("read_at") is None and n["id"] not in read,
+                               data.get("work_order_id")))
+        self.messages = sorted(out, key=lambda m: (m.at or _EARLIEST, m.id), reverse=True)
 
     @property
     def unread(self) -> int:
         return sum(1 for m in self.messages if m.unread)
+
+    def open(self, message_id: str) -> str | None:
+        """The user read a message: it is marked read; returns its job to open, if any."""
+        msg = next((m for m in self.messages if m.id == message_id), None)
+        if msg is None:
+            return None
+        if msg.unread:
+            self.backend.mark_read([msg.id])
+            self.reload()
+        return msg.work_order_id
+
+    def mark_all_read(self) -> None:
+        self.backend.mark_read([m.id for m in self.messages if m.unread])
+        self.reload()
 
 
 # -- history and usage ------------------------------------------------------------------

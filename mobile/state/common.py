@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -30,6 +31,13 @@ def default_clock() -> datetime:
     return utcnow()
 
 
+#: Python in the browser (Pyodide) has one thread: work runs on the loop there, and its
+#: network calls are short synchronous requests of the worker (``sync.client.transport_fetch``).
+THREADS = sys.platform != "emscripten"
+
+
 async def off_loop(fn: Callable[..., T], *args: Any) -> T:
     """Run blocking work (network, large files) away from the UI's event loop."""
+    if not THREADS:
+        return fn(*args)
     return await asyncio.to_thread(fn, *args)

@@ -10,7 +10,7 @@ import flet as ft
 
 from mobile.i18n import t, translate
 from mobile.services.backend import Backend
-from mobile.state.common import off_loop
+from mobile.state.common import Now, default_clock, off_loop
 from mobile.state.job_detail import GpsFix
 from shared.errors import DomainError
 
@@ -27,9 +27,24 @@ class FaultReportState:
     thumbs: dict[str, bytes] = field(default_factory=dict)
     location: GpsFix | None = None
     gps_status: str = ""
+    gps_why: str = ""
     errors: dict[str, str] = field(default_factory=dict)
     created_id: str = ""
     on_change: Callable[[], Any] | None = None
+    clock: Now = default_clock
+
+    def set_description(self, text: str) -> None:
+        """Typing clears the "please describe" hint as soon as there is text."""
+        self.description = text
+        if text.strip() and "description" in self.errors:
+            self.errors = {k: v for k, v in self.errors.items() if k != "description"}
+
+    def outage_warning(self, lang: str) -> str:
+        """Said before sending when a planned outage covers the account's area now."""
+        from mobile.state.outages import covering_outage
+
+        line = covering_outage(self.backend, self.account_id, self.clock())
+        return line.warning(lang) if line else ""
 
     def accounts(self) -> list[tuple[str, str]]:
         """(id, "account no · address") of the customer's accounts."""

@@ -14,17 +14,17 @@ from typing import Any
 
 import flet as ft
 
-from mobile.i18n import countdown, fmt_time, label, t, translate
+from mobile.i18n import countdown, fmt_time, label, stars, t, translate
 from mobile.services.backend import Backend
 from mobile.state.common import Now, default_clock, off_loop, parse_dt
-from shared.enums import WorkOrderStatus
+from shared.enums import Role, WorkOrderStatus
 from shared.errors import DomainError
 from shared.workorders.fields import GPS_MAX_ACCURACY_M, RATING_MAX, RATING_MIN, gps_quality
 from sync.client.readmodel import JobDetail, PhotoItem, TimelineItem
 
 #: Buttons in the order a field worker meets them.
 BUTTON_ORDER = ("accept", "decline", "start_travel", "arrive", "record_swap", "resolve",
-                "add_photo", "add_note", "request_help", "confirm", "cancel")
+                "add_photo", "add_note", "request_help", "confirm", "reopen", "cancel")
 #: Where a refusal of an action's field is shown: (action, field) -> the form's input.
 #: Everything else (the job's state, what it lacks) is shown for the action as a whole.
 FIELD_INPUTS = {
@@ -32,7 +32,16 @@ FIELD_INPUTS = {
     ("resolve", "cause"): "cause", ("request_help", "reason"): "help_reason",
     ("decline", "reason"): "decline_reason", ("confirm", "rating"): "rating",
     ("confirm", "comment"): "rating_comment", ("cancel", "reason"): "cancel_reason",
+    ("reopen", "reason"): "reopen_reason",
 }
+
+
+GPS_REASONS = ("denied", "timeout", "off", "other")
+
+
+def gps_why(reason: str, lang: str) -> str:
+    """Our words for why there is no fix (a reason key; anything else is "failed")."""
+    return t(f"gps_{reason if reason in GPS_REASONS else 'other'}", lang)
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ class JobDetailState:
     help_reason: str = ""
     decline_reason: str = ""
     cancel_reason: str = ""
+    reopen_reason: str = ""
     rating: int = 0
     rating_comment: str = ""
     errors: dict[str, str] = field(default_factory=dict)
@@ -70,6 +80,8 @@ class JobDetailState:
     gps_fix: GpsFix | None = None
     gps_error: str = ""
     thumbs: dict[str, bytes] = field(default_factory=dict)
+    full_photo: bytes | None = None  # the photo opened in full (on demand)
+    photo_status: str = ""  # "" | loading | unavailable
     on_change: Callable[[], Any] | None = None  # after a local write: kick the sync
     clock: Now = default_clock
 
@@ -82,6 +94,31 @@ class JobDetailState:
                     data = self.backend.thumbnail(p.sha256)
                     if data:
                         self.thumbs[p.sha256] = data
+
+    def missing_thumbs(self) -> list[str]:
+        """Photos of this job taken on other phones, not yet shown here."""
+        return [p.sha256 for p in self.photos() if p.sha256 not in self.thumbs]
+
+    async def load_remote_thumbs(self) -> int:
+        """Download the thumbnails of other phones' photos (off the UI loop; kept on the
+        device); returns how many arrived."""
+        got = 0
+        for sha in self.missing_thumbs():
+            data = await off_loop(lambda s=sha: self.backend.remote_photo(s, thumb=True))
+            if data:
+                self.thumbs = {**self.thumbs, sha: data}
+                got += 1
+        return got
+
+    async def open_photo(self, sha256: str) -> None:
+        """The full photo, on demand (from this device, else the server)."""
+        self.photo_status, self.full_photo = "loading", None
+        data = await off_loop(self.backend.photo_bytes, sha256)
+        self.full_photo = data
+        self.photo_status = "" if data else "unavailable"
+
+    def close_photo(self) -> None:
+        self.full_photo, self.photo_status = None, ""
 
     @property
     def row(self) -> dict[str, Any]:
@@ -144,13 +181,34 @@ class JobDetailState:
         arrive_by = parse_dt(self.row.get("arrive_by"))
         return fmt_time(arrive_by, lang) if arrive_by else "—"
 
+    def who(self, item: TimelineItem, lang: str) -> str:
+        """Who took a timeline step: me, the job's crew by name, or the role."""
+        info = self.backend.session()
+        if item.sync != "synced" or (info is not None and item.actor_id == info.user_id):
+            return t("me", lang)
+        if item.actor_id and item.actor_id == self.row.get("assignee_id") and self.row.get(
+                "assignee_name"):
+            return str(self.row["assignee_name"])
+        event = self.backend.row("work_order_event", item.id) or {}
+        role = event.get("actor_role")
+        if item.action == "dispatch" or role in ("dispatcher", "manager", "admin"):
+            return t("the_office", lang)
+        return label(str(role), lang) if role else ""
+
+    def expected_arrival_shown(self) -> bool:
+        """Customers see the promised arrival only once a crew is assigned."""
+        return bool(self.row.get("assignee_id") or self.row.get("assignee_name"))
+
     @staticmethod
-    def describe_event(item: TimelineItem, lang: str) -> str:
-        """The extra line of a timeline entry: a note, a GPS fix, what was done…"""
+    def describe_event(item: TimelineItem, lang: str, *, customer: bool = False) -> str:
+        """The extra line of a timeline entry: a note, a GPS fix, what was done… (a crew's
+        GPS position is not shown to customers)."""
         d = item.data or {}
         if item.action in ("add_note",) and d.get("text"):
             return str(d["text"])
         if item.action == "arrive":
+            if customer:
+                return ""
             gps = d.get("gps")
             if gps:
                 return t("gps_fix", lang, lat=f"{gps['lat']:.5f}", lon=f"{gps['lon']:.5f}",
@@ -162,8 +220,8 @@ class JobDetailState:
         if item.action in ("request_help", "decline", "cancel", "reassign", "reopen"):
             return str(d.get("reason") or "")
         if item.action == "confirm" and d.get("rating"):
-            stars = t("stars", lang, n=int(d["rating"]))
-            return " · ".join(x for x in (stars, d.get("comment")) if x)
+            given = stars(int(d["rating"]), lang)
+            return " · ".join(x for x in (given, d.get("comment")) if x)
         if item.action == "report":
             return str(d.get("description") or "")
         if item.action == "dispatch" and d.get("assignee_name"):
@@ -238,12 +296,27 @@ class JobDetailState:
         self.errors = {k: v for k, v in self.errors.items() if k != "rating"}
 
     def confirm(self, lang: str) -> bool:
-        """A customer must give 1-5 stars; office staff may confirm without."""
+        """A customer must give 1-5 stars (skipping them says so, in words); office staff
+        may confirm without."""
+        if not self.rating and self.is_customer():
+            self.errors = {**self.errors, "rating": t("rating_needed", lang)}
+            return False
         ok = self._act("confirm", {"rating": self.rating or None,
                                    "comment": self.rating_comment}, lang)
         if ok:
             self.rating_comment = ""
         return ok
+
+    def reopen(self, lang: str) -> bool:
+        """"Still not fixed": the customer sends the job back, saying what is wrong."""
+        ok = self._act("reopen", {"reason": self.reopen_reason}, lang)
+        if ok:
+            self.reopen_reason = ""
+        return ok
+
+    def is_customer(self) -> bool:
+        info = self.backend.session()
+        return info is not None and info.role == Role.CUSTOMER
 
     def cancel(self, lang: str) -> bool:
         ok = self._act("cancel", {"reason": self.cancel_reason}, lang)
@@ -287,7 +360,7 @@ class JobDetailState:
         if self.gps_status == "locating":
             return t("locating", lang)
         if self.gps_status == "unavailable":
-            return t("gps_unavailable", lang, why=self.gps_error)
+            return t("gps_unavailable", lang, why=gps_why(self.gps_error, lang))
         if self.gps_fix is not None:
             f = self.gps_fix
             key = "gps_poor" if f.poor else "gps_fix"
@@ -307,5 +380,7 @@ class JobDetailState:
             return t("add_note", lang)
         if action == "confirm":
             return t("rate_service", lang)
+        if action == "reopen":
+            return t("still_not_fixed", lang)
         text = label(action, lang)
         return text[:1].upper() + text[1:]

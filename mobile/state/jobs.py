@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import flet as ft
 
-from mobile.i18n import countdown, label, t
+from mobile.i18n import countdown, fmt_time, label, t
 from mobile.services.backend import Backend
 from mobile.state.common import Now, default_clock, parse_dt
-from shared.enums import OPEN_STATUSES, WorkOrderStatus
+from shared.enums import OPEN_STATUSES, PRIORITY_RANK, Priority, WorkOrderStatus
 from shared.timeutil import LOCAL_TZ
 from shared.workorders import deadlines
 from sync.client.readmodel import JobView, Mark
 
 FILTERS = ("open", "today", "done")
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -53,12 +54,30 @@ def next_deadline(row: dict) -> tuple[datetime | None, str]:
     return when, "arrive_in" if which == "arrival" else "due_in"
 
 
+def done_at(row: dict) -> datetime | None:
+    return (parse_dt(row.get("closed_at")) or parse_dt(row.get("confirmed_at"))
+            or parse_dt(row.get("resolved_at")) or parse_dt(row.get("cancelled_at"))
+            or parse_dt(row.get("last_activity_at")))
+
+
+def list_order(views: list[JobView], now: datetime) -> list[JobView]:
+    """Open jobs first, urgent before the rest (then the read model's urgency: the
+    nearest deadline); then done jobs, the most recent first."""
+    open_ = [v for v in views if v.status in OPEN_STATUSES]
+    done = [v for v in views if v.status not in OPEN_STATUSES]
+    open_.sort(key=lambda v: PRIORITY_RANK.get(Priority(v.row.get("priority") or "normal"),
+                                               2))  # stable: keeps the deadline order
+    done.sort(key=lambda v: done_at(v.row) or _EARLIEST, reverse=True)
+    return open_ + done
+
+
 def make_card(view: JobView, lang: str, now: datetime) -> JobCard:
     row = view.row
     status = WorkOrderStatus(row["status"])
     deadline, key = next_deadline(row)
-    if status not in OPEN_STATUSES:
-        text, overdue = label(status, lang), bool(view.flags and view.flags.overdue)
+    if status not in OPEN_STATUSES:  # the status is on the card already: say when
+        text = fmt_time(done_at(row), lang) if done_at(row) else ""
+        overdue = bool(view.flags and view.flags.overdue)
     elif deadline is None:
         text, overdue = "", False
     else:
@@ -131,7 +150,7 @@ class JobsState:
             if self.kind and v.row["kind"] != self.kind:
                 continue
             out.append(v)
-        return out  # the read model sorted them by urgency
+        return list_order(out, now)
 
     def cards(self, lang: str) -> list[JobCard]:
         now = self.clock()

@@ -18,6 +18,8 @@ from sync.client.messages import describe
 class LoginState:
     backend: Backend
     server_url: str = ""
+    #: the server is the one the app came from: nothing to type (see ``AppState``)
+    server_fixed: bool = False
     username: str = ""
     password: str = ""
     busy: bool = False
@@ -29,7 +31,8 @@ class LoginState:
     async def submit(self, lang: str) -> SessionInfo | None:
         """Sign in over the network; on success the password is forgotten at once."""
         if not self.can_submit():
-            self.error = t("login_required_fields", lang)
+            self.error = t("login_fields" if self.server_fixed else "login_required_fields",
+                           lang)
             return None
         self.busy = True
         self.error = ""

@@ -3,7 +3,6 @@ server when online; offline, the copy from the last fetch, said as such."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +10,7 @@ import flet as ft
 
 from mobile.i18n import fmt_time, t
 from mobile.services.backend import Backend
-from mobile.state.common import Now, default_clock, parse_dt
+from mobile.state.common import Now, default_clock, off_loop, parse_dt
 from shared.appraisal.figures import month_of, previous_months
 from sync.client.errors import AuthRequired, PermanentError, TransientError
 
@@ -45,8 +44,8 @@ class MySummaryState:
         self.loading = True
         current = self.month == month_of(self.clock())
         try:
-            card, kept = await asyncio.to_thread(self.backend.my_scorecard,
-                                                 None if current else self.month)
+            card, kept = await off_loop(self.backend.my_scorecard,
+                                        None if current else self.month)
         except TransientError:
             self.card, self.error = None, t("summary_offline", self.lang)
         except (PermanentError, AuthRequired) as exc:

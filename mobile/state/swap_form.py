@@ -61,6 +61,13 @@ def _decimal(text: str) -> Decimal | None:
         return None
 
 
+def meter_status_text(status: str, lang: str) -> str:
+    """A register state in words ("in stock", not ``in_stock``)."""
+    key = f"meter_{status}"
+    text = t(key, lang)
+    return status.replace("_", " ") if text == key else text
+
+
 def seals_of(text: str) -> tuple[str, ...]:
     parts = text.replace("，", ",").replace(";", ",").replace(" ", ",").split(",")
     return tuple(p.strip() for p in parts if p.strip())
@@ -80,6 +87,28 @@ class SwapFormState:
     thumbs: dict[str, bytes] = field(default_factory=dict)
     on_change: Callable[[], Any] | None = None
     clock: Now = default_clock
+    stock_query: str = ""  # the search over the station's stock
+    manual: bool = False  # the new meter's number typed (not found in the stock list)
+
+    # -- the station's stock on the phone ------------------------------------------------
+    def stock(self, limit: int = 8) -> list[str]:
+        """Meter numbers in stock on this phone containing the search (any case)."""
+        q = self.stock_query.strip().upper()
+        found = sorted(str(m.get("meter_no")) for m in self.backend.rows("meter")
+                       if m.get("status") == MeterStatus.IN_STOCK.value
+                       and q in str(m.get("meter_no") or "").upper())
+        return found[:limit]
+
+    def search_stock(self, text: str) -> None:
+        self.stock_query = text
+
+    def pick_new_meter(self, meter_no: str, lang: str = "zh") -> None:
+        self.manual = False
+        self.stock_query = ""
+        self.set("new_meter_no", meter_no, lang)
+
+    def type_new_meter(self) -> None:
+        self.manual = True
 
     # -- the job and the register ---------------------------------------------------------
     @property
@@ -110,15 +139,19 @@ class SwapFormState:
         return sum(1 for m in self.backend.rows("meter")
                    if m.get("status") == MeterStatus.IN_STOCK.value)
 
+    def register_size(self, lang: str) -> str:
+        n = self.register_count()
+        return t("register_size_1" if n == 1 else "register_size", lang, n=n)
+
     def register_hint(self, lang: str) -> str:
         """What the register says about the new meter number typed so far."""
         no = self.values.new_meter_no.strip()
         if not no:
-            return t("register_size", lang, n=self.register_count())
+            return self.register_size(lang)
         m = self._meter_by_no(no)
         if m is None:
             return t("not_in_register", lang)
-        return t("in_register", lang, status=m.get("status"))
+        return t("in_register", lang, status=meter_status_text(str(m.get("status")), lang))
 
     def last_reading_text(self, lang: str) -> str:
         m = self.job_meter()
@@ -152,6 +185,13 @@ class SwapFormState:
                 thumb = self.backend.thumbnail(sha)
                 if thumb:
                     self.thumbs[sha] = thumb
+        if not self.values.old_meter_no:  # the old meter is the job's: filled in
+            meter = self.job_meter()
+            old = self.job_row().get("meter_no") or (meter or {}).get("meter_no")
+            if old:
+                self.values = SwapValues(**{**asdict(self.values), "old_meter_no": str(old)})
+        if self.values.new_meter_no and self._meter_by_no(self.values.new_meter_no) is None:
+            self.manual = True
         if self.show_errors:
             self.validate(lang)
 

@@ -1,29 +1,30 @@
 """The sync indicator and the Sync screen: what has and has not reached the server.
 
-``SyncState`` mirrors the engine's status. ``SyncDriver`` decides *when* to sync: at once
-after a local change or "sync now", every few seconds while the server cannot be reached
-(so work goes out soon after the signal comes back), and on a slower timer otherwise.
+``SyncState`` mirrors the engine's status. ``SyncDriver`` connects it to the engine: the
+engine's scheduler alone decides *when* to sync (``sync.client.engine``: at once on a
+local change or a regained link, a long poll open while online, backoff with jitter and
+``Retry-After`` after failures); the driver starts and stops it with the session, passes
+nudges on, and refreshes the state whenever the engine reports something (a pass, a
+live page, the link lost or back), so "Offline" shows as soon as a request fails.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import flet as ft
 
 from mobile.i18n import ago, fmt_bytes, t
 from mobile.services.backend import Backend
-from mobile.state.common import Now, default_clock, off_loop
+from mobile.state.common import THREADS, Now, default_clock, off_loop
+from sync.client.backoff import backoff_s
 from sync.client.messages import describe
 from sync.client.status import OpInfo, SyncStatus
-
-OFFLINE_RETRY_S = 3.0
-ONLINE_INTERVAL_S = 20.0
 
 
 @ft.observable
@@ -47,10 +48,10 @@ class SyncState:
 
     def indicator(self, lang: str) -> str:
         """``Offline · 3 pending`` / ``Online · All synced``."""
-        if self.busy or self.status.syncing:
+        if self.status.online is False:  # the last request failed: say so, even
+            word = t("offline", lang)        # while the engine tries again
+        elif self.busy or self.status.syncing:
             word = t("syncing", lang)
-        elif self.status.online is False:
-            word = t("offline", lang)
         else:
             word = t("online", lang)
         tail = t("pending_n", lang, n=self.pending) if self.pending else t("all_synced", lang)
@@ -103,6 +104,7 @@ class SyncState:
         before = self.status
         self.status = status
         if (status.last_success_at != before.last_success_at
+                or status.data_seq != before.data_seq
                 or status.waiting != before.waiting
                 or len(status.problems) != len(before.problems)):
             self.data_version += 1
@@ -128,56 +130,98 @@ class SyncState:
         self.refresh()
 
 
+#: Between passes of the browser's own schedule while syncing works (the phone's engine keeps
+#: a long poll open instead; a browser tab's worker has no thread for one).
+POLL_S = 10.0
+
+
 class SyncDriver:
-    """Runs sync in the background of one app session (an asyncio task)."""
+    """Runs the engine's scheduler for one app session and mirrors what it reports.
+
+    The engine reports from its own threads; the driver hands each report to a task on
+    the app's loop (created in the session, so the screens it reloads re-render)."""
 
     def __init__(self, state: SyncState, *, on_auth_lost: Callable[[], Any] | None = None,
-                 on_synced: Callable[[], Any] | None = None,
-                 offline_retry_s: float = OFFLINE_RETRY_S,
-                 online_interval_s: float = ONLINE_INTERVAL_S) -> None:
+                 on_synced: Callable[[], Any] | None = None) -> None:
         self.state = state
         self.on_auth_lost = on_auth_lost
         self.on_synced = on_synced
-        self.offline_retry_s = offline_retry_s
-        self.online_interval_s = online_interval_s
-        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._heard_event: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
-        self._stopped = False
+        self._poller: asyncio.Task[None] | None = None
+        self._kicked: asyncio.Event | None = None
+        self._running = False
 
     def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._stopped = False
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        if self._running:
+            return
+        self._running = True
+        self._loop = asyncio.get_running_loop()
+        self._heard_event = asyncio.Event()
+        self._task = self._loop.create_task(self._run())
+        if THREADS:
+            self.state.backend.start_sync(self._heard)
+        else:  # Python in the browser has one thread: the scheduler is a task of the loop
+            self._kicked = asyncio.Event()
+            self._poller = self._loop.create_task(self._poll())
 
     def kick(self) -> None:
-        """Sync soon: a local change was made or the user asked."""
-        self._wake.set()
+        """Sync now: a local change was made, the link is back, or the user asked."""
+        if THREADS:
+            self.state.backend.nudge()
+        elif self._kicked is not None:
+            self._kicked.set()
+
+    async def _poll(self) -> None:
+        """The engine's schedule where no thread can run it: a pass now, on a kick, every
+        ``POLL_S`` while it works and after a jittered backoff while it fails."""
+        assert self._kicked is not None and self._heard_event is not None
+        failures, rng = 0, random.Random()
+        while self._running:
+            self._kicked.clear()
+            with contextlib.suppress(Exception):
+                await self.state.sync_now()
+            self._heard_event.set()
+            failures = failures + 1 if self.state.status.error_is_current else 0
+            wait = POLL_S if failures == 0 else max(1.0, backoff_s(failures, rng))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._kicked.wait(), wait)
 
     async def stop(self) -> None:
-        self._stopped = True
-        self._wake.set()
+        if not self._running:
+            return
+        self._running = False
+        if self._heard_event is not None:
+            self._heard_event.set()
         if self._task is not None:
-            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._poller
+        if THREADS:
+            await off_loop(lambda: self.state.backend.stop_sync(self._heard))
 
-    def next_delay(self, status: SyncStatus, now: datetime) -> float:
-        if status.online is False:
-            return self.offline_retry_s
-        if status.waiting:
-            return self.offline_retry_s
-        return self.online_interval_s
+    def _heard(self) -> None:
+        """From the engine's threads: wake the driver's task on the app's loop."""
+        loop, event = self._loop, self._heard_event
+        if loop is None or event is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(event.set)
 
     async def _run(self) -> None:
-        while not self._stopped:
-            self._wake.clear()
+        assert self._heard_event is not None
+        while self._running:
+            await self._heard_event.wait()
+            self._heard_event.clear()  # reports that come meanwhile: one refresh
+            if not self._running:
+                return
             seen = self.state.data_version
-            status = await self.state.sync_now()
+            self.state.refresh()
             if self.state.data_version != seen and self.on_synced is not None:
                 self.on_synced()
-            if status.auth_required and self.on_auth_lost is not None:
+            if self.state.status.auth_required and self.on_auth_lost is not None:
                 self.on_auth_lost()
-                return
-            delay = self.next_delay(status, self.state.clock())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)

@@ -7,13 +7,15 @@ import flet as ft
 import flet_charts as fch
 
 from mobile import theme
-from mobile.components.common import kv, section
+from mobile.components.common import kv, notice_box, section
 from mobile.context import AppContext
 from mobile.i18n import t
 from mobile.state.accounts import AccountCard, AccountsState
 from mobile.state.app import AppState
+from mobile.state.outages import account_outages
 from mobile.state.sync import SyncState
 from mobile.views.balance import BalancePanel
+from shared.timeutil import utcnow
 
 
 def usage_chart(card: AccountCard, lang: str) -> ft.Control:
@@ -51,11 +53,13 @@ def _card(c: AccountCard, app: AppState, ctx: AppContext, sync: SyncState) -> ft
         kv(t("meter", lang), c.meter_no),
         BalancePanel(app, ctx, c.id, key=f"money-{c.id}"),
     ]
+    for outage in account_outages(ctx.backend, c.id, utcnow()):
+        rows.append(notice_box(f"{t('outage_title', lang)}：{outage.text(lang)}"
+                               if lang == "zh" else
+                               f"{t('outage_title', lang)}: {outage.text(lang)}",
+                               ft.Icons.POWER_OFF))
     if c.care:
-        rows.append(ft.Container(
-            bgcolor=ft.Colors.AMBER_50, border_radius=8, padding=ft.Padding.all(10),
-            content=ft.Row([ft.Icon(ft.Icons.VOLUNTEER_ACTIVISM, color=theme.WARNING),
-                            ft.Text(t("care_notice", lang), size=14, expand=True)])))
+        rows.append(notice_box(t("care_notice", lang), ft.Icons.VOLUNTEER_ACTIVISM))
     rows.append(ft.Text(t("usage_30d", lang), size=14, weight=ft.FontWeight.W_600))
     rows.append(usage_chart(c, lang))
     return section(None, *rows)

@@ -45,7 +45,10 @@ def CashView(app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
             return t(key, lang, min=1, max="5,000")
         return t(key, lang, **cash.error_params) if key.startswith("cash_") else key
 
+    if cash.receipt is not None:
+        return receipt_view(cash, lang)
     known = ", ".join(a.get("account_no") or "" for a in cash.accounts[:6])
+    who = cash.customer_line()
     s = cash.summary
     as_of = t("as_of", lang, time=fmt_time(sync.status.last_success_at, lang))
     lines: list[ft.Control] = []
@@ -65,7 +68,12 @@ def CashView(app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
                              on_change=lambda e: setattr(cash, "account_text",
                                                          e.control.value or ""),
                              error=err("account"),
-                             helper=t("my_accounts_hint", lang, list=known) if known else None),
+                             helper=None if who else
+                             t("my_accounts_hint", lang, list=known) if known else None),
+                *([ft.Container(bgcolor=ft.Colors.GREEN_50, border_radius=8,
+                                padding=ft.Padding.all(10), content=ft.Row([
+                                    ft.Icon(ft.Icons.PERSON, color=theme.PRIMARY),
+                                    ft.Text(who, size=15, expand=True)]))] if who else []),
                 ft.TextField(label=t("amount_yuan", lang), value=cash.amount_text,
                              keyboard_type=ft.KeyboardType.NUMBER,
                              on_change=lambda e: setattr(cash, "amount_text",
@@ -86,6 +94,7 @@ def CashView(app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
                 ft.Text(as_of, size=13,
                         color=theme.WARNING if sync.online is False else theme.MUTED),
                 *lines),
+        handover_section(cash, ctx, lang),
         ft.Container(padding=ft.Padding.all(8), content=ft.OutlinedButton(
             t("correct_count", lang), icon=ft.Icons.EDIT_NOTE, height=48,
             on_click=lambda _: app.open("count_fix"))),
@@ -127,9 +136,54 @@ def CountFixView(app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
                 ft.FilledButton(t("submit_count", lang), icon=ft.Icons.SEND, height=52,
                                 disabled=fix.busy, on_click=submit)),
         *([section(None,
-                   ft.Text(t("count_changed", lang, old=res["old_count"], new=res["new_count"]),
-                           size=20, weight=ft.FontWeight.BOLD, color=theme.OK),
+                   ft.Row([ft.Text(t("count_corrected", lang), size=20,
+                                   weight=ft.FontWeight.BOLD, color=theme.OK),
+                           ft.Text(str(res["old_count"]), size=20, weight=ft.FontWeight.BOLD),
+                           # "→" is drawn as an icon: the app's fonts lack the glyph
+                           ft.Icon(ft.Icons.ARROW_FORWARD, color=theme.OK,
+                                   semantics_label="→"),
+                           ft.Text(str(res["new_count"]), size=20,
+                                   weight=ft.FontWeight.BOLD)], wrap=True),
                    kv(t("meter", lang), str(res.get("meter_no") or "")),
                    kv(t("reason", lang), str(res.get("reason") or "")))] if res else []),
     ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=2,
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
+
+
+def receipt_view(cash: CashState, lang: str) -> ft.Control:
+    """After taking cash: the receipt to show or share (or, for a receipt entered again,
+    that it was already recorded and nothing more was taken)."""
+    r = cash.receipt
+    assert r is not None
+    head = (ft.Text(t("already_recorded", lang), size=18, weight=ft.FontWeight.BOLD,
+                    color=theme.WARNING) if r.already else
+            ft.Text(t("cash_saved", lang), size=16, color=theme.OK))
+    return ft.Column([
+        section(t("cash_receipt_title", lang), head,
+                *[kv(t(k, lang), v) for k, v in r.lines()],
+                kv(t("collected_at", lang), fmt_time(r.at, lang)),
+                kv(t("agent", lang), r.agent),
+                ft.FilledButton(t("done", lang), icon=ft.Icons.CHECK, height=48,
+                                on_click=lambda _: cash.close_receipt())),
+    ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=2,
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
+
+
+def handover_section(cash: CashState, ctx: AppContext, lang: str) -> ft.Control:
+    """End of day: count and total per day with the receipts, and whether the station
+    counter confirmed the hand-over (synced ``cash_handover`` rows)."""
+    confirmed = {str(h.get("day")): h for h in ctx.backend.rows("cash_handover")}
+    items: list[ft.Control] = []
+    for summary, lines in cash.days():
+        h = confirmed.get(summary.day.isoformat())
+        items.append(ft.Text(t("handover_day_1" if summary.count == 1 else "handover_day",
+                               lang, day=summary.day.isoformat(), n=summary.count,
+                               total=summary.total), size=15,
+                             weight=ft.FontWeight.W_600))
+        items.append(chip(t("handover_confirmed", lang, by=h.get("confirmed_by_name") or "")
+                          if h else t("handover_open", lang),
+                          theme.OK if h else theme.WARNING))
+        items.append(ft.Text(" · ".join(f"{c.receipt_no} {format_fen(c.amount_fen)}"
+                                        for c in lines), size=12, color=theme.MUTED))
+    return section(t("handover", lang), *(items or [ft.Text(t("no_entries", lang),
+                                                            color=theme.MUTED)]))

@@ -18,6 +18,10 @@ ALERT_COLORS = {"ok": theme.OK, "low": theme.WARNING, "arrears": theme.DANGER}
 ALERT_ICONS = {"ok": ft.Icons.CHECK_CIRCLE, "low": ft.Icons.WARNING_AMBER,
                "arrears": ft.Icons.ERROR}
 TIER_COLORS = {1: theme.PRIMARY, 2: theme.ACCENT, 3: theme.DANGER}
+NOTICE_ICONS = {"job": ft.Icons.ENGINEERING, "outage": ft.Icons.POWER_OFF,
+                "low": ft.Icons.WARNING_AMBER, "arrears": ft.Icons.ERROR,
+                "disconnect": ft.Icons.POWER_OFF, "reconnect": ft.Icons.POWER,
+                "recharge": ft.Icons.RECEIPT_LONG, "payment": ft.Icons.PAYMENT}
 
 
 def balance_panel(card: BalanceCard, app: AppState) -> ft.Control:
@@ -41,6 +45,9 @@ def balance_panel(card: BalanceCard, app: AppState) -> ft.Control:
         ft.OutlinedButton(t("history", lang), icon=ft.Icons.RECEIPT_LONG, height=48,
                           expand=True,
                           on_click=lambda _: app.open("history", account_id=card.account_id)),
+        ft.OutlinedButton(t("bill", lang), icon=ft.Icons.DESCRIPTION, height=48,
+                          expand=True,
+                          on_click=lambda _: app.open("bill", account_id=card.account_id)),
     ], spacing=8))
     return ft.Column(rows, spacing=8, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
 
@@ -128,9 +135,33 @@ def InboxView(app: AppState, ctx: AppContext) -> ft.Control:
     if inbox.lang != lang:
         inbox.lang = lang
         inbox.reload()
-    items: list[ft.Control] = [section(
-        m.title, ft.Text(m.body, size=14),
-        ft.Text(fmt_time(m.at, lang), size=12, color=theme.MUTED)) for m in inbox.messages]
+    def open_message(message_id: str) -> None:
+        order_id = inbox.open(message_id)
+        if order_id and ctx.backend.row("work_order", order_id):
+            app.open("job", order_id=order_id)
+
+    items: list[ft.Control] = []
+    if inbox.unread:
+        items.append(ft.Container(padding=ft.Padding.symmetric(horizontal=12), content=ft.Row([
+            ft.Text(t("unread_n", lang, n=inbox.unread), size=14, color=theme.PRIMARY,
+                    weight=ft.FontWeight.W_600, expand=True),
+            ft.TextButton(t("mark_all_read", lang), icon=ft.Icons.DONE_ALL,
+                          on_click=lambda _: inbox.mark_all_read())])))
+    for m in inbox.messages:
+        title = ft.Row([
+            ft.Icon(NOTICE_ICONS.get(m.kind.split("_")[0], ft.Icons.NOTIFICATIONS),
+                    color=theme.PRIMARY if m.unread else theme.MUTED, size=20),
+            ft.Text(m.title, size=15, expand=True, color=None if m.unread else theme.MUTED,
+                    weight=ft.FontWeight.BOLD if m.unread else ft.FontWeight.W_500),
+            *([chip(t("unread", lang), theme.DANGER)] if m.unread else [])])
+        items.append(ft.Card(content=ft.Container(
+            padding=ft.Padding.all(14), on_click=lambda _, i=m.id: open_message(i),
+            content=ft.Column([
+                title, ft.Text(m.body, size=14),
+                ft.Row([ft.Text(fmt_time(m.at, lang), size=12, color=theme.MUTED,
+                                expand=True),
+                        *([ft.Text(t("open_job", lang) + " ›", size=13, color=theme.PRIMARY)]
+                          if m.work_order_id else [])])], spacing=6))))
     return ft.Column(items or [section(None, ft.Text(t("no_messages", lang),
                                                      color=theme.MUTED))],
                      scroll=ft.ScrollMode.AUTO, expand=True, spacing=2,

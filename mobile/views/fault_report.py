@@ -8,12 +8,13 @@ import flet as ft
 
 from mobile import theme
 from mobile.components.camera import CameraPanel
-from mobile.components.common import error_text, section
+from mobile.components.common import error_text, notice_box, section
 from mobile.components.photos import add_photo_buttons, thumb
 from mobile.context import AppContext
 from mobile.i18n import t
 from mobile.state.app import AppState
 from mobile.state.fault_report import FaultReportState
+from mobile.state.job_detail import gps_why
 
 
 @ft.component
@@ -36,8 +37,9 @@ def FaultReportView(app: AppState, ctx: AppContext) -> ft.Control:
 
     async def locate(_: Any) -> None:
         form.gps_status = "locating"
-        fix, _why = await ctx.hardware.gps_fix()
+        fix, why = await ctx.hardware.gps_fix()
         form.set_location(fix)
+        form.gps_why = why
 
     def submit(_: Any) -> None:
         order_id = form.submit(lang)
@@ -47,7 +49,7 @@ def FaultReportView(app: AppState, ctx: AppContext) -> ft.Control:
             app.open("job", order_id=order_id, title=t("my_faults", lang))
 
     def on_desc(e: ft.Event[ft.TextField]) -> None:
-        form.description = e.control.value or ""
+        form.set_description(e.control.value or "")
 
     def on_account(e: ft.Event[ft.Dropdown]) -> None:
         form.account_id = e.control.value or ""
@@ -56,8 +58,11 @@ def FaultReportView(app: AppState, ctx: AppContext) -> ft.Control:
     loc_text = (t("location_added", lang, lat=f"{loc.lat:.5f}", lon=f"{loc.lon:.5f}",
                   acc=f"{loc.accuracy_m:.0f}") if loc else
                 t("locating", lang) if form.gps_status == "locating" else
-                t("gps_unavailable", lang, why="—") if form.gps_status == "unavailable" else "")
+                t("gps_unavailable", lang, why=gps_why(form.gps_why, lang))
+                if form.gps_status == "unavailable" else "")
+    warning = form.outage_warning(lang)
     return ft.Column([
+        *([notice_box(warning, ft.Icons.POWER_OFF)] if warning else []),
         section(None,
                 ft.Dropdown(label=t("choose_account", lang), value=form.account_id or None,
                             options=[ft.DropdownOption(key=i, text=text)

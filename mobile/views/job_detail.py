@@ -11,12 +11,15 @@ import flet as ft
 from mobile import theme
 from mobile.components.camera import CameraPanel
 from mobile.components.common import error_text, kv, section, sync_chip
-from mobile.components.photos import photo_strip
+from mobile.components.job_map import job_map
+from mobile.components.photos import full_photo, photo_strip
 from mobile.context import AppContext
-from mobile.i18n import fmt_time, label, t
+from mobile.i18n import fmt_time, label, stars, t
 from mobile.state.app import AppState
 from mobile.state.job_detail import JobDetailState
 from mobile.state.jobs import sync_text
+from mobile.views.applications import install_hook
+from mobile.views.inspection_form import finding_section, records_finding
 from shared.enums import Role
 from shared.workorders.fields import RATING_MAX, RATING_MIN
 from sync.client.readmodel import TimelineItem
@@ -26,10 +29,11 @@ ICONS = {"accept": ft.Icons.CHECK_CIRCLE, "decline": ft.Icons.UNDO,
          "record_swap": ft.Icons.SPEED, "resolve": ft.Icons.TASK_ALT,
          "add_photo": ft.Icons.ADD_A_PHOTO, "add_note": ft.Icons.NOTE_ADD,
          "request_help": ft.Icons.SUPPORT, "take_photo": ft.Icons.PHOTO_CAMERA,
-         "confirm": ft.Icons.STAR, "cancel": ft.Icons.CANCEL}
+         "confirm": ft.Icons.STAR, "cancel": ft.Icons.CANCEL, "reopen": ft.Icons.REPLAY}
 SUBMIT_LABELS = {"add_note": "submit_note", "resolve": "submit_resolve",
                  "request_help": "submit_help", "decline": "submit_decline",
-                 "cancel": "submit_cancel", "confirm": "submit_rating"}
+                 "cancel": "submit_cancel", "confirm": "submit_rating",
+                 "reopen": "submit_reopen"}
 PRIMARY_ACTIONS = ("accept", "start_travel", "arrive", "record_swap", "resolve", "confirm")
 
 
@@ -49,11 +53,13 @@ def _timeline_row(item: TimelineItem, state: JobDetailState, app: AppState) -> f
     title = title[:1].upper() + title[1:]
     if item.to_status and item.from_status != item.to_status:
         title += f" » {label(item.to_status, lang)}"
-    extra = JobDetailState.describe_event(item, lang)
+    extra = JobDetailState.describe_event(item, lang, customer=app.role == Role.CUSTOMER)
+    who = state.who(item, lang)
     lines: list[ft.Control] = [
         ft.Row([ft.Text(fmt_time(item.occurred_at, lang), size=13, color=theme.MUTED,
                         width=92),
-                ft.Text(title, size=15, weight=ft.FontWeight.W_600, expand=True)]),
+                ft.Text(title, size=15, weight=ft.FontWeight.W_600, expand=True),
+                *([ft.Text(who, size=13, color=theme.MUTED)] if who else [])]),
     ]
     if extra:
         lines.append(ft.Text(extra, size=14))
@@ -76,6 +82,8 @@ def JobDetailView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
 
     state, _ = ft.use_state(make)
     camera_open, set_camera_open = ft.use_state(False)
+    map_open, set_map_open = ft.use_state(False)
+    ft.on_mounted(state.load_remote_thumbs)  # other phones' photos of this job
     lang = app.lang
     if state.detail is None:
         return section(None, ft.Text(t("not_found", lang), size=16))
@@ -106,6 +114,8 @@ def JobDetailView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
                 set_camera_open(not camera_open)
             elif action == "record_swap":
                 app.open("swap", order_id=order_id)
+            elif records_finding(row, action):  # an inspection job resolves by its finding
+                app.open("inspection", order_id=order_id)
             elif action in ("accept", "start_travel"):
                 if getattr(state, action)(lang):
                     app.notify_user(t("done_offline", lang))
@@ -120,8 +130,9 @@ def JobDetailView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
                 color=theme.MUTED),
         ft.Row([ft.Text(label(row["status"], lang), size=20, weight=ft.FontWeight.BOLD,
                         color=theme.PRIMARY, expand=True),
-                sync_chip(job.sync.mark.value, sync_text(job.sync.mark, job.sync.unsynced,
-                                                         lang))]),
+                *([sync_chip(job.sync.mark.value, sync_text(job.sync.mark, job.sync.unsynced,
+                                                            lang))]
+                  if job.sync.mark.value != "synced" else [])]),
     ]
     if job.sync.reason:
         header.append(ft.Text(job.sync.reason, color=theme.DANGER, size=14))
@@ -142,25 +153,35 @@ def JobDetailView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
                         or row.get("contact_name") or "—"))
         phone = row.get("contact_phone") or (account or {}).get("phone")
         if phone:
-            facts.append(kv(t("contact", lang), str(phone)))
+            facts.append(ft.Row([
+                ft.Text(t("contact_phone", lang), size=14, color=theme.MUTED, width=110),
+                ft.TextButton(str(phone), icon=ft.Icons.PHONE, url=f"tel:{phone}",
+                              tooltip=t("call", lang, phone=phone))]))
     facts.append(kv(t("account", lang), row.get("account_no") or (account or {}).get(
         "account_no") or "—"))
     facts.append(kv(t("meter", lang), row.get("meter_no") or "—"))
     facts.append(kv(t("address", lang), row.get("address") or (account or {}).get(
         "address") or "—"))
     url = state.map_url()
-    if url:
-        facts.append(ft.TextButton(t("open_map", lang), icon=ft.Icons.MAP, url=url))
+    if url:  # the in-app map, besides the link to a navigation app
+        facts.append(ft.Row([
+            ft.OutlinedButton(t("map_hide" if map_open else "in_app_map", lang),
+                              icon=ft.Icons.MAP, on_click=lambda _: set_map_open(not map_open)),
+            ft.TextButton(t("navigate", lang), icon=ft.Icons.NAVIGATION, url=url)],
+            wrap=True, spacing=8))
+        if map_open:
+            facts.append(job_map(float(row["lat"]), float(row["lon"]), ctx.map_tiles, lang))
     facts.append(kv(t("description", lang), row.get("description") or ""))
     if is_customer:
         facts.append(kv(t("assigned_crew", lang),
                         " · ".join(x for x in (row.get("assignee_name"),
                                                row.get("assignee_phone")) if x)
                         or t("not_assigned", lang)))
-        facts.append(kv(t("expected_arrival", lang), state.expected_arrival(lang)))
+        if state.expected_arrival_shown():
+            facts.append(kv(t("expected_arrival", lang), state.expected_arrival(lang)))
         if row.get("rating"):
             facts.append(kv(t("rating_label", lang), " · ".join(
-                x for x in (t("stars", lang, n=int(row["rating"])), row.get("rating_comment"))
+                x for x in (stars(int(row["rating"]), lang), row.get("rating_comment"))
                 if x)))
 
     # -- actions ------------------------------------------------------------------------
@@ -173,6 +194,8 @@ def JobDetailView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
     for a in shown:
         text = t("take_photo", lang) if a == "take_photo" else JobDetailState.action_label(
             a, lang)
+        if records_finding(row, a):
+            text = t("inspection_form", lang)
         if a in PRIMARY_ACTIONS:
             btn_row.append(ft.FilledButton(text, icon=ICONS.get(a), on_click=run(a),
                                            height=48))
@@ -181,6 +204,12 @@ def JobDetailView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
                                              height=48))
     if btn_row:
         action_controls.append(ft.Row(btn_row, wrap=True, spacing=8, run_spacing=8))
+    if camera_open and "add_photo" in buttons:  # under the buttons: the shutter on screen
+        async def took(data: bytes) -> None:
+            await state.add_photo(data, lang)
+            app.notify_user(t("photo_added", lang))
+
+        action_controls.append(CameraPanel(lang, took, lambda: set_camera_open(False)))
     if state.gps_status:
         action_controls.append(ft.Text(state.gps_text(lang), size=14,
                                        color=theme.DANGER if state.gps_status == "unavailable"
@@ -200,22 +229,22 @@ def JobDetailView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
         sections.append(section(None, *action_controls))
     if customer_photos:
         sections.append(section(t("customer_photos", lang),
-                                photo_strip(customer_photos, state.thumbs, lang)))
+                                photo_strip(customer_photos, state.thumbs, lang,
+                                            state.open_photo)))
     if job_photos or "add_photo" in buttons:
-        camera: list[ft.Control] = []
-        if camera_open and "add_photo" in buttons:
-            async def took(data: bytes) -> None:
-                await state.add_photo(data, lang)
-                app.notify_user(t("photo_added", lang))
-
-            camera = [CameraPanel(lang, took, lambda: set_camera_open(False))]
-        sections.append(section(t("photos", lang), *camera,
-                                photo_strip(job_photos, state.thumbs, lang)))
+        sections.append(section(t("photos", lang),
+                                photo_strip(job_photos, state.thumbs, lang, state.open_photo)))
+    if state.full_photo or state.photo_status:
+        sections.append(section(t("full_photo", lang), *full_photo(
+            state.full_photo, state.photo_status, lang, state.close_photo)))
+    if state.detail.finding:
+        sections.append(finding_section(state.detail.finding, lang))
     if state.detail.swap:
         sw = state.detail.swap
         sections.append(section(t("swap_recorded", lang),
                                 kv(t("new_meter_no", lang), state.swap_new_meter_no() or "—"),
                                 kv(t("new_card_no", lang), str(sw.get("new_card_no") or ""))))
+    sections.extend(install_hook(app, ctx, row))  # a new connection's meter (issue 13)
     sections.append(section(t("timeline", lang),
                             *[_timeline_row(i, state, app) for i in reversed(state.timeline())]))
     return ft.Column(sections, scroll=ft.ScrollMode.AUTO, expand=True, spacing=2,
@@ -234,7 +263,8 @@ def _form(state: JobDetailState, app: AppState) -> list[ft.Control]:
                 app.notify_user(t("done_offline", lang))
         return handler
 
-    cancel = ft.TextButton(t("cancel", lang), on_click=lambda _: state.open_form(None))
+    cancel = ft.TextButton(t("keep_report" if form == "cancel" else "cancel", lang),
+                           on_click=lambda _: state.open_form(None))
     if form == "add_note":
         fields = [_field(state, "note", t("note", lang), lang=lang)]
     elif form == "resolve":
@@ -245,18 +275,21 @@ def _form(state: JobDetailState, app: AppState) -> list[ft.Control]:
     elif form == "decline":
         fields = [_field(state, "decline_reason", t("decline_reason", lang), lang=lang)]
     elif form == "cancel":
-        fields = [_field(state, "cancel_reason", t("decline_reason", lang), lang=lang)]
+        fields = [_field(state, "cancel_reason", t("cancel_reason", lang), lang=lang)]
+    elif form == "reopen":
+        fields = [_field(state, "reopen_reason", t("reopen_reason", lang), lang=lang)]
     elif form == "confirm":
         stars = ft.Row([ft.IconButton(
             ft.Icon(ft.Icons.STAR if n <= state.rating else ft.Icons.STAR_BORDER,
-                    color=theme.ACCENT, size=36, semantics_label=t("stars", lang, n=n)),
-            tooltip=t("stars", lang, n=n), on_click=lambda _, n=n: state.set_rating(n))
+                    color=theme.ACCENT, size=36, semantics_label=stars(n, lang)),
+            tooltip=stars(n, lang), on_click=lambda _, n=n: state.set_rating(n))
             for n in range(RATING_MIN, RATING_MAX + 1)])
         fields = [stars, error_text(state.errors.get("rating")),
                   _field(state, "rating_comment", t("rating_comment", lang), lang=lang)]
     else:
         return []
-    title = t(SUBMIT_LABELS[form], lang)
+    title = t("submit_cancel_report" if form == "cancel" and app.role == Role.CUSTOMER
+              else SUBMIT_LABELS[form], lang)
     return [ft.Divider(), *fields,
             ft.Row([ft.FilledButton(title, icon=ICONS.get(form), on_click=submit(form),
                                     height=48), cancel], spacing=8)]

@@ -16,7 +16,8 @@ KIND_ICONS = {"fault_repair": ft.Icons.ELECTRIC_BOLT, "meter_swap": ft.Icons.SPE
 
 def _card(c: JobCard, app: AppState) -> ft.Control:
     deadline_color = theme.DANGER if c.overdue else theme.PRIMARY
-    badges: list[ft.Control] = [sync_chip(c.sync_mark, c.sync_text)]
+    badges: list[ft.Control] = ([sync_chip(c.sync_mark, c.sync_text)]
+                                if c.sync_mark != "synced" else [])
     if c.help_requested:
         badges.append(chip(t("help_requested", app.lang), theme.WARNING,
                            icon=ft.Icons.SUPPORT))
@@ -27,13 +28,13 @@ def _card(c: JobCard, app: AppState) -> ft.Control:
             ft.Row([ft.Icon(KIND_ICONS.get(c.kind, ft.Icons.BUILD), color=theme.PRIMARY),
                     ft.Text(c.title, size=17, weight=ft.FontWeight.BOLD, expand=True),
                     ft.Text(c.status, size=14, color=theme.MUTED)]),
-            ft.Row([ft.Icon(ft.Icons.PLACE, size=18, color=theme.MUTED),
-                    ft.Text(c.address, size=15, expand=True)]),
+            *([ft.Row([ft.Icon(ft.Icons.PLACE, size=18, color=theme.MUTED),
+                       ft.Text(c.address, size=15, expand=True)])] if c.address else []),
             ft.Row([ft.Icon(ft.Icons.TIMER, size=18, color=deadline_color),
                     ft.Text(c.deadline_text, size=15, color=deadline_color,
                             weight=ft.FontWeight.W_600, expand=True),
                     ft.Text(c.priority, size=13, color=theme.MUTED)]),
-            ft.Row(badges, spacing=6, wrap=True),
+            *([ft.Row(badges, spacing=6, wrap=True)] if badges else []),
         ], spacing=6)))
 
 

@@ -12,7 +12,8 @@ from mobile.state.login import LoginState
 
 @ft.component
 def LoginView(app: AppState, ctx: AppContext) -> ft.Control:
-    state, _ = ft.use_state(lambda: LoginState(ctx.backend, server_url=app.server_url))
+    state, _ = ft.use_state(lambda: LoginState(ctx.backend, server_url=app.server_url,
+                                                         server_fixed=app.server_fixed))
     lang = app.lang
 
     async def submit(_: ft.Event[ft.FilledButton]) -> None:
@@ -39,9 +40,10 @@ def LoginView(app: AppState, ctx: AppContext) -> ft.Control:
             ft.Text(app.tr("tagline"), size=15, color=theme.MUTED,
                     text_align=ft.TextAlign.CENTER),
             ft.Container(height=12),
-            ft.TextField(label=app.tr("server_url"), value=state.server_url,
-                         on_change=set_field("server_url"), keyboard_type=ft.KeyboardType.URL,
-                         prefix_icon=ft.Icons.DNS),
+            *([] if app.server_fixed else [ft.TextField(
+                label=app.tr("server_url"), value=state.server_url,
+                on_change=set_field("server_url"), keyboard_type=ft.KeyboardType.URL,
+                prefix_icon=ft.Icons.DNS)]),
             ft.TextField(label=app.tr("username"), value=state.username,
                          on_change=set_field("username"), prefix_icon=ft.Icons.PERSON),
             ft.TextField(label=app.tr("password"), value=state.password, password=True,

@@ -48,7 +48,9 @@ def SettingsView(app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
         section(None,
                 kv(t("signed_in_label", lang), who),
                 kv(t("server", lang), app.server_url),
-                kv(t("device_id", lang), ctx.device_key[:8])),
+                kv(t("device_id", lang), ctx.device_key[:8]),
+                *([kv(t("app_version", lang), app.app_version[:24])] if app.app_version
+                  else [])),
         section(None,
                 ft.Text(t("sign_out_pending", lang, n=sync.pending), color=theme.WARNING,
                         visible=bool(confirming and sync.pending), size=15),

@@ -11,9 +11,12 @@ from mobile.state.app import AppState
 from mobile.state.sync import SyncState
 from mobile.views.accounts import AccountsView
 from mobile.views.agent_cash import CashView, CountFixView
+from mobile.views.applications import AppDetailView, ApplyView, AppsView, InstallView
 from mobile.views.balance import HistoryView, InboxView
+from mobile.views.bill import BillView
 from mobile.views.fault_report import FaultReportView
 from mobile.views.faults import FaultsView
+from mobile.views.inspection_form import InspectionFormView
 from mobile.views.job_detail import JobDetailView
 from mobile.views.jobs import JobsView
 from mobile.views.login import LoginView
@@ -29,14 +32,17 @@ TAB_ICONS = {
     "faults": (ft.Icons.REPORT_PROBLEM_OUTLINED, ft.Icons.REPORT_PROBLEM),
     "inbox": (ft.Icons.MAIL_OUTLINE, ft.Icons.MAIL),
     "cash": (ft.Icons.PAYMENTS_OUTLINED, ft.Icons.PAYMENTS),
+    "apps": (ft.Icons.ASSIGNMENT_IND_OUTLINED, ft.Icons.ASSIGNMENT_IND),
     "sync": (ft.Icons.SYNC, ft.Icons.SYNC),
     "settings": (ft.Icons.SETTINGS_OUTLINED, ft.Icons.SETTINGS),
 }
 TITLES = {"jobs": "tab_jobs", "accounts": "tab_accounts", "faults": "my_faults",
           "sync": "sync_title", "settings": "tab_settings", "job": "timeline",
-          "swap": "swap_form", "report": "report_fault", "inbox": "tab_inbox",
+          "swap": "swap_title", "report": "report_fault", "inbox": "tab_inbox",
           "cash": "tab_cash", "recharge": "recharge_title", "history": "history_title",
-          "count_fix": "count_fix_title", "summary": "my_summary"}
+          "count_fix": "count_fix_title", "summary": "my_summary", "bill": "bill",
+          "apps": "apps_title", "apply": "apply_title", "application": "app_detail_title",
+          "install": "install_title", "inspection": "inspection_form"}
 
 
 def _body(app: AppState, ctx: AppContext) -> ft.Control:
@@ -49,6 +55,8 @@ def _body(app: AppState, ctx: AppContext) -> ft.Control:
         return JobDetailView(app, ctx, p["order_id"], key=f"job-{p['order_id']}")
     if screen.name == "swap":
         return SwapFormView(app, ctx, p["order_id"], key=f"swap-{p['order_id']}")
+    if screen.name == "inspection":
+        return InspectionFormView(app, ctx, p["order_id"], key=f"finding-{p['order_id']}")
     if screen.name == "accounts":
         return AccountsView(app, ctx, sync, key="accounts")
     if screen.name == "faults":
@@ -59,12 +67,22 @@ def _body(app: AppState, ctx: AppContext) -> ft.Control:
         return InboxView(app, ctx, key="inbox")
     if screen.name == "recharge":
         return RechargeView(app, ctx, sync, p["account_id"], key=f"recharge-{p['account_id']}")
+    if screen.name == "bill":
+        return BillView(app, ctx, p["account_id"], key=f"bill-{p['account_id']}")
     if screen.name == "history":
         return HistoryView(app, ctx, p["account_id"], key=f"history-{p['account_id']}")
     if screen.name == "cash":
         return CashView(app, ctx, sync, key="cash")
     if screen.name == "count_fix":
         return CountFixView(app, ctx, sync, key="count_fix")
+    if screen.name == "apps":
+        return AppsView(app, ctx, key="apps")
+    if screen.name == "apply":
+        return ApplyView(app, ctx, key="apply")
+    if screen.name == "application":
+        return AppDetailView(app, ctx, p["app_id"], key=f"app-{p['app_id']}")
+    if screen.name == "install":
+        return InstallView(app, ctx, p["order_id"], key=f"install-{p['order_id']}")
     if screen.name == "sync":
         return SyncView(app, sync, key="sync")
     if screen.name == "summary":
@@ -97,7 +115,16 @@ def App(app: AppState, ctx: AppContext) -> list[ft.View]:
         return [ft.View(route="/office" if app.office_route else "/", bgcolor=theme.SURFACE,
                         padding=0, controls=[LoginView(app, ctx, key="login")])]
     if app.office:
-        from mobile.office.shell import OfficeShell
+        try:
+            from mobile.office.shell import OfficeShell
+        except ImportError:  # the installed phone app carries no office desk
+            def leave(_: object) -> None:
+                ctx.backend.sign_out()
+                app.signed_out()
+
+            return [ft.View(route="/", bgcolor=theme.SURFACE, padding=24, controls=[
+                ft.Text(app.tr("office_not_here"), size=17),
+                ft.OutlinedButton(app.tr("sign_out"), icon=ft.Icons.LOGOUT, on_click=leave)])]
 
         return [ft.View(route="/office", bgcolor=theme.SURFACE, padding=0,
                         controls=[OfficeShell(app, ctx, key=f"office-{app.session.user_id}")])]

@@ -75,7 +75,7 @@ def SwapFormView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
                 field("old_final_kwh", helper=last or None),
                 field("old_remaining")),
         section(t("new_meter_no", lang),
-                field("new_meter_no", helper=form.register_hint(lang)),
+                *new_meter_picker(form, lang, field),
                 field("new_start_kwh"),
                 field("new_card_no"),
                 field("seal_numbers")),
@@ -90,3 +90,31 @@ def SwapFormView(app: AppState, ctx: AppContext, order_id: str) -> ft.Control:
                                 height=52)),
     ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=2,
                      horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
+
+
+def new_meter_picker(form: SwapFormState, lang: str, field: Any) -> list[ft.Control]:
+    """The new meter, picked from the station's stock on the phone (search by number);
+    typing the number is the fallback."""
+    chosen = form.values.new_meter_no.strip()
+    out: list[ft.Control] = []
+    if chosen:
+        out.append(ft.Row([ft.Icon(ft.Icons.CHECK_CIRCLE, color=theme.OK),
+                           ft.Text(chosen, size=18, weight=ft.FontWeight.BOLD, expand=True)]))
+        out.append(ft.Text(form.register_hint(lang), size=13, color=theme.MUTED))
+    if form.manual:
+        out.append(field("new_meter_no", helper=form.register_hint(lang)))
+        return out
+    out.append(ft.TextField(label=t("stock_search", lang), value=form.stock_query,
+                            prefix_icon=ft.Icons.SEARCH,
+                            on_change=lambda e: form.search_stock(e.control.value or ""),
+                            error=form.errors.get("new_meter_no") or None,
+                            helper=form.register_size(lang)))
+    matches = [n for n in form.stock() if n != chosen]
+    out.extend(ft.OutlinedButton(t("stock_pick", lang, no=n), icon=ft.Icons.SPEED,
+                                 on_click=lambda _, n=n: form.pick_new_meter(n, lang))
+               for n in matches)
+    if not matches:
+        out.append(ft.Text(t("stock_none", lang), color=theme.MUTED))
+    out.append(ft.TextButton(t("type_meter_no", lang), icon=ft.Icons.KEYBOARD,
+                             on_click=lambda _: form.type_new_meter()))
+    return out

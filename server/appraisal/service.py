@@ -20,12 +20,14 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from server.applications.models import Application
 from server.stations.models import Station
 from server.users.models import User
 from server.work_orders.models import WorkOrder, WorkOrderEvent
 from shared.appraisal.figures import (
     JobFacts,
     Scorecard,
+    StepFacts,
     month_bounds,
     month_of,
     previous_months,
@@ -147,6 +149,43 @@ def load_facts(session: Session, *, first_month: str, last_month: str,
     return out
 
 
+def load_steps(session: Session, *, first_month: str, last_month: str,
+               station_id: str | None = None, user_id: str | None = None,
+               ) -> dict[str, list[StepFacts]]:
+    """Business-application steps ended in ``[first_month, last_month]``, by the local
+    month they ended in (an application touched since the span began may hold one)."""
+    start, _ = month_bounds(first_month)
+    _, end = month_bounds(last_month)
+    q = select(Application).where(col(Application.updated_at) >= start)
+    if station_id is not None:
+        q = q.where(col(Application.station_id) == station_id)
+    out: dict[str, list[StepFacts]] = defaultdict(list)
+    for app in session.exec(q):
+        for entry in app.steps:
+            if not entry.get("ended_at") or entry.get("outcome") in (None, "cancelled"):
+                continue
+            if user_id is not None and entry.get("ended_by") != user_id:
+                continue
+            ended = as_utc(datetime.fromisoformat(entry["ended_at"]))
+            if not start <= ended < end:
+                continue
+            due = entry.get("due_at")
+            out[month_of(ended)].append(StepFacts(
+                application_id=app.id, code=app.code, step=str(entry["step"]),
+                station_id=app.station_id, ended_by=entry.get("ended_by"), ended_at=ended,
+                due_at=as_utc(datetime.fromisoformat(due)) if due else None,
+                work_order_id=entry.get("work_order_id")))
+    return out
+
+
+def _steps_for(steps: Sequence[StepFacts], subject: Subject) -> list[StepFacts]:
+    if subject.key.startswith("user:"):
+        return [s for s in steps if s.ended_by == subject.key[5:]]
+    if subject.key.startswith("station:"):
+        return [s for s in steps if s.station_id == subject.station_id]
+    return list(steps)
+
+
 def _first(timeline: list[tuple[str, datetime, str | None]], action: str,
            after: datetime | None = None) -> datetime | None:
     return next((at for a, at, _ in timeline
@@ -172,10 +211,18 @@ def _for_subject(facts: Sequence[JobFacts], subject: Subject) -> list[JobFacts]:
 def card(session: Session, actor: Actor, *, subject_key: str, month: str) -> tuple[
         Subject, Scorecard]:
     subject = check_subject(session, actor, subject_key)
-    facts = load_facts(session, first_month=month, last_month=month,
-                       station_id=subject.station_id if subject.key != "county" else None,
-                       user_id=subject.key[5:] if subject.key.startswith("user:") else None)
-    return subject, scorecard(subject.key, month, _for_subject(facts.get(month, []), subject))
+    where = _narrowing(subject)
+    facts = load_facts(session, first_month=month, last_month=month, **where)
+    steps = load_steps(session, first_month=month, last_month=month, **where)
+    return subject, scorecard(subject.key, month, _for_subject(facts.get(month, []), subject),
+                              _steps_for(steps.get(month, []), subject))
+
+
+def _narrowing(subject: Subject) -> dict[str, str | None]:
+    """The loaders' filters for a subject (a person's station is not a filter: a crew
+    may have worked another station's job)."""
+    return {"station_id": subject.station_id if subject.key.startswith("station:") else None,
+            "user_id": subject.key[5:] if subject.key.startswith("user:") else None}
 
 
 def ranking(session: Session, actor: Actor, *, month: str, level: str, by: str,
@@ -190,6 +237,8 @@ def ranking(session: Session, actor: Actor, *, month: str, level: str, by: str,
     station_id = scope or station_id
     facts = load_facts(session, first_month=month, last_month=month,
                        station_id=station_id).get(month, [])
+    steps = load_steps(session, first_month=month, last_month=month,
+                       station_id=station_id).get(month, [])
     if level == "stations":
         q = select(Station).order_by(col(Station.code))
         if station_id is not None:
@@ -199,7 +248,8 @@ def ranking(session: Session, actor: Actor, *, month: str, level: str, by: str,
     else:
         subjects = [Subject(f"user:{u.id}", u.display_name, u.role, u.station_id)
                     for u in _people(session, station_id)]
-    cards = {s.key: scorecard(s.key, month, _for_subject(facts, s)) for s in subjects}
+    cards = {s.key: scorecard(s.key, month, _for_subject(facts, s), _steps_for(steps, s))
+             for s in subjects}
     by_key = {s.key: s for s in subjects}
     return [(rank, by_key[c.subject], c) for rank, c in ranked(list(cards.values()), by)]
 
@@ -208,11 +258,11 @@ def trend(session: Session, actor: Actor, *, subject_key: str, month: str,
           months: int) -> tuple[Subject, list[Scorecard]]:
     subject = check_subject(session, actor, subject_key)
     span = previous_months(month, months)
-    facts = load_facts(session, first_month=span[0], last_month=span[-1],
-                       station_id=subject.station_id if subject.key != "county" else None,
-                       user_id=subject.key[5:] if subject.key.startswith("user:") else None)
-    return subject, [scorecard(subject.key, m, _for_subject(facts.get(m, []), subject))
-                     for m in span]
+    where = _narrowing(subject)
+    facts = load_facts(session, first_month=span[0], last_month=span[-1], **where)
+    steps = load_steps(session, first_month=span[0], last_month=span[-1], **where)
+    return subject, [scorecard(subject.key, m, _for_subject(facts.get(m, []), subject),
+                               _steps_for(steps.get(m, []), subject)) for m in span]
 
 
 def drill_down(session: Session, actor: Actor, *, subject_key: str, month: str,

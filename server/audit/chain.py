@@ -52,6 +52,8 @@ def entry_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
     content["at"] = _instant(entry["at"])
     content["before"], content["after"] = _json(entry["before"]), _json(entry["after"])
     content["prev"] = prev_hash
+    if entry.get("device_id"):  # covered when set (entries from before it keep their hash)
+        content["device_id"] = entry["device_id"]
     raw = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -86,7 +88,7 @@ class ChainReport:
 
 def _rows(conn: Connection, batch: int) -> Iterator[Mapping[str, Any]]:
     last = -1
-    columns = ", ".join(f'"{c}"' for c in ("id", *CONTENT, "prev_hash", "hash"))
+    columns = ", ".join(f'"{c}"' for c in ("id", *CONTENT, "device_id", "prev_hash", "hash"))
     while True:
         rows = conn.execute(text(
             f"SELECT {columns} FROM audit_log WHERE COALESCE(seq, -1) > :last "

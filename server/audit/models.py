@@ -25,6 +25,7 @@ class AuditLog(SQLModel, table=True):
     before: dict[str, Any] = json_field(dict)
     after: dict[str, Any] = json_field(dict)
     reason: str | None = Field(default=None, max_length=500)
+    device_id: str | None = Field(default=None, max_length=64)  # the signed-in device
     seq: int | None = Field(default=None, unique=True, index=True)
     prev_hash: str | None = Field(default=None, max_length=64)
     hash: str | None = Field(default=None, max_length=64)

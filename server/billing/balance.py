@@ -14,12 +14,11 @@ from sqlmodel import Session, col, select
 from server.billing import tariffs
 from server.billing.ledger import installed_meter
 from server.billing.models import BillingDay
+from server.care import service as care
 from server.customers.models import Account
 from server.meter_commands import service as commands
 from server.notifications import service as notifications
 from server.uow import UnitOfWork
-from server.work_orders import service as work_orders
-from server.work_orders.models import WorkOrder
 from shared.billing.alerts import (
     AlertLevel,
     SupplyAction,
@@ -29,7 +28,7 @@ from shared.billing.alerts import (
     supply_action,
 )
 from shared.billing.notices import NoticeKind
-from shared.enums import OPEN_STATUSES, ReportChannel, Role, WorkOrderKind
+from shared.enums import Role
 from shared.money import fen_to_yuan
 from shared.workorders.state_machine import Actor
 
@@ -62,7 +61,7 @@ def balance_changed(uow: UnitOfWork, *, account: Account, at: datetime) -> React
     session = uow.session
     pol = tariffs.policy(session)
     left = days_left(account.balance_fen, recent_costs(session, account.id, pol.recent_days))
-    new = level(account.balance_fen, left, pol)
+    new = level(account.balance_fen, left, pol, care=account.care_flag)
     notice = crossing(account.alert_level, new)
     if new != account.alert_level:
         account.alert_level = new.value
@@ -72,6 +71,8 @@ def balance_changed(uow: UnitOfWork, *, account: Account, at: datetime) -> React
         notifications.notify(uow, account=account, kind=NoticeKind.LOW_BALANCE, at=at,
                              params={"balance": account.balance_fen,
                                      "days_left": str(left) if left is not None else None})
+        if account.care_flag:  # a person visits before it runs out (issue 13)
+            care_task(uow, account=account, at=at)
     elif notice == AlertLevel.ARREARS:
         notifications.notify(uow, account=account, kind=NoticeKind.ARREARS, at=at,
                              params={"balance": account.balance_fen})
@@ -103,21 +104,13 @@ def balance_changed(uow: UnitOfWork, *, account: Account, at: datetime) -> React
 
 
 def care_task(uow: UnitOfWork, *, account: Account, at: datetime) -> str | None:
-    """A care-visit job for a person to decide about supply (one open at a time)."""
-    session = uow.session
-    open_job = session.exec(select(WorkOrder.id).where(
-        WorkOrder.account_id == account.id, WorkOrder.kind == WorkOrderKind.CARE_VISIT.value,
-        WorkOrder.channel == ReportChannel.MONITORING.value,
-        col(WorkOrder.status).in_([s.value for s in OPEN_STATUSES]))).first()
-    if open_job:
-        return None
+    """A care-visit job for a person: to call or visit a care-list customer whose balance
+    runs low, and to decide about supply at the disconnection line (one open at a time)."""
     yuan = fen_to_yuan(account.balance_fen)
-    order, _ = work_orders.report(uow, actor=SYSTEM, at=at, data={
-        "kind": WorkOrderKind.CARE_VISIT.value, "account_id": account.id,
-        "priority": "high", "channel": ReportChannel.MONITORING.value,
-        "description": (f"关怀名单用户余额 {yuan} 元，已到停电线，系统不自动停电。请联系或上门"
-                        f"核实，由人员决定是否停电。 / Care-list customer with a balance of "
-                        f"{yuan} yuan, at the disconnection line. Not disconnected "
-                        "automatically: contact or visit and decide."),
-    })
-    return order.id
+    return care.raise_visit(
+        uow, account=account, at=at, priority="high",
+        why_zh=(f"关怀名单用户余额 {yuan} 元，余额不足或已到停电线，系统不自动停电。请联系或"
+                "上门核实，由人员决定是否停电。"),
+        why_en=(f"Care-list customer with a balance of {yuan} yuan, running low or at the "
+                "disconnection line. Not disconnected automatically: contact or visit and "
+                "decide."))

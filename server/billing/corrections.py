@@ -42,7 +42,7 @@ def correct_balance(uow: UnitOfWork, *, actor: Actor, account_id: str, correctio
     account = customers.get_visible(uow.session, actor=actor, account_id=account_id)
     amount_fen = check_correction_amount(amount_fen)
     reason = check_reason(reason)
-    return _manual(uow, actor=actor, account_id=account.id, entry_id=correction_id,
+    return post_manual(uow, actor=actor, account_id=account.id, entry_id=correction_id,
                    amount_fen=amount_fen, reason=reason, kind=EntryKind.CORRECTION, at=at)
 
 
@@ -57,12 +57,14 @@ def refund(uow: UnitOfWork, *, actor: Actor, account_id: str, refund_id: str,
         raise DomainError(ErrorCode.BILLING_CORRECTION_INVALID, max=100_000,
                           amount=str(amount_fen))
     reason = check_reason(reason)
-    return _manual(uow, actor=actor, account_id=account.id, entry_id=refund_id,
+    return post_manual(uow, actor=actor, account_id=account.id, entry_id=refund_id,
                    amount_fen=-amount_fen, reason=reason, kind=EntryKind.REFUND, at=at)
 
 
-def _manual(uow: UnitOfWork, *, actor: Actor, account_id: str, entry_id: str,
-            amount_fen: int, reason: str, kind: EntryKind, at: datetime | None) -> Posted:
+def post_manual(uow: UnitOfWork, *, actor: Actor, account_id: str, entry_id: str,
+                amount_fen: int, reason: str, kind: EntryKind, at: datetime | None,
+                data: dict[str, Any] | None = None) -> Posted:
+    """Post a correction or refund (checked by the caller) once per ``entry_id``."""
     session = uow.session
     now = utcnow()
     account = lock_account(session, account_id)
@@ -74,7 +76,7 @@ def _manual(uow: UnitOfWork, *, actor: Actor, account_id: str, entry_id: str,
     before = account.balance_fen
     posted = post(uow, account=account, amount_fen=amount_fen, kind=kind,
                   source_type=kind.value, source_id=entry_id, dedupe_key=key,
-                  occurred_at=at or now, actor=actor, reason=reason,
+                  occurred_at=at or now, actor=actor, reason=reason, data=data,
                   meter_id=(m.id if (m := installed_meter(session, account.id)) else None))
     if posted.created:
         uow.audit(action=f"ledger.{kind.value}", entity="account", entity_id=account.id,
@@ -102,15 +104,28 @@ def correct_purchase_count(uow: UnitOfWork, *, actor: Actor, meter_id: str, new_
                            correction_id: str | None = None) -> tuple[PurchaseCountCorrection,
                                                                       bool]:
     """Set a meter's purchase count, recording old, new, who, when and why."""
-    session = uow.session
     if actor.role not in CORRECTION_ROLES:
         raise DomainError(ErrorCode.FORBIDDEN)
+    return set_purchase_count(uow, actor=actor, meter_id=meter_id, new_count=new_count,
+                              reason=reason, expected_count=expected_count,
+                              correction_id=correction_id)
+
+
+def set_purchase_count(uow: UnitOfWork, *, actor: Actor, meter_id: str, new_count: int,
+                       reason: str, expected_count: int | None = None,
+                       correction_id: str | None = None,
+                       recorded_by: tuple[str, str] | None = None
+                       ) -> tuple[PurchaseCountCorrection, bool]:
+    """The correction itself (the caller checked the role). ``recorded_by`` (user id,
+    role) is who recorded it when ``actor`` approves someone else's request (four eyes)."""
+    session = uow.session
+    author_id, author_role = recorded_by or (actor.user_id, actor.role.value)
     meter = _visible_meter(session, actor, meter_id, lock=True)
     if correction_id:
         seen = session.get(PurchaseCountCorrection, correction_id)
         if seen is not None:
             if (seen.meter_id, seen.new_count, seen.actor_id) != (meter.id, new_count,
-                                                                  actor.user_id):
+                                                                  author_id):
                 raise DomainError(ErrorCode.IDEMPOTENCY_CONFLICT)
             return seen, False
     new_count = check_purchase_count(new_count)
@@ -124,7 +139,7 @@ def correct_purchase_count(uow: UnitOfWork, *, actor: Actor, meter_id: str, new_
         meter_id=meter.id,
         account_id=meter.account_id, station_id=meter.station_id,
         old_count=meter.purchase_count, new_count=new_count, reason=reason,
-        actor_id=actor.user_id, actor_role=actor.role.value)
+        actor_id=author_id, actor_role=author_role)
     if correction_id:
         row.id = correction_id
     session.add(row)

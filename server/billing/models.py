@@ -133,3 +133,23 @@ class PurchaseCountCorrection(SQLModel, table=True):
     actor_id: str = fk("user.id", index=False)
     actor_role: str = Field(max_length=16)
     at: datetime = when(now=True, index=True)
+
+
+class CashHandover(SQLModel, table=True):
+    """An agent's day of cash handed over at the station counter, as the counter confirmed
+    it: the count and total it checked against the receipts recorded for that day."""
+
+    __tablename__ = "cash_handover"
+    __table_args__ = (UniqueConstraint("agent_id", "day"),)
+
+    id: str = id_field()
+    agent_id: str = fk("user.id")
+    station_id: str = fk("station.id", index=False)
+    day: date
+    receipt_count: int
+    total_fen: int
+    confirmed_by: str = fk("user.id", index=False)
+    confirmed_by_name: str = Field(max_length=64)
+    confirmed_at: datetime = when(now=True)
+    note: str | None = Field(default=None, max_length=200)
+    version: int = 1

@@ -127,6 +127,8 @@ def _parse(raw: dict[str, Any], line: int) -> _Parsed:
         raise bad("read_at", f"not an ISO 8601 time: {text[:40]!r}") from None
     if at.tzinfo is None:
         at = at.replace(tzinfo=LOCAL_TZ)
+    if isinstance(raw.get("value_kwh"), float | bool):  # issue 8, item 7: never a float
+        raise bad("value_kwh", 'a JSON number: send the reading as text, e.g. "4711.50"')
     value_text = str(raw.get("value_kwh") if raw.get("value_kwh") is not None else "").strip()
     try:  # full-width digits normalised, other scripts' digits refused (shared.numbers)
         value = parse_decimal(value_text, max_places=15)

@@ -6,11 +6,12 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from server.billing import charging, corrections, readings, recharges, tariffs
+from server.billing import charging, corrections, handover, readings, recharges, tariffs
 from server.billing import ledger as ledger_service
 from server.billing.balance import estimate_days_left
 from server.billing.models import BillingDay, LedgerEntry
@@ -201,6 +202,33 @@ def cash_summary(user: CurrentUser, session: SessionDep, day: date | None = None
     day = day or utcnow().astimezone(LOCAL_TZ).date()
     return CashSummaryOut(**recharges.cash_summary(session, actor=user.actor, day=day,
                                                    agent_id=agent_id))
+
+
+class HandoverIn(BaseModel):
+    agent_id: str = Field(min_length=1, max_length=36)
+    day: date
+    receipt_count: int = Field(ge=0, le=100_000)
+    total_fen: int = Field(ge=0, le=10**10)
+    note: str | None = Field(default=None, max_length=200)
+
+
+@router.get("/cash-handovers", dependencies=[_BACK_OFFICE],
+            summary="The station counter's sheet: each agent's cash of a day, confirmed or not")
+def cash_handovers(user: CurrentUser, session: SessionDep, day: date | None = None
+                   ) -> list[dict[str, Any]]:
+    day = day or utcnow().astimezone(LOCAL_TZ).date()
+    return handover.day_sheet(session, actor=user.actor, day=day)
+
+
+@router.post("/cash-handovers", status_code=201, dependencies=[_BACK_OFFICE],
+             summary="Confirm an agent's cash hand-over (count and total must agree)")
+def confirm_handover(body: HandoverIn, user: CurrentUser, db: DatabaseDep) -> dict[str, Any]:
+    with UnitOfWork(db, user.actor) as uow:
+        row = handover.confirm(uow, actor=user.actor, agent_id=body.agent_id, day=body.day,
+                               receipt_count=body.receipt_count, total_fen=body.total_fen,
+                               note=body.note)
+        uow.commit()
+    return row.model_dump(mode="json")
 
 
 # -- purchase counts ---------------------------------------------------------------------------

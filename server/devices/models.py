@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
 from server.columns import json_field, when
@@ -16,7 +17,7 @@ class HeldOp(SQLModel, table=True):
     op_id: str = Field(primary_key=True, max_length=36)
     device_id: str = Field(max_length=64, index=True)
     user_id: str = Field(max_length=36)  # the token's user
-    device_seq: int
+    device_seq: int = Field(sa_type=BigInteger)  # 1 .. 2^63 - 1
     type: str = Field(max_length=64)
     entity_id: str = Field(max_length=36)
     lane: str = Field(max_length=100)

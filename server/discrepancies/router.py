@@ -1,4 +1,7 @@
-"""``/api/v1/balance-discrepancies``: differences found at meter swaps, for the office."""
+"""``/api/v1/balance-discrepancies``: differences found at meter swaps, for the office.
+
+Deciding one (settle / dismiss) takes two people: those endpoints live with the four-eyes
+approvals (``server.supervision.router``)."""
 
 from __future__ import annotations
 
@@ -6,15 +9,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
-from server.deps import CurrentUser, DatabaseDep, SessionDep
+from server.deps import CurrentUser, SessionDep
 from server.discrepancies import service
 from server.discrepancies.models import BalanceDiscrepancy
-from server.uow import UnitOfWork
-from server.work_orders.schemas import Strict
 from shared.enums import DiscrepancyStatus
-from shared.text import Paragraphs
 
 router = APIRouter(prefix="/api/v1/balance-discrepancies", tags=["billing"])
 
@@ -47,12 +47,6 @@ class DiscrepancyPage(BaseModel):
     total: int
 
 
-class DecisionIn(Strict):
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500), Paragraphs]
-    expected_version: int | None = Field(default=None, ge=1, le=10**9,
-                                         description="The version you reviewed (optional)")
-
-
 def _out(row: BalanceDiscrepancy) -> DiscrepancyOut:
     return DiscrepancyOut(**row.model_dump(warnings=False))
 
@@ -75,30 +69,3 @@ def list_discrepancies(
 def get_discrepancy(discrepancy_id: str, user: CurrentUser, session: SessionDep
                     ) -> DiscrepancyOut:
     return _out(service.get(session, actor=user.actor, discrepancy_id=discrepancy_id))
-
-
-def _decide(outcome: DiscrepancyStatus, discrepancy_id: str, body: DecisionIn,
-            user: CurrentUser, db: DatabaseDep) -> DiscrepancyOut:
-    """The same decision sent again (a lost answer) answers the same and changes nothing."""
-    with UnitOfWork(db, user.actor) as uow:
-        row, _ = service.resolve(uow, actor=user.actor, discrepancy_id=discrepancy_id,
-                                 outcome=outcome, reason=body.reason,
-                                 expected_version=body.expected_version)
-        uow.commit()
-    return _out(row)
-
-
-@router.post("/{discrepancy_id}/settle", response_model=DiscrepancyOut,
-             summary="The meter was right: post the difference as an adjustment (managers, "
-                     "admins)", responses={409: {"description": "DISCREPANCY_CLOSED"}})
-def settle(discrepancy_id: str, body: DecisionIn, user: CurrentUser, db: DatabaseDep
-           ) -> DiscrepancyOut:
-    return _decide(DiscrepancyStatus.SETTLED, discrepancy_id, body, user, db)
-
-
-@router.post("/{discrepancy_id}/dismiss", response_model=DiscrepancyOut,
-             summary="The ledger was right: close it without moving money (managers, "
-                     "admins)", responses={409: {"description": "DISCREPANCY_CLOSED"}})
-def dismiss(discrepancy_id: str, body: DecisionIn, user: CurrentUser, db: DatabaseDep
-            ) -> DiscrepancyOut:
-    return _decide(DiscrepancyStatus.DISMISSED, discrepancy_id, body, user, db)

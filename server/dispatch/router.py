@@ -9,7 +9,6 @@ else is not found.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Annotated
 
@@ -66,9 +65,10 @@ api = APIRouter(prefix="/api/v1/dispatch", tags=["dispatch desk"])
 OFFICE = require_roles(Role.DISPATCHER, Role.MANAGER, Role.ADMIN)
 ADMIN = require_roles(Role.ADMIN)
 Id = Annotated[str, Query(max_length=36)]
-#: Longest a change-feed request waits, and how often it looks meanwhile.
+#: Longest a change-feed request waits, and how often it looks meanwhile even without a
+#: wake-up from the change notifier (``server.changes.notify``).
 MAX_WAIT_S = 25.0
-POLL_S = 0.25
+RELOOK_S = 5.0
 MAP_LIMIT = 1000
 
 
@@ -206,12 +206,14 @@ async def changes(request: Request, user: CurrentUser, session: SessionDep, db: 
 
     deadline = time.monotonic() + (wait if since >= 0 else 0)
     while True:
+        mark = db.notifier.mark()  # before looking: a commit meanwhile is not missed
         found = await run_in_threadpool(look)
-        if found.order_ids or found.crews or found.more or time.monotonic() >= deadline:
+        left = deadline - time.monotonic()
+        if found.order_ids or found.crews or found.more or left <= 0:
             break
         if await request.is_disconnected():
             break
-        await asyncio.sleep(POLL_S)
+        await db.notifier.wait(mark, min(left, RELOOK_S))  # woken by a commit (any worker)
     return ChangesOut(seq=found.seq, order_ids=found.order_ids, crews=found.crews,
                       more=found.more)
 

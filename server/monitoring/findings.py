@@ -10,7 +10,9 @@ first. Then, in the same transaction:
 * tampering opens a follow-up job for the office (theft handling: back-billing, penalty);
 * a meter fault opens a meter-swap job for the office to dispatch;
 * a wiring or mapping error with the area the customer is really on moves the account and
-  its installed meter to that area, audited (the next analytics run counts it there);
+  its installed meter to that area, audited, and marks the days the detector looks back on
+  for recomputation (the next analytics run counts the customer in its real area, in the
+  past days too, so both areas' losses come right);
 * the anomaly behind the job is resolved with the outcome (and not raised again for the
   policy's quiet days).
 
@@ -20,15 +22,17 @@ The finding's id is made on the device: sending the same finding again is a no-o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, func, select
 
 from server.customers.models import Account
 from server.meters.models import Meter
+from server.monitoring.days import mark_dirty
 from server.monitoring.loop import close, system_actor
-from server.monitoring.models import Anomaly, InspectionFinding
+from server.monitoring.models import Anomaly, InspectionFinding, MonitoringDay
+from server.monitoring.policy import load_policy
 from server.stations.models import TransformerArea
 from server.uow import UnitOfWork
 from server.work_orders import service as work_orders
@@ -36,17 +40,15 @@ from server.work_orders.models import WorkOrder
 from shared.enums import MeterStatus, Priority, ReportChannel, WorkOrderKind
 from shared.errors import DomainError, ErrorCode
 from shared.meter_rules import kwh_to_centi
-from shared.monitoring.findings import Finding, FindingOutcome, validate_finding
+from shared.monitoring.findings import (
+    Finding,
+    FindingOutcome,
+    decide_finding,
+    resolve_fields,
+    validate_finding,
+)
 from shared.timeutil import utcnow
-from shared.workorders.state_machine import Action, Actor, check
-
-OUTCOME_TEXT = {
-    FindingOutcome.METER_OK: ("电表正常", "meter OK"),
-    FindingOutcome.METER_FAULT: ("电表故障", "meter fault"),
-    FindingOutcome.TAMPERING: ("发现窃电/私改计量", "tampering found"),
-    FindingOutcome.WIRING_OR_MAPPING: ("接线或户变关系错误", "wiring or mapping error"),
-    FindingOutcome.NOTHING_FOUND: ("未发现异常", "nothing found"),
-}
+from shared.workorders.state_machine import Action, Actor
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,9 @@ def record_finding(uow: UnitOfWork, *, actor: Actor, order_id: str, finding_id: 
     if session.exec(select(InspectionFinding.id).where(
             InspectionFinding.work_order_id == order.id)).first() is not None:
         raise DomainError(ErrorCode.FINDING_ALREADY_RECORDED)
-    check(work_orders.facts(order), actor, Action.RESOLVE)  # the assignee, on site
     at = at or utcnow()
+    # the same decision the phone made offline: the assignee, on site
+    decide_finding(work_orders.job_state(session, order), actor, data, at)
     account = session.get(Account, order.account_id) if order.account_id else None
     previous_area = account.area_id if account else None
     if finding.correct_area_id is not None:
@@ -93,10 +96,8 @@ def record_finding(uow: UnitOfWork, *, actor: Actor, order_id: str, finding_id: 
     for sha in finding.photos:
         work_orders.act(uow, actor=actor, order_id=order.id, action=Action.ADD_PHOTO,
                         data={"sha256": sha, "caption": "inspection finding"}, at=at)
-    zh, en = OUTCOME_TEXT[finding.outcome]
-    work_orders.act(uow, actor=actor, order_id=order.id, action=Action.RESOLVE, data={
-        "resolution": f"检查结果：{zh}。{finding.note}\nFinding: {en}."[:2000],
-        "cause": f"inspection:{finding.outcome.value}", "event_id": finding_id}, at=at)
+    work_orders.act(uow, actor=actor, order_id=order.id, action=Action.RESOLVE,
+                    data={**resolve_fields(finding), "event_id": finding_id}, at=at)
     follow = _follow_up(uow, order, account, finding)
     anomaly = session.exec(select(Anomaly).where(Anomaly.work_order_id == order.id)).first()
     row = InspectionFinding(
@@ -110,7 +111,7 @@ def record_finding(uow: UnitOfWork, *, actor: Actor, order_id: str, finding_id: 
         correct_area_id=finding.correct_area_id,
         follow_up_work_order_id=follow.id if follow else None, recorded_by=actor.user_id,
         recorded_at=at)
-    session.add(row)
+    uow.changed(row, scope=work_orders.scope_for_order(order))  # to the crew's phone
     if anomaly is not None:
         close(anomaly, status="resolved", now=utcnow())
         anomaly.finding_outcome = finding.outcome.value
@@ -147,10 +148,27 @@ def _fix_area(uow: UnitOfWork, order: WorkOrder, account: Account | None,
     for meter in meters:
         meter.area_id, meter.updated_at, meter.version = area.id, now, meter.version + 1
         uow.changed(meter)
+    # the days the detector looks back on were computed with the wrong mapping: the next
+    # run computes them again with the customer in its real area (both areas' losses)
+    days = _recent_days(session)
+    mark_dirty(session, days, now)
     uow.audit(action="account.area_fix", entity="account", entity_id=account.id,
               before={"area_id": before}, after={"area_id": area.id,
-                                                 "meters": [m.meter_no for m in meters]},
+                                                 "meters": [m.meter_no for m in meters],
+                                                 "days_to_recompute": len(days)},
               reason=f"inspection finding on {order.code}: wiring or mapping error")
+
+
+def _recent_days(session: Session) -> list[date]:
+    """The computed days within the detector's look-back (recent + history days)."""
+    policy = load_policy(session)
+    newest = session.exec(select(func.max(col(MonitoringDay.day))).where(
+        col(MonitoringDay.computed_at).is_not(None))).first()
+    if newest is None:
+        return []
+    since = newest - timedelta(days=policy.recent_days + policy.history_days)
+    return list(session.exec(select(col(MonitoringDay.day)).where(
+        col(MonitoringDay.day) > since, col(MonitoringDay.computed_at).is_not(None))).all())
 
 
 def _follow_up(uow: UnitOfWork, order: WorkOrder, account: Account | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from server.billing.schemas import ImportRowOut
 
@@ -23,7 +23,7 @@ class Strict(BaseModel):
 class IntervalRowIn(BaseModel):
     meter_no: str | None = None
     interval_start: str | None = None
-    energy_kwh: str | int | float | None = None
+    energy_kwh: str | StrictInt | None = None  # never a float (issue 8, item 7)
     source: str | None = None
 
 
@@ -148,9 +148,9 @@ class AnomalyPage(BaseModel):
 
 
 # -- inspection finding ---------------------------------------------------------------------
-class FindingIn(Strict):
-    """What the crew found (the payload the phone's ``inspection.finding@1`` op will carry,
-    with ``id`` as the op's entity id)."""
+class FindingOp(Strict):
+    """What the crew found: the payload of the phone's ``inspection.finding@1`` op (the
+    envelope's ``entity_id`` is the job, its ``created_at`` the time recorded)."""
 
     id: Uuid = Field(description="Made by the client: sending it again is a no-op")
     outcome: str = Field(description="meter_ok | meter_fault | tampering | "
@@ -163,6 +163,11 @@ class FindingIn(Strict):
     note: Annotated[str, StringConstraints(max_length=2000)] = ""
     correct_area_id: Uuid | None = Field(default=None, description="wiring_or_mapping: the "
                                          "area the customer is really fed from")
+
+
+class FindingIn(FindingOp):
+    """The finding sent online (``POST /work-orders/{id}/inspection-finding``)."""
+
     recorded_at: AwareDatetime | None = Field(default=None, description="Device time")
 
 

@@ -32,8 +32,8 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from server.config import Settings
-from server.storage.store import BlobStore, make_blob_store
 from server.migrate import current, table_names, upgrade
+from server.storage.store import BlobStore, make_blob_store
 from shared.timeutil import utcnow
 
 FORMAT = 1

@@ -3,7 +3,6 @@ database answers at the newest schema and the photo store takes a write)."""
 
 from __future__ import annotations
 
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field

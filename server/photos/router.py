@@ -87,7 +87,10 @@ async def photo_upload(
 @router.get("/{sha256}/content", response_class=Response,
             summary="The photo's bytes (if attached to a job you may see, or yours)")
 def photo_content(sha256: Sha256, user: CurrentUser, session: SessionDep,
-                  blobs: BlobsDep) -> Response:
+                  blobs: BlobsDep,
+                  size: Annotated[str, Query(pattern="^(full|thumb)$")] = "full") -> Response:
+    """``size=thumb``: a JPEG of at most ``THUMB_SIDE`` px (phones show other phones'
+    photos of a job as thumbnails and fetch the full photo only when it is opened)."""
     photo = session.get(Photo, sha256)
     linked = session.execute(select(col(PhotoLink.id)).join(
         WorkOrder, col(WorkOrder.id) == col(PhotoLink.work_order_id)).where(
@@ -95,6 +98,8 @@ def photo_content(sha256: Sha256, user: CurrentUser, session: SessionDep,
     if photo is None or (linked is None and photo.uploaded_by != user.id):
         raise DomainError(ErrorCode.NOT_FOUND)
     data, content_type = photos.read(session, blobs, sha256)
+    if size == "thumb":
+        data, content_type = photos.thumbnail(data), "image/jpeg"
     # The server's own re-encoding of the image (see server.photos.service): never
     # sniffed as anything else, never run as a document.
     return Response(data, media_type=content_type, headers={
@@ -102,4 +107,4 @@ def photo_content(sha256: Sha256, user: CurrentUser, session: SessionDep,
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; sandbox",
         "Content-Disposition": f'inline; filename="{sha256}"',
-        "ETag": f'"{photo.stored_sha256}"' if photo.stored_sha256 else f'"{sha256}"'})
+        "ETag": f'"{photo.stored_sha256 or sha256}{"-thumb" if size == "thumb" else ""}"'})

@@ -193,3 +193,15 @@ def read(session: Session, store: BlobStore, sha256: str) -> tuple[bytes, str]:
     except BlobMissing:
         raise DomainError(ErrorCode.NOT_FOUND) from None
     return data, photo.content_type or "image/jpeg"
+
+
+THUMB_SIDE = 320
+
+
+def thumbnail(data: bytes, side: int = THUMB_SIDE) -> bytes:
+    """A small JPEG of a stored photo (the stored bytes are the server's own re-encoding)."""
+    with Image.open(io.BytesIO(data)) as img:
+        img.thumbnail((side, side))
+        out = io.BytesIO()
+        img.convert("RGB").save(out, format="JPEG", quality=80)
+    return out.getvalue()

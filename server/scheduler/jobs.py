@@ -10,10 +10,13 @@ from datetime import timedelta
 
 from server.billing.charging import charge_day, yesterday
 from server.billing.setup import tick
+from server.care.service import review_due
 from server.dispatch.stalls import run_stall_rules
 from server.monitoring.service import analyse
 from server.ratelimit.service import sweep
 from server.scheduler.registry import Job, JobContext
+from server.uow import UnitOfWork
+from shared.timeutil import LOCAL_TZ
 
 #: Days before yesterday that the nightly charge run looks at again (late readings).
 CHARGE_CATCH_UP_DAYS = 2
@@ -58,6 +61,14 @@ def monitoring_daily(ctx: JobContext) -> str:
             f"jobs {len(loop.jobs) if loop else 0}")
 
 
+def care_review(ctx: JobContext) -> str:
+    """A care-visit job for each care-list account whose review date has come (issue 13)."""
+    with UnitOfWork(ctx.db) as uow:
+        raised = review_due(uow, on=ctx.now.astimezone(LOCAL_TZ).date())
+        uow.commit()
+    return f"{raised} care-list review visit(s) raised"
+
+
 DEFAULT_JOBS: tuple[Job, ...] = (
     Job("billing-tick", timedelta(minutes=1), billing_tick,
         description="messages, meter commands, acknowledgements, payment notifications"),
@@ -72,4 +83,7 @@ DEFAULT_JOBS: tuple[Job, ...] = (
     Job("monitoring-daily", timedelta(days=1), monitoring_daily,
         offset=timedelta(hours=19, minutes=30),
         description="metering analytics of changed days, anomaly detection, inspection jobs"),
+    # 00:30 UTC is 08:30 in China: the day's care-list reviews, at the start of work.
+    Job("care-review", timedelta(days=1), care_review, offset=timedelta(minutes=30),
+        description="care-list accounts due for review get a care-visit job"),
 )

@@ -10,13 +10,19 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from server.applications import install as app_install
+from server.applications import service as applications
+from server.applications.schemas import InstallIn, RateOp, ResubmitOp, SubmitOp
 from server.billing import recharges
 from server.billing.schemas import CashRechargeOp
 from server.meters import service as meters
 from server.meters.schemas import SwapIn
+from server.monitoring.findings import record_finding
+from server.monitoring.schemas import FindingOp
 from server.uow import UnitOfWork
 from server.work_orders import service as work_orders
 from server.work_orders.schemas import ACTION_BODY, ReportIn
+from shared.applications.rules import AppAction
 from shared.workorders.state_machine import Action, Actor
 from sync.protocol import ACTION_OF, OpEnvelope, OpType
 
@@ -86,6 +92,41 @@ def _cash(uow: UnitOfWork, actor: Actor, op: OpEnvelope, body: Any, at: datetime
     return Applied("ledger_entry", result.entry.id, result.entry.version)
 
 
+def _app_submit(uow: UnitOfWork, actor: Actor, op: OpEnvelope, body: Any, at: datetime
+                ) -> Applied:
+    """A customer's application made offline: the envelope's entity_id is its id."""
+    app, _ = applications.submit(uow, actor=actor, app_id=op.entity_id,
+                                 data=body.model_dump(mode="json"), pepper=uow.pepper, at=at)
+    return Applied("application", app.id, app.version)
+
+
+def _app_action(action: AppAction) -> Handler:
+    def apply(uow: UnitOfWork, actor: Actor, op: OpEnvelope, body: Any, at: datetime
+              ) -> Applied:
+        app = applications.act(uow, actor=actor, app_id=op.entity_id, action=action,
+                               data=body.model_dump(mode="json", exclude_none=True), at=at)
+        return Applied("application", app.id, app.version)
+    return apply
+
+
+def _app_install(uow: UnitOfWork, actor: Actor, op: OpEnvelope, body: Any, at: datetime
+                 ) -> Applied:
+    app = app_install.install(uow, actor=actor, order_id=op.entity_id, data=body.model_dump(),
+                              at=at)
+    return Applied("application", app.id, app.version)
+
+
+def _finding(uow: UnitOfWork, actor: Actor, op: OpEnvelope, body: Any, at: datetime
+             ) -> Applied:
+    """An inspection job's finding, through the service the REST endpoint calls: the
+    envelope's entity_id is the job, the payload's ``id`` the finding (made on the
+    device), ``created_at`` the time it was recorded."""
+    data = body.model_dump(exclude={"id"})
+    result = record_finding(uow, actor=actor, order_id=op.entity_id, finding_id=body.id,
+                            data=data, at=at)
+    return Applied("inspection_finding", result.finding.id, result.finding.version)
+
+
 class _ReportPayload(ReportIn):
     """``id`` comes from the envelope's entity_id."""
 
@@ -96,6 +137,11 @@ HANDLERS: dict[str, OpSpec] = {
     OpType.WO_REPORT: OpSpec(_ReportPayload, _report),
     OpType.METER_SWAP_RECORD: OpSpec(SwapIn, _swap),
     OpType.RECHARGE_CASH: OpSpec(CashRechargeOp, _cash),
+    OpType.APP_SUBMIT: OpSpec(SubmitOp, _app_submit),
+    OpType.APP_RESUBMIT: OpSpec(ResubmitOp, _app_action(AppAction.RESUBMIT)),
+    OpType.APP_RATE: OpSpec(RateOp, _app_action(AppAction.RATE)),
+    OpType.APP_INSTALL: OpSpec(InstallIn, _app_install),
+    OpType.INSPECTION_FINDING: OpSpec(FindingOp, _finding),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import BigInteger, Index
 from sqlmodel import Field, SQLModel
 
 from server.columns import json_field, when
@@ -18,7 +19,7 @@ class AppliedOp(SQLModel, table=True):
 
     op_id: str = Field(primary_key=True, max_length=36)
     device_id: str = Field(max_length=64, index=True)
-    device_seq: int
+    device_seq: int = Field(sa_type=BigInteger)  # 1 .. 2^63 - 1 (issue 8, item 24)
     user_id: str = Field(max_length=36, index=True)
     lane: str = Field(max_length=100)
     type: str = Field(max_length=64)
@@ -33,13 +34,20 @@ class AppliedOp(SQLModel, table=True):
     clock_offset_s: float = 0.0
     received_at: datetime = when(now=True)
 
+    # issue 8, item 5: a device's number belongs to one op (looked up per push)
+    __table_args__ = (Index("ix_applied_op_device_seq", "device_id", "device_seq"),)
+
 
 class Device(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     user_id: str = Field(max_length=36, index=True)
     first_seen: datetime = when(now=True)
     last_seen: datetime = when(now=True)
-    last_clock_offset_s: float = 0.0
+    last_clock_offset_s: float = 0.0  # measured by its last push
+    # issue 8, item 11: the offset its ops are corrected with, kept for a clock session
+    # (``server.sync.times.session_clock``), and when the session was last confirmed
+    clock_session_offset_s: float | None = None
+    clock_session_at: datetime | None = when()
     last_protocol: int = 1
     # issue 8: what the office sees of a device, and its revocation (lost or stolen)
     last_app: str | None = Field(default=None, max_length=100)  # its User-Agent

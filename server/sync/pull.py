@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from server.changes.models import ChangeLog, Counter
 from server.sync import serialize
@@ -30,7 +30,7 @@ from shared.workorders.state_machine import Actor
 from sync import cursor as cursors
 from sync.protocol import ENTITIES, Change
 
-_HANGER_ENTITIES = ("work_order_event", "meter_swap", "photo_link")
+_HANGER_ENTITIES = ("work_order_event", "meter_swap", "photo_link", "inspection_finding")
 
 
 @dataclass
@@ -62,7 +62,10 @@ def pull(session: Session, *, actor: Actor, cursor: str | None, limit: int, secr
     if state["m"] == "snap":
         changes, state, more = _snapshot_page(session, scope, state, limit)
     else:
-        changes, state, more = _incremental_page(session, scope, state, limit)
+        top = high_water(session)
+        if int(state["s"]) >= top and cursor:  # nothing committed since: the same cursor
+            return Page([], cursor, False, reset)
+        changes, state, more = _incremental_page(session, scope, state, limit, top)
     return Page(changes, cursors.encode(state, secret=secret, fingerprint=scope_key), more,
                 reset)
 
@@ -73,7 +76,7 @@ def _snapshot_page(session: Session, scope: DeviceScope, state: dict[str, Any], 
     e, k, w = int(state["e"]), str(state["k"]), str(state.get("w", ""))
     if "w" not in state and e < len(ENTITIES) and ENTITIES[e] in _HANGER_ENTITIES:
         k = ""  # a cursor from before job-by-job order: this entity again (rows may repeat)
-    while e < len(ENTITIES) and len(out) < limit:
+    while e < len(ENTITIES):
         entity, want = ENTITIES[e], limit - len(out)
         pk = serialize.primary_key(entity)
         if entity in _HANGER_ENTITIES:
@@ -83,16 +86,26 @@ def _snapshot_page(session: Session, scope: DeviceScope, state: dict[str, Any], 
                     .order_by(job, pk))
         else:
             stmt = serialize.select_rows(entity).where(scope.where(entity), pk > k).order_by(pk)
-        rows = session.execute(stmt.limit(want)).all()
+        # One row more than fits: is there more? (A full page still looks at the entities
+        # after it, so the last page of a download says ``has_more: false`` -- item 12.)
+        rows = session.execute(stmt.limit(want + 1)).all()
+        fits = len(rows) <= want
+        rows = rows[:want]
         out.extend(_change(entity, d) for d in serialize.to_dicts(session, entity, rows))
-        if len(rows) < want:
+        if fits:
             e, k, w = e + 1, "", ""  # this entity is done
-        else:
+            continue
+        if rows:
             k = rows[-1].id
             w = rows[-1].work_order_id if entity in _HANGER_ENTITIES else ""
-    if e >= len(ENTITIES):
-        return out, {"m": "inc", "s": state["h"]}, True  # go on with what changed meanwhile
-    return out, {"m": "snap", "h": state["h"], "e": e, "k": k, "w": w}, True
+        break
+    if e < len(ENTITIES):
+        return out, {"m": "snap", "h": state["h"], "e": e, "k": k, "w": w}, True
+    # The download is complete: go on with what changed meanwhile, in this page if it has
+    # room, so a scope that fits in one page says ``has_more: false`` at once (item 12).
+    changes, after, more = _incremental_page(session, scope, {"m": "inc", "s": state["h"]},
+                                             limit - len(out), high_water(session))
+    return out + changes, after, more
 
 
 def _change(entity: str, row: dict[str, Any] | None, *, id_: str | None = None,
@@ -104,17 +117,26 @@ def _change(entity: str, row: dict[str, Any] | None, *, id_: str | None = None,
             "deleted": False, "row": row}
 
 
-def _incremental_page(session: Session, scope: DeviceScope, state: dict[str, Any], limit: int
-                      ) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
+def _incremental_page(session: Session, scope: DeviceScope, state: dict[str, Any], limit: int,
+                      top: int) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
+    """Changes in scope after the cursor, up to ``top`` (the high-water mark read before:
+    every change up to it is committed). Without more, the next cursor is ``top`` itself,
+    so changes outside the scope are not looked at again."""
     since = int(state["s"])
+    if limit <= 0:  # no room left in the page: only whether anything waits
+        waiting = session.execute(select(col(ChangeLog.seq)).where(
+            col(ChangeLog.seq) > since, col(ChangeLog.seq) <= top,
+            scope.changes_clause()).limit(1)).first()
+        return [], {"m": "inc", "s": since}, waiting is not None
     entries = session.execute(
         select(ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id, ChangeLog.version,
                ChangeLog.deleted)
-        .where(ChangeLog.seq > since, scope.changes_clause())  # type: ignore[arg-type]
+        .where(ChangeLog.seq > since, ChangeLog.seq <= top,  # type: ignore[arg-type]
+               scope.changes_clause())
         .order_by(ChangeLog.seq).limit(limit + 1)).all()
     more = len(entries) > limit
     entries = entries[:limit]
-    last = entries[-1].seq if entries else since
+    last = entries[-1].seq if more else max(top, since)
     if entries:
         scope.load_sets(session)
     wanted: dict[str, set[str]] = {}

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from server.deps import (
     CurrentUser,
@@ -19,24 +22,33 @@ from server.deps import (
 from server.devices import service as devices
 from server.ops.metrics import metrics_of
 from server.ratelimit.deps import PULL_BUDGET, PUSH_BUDGET
+from server.sync import bulk
 from server.sync import pull as pulling
 from server.sync import push as pushing
+from server.sync.envelope import check_ops
 from shared.errors import DomainError, ErrorCode
-from shared.messages import translate
+from shared.messages import PUSH_TOO_MANY_OPS, fill, translate
 from shared.timeutil import utcnow
 from sync.protocol import (
     DEFAULT_PULL_LIMIT,
+    MAX_INT32,
     MAX_PULL_LIMIT,
+    MAX_PUSH_OPS,
     MIN_PROTOCOL_VERSION,
     PROTOCOL_VERSION,
     OpStatus,
     PullResponse,
+    PushBody,
     PushRequest,
     PushResponse,
     SyncErrorCode,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["sync"])
+#: Longest a pull waits for a change (a long poll), and how often it looks meanwhile even
+#: without a wake-up (a commit by a process that rings no bell here).
+MAX_PULL_WAIT_S = 25.0
+RELOOK_S = 5.0
 
 
 def _sync_error(code: SyncErrorCode, status: int, lang: str, headers: dict[str, str] | None
@@ -47,27 +59,62 @@ def _sync_error(code: SyncErrorCode, status: int, lang: str, headers: dict[str, 
 
 _BUDGET_DOC = {"description": "RATE_LIMITED: the device's budget of requests is spent "
                               "(Retry-After)"}
+_VERSION_DOCS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "SYNC_CLIENT_TOO_NEW: a protocol newer than the server speaks "
+                         "(details: minimum, maximum)"},
+    426: {"description": "SYNC_CLIENT_TOO_OLD: a protocol older than the server accepts"}}
+
+
+def negotiate(protocol: int, lang: str) -> JSONResponse | None:
+    """Issue 8, item 8: the versions this server speaks are ``MIN_PROTOCOL_VERSION`` ..
+    ``PROTOCOL_VERSION``; an older client is told to update (426), a newer one which
+    versions the server speaks (400), so it can fall back to one of them or wait."""
+    if protocol < MIN_PROTOCOL_VERSION:
+        return _sync_error(SyncErrorCode.CLIENT_TOO_OLD, 426, lang,
+                           minimum=MIN_PROTOCOL_VERSION, maximum=PROTOCOL_VERSION)
+    if protocol > PROTOCOL_VERSION:
+        return _sync_error(SyncErrorCode.CLIENT_TOO_NEW, 400, lang,
+                           minimum=MIN_PROTOCOL_VERSION, maximum=PROTOCOL_VERSION)
+    return None
 
 
 @router.post("/sync/push", response_model=PushResponse, summary="Push queued ops",
              dependencies=[PUSH_BUDGET],
              responses={401: {"description": "AUTH_DEVICE_REVOKED: the ops are held"},
-                        426: {"description": "SYNC_CLIENT_TOO_OLD"}, 429: _BUDGET_DOC})
-def push(request: Request, body: PushRequest, user: PushingUser, db: DatabaseDep,
+                        413: {"description": f"PAYLOAD_TOO_LARGE: more than {MAX_PUSH_OPS} "
+                                             "ops, or a body over MAX_PUSH_BYTES"},
+                        **_VERSION_DOCS, 429: _BUDGET_DOC})
+def push(request: Request, body: PushBody, user: PushingUser, db: DatabaseDep,
          session: SessionDep, lang: LangDep) -> Any:
     """One result per op, in order: applied, duplicate (decided before), rejected (code,
-    message, the server's row) or deferred (retry later). See docs/sync-protocol.md."""
+    message, the server's row) or deferred (retry later). Each op's envelope is checked
+    on its own: a bad one is rejected ``SYNC_OP_INVALID`` and the others go on. See
+    docs/sync-protocol.md."""
+    if len(body.ops) > MAX_PUSH_OPS:  # issue 8, item 6: split the batch
+        details = {"limit": MAX_PUSH_OPS, "ops": len(body.ops)}
+        return JSONResponse({"code": ErrorCode.PAYLOAD_TOO_LARGE.value,
+                             "message": fill(PUSH_TOO_MANY_OPS, lang, **details),
+                             "details": details}, status_code=413)
+    checked = check_ops(body.ops)
     # Issue 8, item 16: a revoked device's ops are kept for the office, never applied.
     if isinstance(user, RevokedDevice) or devices.revoked(session, body.device_id):
         who, device = ((user.user_id, user.device_id) if isinstance(user, RevokedDevice)
                        else (user.id, body.device_id))
-        devices.hold(db, user_id=who, device_id=device, ops=body.ops)
+        devices.hold(db, user_id=who, device_id=device, ops=checked.envelopes)
         raise DomainError(ErrorCode.AUTH_DEVICE_REVOKED)
-    if body.protocol < MIN_PROTOCOL_VERSION:
-        return _sync_error(SyncErrorCode.CLIENT_TOO_OLD, 426, lang,
-                           minimum=MIN_PROTOCOL_VERSION)
+    refused = negotiate(body.protocol, lang)
+    if refused is not None:
+        return refused
     now = utcnow()
-    results = pushing.push(db, actor=user.actor, request=body, lang=lang, received_at=now)
+    invalid = pushing.refuse_invalid(db, actor=user.actor, device_id=body.device_id,
+                                     ops=checked.invalid, lang=lang, received_at=now
+                                     ) if checked.invalid else []
+    valid = PushRequest.model_construct(protocol=body.protocol, device_id=body.device_id,
+                                        sent_at=body.sent_at, ops=checked.envelopes)
+    decide = bulk.push if request.app.state.settings.sync_push_path == "bulk" else pushing.push
+    results = checked.merge(decide(db, actor=user.actor, request=valid, lang=lang,
+                                   received_at=now, pepper=request.app.state.lookup_pepper),
+                            invalid)
     devices.note_push(db, device_id=body.device_id, app=request.headers.get("user-agent"),
                       ops=len(results),
                       pending=sum(r.status == OpStatus.DEFERRED for r in results))
@@ -77,17 +124,40 @@ def push(request: Request, body: PushRequest, user: PushingUser, db: DatabaseDep
 
 @router.get("/sync/pull", response_model=PullResponse, summary="Pull changes in my scope",
             dependencies=[PULL_BUDGET],
-            responses={426: {"description": "SYNC_CLIENT_TOO_OLD"}, 429: _BUDGET_DOC})
-def pull(request: Request, user: CurrentUser, session: SessionDep,
-         cursor: Annotated[str | None, Query(max_length=2000)] = None,
-         limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
-         protocol: Annotated[int, Query(ge=1)] = PROTOCOL_VERSION) -> Any:
+            responses={**_VERSION_DOCS, 429: _BUDGET_DOC})
+async def pull(request: Request, user: CurrentUser, session: SessionDep, db: DatabaseDep,
+               lang: LangDep,
+               cursor: Annotated[str | None, Query(max_length=2000)] = None,
+               limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
+               protocol: Annotated[int, Query(ge=0, le=MAX_INT32)] = PROTOCOL_VERSION,
+               wait: Annotated[float, Query(ge=0, le=MAX_PULL_WAIT_S)] = 0.0) -> Any:
     """Rows changed after ``cursor`` (none: a full download, in pages). Apply a page and
-    its ``next_cursor`` together; ``reset`` means start over (keep the outbox)."""
-    if protocol < MIN_PROTOCOL_VERSION:
-        return _sync_error(SyncErrorCode.CLIENT_TOO_OLD, 426, "zh", minimum=MIN_PROTOCOL_VERSION)
-    page = pulling.pull(session, actor=user.actor, cursor=cursor, limit=limit,
-                        secret=request.app.state.secret_key)
+    its ``next_cursor`` together; ``reset`` means start over (keep the outbox).
+
+    ``wait`` (seconds, a long poll): when nothing in my scope changed after the cursor,
+    answer as soon as something does, or with an empty page after ``wait`` seconds. The
+    wait holds no database connection."""
+    refused = negotiate(protocol, lang)
+    if refused is not None:
+        return refused
+    await run_in_threadpool(session.close)  # the user is known: give the connection back
+    actor, secret = user.actor, request.app.state.secret_key
+
+    def look(after: str | None) -> pulling.Page:
+        with Session(db.reader) as s:
+            return pulling.pull(s, actor=actor, cursor=after, limit=limit, secret=secret)
+
+    deadline = time.monotonic() + wait
+    while True:
+        mark = db.notifier.mark()  # before looking: a commit meanwhile is not missed
+        page = await run_in_threadpool(look, cursor)
+        left = deadline - time.monotonic()
+        if page.changes or page.has_more or page.reset or left <= 0:
+            break
+        cursor = page.next_cursor  # past what changed elsewhere
+        await db.notifier.wait(mark, min(left, RELOOK_S))
+        if await request.is_disconnected():
+            break
     metrics_of(request).pulled(len(page.changes), reset=page.reset)
     body = {"protocol": PROTOCOL_VERSION, "server_time": utcnow().isoformat(),
             "changes": page.changes, "next_cursor": page.next_cursor,

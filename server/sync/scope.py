@@ -8,7 +8,9 @@
   station's accounts and meters (cash is taken offline in the villages);
 * dispatcher / manager / admin: their station's work orders (county-wide: all);
 * money (issue 5): a customer's phone holds their accounts' ledger entries, payment
-  orders and inbox; an agent's phone the ledger entries they recorded (field cash).
+  orders and inbox; an agent's phone the ledger entries they recorded (field cash);
+* business applications (issue 13): a customer's phone holds the applications they made
+  or that concern their accounts; an agent's those of their station (the counter).
 
 ``DeviceScope`` gives SQL for a fresh download and a Python check for incremental pulls: a
 change whose row is no longer in scope becomes a tombstone on the device. (Its
@@ -26,14 +28,18 @@ from sqlalchemy import and_, false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from server.billing.models import LedgerEntry
+from server.applications.models import Application
+from server.billing.models import CashHandover, LedgerEntry
 from server.changes.models import ChangeLog
 from server.customers.models import Account
 from server.meters.models import Meter, MeterReading, MeterSwap
+from server.monitoring.models import InspectionFinding
 from server.notifications.models import Notification
+from server.outages.models import Outage, OutageArea
 from server.payments.models import PaymentOrder
 from server.photos.models import PhotoLink
 from server.stations.models import TransformerArea
+from server.work_orders import service as work_orders
 from server.work_orders.models import WorkOrder, WorkOrderEvent
 from shared.enums import FIELD_ROLES, OFFICE_ROLES, MeterStatus, Role
 from shared.timeutil import LOCAL_TZ, utcnow
@@ -41,7 +47,7 @@ from shared.workorders.state_machine import Actor
 
 READING_DAYS = 90
 _HANGERS = {"work_order_event": WorkOrderEvent, "meter_swap": MeterSwap,
-            "photo_link": PhotoLink}
+            "photo_link": PhotoLink, "inspection_finding": InspectionFinding}
 _MONEY = frozenset({"ledger_entry", "notification", "payment_order"})
 
 
@@ -65,7 +71,8 @@ class DeviceScope:
     def orders_clause(self) -> ColumnElement[bool]:
         a = self.actor
         if a.role == Role.CUSTOMER:
-            return WorkOrder.account_id.in_(sorted(a.account_ids))  # type: ignore[union-attr]
+            return and_(WorkOrder.account_id.in_(sorted(a.account_ids)),  # type: ignore[union-attr]
+                        work_orders.customer_may_see_kind())
         if a.role in FIELD_ROLES:
             return WorkOrder.assignee_id == a.user_id  # type: ignore[return-value]
         if self.county_wide:
@@ -115,6 +122,12 @@ class DeviceScope:
             return self.orders_clause()
         if entity in _MONEY:
             return self._money_where(entity)
+        if entity == "outage":
+            return self._outage_where()
+        if entity == "cash_handover":  # an agent's phone: the counter's confirmations
+            return CashHandover.agent_id == self.actor.user_id  # type: ignore[return-value]
+        if entity == "application":
+            return self._application_where()
         model = _HANGERS[entity]
         return model.work_order_id.in_(  # type: ignore[no-any-return]
             select(WorkOrder.id).where(self.orders_clause()))
@@ -125,6 +138,28 @@ class DeviceScope:
         model = _HANGERS[entity]
         return model.work_order_id.in_(  # type: ignore[no-any-return]
             select(WorkOrder.id).where(self.orders_clause(), WorkOrder.id >= order_id))
+
+    def _outage_where(self) -> ColumnElement[bool]:
+        """Planned outage notices: a customer's phone holds those of their accounts'
+        areas; office devices their station's (county-wide: all); field phones none."""
+        if self.role == Role.CUSTOMER:
+            areas = select(Account.area_id).where(self.accounts_clause())
+            return Outage.id.in_(select(OutageArea.outage_id).where(  # type: ignore[attr-defined]
+                OutageArea.area_id.in_(areas)))  # type: ignore[attr-defined]
+        if self.county_wide:
+            return true()
+        if self.role in OFFICE_ROLES:
+            return Outage.station_id == self.actor.station_id  # type: ignore[return-value]
+        return false()
+
+    def _application_where(self) -> ColumnElement[bool]:
+        a = self.actor
+        if a.role == Role.CUSTOMER:
+            return or_(Application.applicant_user_id == a.user_id,  # type: ignore[arg-type]
+                       Application.account_id.in_(sorted(a.account_ids)))  # type: ignore[union-attr]
+        if a.role == Role.AGENT and a.station_id is not None:
+            return Application.station_id == a.station_id  # type: ignore[return-value]
+        return false()
 
     def _money_where(self, entity: str) -> ColumnElement[bool]:
         a = self.actor
@@ -150,7 +185,14 @@ class DeviceScope:
         own_scope_moves = or_(ChangeLog.entity != "scope", ChangeLog.user_id == a.user_id)
         common = ChangeLog.entity.in_(["station", "transformer_area"])  # type: ignore[attr-defined]
         if a.role == Role.CUSTOMER:
-            mine = ChangeLog.account_id.in_(sorted(a.account_ids))  # type: ignore[union-attr]
+            # their accounts' changes, outages of their accounts' stations, and what
+            # concerns them before they have an account (an application, its notices)
+            stations = select(Account.station_id).where(self.accounts_clause())
+            mine = or_(ChangeLog.account_id.in_(sorted(a.account_ids)),  # type: ignore[union-attr]
+                       and_(ChangeLog.entity == "outage",
+                            ChangeLog.station_id.in_(stations)),  # type: ignore[union-attr]
+                       and_(ChangeLog.entity.in_(["application", "notification"]),  # type: ignore[attr-defined]
+                            ChangeLog.user_id == a.user_id))
         elif a.role in FIELD_ROLES:
             job_accounts = select(WorkOrder.account_id).where(
                 WorkOrder.assignee_id == a.user_id)
@@ -160,7 +202,8 @@ class DeviceScope:
                 mine = or_(mine, and_(ChangeLog.entity == "meter",
                                       ChangeLog.station_id == a.station_id))
             if a.role == Role.AGENT:
-                mine = or_(mine, and_(ChangeLog.entity.in_(["account", "meter"]),  # type: ignore[attr-defined]
+                mine = or_(mine, and_(ChangeLog.entity.in_(["account", "meter",  # type: ignore[attr-defined]
+                                                            "application"]),
                                       ChangeLog.station_id == a.station_id))
         elif self.county_wide:
             mine = true()
@@ -200,6 +243,20 @@ class DeviceScope:
             return row["id"] in self.order_ids
         if entity in _MONEY:
             return self._money_contains(entity, row)
+        if entity == "cash_handover":
+            return row.get("agent_id") == self.actor.user_id
+        if entity == "outage":
+            if self.role == Role.CUSTOMER:
+                return bool(self.area_ids & set(row.get("area_ids") or []))
+            return self.county_wide or (self.role in OFFICE_ROLES
+                                        and row["station_id"] == self.actor.station_id)
+        if entity == "application":
+            a = self.actor
+            if a.role == Role.CUSTOMER:
+                return (row.get("applicant_user_id") == a.user_id
+                        or row.get("account_id") in self.account_ids)
+            return a.role == Role.AGENT and a.station_id is not None and (
+                row.get("station_id") == a.station_id)
         return row.get("work_order_id") in self.order_ids
 
     def _money_contains(self, entity: str, row: dict[str, Any]) -> bool:
@@ -212,6 +269,15 @@ class DeviceScope:
             return a.role == Role.CUSTOMER and row.get("account_id") in a.account_ids
         return row.get("user_id") == a.user_id or (
             a.role == Role.CUSTOMER and row.get("account_id") in a.account_ids)
+
+
+def holds_order(session: Session, actor: Actor, order_id: str) -> bool:
+    """Do this user's devices hold the work order now (is it in their sync scope)? A job
+    reassigned to another crew is not: the old crew's phone got its tombstone."""
+    scope = build_scope(session, actor)
+    found = session.execute(select(WorkOrder.id).where(
+        WorkOrder.id == order_id, scope.orders_clause())).first()
+    return found is not None
 
 
 def build_scope(session: Session, actor: Actor) -> DeviceScope:

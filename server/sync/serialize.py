@@ -11,10 +11,13 @@ from typing import Any
 from sqlalchemy import Select, Table, select
 from sqlmodel import Session
 
-from server.billing.models import LedgerEntry
+from server.applications.models import Application
+from server.billing.models import CashHandover, LedgerEntry
 from server.customers.models import Account
 from server.meters.models import Meter, MeterReading, MeterSwap
+from server.monitoring.models import InspectionFinding
 from server.notifications.models import Notification
+from server.outages.models import Outage
 from server.payments.models import PaymentOrder
 from server.photos.models import PhotoLink
 from server.stations.models import Station, TransformerArea
@@ -26,6 +29,9 @@ MODELS: dict[str, Any] = {
     "meter": Meter, "meter_reading": MeterReading, "work_order": WorkOrder,
     "work_order_event": WorkOrderEvent, "meter_swap": MeterSwap, "photo_link": PhotoLink,
     "ledger_entry": LedgerEntry, "notification": Notification, "payment_order": PaymentOrder,
+    "outage": Outage, "cash_handover": CashHandover,
+    "application": Application,
+    "inspection_finding": InspectionFinding,
 }
 #: Columns never sent to a device.
 HIDDEN: dict[str, frozenset[str]] = {
@@ -33,6 +39,7 @@ HIDDEN: dict[str, frozenset[str]] = {
     "ledger_entry": frozenset({"dedupe_key"}),
     "notification": frozenset({"dedupe_key"}),
     "payment_order": frozenset({"idempotency_key"}),
+    "application": frozenset({"id_card_digest"}),
 }
 
 

@@ -18,7 +18,9 @@ class WorkOrder(SQLModel, table=True):
     # jobs per crew, on a county-sized table (bench/office_bench.py)
     __table_args__ = (Index("ix_work_order_station_status", "station_id", "status"),
                       Index("ix_work_order_assignee_status", "assignee_id", "status",
-                            "area_id"))
+                            "area_id"),
+                      # the review queue: recent resolutions (server.supervision.reviews)
+                      Index("ix_work_order_status_resolved", "status", "resolved_at"))
 
     id: str = id_field()
     code: str = Field(max_length=24, unique=True)

@@ -20,11 +20,13 @@ from sqlmodel import Session, select
 from server.customers.models import Account
 from server.db import bump_counter
 from server.meters.models import Meter, MeterSwap
+from server.notifications.service import notify
 from server.photos.models import Photo, PhotoLink
 from server.stations.models import TransformerArea
 from server.uow import Scope, UnitOfWork
 from server.users.models import User
 from server.work_orders.models import WorkOrder, WorkOrderEvent
+from shared.billing.notices import NoticeKind
 from shared.enums import (
     FIELD_ROLES,
     OPEN_STATUSES,
@@ -38,9 +40,11 @@ from shared.enums import (
 from shared.errors import DomainError, ErrorCode
 from shared.timeutil import LOCAL_TZ, utcnow
 from shared.workorders import deadlines
+from shared.workorders.notices import JOB_NOTICES
 from shared.workorders.rules import Decision, JobState, decide
 from shared.workorders.state_machine import (
     ASSIGNEE_ROLES,
+    CUSTOMER_HIDDEN_KINDS,
     REPORTER_ROLES,
     Action,
     Actor,
@@ -51,6 +55,8 @@ from shared.workorders.state_machine import (
 )
 
 S = WorkOrderStatus
+_APPLICATION_JOB_KINDS = frozenset({WorkOrderKind.NEW_CONNECTION, WorkOrderKind.CAPACITY_CHANGE,
+                                    WorkOrderKind.ACCOUNT_CHANGE})
 
 
 def scope_for_order(order: WorkOrder) -> Scope:
@@ -64,6 +70,12 @@ def facts(order: WorkOrder) -> OrderFacts:
 
 
 # -- visibility -----------------------------------------------------------------------
+def customer_may_see_kind() -> ColumnElement[bool]:
+    """SQL condition: a job of a kind customers see (``CUSTOMER_HIDDEN_KINDS``: not)."""
+    return WorkOrder.kind.not_in(  # type: ignore[attr-defined,no-any-return]
+        sorted(k.value for k in CUSTOMER_HIDDEN_KINDS))
+
+
 def visible_clause(actor: Actor) -> ColumnElement[bool]:
     """SQL condition: the work orders ``actor`` may see."""
     if actor.role == Role.ADMIN or (actor.role in (Role.DISPATCHER, Role.MANAGER)
@@ -77,9 +89,10 @@ def visible_clause(actor: Actor) -> ColumnElement[bool]:
                    and_(WorkOrder.station_id == actor.station_id,
                         WorkOrder.kind.in_(kinds)))  # type: ignore[attr-defined]
     if actor.role == Role.CUSTOMER:
-        return or_(WorkOrder.account_id.in_(sorted(actor.account_ids)),  # type: ignore[union-attr]
-                   and_(WorkOrder.account_id.is_(None),  # type: ignore[union-attr]
-                        WorkOrder.reporter_id == actor.user_id))
+        return and_(or_(WorkOrder.account_id.in_(sorted(actor.account_ids)),  # type: ignore[union-attr]
+                        and_(WorkOrder.account_id.is_(None),  # type: ignore[union-attr]
+                             WorkOrder.reporter_id == actor.user_id)),
+                    customer_may_see_kind())
     return false()
 
 
@@ -277,15 +290,57 @@ def act(uow: UnitOfWork, *, actor: Actor, order_id: str, action: Action,
     if action == Action.ADD_PHOTO:
         _link_photo(uow, order, sha256=decision.fields["sha256"], actor=actor, purpose="job",
                     caption=decision.fields["caption"])
-    apply_decision(uow, order, decision, actor=actor, at=at,
-                   event_data={**decision.event_data, **known}, event_id=event_id)
+    event = apply_decision(uow, order, decision, actor=actor, at=at,
+                           event_data={**decision.event_data, **known}, event_id=event_id)
+    _tell_customer(uow, order, action, event, fields=decision.fields, at=at)
+    if action == Action.RESOLVE and order.kind in _APPLICATION_JOB_KINDS:
+        # a business application's survey or installation step is done (issue 13)
+        from server.applications.service import on_job_resolved
+
+        on_job_resolved(uow, order=order, actor=actor, at=at)
+    audit_decision(uow, order_id=order.id, decision=decision, known=known)
+    return ActResult(order, False)
+
+
+def does_more_than_the_row(*, action: Action, kind: str, account_id: str | None) -> bool:
+    """Whether taking ``action`` on a job does more than change its row and add its event:
+    the customer is told (inbox, SMS), or a business application's step follows. The
+    set-wise push leaves such ops to ``act``."""
+    return ((account_id is not None and action in JOB_NOTICES
+             and WorkOrderKind(kind) not in CUSTOMER_HIDDEN_KINDS)
+            or (action == Action.RESOLVE and kind in _APPLICATION_JOB_KINDS))
+
+
+def audit_decision(uow: UnitOfWork, *, order_id: str, decision: Decision,
+                   known: dict[str, Any] | None = None) -> None:
+    """Audit a stored decision that moved the job (or a reassignment, a confirmation)."""
+    action = decision.action
     if decision.from_status != decision.to_status or action in (Action.REASSIGN,
                                                                   Action.CONFIRM):
         uow.audit(action=f"work_order.{action.value}", entity="work_order",
-                  entity_id=order.id, before={"status": decision.from_status.value},
-                  after={"status": decision.to_status.value, **decision.data, **known},
+                  entity_id=order_id, before={"status": decision.from_status.value},
+                  after={"status": decision.to_status.value, **decision.data, **(known or {})},
                   reason=decision.fields.get("reason"))
-    return ActResult(order, False)
+
+
+def _tell_customer(uow: UnitOfWork, order: WorkOrder, action: Action, event: WorkOrderEvent,
+                   *, fields: dict[str, Any], at: datetime) -> None:
+    """The one place a job's progress reaches its customer's inbox (and SMS)."""
+    kind = JOB_NOTICES.get(action)
+    if kind is None or order.account_id is None:
+        return
+    if WorkOrderKind(order.kind) in CUSTOMER_HIDDEN_KINDS:
+        return  # internal work (a usage inspection): its customer is never told of it
+    account = uow.session.get(Account, order.account_id)
+    if account is None:
+        return
+    crew = uow.session.get(User, order.assignee_id) if order.assignee_id else None
+    notify(uow, account=account, kind=NoticeKind(kind), at=at,
+           dedupe_key=f"job:{event.id}",
+           params={"code": order.code, "work_order_id": order.id,
+                   "crew": crew.display_name if crew else "",
+                   "resolution": (fields.get("resolution") or order.resolution or "")[:200],
+                   "reason": (fields.get("reason") or "")[:200]})
 
 
 def _event(uow: UnitOfWork, order: WorkOrder, *, action: Action, before: S | None,

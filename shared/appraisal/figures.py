@@ -47,6 +47,21 @@ class JobFacts:
 
 
 @dataclass(frozen=True)
+class StepFacts:
+    """One step of a business application that someone ended (accepted it, decided the
+    scheme, …): when, and by when it was due."""
+
+    application_id: str
+    code: str
+    step: str
+    station_id: str
+    ended_by: str | None
+    ended_at: datetime
+    due_at: datetime | None
+    work_order_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Figure:
     key: str
     value: float | None       # None: no job to compute it from
@@ -88,6 +103,9 @@ EXPLAIN: dict[str, tuple[str, str]] = {
     "response_rate": ("评价率：有客户评价的工单比例", "Share of jobs the customer rated"),
     "returned": ("审核退回：被站长审核退回重做的次数",
                  "Times the manager's review returned a job"),
+    "app_steps_on_time": ("业扩环节按时率：本期办结的业扩/变更申请环节中，在环节时限内办结的比例",
+                          "Of the business-application steps ended in the period, the share "
+                          "ended within the step's deadline"),
 }
 
 
@@ -103,6 +121,7 @@ FIGURE_NAMES: dict[str, tuple[str, str]] = {
     "satisfaction": ("满意度（星）", "Satisfaction (stars)"),
     "response_rate": ("评价率（%）", "Rated by customer (%)"),
     "returned": ("审核退回（次）", "Returned by review"),
+    "app_steps_on_time": ("业扩环节按时率（%）", "Application steps on time (%)"),
 }
 
 
@@ -178,8 +197,10 @@ def fixed_first_time(job: JobFacts) -> bool:
                    for r in job.reopened_at)
 
 
-def scorecard(subject: str, period: str, jobs: Sequence[JobFacts]) -> Scorecard:
-    """The figures for ``jobs`` (those resolved in ``period`` by the subject)."""
+def scorecard(subject: str, period: str, jobs: Sequence[JobFacts],
+              steps: Sequence[StepFacts] = ()) -> Scorecard:
+    """The figures for ``jobs`` (those resolved in ``period`` by the subject) and ``steps``
+    (application steps the subject ended in ``period``)."""
     accept, n_accept = _median(_minutes(j.dispatched_at, j.accepted_at) for j in jobs)
     arrive, n_arrive = _median(_minutes(j.dispatched_at, j.arrived_at) for j in jobs)
     finish_min, n_finish = _median(_minutes(j.dispatched_at, j.resolved_at) for j in jobs)
@@ -190,6 +211,8 @@ def scorecard(subject: str, period: str, jobs: Sequence[JobFacts]) -> Scorecard:
     rated = [j for j in jobs if j.rating is not None]
     low_rated = [j for j in rated if (j.rating or 0) <= 3]
     returned = [j for j in jobs if j.returned]
+    timed = [s for s in steps if s.due_at is not None]
+    late_steps = [s for s in timed if s.due_at is not None and s.ended_at > s.due_at]
     n = len(jobs)
     figures = {
         "handled": Figure("handled", float(n), n, "count", tuple(j.id for j in jobs)),
@@ -211,6 +234,9 @@ def scorecard(subject: str, period: str, jobs: Sequence[JobFacts]) -> Scorecard:
         "response_rate": Figure("response_rate", _share(len(rated), n), n, "%"),
         "returned": Figure("returned", float(sum(j.returned for j in jobs)), n, "count",
                            tuple(j.id for j in returned)),
+        "app_steps_on_time": Figure(
+            "app_steps_on_time", _share(len(timed) - len(late_steps), len(timed)), len(timed),
+            "%", tuple(s.work_order_id for s in late_steps if s.work_order_id)),
     }
     return Scorecard(subject=subject, period=period, handled=n,
                      by_kind=dict(sorted(Counter(j.kind for j in jobs).items())),
@@ -221,7 +247,7 @@ def scorecard(subject: str, period: str, jobs: Sequence[JobFacts]) -> Scorecard:
 RANK_BY: dict[str, bool] = {"conformity": True, "first_fix": True, "satisfaction": True,
                             "handled": True, "arrive_on_time": True, "accept_min": False,
                             "arrive_min": False, "finish_h": False, "returned": False,
-                            "response_rate": True}
+                            "response_rate": True, "app_steps_on_time": True}
 
 
 def ranked(cards: Sequence[Scorecard], by: str = "conformity") -> list[tuple[int, Scorecard]]:

@@ -66,10 +66,17 @@ def days_left(balance_fen: int, daily_costs_fen: Sequence[int]) -> Decimal | Non
     return (Decimal(balance_fen) / avg).quantize(Decimal("0.1"), rounding=ROUND_FLOOR)
 
 
-def level(balance_fen: int, left: Decimal | None, policy: Policy) -> AlertLevel:
+#: Care-list accounts are told (and visited) this many times earlier.
+CARE_FACTOR = 2
+
+
+def level(balance_fen: int, left: Decimal | None, policy: Policy, *, care: bool = False
+          ) -> AlertLevel:
     if balance_fen < 0:
         return AlertLevel.ARREARS
-    if balance_fen < policy.low_balance_fen or (left is not None and left < policy.low_days):
+    factor = CARE_FACTOR if care else 1
+    if balance_fen < policy.low_balance_fen * factor or (
+            left is not None and left < policy.low_days * factor):
         return AlertLevel.LOW
     return AlertLevel.OK
 

@@ -10,6 +10,8 @@ from enum import StrEnum
 from typing import Any
 
 from shared.money import fen_to_yuan
+from shared.outages import OUTAGE_TEXTS
+from shared.workorders.notices import JOB_TEXTS
 
 
 class NoticeKind(StrEnum):
@@ -19,6 +21,13 @@ class NoticeKind(StrEnum):
     RECONNECT = "reconnect"
     RECHARGE_CREDITED = "recharge_credited"
     PAYMENT_DECLINED = "payment_declined"
+    JOB_DISPATCHED = "job_dispatched"
+    JOB_EN_ROUTE = "job_en_route"
+    JOB_ARRIVED = "job_arrived"
+    JOB_RESOLVED = "job_resolved"
+    JOB_REOPENED = "job_reopened"
+    OUTAGE_PLANNED = "outage_planned"
+    OUTAGE_CANCELLED = "outage_cancelled"
 
 
 _TEXTS: dict[NoticeKind, tuple[tuple[str, str], tuple[str, str]]] = {
@@ -55,6 +64,9 @@ _TEXTS: dict[NoticeKind, tuple[tuple[str, str], tuple[str, str]]] = {
                              "paid; nothing was charged."),
     ),
 }
+
+
+_TEXTS.update({NoticeKind(k): v for k, v in (JOB_TEXTS | OUTAGE_TEXTS).items()})
 
 
 class _Lenient(dict[str, Any]):

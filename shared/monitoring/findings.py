@@ -10,14 +10,19 @@ photo, and every outcome but "meter OK" / "nothing found" a note saying what was
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from shared.enums import WorkOrderKind
 from shared.errors import DomainError, ErrorCode
 from shared.ids import is_uuid
 from shared.meter_rules import SHA256_RE, validate_reading
+from shared.workorders.rules import Decision, JobState, decide
+from shared.workorders.state_machine import Action, Actor
 
 MAX_PHOTOS = 10
 MAX_NOTE = 2000
@@ -31,6 +36,15 @@ class FindingOutcome(StrEnum):
     WIRING_OR_MAPPING = "wiring_or_mapping"
     NOTHING_FOUND = "nothing_found"
 
+
+#: What the job's resolution says of each outcome (Chinese, English).
+OUTCOME_TEXT = {
+    FindingOutcome.METER_OK: ("电表正常", "meter OK"),
+    FindingOutcome.METER_FAULT: ("电表故障", "meter fault"),
+    FindingOutcome.TAMPERING: ("发现窃电/私改计量", "tampering found"),
+    FindingOutcome.WIRING_OR_MAPPING: ("接线或户变关系错误", "wiring or mapping error"),
+    FindingOutcome.NOTHING_FOUND: ("未发现异常", "nothing found"),
+}
 
 #: Outcomes that must say in a note what was seen.
 NOTE_REQUIRED = frozenset({FindingOutcome.METER_FAULT, FindingOutcome.TAMPERING,
@@ -103,3 +117,22 @@ def validate_finding(data: dict[str, Any]) -> Finding:
     if outcome == FindingOutcome.TAMPERING and not photos:
         raise DomainError(ErrorCode.FINDING_PHOTO_REQUIRED)
     return Finding(outcome, register, load, tuple(dict.fromkeys(photos)), note, area)
+
+
+def resolve_fields(finding: Finding) -> dict[str, Any]:
+    """The ``resolve`` a finding makes of its job: the outcome in words, and the cause."""
+    zh, en = OUTCOME_TEXT[finding.outcome]
+    note = f"{finding.note}" if finding.note else ""
+    return {"resolution": f"检查结果：{zh}。{note}\nFinding: {en}."[:2000],
+            "cause": f"inspection:{finding.outcome.value}"}
+
+
+def decide_finding(state: JobState, actor: Actor | None, data: Mapping[str, Any],
+                   at: datetime) -> tuple[Finding, Decision]:
+    """Recording a finding on a job, decided: the finding checked, the job's kind, then the
+    state machine's ``resolve`` (the assignee, on site). The server's service and the
+    phone (its action and its overlay of a pending finding) call this same function."""
+    finding = validate_finding(dict(data))
+    if state.kind != WorkOrderKind.USAGE_INSPECTION:
+        raise DomainError(ErrorCode.FINDING_WRONG_KIND)
+    return finding, decide(state, actor, Action.RESOLVE, resolve_fields(finding), at)

@@ -12,7 +12,7 @@ action and its fields, and the time it happened, and returns a ``Decision``:
 
 or raises a ``DomainError`` with the same code wherever it runs. The order of refusals
 is fixed: the swap's own preconditions (``record_swap``), then the state machine (role,
-status, relationship), then what the job lacks (a swap before ``resolve``), then the
+relationship, status), then what the job lacks (a swap before ``resolve``), then the
 reason where the state machine's table says one is required, then the other fields.
 
 It is called by the server's service (``server.work_orders.service.act`` and the meter

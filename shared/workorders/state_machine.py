@@ -64,6 +64,8 @@ class Actor:
     role: Role
     station_id: str | None = None
     account_ids: frozenset[str] = field(default_factory=frozenset)
+    #: the signed-in device the action came from (audit), when known
+    device_id: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -134,9 +136,10 @@ TRANSITIONS: dict[Action, Transition] = {
 ASSIGNEE_ROLES: dict[WorkOrderKind, frozenset[Role]] = {
     WorkOrderKind.FAULT_REPAIR: frozenset({Role.CREW}),
     WorkOrderKind.METER_SWAP: frozenset({Role.METER_TECH}),
-    WorkOrderKind.NEW_CONNECTION: frozenset({Role.METER_TECH, Role.AGENT}),
-    WorkOrderKind.CAPACITY_CHANGE: frozenset({Role.METER_TECH, Role.AGENT}),
-    WorkOrderKind.ACCOUNT_CHANGE: frozenset({Role.AGENT}),
+    # business applications (issue 13): crews survey the site, technicians install
+    WorkOrderKind.NEW_CONNECTION: frozenset({Role.METER_TECH, Role.AGENT, Role.CREW}),
+    WorkOrderKind.CAPACITY_CHANGE: frozenset({Role.METER_TECH, Role.AGENT, Role.CREW}),
+    WorkOrderKind.ACCOUNT_CHANGE: frozenset({Role.AGENT, Role.CREW}),
     WorkOrderKind.USAGE_INSPECTION: frozenset({Role.AGENT, Role.CREW}),
     WorkOrderKind.CARE_VISIT: frozenset({Role.AGENT}),
 }
@@ -150,6 +153,10 @@ CUSTOMER_REPORTABLE = frozenset(
         WorkOrderKind.ACCOUNT_CHANGE,
     }
 )
+#: Kinds a customer never sees, even on their own account: a usage inspection is internal
+#: work (its evidence and finding may name a suspicion of theft, and a theft's follow-up is
+#: one too).
+CUSTOMER_HIDDEN_KINDS = frozenset({WorkOrderKind.USAGE_INSPECTION})
 #: Staff roles that may raise a job on someone's behalf (hotline, counter).
 REPORTER_ROLES = frozenset({Role.DISPATCHER, Role.AGENT, Role.MANAGER, Role.ADMIN})
 
@@ -188,14 +195,22 @@ def _role_may(t: Transition, role: Role) -> bool:
 def check(order: OrderFacts, actor: Actor, action: Action) -> Transition:
     """Return the transition if ``actor`` may take ``action`` on ``order`` now, else raise.
 
-    The error says *why*, most fundamental first: the role can never do it, the status
-    does not allow it, or the actor is not the job's assignee / owner / office.
+    The error says *why*, most fundamental first: the role can never do it, the actor is
+    not the job's assignee / owner / office, or the status does not allow it. (Who comes
+    before the status: a crew whose job was reassigned hears ``WO_NOT_ASSIGNEE`` whatever
+    the new crew did with it since -- issue 8, item 9.)
     """
     t = TRANSITIONS[action]
     if action == Action.REPORT:
         return check_report(kind=order.kind, account_id=order.account_id, actor=actor)
     if not _role_may(t, actor.role):
         raise DomainError(ErrorCode.WO_ROLE_NOT_ALLOWED, action=action.value, role=actor.role)
+    if not _parties_of(actor, order) & t.parties:
+        if actor.role in FIELD_ROLES:
+            raise DomainError(ErrorCode.WO_NOT_ASSIGNEE, action=action.value)
+        if actor.role == Role.CUSTOMER:
+            raise DomainError(ErrorCode.WO_NOT_OWNER, action=action.value)
+        raise DomainError(ErrorCode.FORBIDDEN, action=action.value)
     sources = t.sources
     if actor.role == Role.CUSTOMER and t.customer_from is not None:
         sources = t.customer_from
@@ -203,13 +218,6 @@ def check(order: OrderFacts, actor: Actor, action: Action) -> Transition:
         raise DomainError(
             ErrorCode.WO_TRANSITION_NOT_ALLOWED, action=action.value, status=order.status.value
         )
-    parties = _parties_of(actor, order) & t.parties
-    if not parties:
-        if actor.role in FIELD_ROLES:
-            raise DomainError(ErrorCode.WO_NOT_ASSIGNEE, action=action.value)
-        if actor.role == Role.CUSTOMER:
-            raise DomainError(ErrorCode.WO_NOT_OWNER, action=action.value)
-        raise DomainError(ErrorCode.FORBIDDEN, action=action.value)
     return t
 
 

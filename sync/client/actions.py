@@ -19,6 +19,7 @@ from shared.enums import MeterStatus, Role, WorkOrderKind
 from shared.errors import DomainError, ErrorCode
 from shared.ids import new_id
 from shared.meter_rules import SwapContext, SwapDraft, centi_to_kwh, validate_swap
+from shared.monitoring.findings import decide_finding
 from shared.numbers import reading_text
 from shared.timeutil import utcnow
 from shared.workorders import fields
@@ -160,6 +161,27 @@ class Actions:
         validate_swap(draft, self._swap_context(view, draft))
         shas = [s for s in (draft.old_face_photo, draft.new_face_photo) if s]
         return self._queue(view, Action.RECORD_SWAP, decision.fields, shas)
+
+    def record_finding(self, order_id: str, data: dict[str, Any]) -> OutboxEntry:
+        """Record an inspection job's finding (``inspection.finding@1``), offline: checked
+        by ``shared.monitoring.findings.decide_finding`` as the server will (the finding,
+        the job's kind, ``resolve`` by its assignee on site); one finding per job. The
+        photos are hashes of photos already kept (``take_photo``)."""
+        who = self._who()
+        detail = self.read.job(order_id)
+        if detail is None:
+            raise DomainError(ErrorCode.WORK_ORDER_NOT_FOUND, work_order=order_id)
+        if detail.finding is not None:
+            raise DomainError(ErrorCode.FINDING_ALREADY_RECORDED)
+        view = detail.job
+        finding, _ = decide_finding(JobState.of(view.row), who.actor, data, utcnow())
+        payload = {"id": new_id(), **finding.to_json()}
+        base = view.server_row.get("version") if view.server_row else None
+        entry = self.store.enqueue(T.INSPECTION_FINDING.value, view.id, payload,
+                                   list(finding.photos),
+                                   base_version=int(base) if base is not None else None)
+        self.on_change()
+        return entry
 
     def cash_recharge(self, *, account_id: str, amount_fen: int, receipt_no: str
                       ) -> OutboxEntry:

@@ -1,29 +1,43 @@
-"""The sync engine: one pass (``sync_once``) and the loop that runs passes on a timer.
+"""The sync engine: one pass (``sync_once``), and the device's one sync scheduler.
 
 A pass pushes the outbox (``sync.client.push``), uploads queued photos
 (``sync.client.upload``) and pulls changes until there are no more
-(``sync.client.pull``); an interrupted upload still lets the pull run (the pass then
-counts as failed and is retried with backoff). Only one pass runs at a time.
+(``sync.client.pull``). Ops go before photos: an upload stops between chunks as soon as
+a new op is made (``nudge``), the pass pushes it and then resumes the photos, so a status
+change never waits behind a queue of photos on a slow link. An interrupted upload still
+lets the pull run (the pass then counts as failed and is retried with backoff). Only one
+pass runs at a time.
 
-The loop (``start``/``run_forever``) runs a pass, then sleeps:
+The scheduler (``start``/``run_forever``) is the only thing that decides when to sync
+(the app has no timer of its own). It runs a pass, then sleeps:
 
 * after success, ``interval_s`` (sooner if an op asked to be retried earlier);
-* after a transient failure, an exponential backoff with jitter
-  (``sync.client.backoff``), at least what ``Retry-After`` asked;
-* when signed out or the app is too old, until nudged (sign-in, update) or the cap.
+* after a transient failure, ``backoff_s`` (exponential, full jitter), never less than
+  ``min_gap_s`` and never before what ``Retry-After`` asked;
+* when signed out or the app is too old, until nudged (sign-in, update) or ``IDLE_S``.
 
-``nudge()`` wakes it at once (a new local op, connectivity back); nudges closer than
-``MIN_GAP_S`` to the last pass wait out the gap, so a burst of taps makes one request,
-and a nudge never cuts short the wait a server asked for (``Retry-After``).
+``nudge()`` wakes it at once (a new local op, connectivity back, "sync now"); nudges
+closer than ``min_gap_s`` to the last pass wait out the gap, so a burst of taps makes one
+request, and a nudge never cuts short the wait a server asked for (``Retry-After``).
+
+While the last pass succeeded, a second thread (``live``) keeps one long-poll pull open
+(``wait`` ≤ ``LONG_POLL_S``): a change the server commits in the user's scope reaches the
+read model as soon as the server answers. A server that ignores ``wait`` answers at once;
+then the listener waits out ``poll_s`` between polls (never a hot loop).
+
 Every failure is recorded in the store (``last_error``) and shown by ``status()``; the
-loop never dies on an error and never retries in a tight loop.
+loop never dies on an error and never retries in a tight loop. ``subscribe(fn)`` calls
+``fn()`` (from the engine's threads) after every pass, every live page and every change
+of reachability: the app refreshes what it shows then, instead of polling.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -47,9 +61,15 @@ from sync.client.transport import Transport
 from sync.client.upload import PhotoUploader, UploadReport
 from sync.protocol import DEFAULT_PULL_LIMIT
 
+log = logging.getLogger(__name__)
+
 #: How long to wait when nothing can be done until a sign-in or an update nudges the loop.
 IDLE_S = 300.0
 MIN_GAP_S = 1.0
+#: The long poll's ``wait`` (the server holds a pull up to this long).
+LONG_POLL_S = 25.0
+#: Between polls when the server answers an empty long poll early (it ignores ``wait``).
+POLL_S = 20.0
 
 
 @dataclass
@@ -66,19 +86,32 @@ class SyncReport:
 class SyncEngine:
     def __init__(self, store: Store, transport: Transport, *, interval_s: float = 60.0,
                  pull_limit: int = DEFAULT_PULL_LIMIT, rng: random.Random | None = None,
-                 min_gap_s: float = MIN_GAP_S) -> None:
+                 min_gap_s: float = MIN_GAP_S, live: bool = True,
+                 long_poll_s: float = LONG_POLL_S, poll_s: float = POLL_S,
+                 backoff_cap_s: float | None = None) -> None:
         self.store = store
         self.transport = transport
         self.interval_s = interval_s
         self.min_gap_s = min_gap_s
+        self.live = live
+        self.long_poll_s = long_poll_s
+        self.poll_s = poll_s
+        self.backoff_cap_s = backoff_cap_s
         self.rng = rng or random.Random()
         self.pusher = Pusher(store, transport, self.rng)
         self.uploader = PhotoUploader(store, transport)
         self.puller = Puller(store, transport, limit=pull_limit)
         self._pass_lock = threading.Lock()
         self._wake = threading.Event()
+        self._local_change = threading.Event()  # an op was made: uploads give way
         self._stopping = threading.Event()
+        self._healthy = threading.Event()  # the last pass succeeded: the listener may poll
         self._thread: threading.Thread | None = None
+        self._listener: threading.Thread | None = None
+        self._subscribers: list[Callable[[], None]] = []
+        self.live_pages = 0
+        self._listen_failures = 0
+        transport.on_reachable = lambda _value: self._emit()
         self._syncing = False
         self._next_at: datetime | None = None
         self._last_pass_at: float = 0.0
@@ -137,10 +170,17 @@ class SyncEngine:
         if who is None:
             raise NotSignedIn("nobody is signed in on this device")
         report = SyncReport()
+        self._local_change.clear()  # before the push: an op made after it sets it again
         report.push = self.pusher.run(who)
         upload_failed: TransientError | None = None
         try:
-            report.upload = self.uploader.run()
+            while True:  # photos, giving way to every op made meanwhile
+                upload = self.uploader.run(give_way=self._local_change.is_set)
+                report.upload.add(upload)
+                if not upload.gave_way:
+                    break
+                self._local_change.clear()
+                report.push.merge(self.pusher.run(who))
         except TransientError as exc:  # a flaky upload must not keep fresh data away
             upload_failed = exc
         report.pull = self.puller.run()
@@ -158,6 +198,21 @@ class SyncEngine:
                 self.store.put(conn, Key.CLOCK_OFFSET, offset)
 
     # -- the loop -------------------------------------------------------------------
+    def subscribe(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` after every pass, live page and change of reachability."""
+        self._subscribers.append(fn)
+
+    def unsubscribe(self, fn: Callable[[], None]) -> None:
+        if fn in self._subscribers:
+            self._subscribers.remove(fn)
+
+    def _emit(self) -> None:
+        for fn in list(self._subscribers):
+            try:
+                fn()
+            except Exception:  # a listener's trouble never stops sync
+                log.exception("sync listener failed")
+
     def start(self) -> None:
         if self._thread is not None and self._thread.is_alive():
             return
@@ -165,28 +220,45 @@ class SyncEngine:
         self._thread = threading.Thread(target=self.run_forever, name="gridone-sync",
                                         daemon=True)
         self._thread.start()
+        if self.live:
+            self._listener = threading.Thread(target=self._listen_forever,
+                                              name="gridone-live", daemon=True)
+            self._listener.start()
 
     def stop(self, timeout: float = 35.0) -> bool:
         """Stop the loop; returns True when it has ended (a request in flight finishes or
         times out first)."""
         self._stopping.set()
+        self._healthy.set()  # lets a waiting listener see the stop
         self._wake.set()
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-            if thread.is_alive():
-                return False
-        self._thread = None
+        interrupt = getattr(self.transport, "interrupt_long_poll", None)
+        if interrupt is not None:
+            interrupt()  # a long poll in flight ends now, not in up to 25 s
+        deadline = time.monotonic() + timeout
+        for thread in (self._thread, self._listener):
+            if thread is not None:
+                thread.join(max(0.0, deadline - time.monotonic()))
+                if thread.is_alive():
+                    return False
+        self._thread = self._listener = None
+        self._healthy.clear()
         return True
 
     def nudge(self) -> None:
+        """Sync at once: a local change, the link back, or the user asked."""
+        self._local_change.set()
         self._wake.set()
 
     def run_forever(self) -> None:
         while not self._stopping.is_set():
             self._last_pass_at = time.monotonic()
             delay = self._one_round()
+            if self.failures:
+                self._healthy.clear()
+            else:
+                self._healthy.set()
             self._next_at = utcnow() + timedelta(seconds=delay)
+            self._emit()
             woke = self._wake.wait(delay)
             self._wake.clear()
             if woke and not self._stopping.is_set():
@@ -195,6 +267,10 @@ class SyncEngine:
                 if gap > 0:
                     self._stopping.wait(gap)
         self._next_at = None
+
+    def _backoff(self, failures: int | None = None) -> float:
+        n = self.failures if failures is None else failures
+        return backoff_s(n, self.rng, self.backoff_cap_s)
 
     def _one_round(self) -> float:
         """Run a pass; return how long to sleep before the next one."""
@@ -207,15 +283,57 @@ class SyncEngine:
             self.failures += 1
             if exc.retry_after:
                 self._not_before = time.monotonic() + exc.retry_after
-            return max(backoff_s(self.failures, self.rng), exc.retry_after or 0.0)
+            return max(self._backoff(), exc.retry_after or 0.0, self.min_gap_s)
         except Exception:  # recorded by sync_once; keep going, slowly
             self.failures += 1
-            return backoff_s(self.failures, self.rng)
+            return max(self._backoff(), self.min_gap_s)
         self.failures = 0
         delay = self.interval_s
         if report.retry_at is not None:
             delay = min(delay, max((report.retry_at - utcnow()).total_seconds(), MIN_GAP_S))
         return delay
+
+    # -- live delivery: one long poll open while online ------------------------------
+    def _listen_forever(self) -> None:
+        while not self._stopping.is_set():
+            self._healthy.wait()
+            if self._stopping.is_set():
+                break
+            if time.monotonic() < self._not_before:
+                self._stopping.wait(self._not_before - time.monotonic())
+                continue
+            began = time.monotonic()
+            try:
+                got = self._listen_once()
+            except Exception as exc:  # the engine's next pass records it and backs off
+                self._listen_failures += 1
+                self._healthy.clear()
+                retry_after = getattr(exc, "retry_after", None)
+                if retry_after:  # the server asked everyone on this device to wait
+                    self._not_before = max(self._not_before, time.monotonic() + retry_after)
+                else:
+                    self.nudge()
+                self._stopping.wait(max(self.min_gap_s,
+                                        self._backoff(self._listen_failures)))
+                continue
+            self._listen_failures = 0
+            if got is not None and got.changes:
+                self._emit()
+            if got is not None and got.more:
+                self.nudge()  # the rest comes with a full pull
+            elapsed = time.monotonic() - began
+            if (got is None or not got.changes) and elapsed < self.long_poll_s / 2:
+                # answered at once without news: the server ignores ``wait``
+                self._stopping.wait(max(self.poll_s - elapsed, self.min_gap_s))
+
+    def _listen_once(self) -> PullReport | None:
+        if self.store.signed_in() is None:
+            self._healthy.clear()
+            return None
+        got = self.puller.listen(self.long_poll_s)
+        if got is not None:
+            self.live_pages += 1
+        return got
 
     # -- what the app shows and the user decides ------------------------------------
     def status(self) -> SyncStatus:

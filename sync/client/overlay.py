@@ -18,12 +18,13 @@ from typing import Any
 
 from shared.enums import AreaClass, Priority, ReportChannel, Role, WorkOrderKind, WorkOrderStatus
 from shared.errors import DomainError, ErrorCode
+from shared.monitoring.findings import decide_finding
 from shared.workorders import deadlines
 from shared.workorders.rules import Decision, JobState, decide
 from shared.workorders.state_machine import Action, Actor, check_report
 from sync.client.outbox import OutboxEntry
 from sync.client.timefmt import to_iso
-from sync.protocol import ACTION_OF, OpType
+from sync.protocol import ACTION_OF, FINDING_RESOLVES, OpType
 
 S = WorkOrderStatus
 T = OpType
@@ -127,6 +128,8 @@ def lay_over(row: dict[str, Any] | None, ops: Sequence[OutboxEntry], actor: Acto
             shown = new_report_row(op, actor, lookup)
             effects.append(Effect(op, action, None, S.REPORTED, True))
             continue
+        if op.type == T.INSPECTION_FINDING:
+            action = FINDING_RESOLVES
         if action is None:  # an op type this read model does not know: shown, not laid
             effects.append(Effect(op, None, None, None, False))
             continue
@@ -136,7 +139,13 @@ def lay_over(row: dict[str, Any] | None, ops: Sequence[OutboxEntry], actor: Acto
             continue
         before = S(shown["status"])
         try:
-            decision = step(shown, action, op.payload, actor, op.created_at, has_swap=has_swap)
+            if op.type == T.INSPECTION_FINDING:  # resolves the job, decided as the server will
+                _, decision = decide_finding(JobState.of(shown), actor, op.payload,
+                                             op.created_at)
+                apply(shown, decision)
+            else:
+                decision = step(shown, action, op.payload, actor, op.created_at,
+                                has_swap=has_swap)
         except DomainError as exc:
             effects.append(Effect(op, action, before, before, False, exc))
             continue

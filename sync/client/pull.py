@@ -1,16 +1,27 @@
 """Pulling the server's changes: page after page, each page and its cursor committed in one
-local transaction, so a crash resumes from the last committed page and no page is ever
-held in memory beside the next.
+local transaction, so a crash resumes from the last committed page.
+
+While a page is applied the next one is already on its way (``prefetch``): the request
+for page n+1 runs in a helper thread as soon as page n says ``has_more``, so the network
+and the local writes overlap. At most two pages are ever held in memory.
 
 No cursor means a full download: the device's server rows are dropped in the
 transaction that applies the first page. ``reset: true`` means the same mid-way (the
 cursor was unusable). Neither touches the outbox. After the last page (``has_more``
 false), acknowledged ops that this pull has reflected are compacted away.
+
+``listen`` is the live half: one long poll (``wait`` seconds) after the stored cursor.
+Two pulls may run at once (a pass's and the listener's); a page is applied only if the
+stored cursor is still the one it was fetched after, so the cursor never goes back.
 """
 
 from __future__ import annotations
 
+import sys
+import threading
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from shared.timeutil import utcnow
 from sync.client import outbox, rows
@@ -19,6 +30,11 @@ from sync.client.timefmt import to_iso
 from sync.client.transport import Transport
 from sync.protocol import DEFAULT_PULL_LIMIT
 
+Page = dict[str, Any]
+
+#: Python in the browser (Pyodide) has no threads: no page is fetched ahead there.
+THREADS = sys.platform != "emscripten"
+
 
 @dataclass
 class PullReport:
@@ -26,31 +42,94 @@ class PullReport:
     changes: int = 0
     resets: int = 0
     compacted: int = 0
+    #: the last page said ``has_more`` (a long poll's page: the rest is for a full pull)
+    more: bool = False
+
+
+class _Prefetch:
+    """One page request running in a helper thread."""
+
+    def __init__(self, transport: Transport, cursor: str, limit: int) -> None:
+        self._page: Page | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(transport, cursor, limit),
+                                        name="gridone-prefetch", daemon=True)
+        self._thread.start()
+
+    def _run(self, transport: Transport, cursor: str, limit: int) -> None:
+        try:
+            self._page = transport.pull(cursor, limit)
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self) -> Page:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._page is not None
+        return self._page
 
 
 class Puller:
     def __init__(self, store: Store, transport: Transport, *,
-                 limit: int = DEFAULT_PULL_LIMIT) -> None:
+                 limit: int = DEFAULT_PULL_LIMIT, prefetch: bool = THREADS) -> None:
         self.store = store
         self.transport = transport
         self.limit = limit
+        self.prefetch = prefetch
 
     def run(self) -> PullReport:
         report = PullReport()
         started = utcnow()
         cursor = self.store.state(Key.CURSOR)
+        page = self.transport.pull(cursor, self.limit)
         while True:
-            page = self.transport.pull(cursor, self.limit)
-            with self.store.write() as conn:
-                if page.get("reset") or cursor is None:
-                    rows.clear(conn)
-                    report.resets += 1 if page.get("reset") else 0
-                report.changes += rows.apply_changes(conn, page["changes"])
-                self.store.put(conn, Key.CURSOR, page["next_cursor"])
-                if not page["has_more"]:
-                    report.compacted = outbox.compact(conn, acked_before=started)
-                    self.store.put(conn, Key.LAST_PULL_STARTED, to_iso(started))
-            report.pages += 1
+            ahead = (_Prefetch(self.transport, page["next_cursor"], self.limit)
+                     if self.prefetch and page["has_more"] else None)
+            if not self._apply(page, cursor, started, report):  # a failure drops ``ahead``
+                # the live listener moved the cursor meanwhile: go on from there
+                cursor = self.store.state(Key.CURSOR)
+                page = self.transport.pull(cursor, self.limit)
+                continue
             cursor = page["next_cursor"]
             if not page["has_more"]:
                 return report
+            page = ahead.result() if ahead is not None else self.transport.pull(
+                cursor, self.limit)
+
+    def listen(self, wait_s: float) -> PullReport | None:
+        """One long poll after the stored cursor. None when there is no cursor yet (a
+        full download is the engine's job) or another pull moved the cursor while this
+        one waited (its page is then stale and dropped)."""
+        cursor = self.store.state(Key.CURSOR)
+        if cursor is None:
+            return None
+        started = utcnow()
+        page = self.transport.pull(cursor, self.limit, wait_s=wait_s)
+        report = PullReport()
+        if not self._apply(page, cursor, started, report):
+            return None
+        return report
+
+    def _apply(self, page: Page, cursor: str | None, started: datetime, report: PullReport
+               ) -> bool:
+        """Apply a page fetched after ``cursor`` with its next cursor, if ``cursor`` is
+        still the stored one (False: another pull moved it; nothing written)."""
+        with self.store.write() as conn:
+            if self.store.get(conn, Key.CURSOR) != cursor:
+                return False
+            if page.get("reset") or cursor is None:
+                rows.clear(conn)
+                report.resets += 1 if page.get("reset") else 0
+            changed = rows.apply_changes(conn, page["changes"])
+            if changed or page.get("reset") or cursor is None:
+                seq = int(self.store.get(conn, Key.DATA_SEQ, 0) or 0)
+                self.store.put(conn, Key.DATA_SEQ, seq + 1)
+            report.changes += changed
+            self.store.put(conn, Key.CURSOR, page["next_cursor"])
+            if not page["has_more"]:
+                report.compacted += outbox.compact(conn, acked_before=started)
+                self.store.put(conn, Key.LAST_PULL_STARTED, to_iso(started))
+        report.pages += 1
+        report.more = bool(page["has_more"])
+        return True

@@ -39,6 +39,11 @@ class PushReport:
     sent: int = 0
     outcome: BatchOutcome = field(default_factory=BatchOutcome)
 
+    def merge(self, other: PushReport) -> None:
+        self.requests += other.requests
+        self.sent += other.sent
+        self.add(other.outcome)
+
     def add(self, o: BatchOutcome) -> None:
         t = self.outcome
         t.acked += o.acked

@@ -129,6 +129,8 @@ class JobDetail:
     photos: list[PhotoItem]
     swap: dict[str, Any] | None
     problems: list[OutboxEntry] = field(default_factory=list)  # rejected / held ops
+    #: an inspection job's finding: pulled, or its op (``pending``: not acknowledged yet)
+    finding: dict[str, Any] | None = None
 
 
 def _dt(value: Any) -> datetime | None:
@@ -207,7 +209,8 @@ class ReadModel:
             return JobDetail(job=view, timeline=self._timeline(conn, view),
                              photos=self._photos(conn, view), swap=self._swap(conn, view),
                              problems=[o for o in ops if o.state in (OpState.REJECTED,
-                                                                     OpState.HELD)])
+                                                                     OpState.HELD)],
+                             finding=self._finding(conn, view))
 
     def cash_recharges(self) -> list[CashLine]:
         """The signed-in user's field cash, newest first: the ledger entries they recorded
@@ -385,13 +388,22 @@ class ReadModel:
                     add(sha, "report" if op.type == OpType.WO_REPORT else "job", None, False)
         return [p for p in out.values() if p.sha256]
 
+    def _finding(self, conn: Connection, view: JobView) -> dict[str, Any] | None:
+        return self._record(conn, view, "inspection_finding", OpType.INSPECTION_FINDING)
+
     def _swap(self, conn: Connection, view: JobView) -> dict[str, Any] | None:
-        found = rows.children(conn, "meter_swap", view.id)
+        return self._record(conn, view, "meter_swap", OpType.METER_SWAP_RECORD)
+
+    def _record(self, conn: Connection, view: JobView, entity: str, op_type: OpType
+                ) -> dict[str, Any] | None:
+        """A job's one record of ``entity`` (its swap, its finding): pulled, or the op
+        that makes it — unsent, or acknowledged and not yet brought back by a pull
+        (``pending``: not acknowledged yet)."""
+        found = rows.children(conn, entity, view.id)
         if found:
             return found[0]
-        for op in view.ops:  # unsent, or acknowledged and not yet brought back by a pull
-            if op.type == OpType.METER_SWAP_RECORD and (
-                    op.state in outbox.WAITING or op.state in ACKED):
+        for op in view.ops:
+            if op.type == op_type and (op.state in outbox.WAITING or op.state in ACKED):
                 return {**op.payload, "work_order_id": view.id,
                         "pending": op.state in outbox.WAITING}
         return None

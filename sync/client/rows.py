@@ -63,6 +63,21 @@ def refresh_existing(conn: Connection, entity: str, rid: str, version: int,
     return bool(res.rowcount)
 
 
+def forget(conn: Connection, entity: str, rid: str) -> int:
+    """Drop a row the user may no longer see, with the rows that hang off it (a job's
+    timeline, swap and photo links). Returns how many rows went."""
+    res = conn.exec_driver_sql("DELETE FROM server_row WHERE entity = ? AND id = ?",
+                               (entity, rid))
+    gone = int(res.rowcount or 0)
+    if entity == "work_order":
+        marks = ", ".join("?" for _ in HANGERS)
+        res = conn.exec_driver_sql(
+            f"DELETE FROM server_row WHERE parent_id = ? AND entity IN ({marks})",
+            (rid, *sorted(HANGERS)))
+        gone += int(res.rowcount or 0)
+    return gone
+
+
 def clear(conn: Connection) -> None:
     """Drop every server row (a reset or a new user). The outbox is not touched."""
     conn.exec_driver_sql("DELETE FROM server_row")

@@ -110,7 +110,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "row parent index, rejected row on ops, photo attempts", _V2),
 )
 LATEST = MIGRATIONS[-1].version
-HANGERS = frozenset({"work_order_event", "meter_swap", "photo_link"})
+HANGERS = frozenset({"work_order_event", "meter_swap", "photo_link", "inspection_finding"})
 
 
 def current_version(conn: Connection) -> int:

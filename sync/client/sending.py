@@ -5,12 +5,16 @@ Answers (``apply_results``, one transaction per batch):
 
 * applied / duplicate — acknowledged (``sync.client.outbox.compact`` removes it later);
 * rejected — kept with the code, the message in the user's language and the server's
-  row (which replaces the device's copy); every later op of its lane is held;
+  row (which replaces the device's copy; ``row: null`` — the user may no longer see the
+  job — removes the device's copy); every later op of its lane is held;
 * rejected with ``SYNC_LANE_PREDECESSOR_REJECTED`` — held with the rejected op;
 * deferred — pending again: behind its predecessor, or after ``retry_after`` when the
-  server had trouble (no strike against the op); an op that fails on its own (a server
-  error on a request holding only it) backs off alone, blocking only its lane, and is
-  given up — shown as rejected with ``GAVE_UP``, retryable — after ``MAX_ATTEMPTS``.
+  server had trouble (no strike against the op); ``SYNC_LANE_PREDECESSOR_MISSING`` for a
+  predecessor outside the push is counted, and after ``RELINK_AFTER`` answers an op whose
+  predecessor this device holds as acknowledged is sent without it (re-linked); an op
+  that fails on its own (a server error on a request holding only it) backs off alone,
+  blocking only its lane, and is given up — shown as rejected with ``GAVE_UP``,
+  retryable — after ``MAX_ATTEMPTS``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from sqlalchemy import Connection
 
 from sync.client import backoff, rows
 from sync.client.outbox import (
+    ACKED,
     CHAIN,
     GAVE_UP,
     SELECT_SQL,
@@ -37,9 +42,13 @@ from sync.client.outbox import (
     sql_in,
 )
 from sync.client.timefmt import to_iso
+from sync.lanes import order_of
 from sync.protocol import OpResult, OpStatus, SyncErrorCode
 
 MAX_ATTEMPTS = 12
+#: ``SYNC_LANE_PREDECESSOR_MISSING`` answers before an op stops naming a predecessor that
+#: this device holds as acknowledged.
+RELINK_AFTER = 3
 
 
 def mark_sending(conn: Connection, entries: Sequence[OutboxEntry], now: datetime) -> None:
@@ -102,8 +111,20 @@ def apply_results(conn: Connection, batch: Sequence[OutboxEntry], results: Seque
                 out.rejected += 1
         else:  # deferred
             out.deferred += 1
-            if e.lane in open_lanes or r.code == SyncErrorCode.LANE_PREDECESSOR_MISSING:
+            if e.lane in open_lanes:
                 set_fields(conn, e, state=S.PENDING, updated_at=at)  # waits for its predecessor
+            elif r.code == SyncErrorCode.LANE_PREDECESSOR_MISSING:
+                # The server does not know the op named as ``lane_prev``, and it was not
+                # in this push. Counted: after ``RELINK_AFTER`` such answers, a predecessor
+                # this device holds as done is no longer named (``lane_prevs``), so the op
+                # never waits for ever on a record the server lost (a restored backup).
+                attempts = e.attempts + 1
+                delay = backoff.backoff_s(attempts, rng) if attempts >= RELINK_AFTER else 0.0
+                set_fields(conn, e, state=S.PENDING, attempts=attempts, last_error=r.code,
+                           next_attempt_at=to_iso(now + timedelta(seconds=delay))
+                           if delay else None, updated_at=at)
+                if delay:
+                    out.want_retry(now + timedelta(seconds=delay))
             elif r.code == SyncErrorCode.TRANSIENT:
                 # Trouble on the server's side, not this op's: no strike against the op.
                 when = now + timedelta(seconds=r.retry_after or backoff.BASE_S)
@@ -143,6 +164,23 @@ def _reject(conn: Connection, e: OutboxEntry, r: OpResult, at: str) -> None:
     # rejected op (the read model lays only live ops over server rows).
     if r.row is not None and r.entity and r.entity_id and r.version is not None:
         rows.refresh_existing(conn, r.entity, r.entity_id, r.version, r.row)
+    _forget_if_out_of_scope(conn, e, r)
+
+
+#: Refusals made before the server looked at the entity: their ``row`` null says nothing.
+_NO_ROW_LOOKED_UP = frozenset({SyncErrorCode.DEVICE_MISMATCH.value,
+                               SyncErrorCode.OP_ID_REUSED.value})
+
+
+def _forget_if_out_of_scope(conn: Connection, e: OutboxEntry, r: OpResult) -> None:
+    """``row: null`` on a refused work-order op: the user may no longer see the job (it
+    was reassigned, say) — drop the local copy, or it would stay on this phone for good
+    (its tombstone may have been pulled already). The refused op stays, shown."""
+    order_id = order_of(e.lane)
+    answered_for_entity = r.entity_id is not None  # not a refusal made on this device
+    if (r.row is None and answered_for_entity and order_id is not None
+            and r.code not in _NO_ROW_LOOKED_UP):
+        rows.forget(conn, "work_order", order_id)
 
 
 def _give_up(conn: Connection, e: OutboxEntry, r: OpResult, attempts: int, at: str) -> None:
@@ -218,4 +256,12 @@ def lane_prevs(conn: Connection, entries: Sequence[OutboxEntry]) -> dict[str, st
         for e in entries:
             if e.device_seq in found:
                 out[e.op_id] = found[e.device_seq]
+    for e in entries:  # re-link ops the server kept answering "predecessor missing"
+        prev = out.get(e.op_id)
+        if (prev is not None and e.attempts >= RELINK_AFTER
+                and e.last_error == SyncErrorCode.LANE_PREDECESSOR_MISSING
+                and conn.exec_driver_sql(
+                    f"SELECT 1 FROM outbox WHERE op_id = ? AND state IN {sql_in(ACKED)}",
+                    (prev,)).first() is not None):
+            out[e.op_id] = None
     return out

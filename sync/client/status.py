@@ -53,6 +53,7 @@ class SyncStatus:
     update_required: bool = False  # the server said this app release is too old
     clock_offset_s: float | None = None
     ops: tuple[OpInfo, ...] = ()  # every op not yet acknowledged, oldest first
+    data_seq: int = 0  # moves whenever pulled rows changed
 
     @property
     def error_is_current(self) -> bool:
@@ -96,6 +97,7 @@ def read_status(store: Store, *, online: bool | None = None, running: bool = Fal
         signed = store.get(conn, Key.REFRESH_TOKEN) is not None
         someone = store.signed_in(conn) is not None
         offset = store.get(conn, Key.CLOCK_OFFSET)
+        data_seq = int(store.get(conn, Key.DATA_SEQ, 0) or 0)
         unacked = [o for o in outbox.live(conn) if o.state not in outbox.ACKED]
         jobs = {o.entity_id: rows.get(conn, "work_order", o.entity_id) for o in unacked}
         codes = {oid: got[1].get("code") for oid, got in jobs.items() if got}
@@ -110,4 +112,4 @@ def read_status(store: Store, *, online: bool | None = None, running: bool = Fal
         syncing=syncing, next_attempt_at=next_attempt_at, signed_in=signed,
         auth_required=someone and not signed, update_required=update_required,
         clock_offset_s=float(offset) if offset is not None else None,
-        ops=tuple(_op_info(o, codes) for o in unacked))
+        ops=tuple(_op_info(o, codes) for o in unacked), data_seq=data_seq)

@@ -18,6 +18,7 @@ What lives where:
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -50,6 +51,8 @@ class Key:
     LAST_SUCCESS = "last_success_at"
     LAST_ERROR = "last_error"
     LAST_PULL_STARTED = "last_pull_started_at"
+    #: bumped by every pulled page that changed rows (screens reload when it moves)
+    DATA_SEQ = "data_seq"
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,10 @@ class ErrorInfo:
 
 
 LocalEffect = Callable[[Connection], object]
+#: WAL's shared-memory index needs ``mmap`` shared between connections, which Python in
+#: the browser (Emscripten) does not have: there the store keeps a rollback journal (one
+#: thread, so nothing waits on its locks).
+JOURNAL_MODE = "DELETE" if sys.platform == "emscripten" else "WAL"
 
 
 def _sqlite_engine(path: Path, *, immediate: bool) -> Engine:
@@ -100,7 +107,7 @@ def _sqlite_engine(path: Path, *, immediate: bool) -> Engine:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # BEGIN is issued below
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA journal_mode={JOURNAL_MODE}")
         # FULL: a committed op survives a power cut, not only an app kill.
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA busy_timeout=30000")
@@ -134,6 +141,11 @@ class Store:
     def close(self) -> None:
         self._writer.dispose()
         self._reader.dispose()
+
+    def on_commit(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` after each write transaction commits (the browser writes its
+        files back to persistent storage then: ``mobile.web.storage``)."""
+        event.listen(self._writer, "commit", lambda _conn: callback())
 
     # -- transactions ---------------------------------------------------------------
     @contextmanager

@@ -13,6 +13,16 @@ A 401 triggers one refresh and one retry. A refresh token works once, so the new
 saved (both tokens, one transaction) before it is used; a lost refresh answer therefore
 means signing in again, never a silent logout loop.
 
+Connecting gives up after ``CONNECT_TIMEOUT_S`` (2 s): a phone that lost its link learns
+it within a few seconds, and every failed request flips ``reachable`` to False at once
+(``on_reachable`` is called on each change, so the app can show "Offline" right away).
+A request still unanswered after ``PROBE_AFTER_S`` (a dead link swallows packets: a
+pooled connection then waits for its read timeout) starts a probe — ``GET /api/v1/health``
+on a fresh connection, ``PROBE_TIMEOUT_S`` to answer; if it fails, ``reachable`` turns
+False at once while the slow request goes on until its own timeout (a big push on a slow
+link is not cut short). A long-poll pull (``wait_s``) is not probed; it gets a read
+timeout of its wait plus ``LONG_POLL_SLACK_S``.
+
 Each push and pull answer carries ``server_time``; with the local send and receive times
 it gives one sample of the device clock's offset (``sync.clock.ClockEstimator``).
 """
@@ -20,6 +30,7 @@ it gives one sample of the device clock's offset (``sync.clock.ClockEstimator``)
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -37,11 +48,27 @@ from sync.client.errors import (
 from sync.clock import ClockEstimator
 from sync.protocol import PROTOCOL_VERSION, PhotoStatus, PushResponse
 
+CONNECT_TIMEOUT_S = 2.0
+LONG_POLL_SLACK_S = 10.0
+#: A request without an answer after this long makes the transport check the link.
+PROBE_AFTER_S = 1.0
+#: ...with a tiny request on a fresh connection that must answer within this long.
+PROBE_TIMEOUT_S = 1.5
+PROBE_PATH = "/api/v1/health"
+
 
 class TokenStore(Protocol):
     def tokens(self) -> tuple[str | None, str | None]: ...
 
     def save_tokens(self, access: str, refresh: str) -> None: ...
+
+
+class TransportFactory(Protocol):
+    """How a device makes its transport: ``Transport`` itself over httpx, or
+    ``sync.client.transport_fetch.fetch_transport`` in the browser."""
+
+    def __call__(self, base_url: str, tokens: TokenStore, *, lang: str = ...,
+                 timeout_s: float = ..., device_id: str | None = ...) -> Transport: ...
 
 
 @dataclass(frozen=True)
@@ -100,25 +127,68 @@ class Transport:
 
     def __init__(self, base_url: str, tokens: TokenStore, *, lang: str = "zh",
                  timeout_s: float = 30.0, client: httpx.Client | None = None,
-                 device_id: str | None = None) -> None:
+                 device_id: str | None = None,
+                 connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         self.tokens = tokens
         self.lang = lang
         #: Sent as ``X-Device-ID`` (the server counts sync budgets per device); learnt at
         #: sign-in when not given.
         self.device_id = device_id
         self.clock = ClockEstimator()
+        self.timeout_s = timeout_s
+        self.connect_timeout_s = min(timeout_s, connect_timeout_s)
         self._client = client or httpx.Client(
-            base_url=base_url, timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout_s, connect=self.connect_timeout_s),
             headers={"User-Agent": f"GridOne-device/{PROTOCOL_VERSION}"})
+        #: Long polls get their own client (``interrupt_long_poll`` closes it) unless a
+        #: client was given (fault tests route everything through their proxy client).
+        self._base_url = base_url
+        self._given_client = client is not None
+        self._live_client: httpx.Client | None = None
+        self._live_lock = threading.Lock()
         self._refresh_lock = threading.Lock()
-        #: True after any answer from the server, False after a connection failure.
-        self.reachable: bool | None = None
+        self._reachable: bool | None = None
+        #: None: no link probes (tests of timing that must not see extra requests).
+        self.probe_after_s: float | None = PROBE_AFTER_S
+        #: Called with the new value whenever ``reachable`` changes (from any thread).
+        self.on_reachable: Callable[[bool], None] | None = None
+
+    @property
+    def reachable(self) -> bool | None:
+        """True after any answer from the server, False after a connection failure."""
+        return self._reachable
+
+    @reachable.setter
+    def reachable(self, value: bool) -> None:
+        changed = value != self._reachable
+        self._reachable = value
+        if changed and self.on_reachable is not None:
+            self.on_reachable(value)
 
     def close(self) -> None:
+        self.interrupt_long_poll()
         self._client.close()
 
+    def _long_poll_client(self) -> httpx.Client:
+        if self._given_client:
+            return self._client
+        with self._live_lock:
+            if self._live_client is None:
+                self._live_client = httpx.Client(
+                    base_url=self._base_url, headers=dict(self._client.headers))
+            return self._live_client
+
+    def interrupt_long_poll(self) -> None:
+        """End a long poll in flight (from another thread): its pull fails at once."""
+        with self._live_lock:
+            live, self._live_client = self._live_client, None
+        if live is not None:
+            live.close()
+
     # -- plumbing -------------------------------------------------------------------
-    def _send(self, method: str, url: str, *, token: str | None, **kw: Any
+    def _send(self, method: str, url: str, *, token: str | None,
+              client: httpx.Client | None = None, **kw: Any
               ) -> tuple[httpx.Response, datetime, datetime]:
         headers = {"Accept-Language": self.lang, **kw.pop("headers", {})}
         if self.device_id:
@@ -126,13 +196,35 @@ class Transport:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         sent = utcnow()
+        watchdog: threading.Timer | None = None
+        if client is None and self.probe_after_s is not None and not self._given_client:
+            watchdog = threading.Timer(self.probe_after_s, self._probe)
+            watchdog.daemon = True
+            try:
+                watchdog.start()
+            except RuntimeError:  # no threads here (Python in the browser): no probe
+                watchdog = None
         try:
-            resp = self._client.request(method, url, headers=headers, **kw)
+            resp = (client or self._client).request(method, url, headers=headers, **kw)
+        except RuntimeError as exc:  # the long-poll client was closed under it
+            raise TransientError(f"interrupted: {exc}", code="SYNC_OFFLINE") from exc
         except httpx.TransportError as exc:  # connect, read, write, timeout, protocol
             self.reachable = False
             raise TransientError(f"{type(exc).__name__}: {exc}", code="SYNC_OFFLINE") from exc
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
         self.reachable = True
         return resp, sent, utcnow()
+
+    def _probe(self) -> None:
+        """Is the server reachable right now? (A request has waited long already.)"""
+        try:  # the busy connection is taken: the pool opens a fresh one for this
+            self._client.get(PROBE_PATH, timeout=PROBE_TIMEOUT_S)
+        except httpx.TransportError:
+            self.reachable = False
+        except RuntimeError:  # the client was closed meanwhile
+            pass
 
     def _authed(self, method: str, url: str, **kw: Any
                 ) -> tuple[httpx.Response, datetime, datetime]:
@@ -202,11 +294,20 @@ class Transport:
         self.clock.sample(sent, received, answer.server_time)
         return answer
 
-    def pull(self, cursor: str | None, limit: int) -> dict[str, Any]:
+    def pull(self, cursor: str | None, limit: int, *, wait_s: float | None = None
+             ) -> dict[str, Any]:
+        """One page after ``cursor``. With ``wait_s`` a long poll: the server may hold
+        the answer up to that long until a change in scope commits."""
         params: dict[str, Any] = {"limit": limit, "protocol": PROTOCOL_VERSION}
         if cursor:
             params["cursor"] = cursor
-        resp, sent, received = self._authed("GET", "/api/v1/sync/pull", params=params)
+        kw: dict[str, Any] = {}
+        if wait_s:
+            params["wait"] = int(wait_s)
+            kw["timeout"] = httpx.Timeout(max(self.timeout_s, wait_s + LONG_POLL_SLACK_S),
+                                          connect=self.connect_timeout_s)
+            kw["client"] = self._long_poll_client()
+        resp, sent, received = self._authed("GET", "/api/v1/sync/pull", params=params, **kw)
         page: dict[str, Any] = resp.json()
         for key in ("changes", "next_cursor", "has_more"):
             if key not in page:

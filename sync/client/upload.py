@@ -9,12 +9,16 @@ failed and shown.
 
 On a flaky link the chunk shrinks: a request cut off on the way halves the chunk size
 (down to ``MIN_CHUNK``) for what follows, and each chunk that gets through doubles it
-again (up to the maximum). The server keeps the bytes of a cut request that did arrive,
-so the next try resumes from what it holds either way.
+again (up to the maximum, and no bigger than about ``CHUNK_TARGET_S`` of the link's
+measured speed). Between chunks the uploader gives way when an op was made
+(``give_way``): the engine pushes it first. The server keeps the bytes of a cut
+request that did arrive, so the next try resumes from what it holds either way.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sync.client import photos
@@ -26,6 +30,8 @@ from sync.protocol import PHOTO_CHUNK_MAX, SyncErrorCode
 
 MAX_RESTARTS = 2
 MIN_CHUNK = 64 * 1024
+#: A chunk should take about this long on the link measured so far.
+CHUNK_TARGET_S = 2.0
 MAX_OFFSET_FIXES = 5
 LOCAL_BAD = "SYNC_PHOTO_LOCAL_MISSING"
 
@@ -36,6 +42,15 @@ class UploadReport:
     failed: int = 0
     bytes_sent: int = 0
     chunks: int = 0
+    #: stopped between chunks because an op was made: ops go first
+    gave_way: bool = False
+
+    def add(self, other: UploadReport) -> None:
+        self.completed += other.completed
+        self.failed += other.failed
+        self.bytes_sent += other.bytes_sent
+        self.chunks += other.chunks
+        self.gave_way = other.gave_way
 
 
 class PhotoUploader:
@@ -46,15 +61,22 @@ class PhotoUploader:
         self.max_chunk = min(chunk_size, PHOTO_CHUNK_MAX)
         self.chunk_size = self.max_chunk  # smaller after cuts, back up after successes
 
-    def run(self) -> UploadReport:
+    def run(self, give_way: Callable[[], bool] = lambda: False) -> UploadReport:
+        """Upload the queue; stop between chunks (``gave_way``) when ``give_way()``."""
         report = UploadReport()
         with self.store.read() as conn:
             queue = photos.waiting(conn)
         for photo in queue:
-            self.upload(photo, report)
+            if give_way():
+                report.gave_way = True
+                return report
+            self.upload(photo, report, give_way)
+            if report.gave_way:
+                return report
         return report
 
-    def upload(self, photo: QueuedPhoto, report: UploadReport) -> None:
+    def upload(self, photo: QueuedPhoto, report: UploadReport,
+               give_way: Callable[[], bool] = lambda: False) -> None:
         status = self.transport.photo_status(photo.sha256)
         if status.status == "complete":
             self._done(photo, report)
@@ -66,7 +88,11 @@ class PhotoUploader:
         offset = status.received if 0 <= status.received <= photo.size else 0
         restarts, fixes = photo.attempts, 0
         while True:
+            if offset and give_way():
+                report.gave_way = True
+                return
             chunk = data[offset:offset + self.chunk_size]
+            began = time.monotonic()
             try:
                 status = self.transport.photo_put(photo.sha256, offset=offset, chunk=chunk,
                                                    size=photo.size,
@@ -99,7 +125,7 @@ class PhotoUploader:
                 return
             report.chunks += 1
             report.bytes_sent += len(chunk)
-            self.chunk_size = min(self.max_chunk, self.chunk_size * 2)
+            self._adapt(len(chunk), time.monotonic() - began)
             if status.status == "complete":
                 self._done(photo, report)
                 return
@@ -114,6 +140,14 @@ class PhotoUploader:
             offset = status.received
             with self.store.write() as conn:
                 photos.progress(conn, photo.sha256, offset)
+
+    def _adapt(self, sent: int, elapsed_s: float) -> None:
+        """Double the chunk after a chunk got through, but keep one chunk's time on this
+        link near ``CHUNK_TARGET_S`` (an op made meanwhile waits at most about that)."""
+        size = self.chunk_size * 2
+        if elapsed_s > 0:
+            size = min(size, int(sent / elapsed_s * CHUNK_TARGET_S))
+        self.chunk_size = max(MIN_CHUNK, min(self.max_chunk, size))
 
     def _done(self, photo: QueuedPhoto, report: UploadReport) -> None:
         with self.store.write() as conn:

@@ -124,14 +124,14 @@ def test_two_crews_on_one_job_the_server_decides_and_the_loser_sees_why(
     actors = {e["actor"]["id"] for e in server["timeline"] if e["action"] in (
         "accept", "start_travel", "arrive")}
     assert actors == {world.user("crew1b").id}
-    # The loser's phone: the job left its scope, but the refusal stays visible with the
-    # server's row and the reason.
-    (view,) = first.read.my_jobs()
-    assert view.id == job["id"] and view.sync.mark == Mark.REJECTED
-    assert view.row["assignee_id"] == world.user("crew1b").id
-    assert view.sync.code == "WO_TRANSITION_NOT_ALLOWED"  # crew1b had accepted it
-    assert "En route" in (view.sync.reason or "")
-    assert [p.state for p in first.read.problems()] == ["rejected", "held"]
+    # The loser's phone: the job left its scope, so the refusal comes without a row
+    # (issue 8, item 3) and the job is gone from the list; the refusal stays visible with
+    # the reason -- not its assignee any more, whatever crew1b did with it (item 9).
+    assert first.read.my_jobs() == []
+    problems = first.read.problems()
+    assert [p.state for p in problems] == ["rejected", "held"]
+    assert problems[0].result_code == "WO_NOT_ASSIGNEE"
+    assert "assigned to someone else" in first.read.reason(problems[0])
     # The winner's phone shows the server's state, synced.
     (won,) = second.read.my_jobs()
     assert won.row["status"] == "en_route" and won.sync.mark == Mark.SYNCED

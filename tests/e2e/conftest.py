@@ -149,7 +149,7 @@ def app_url(api: ApiServer, e2e_dir: Path) -> Iterator[str]:
     port = free_port()
     proc = Proc([sys.executable, "-m", "mobile", "--api-url", api.url, "--port", str(port),
                  "--data-dir", str(e2e_dir / "devices"), "--offline-retry-s", "2",
-                 "--online-interval-s", "4"], e2e_dir / "app.log")
+                 "--online-interval-s", "4", "--fixed-server"], e2e_dir / "app.log")
     proc.start()
     url = f"http://127.0.0.1:{port}"
     try:

@@ -148,3 +148,15 @@ class Phone:
                     break  # a fill the page dropped while it was still settling: again
                 time.sleep(0.25)
         raise AssertionError(f"could not sign in as {username}:\n{self.snapshot()}")
+
+
+REVIEW_SHOTS = Path("/tmp/phone-shots")
+
+
+def look(phone: Phone, name: str) -> None:
+    """A screenshot kept for the people reviewing the screens (the phones that call this
+    are set to 390x844), besides the run's own artifacts."""
+    REVIEW_SHOTS.mkdir(parents=True, exist_ok=True)
+    time.sleep(0.8)
+    phone.page.screenshot(path=str(REVIEW_SHOTS / f"{name}.png"))
+    phone.shot(name)

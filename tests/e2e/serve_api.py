@@ -18,9 +18,9 @@ from server.app import create_app
 from server.config import Settings
 from server.customers.models import Account
 from server.db import Database, make_database
-from server.meters.models import MeterReading
+from server.meters.models import Meter, MeterReading
 from server.migrate import upgrade
-from shared.enums import ReadingSource
+from shared.enums import MeterStatus, ReadingSource
 from shared.timeutil import LOCAL_TZ, utcnow
 from tests.factories import PEPPER, World, build_world
 
@@ -49,6 +49,37 @@ def add_usage_and_care(db: Database, world: World) -> None:
         s.commit()
 
 
+#: A walk-in customer the counter clerk finds by ID card (issue 10): station 1, town area.
+ZHANG_WEI_ID = "430624198503120018"
+
+
+def add_zhang_wei(db: Database, world: World) -> None:
+    from server.customers.service import document_digest, mask_document
+
+    town = world.areas["town"]
+    today = utcnow().astimezone(LOCAL_TZ).date()
+    with Session(db.writer) as s:
+        account = Account(account_no="7700000100", name="张伟", phone="13807300001",
+                          address="城关镇解放路 18 号", lat=27.8, lon=112.9,
+                          station_id=town.station_id, area_id=town.id,
+                          id_card_digest=document_digest(ZHANG_WEI_ID, pepper=PEPPER),
+                          id_card_masked=mask_document(ZHANG_WEI_ID), balance_fen=8650)
+        meter = Meter(meter_no="MTR-ZW-0001", model="DDZY-1", status=MeterStatus.INSTALLED,
+                      account_id=account.id, area_id=town.id, station_id=town.station_id,
+                      purchase_count=3, balance_fen=8650, last_reading_centi=52_000,
+                      installed_at=utcnow() - timedelta(days=200))
+        s.add_all([account, meter])
+        s.flush()
+        value = 52_000 - 20 * 650
+        for back in range(20, 0, -1):
+            day = today - timedelta(days=back)
+            value += 500 + (back * 53) % 400
+            s.add(MeterReading(meter_id=meter.id, account_id=account.id, read_date=day,
+                               read_at=datetime.combine(day, time(23, 0), LOCAL_TZ),
+                               value_centi=value, source=ReadingSource.ACTUAL))
+        s.commit()
+
+
 def main(data_dir: Path, port: int) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     db_path = data_dir / "gridone.db"
@@ -60,6 +91,7 @@ def main(data_dir: Path, port: int) -> None:
         try:
             world = build_world(db)
             add_usage_and_care(db, world)
+            add_zhang_wei(db, world)
         finally:
             db.dispose()
     settings = Settings(env="test", data_dir=data_dir, database_url=url, secret_key=SECRET,

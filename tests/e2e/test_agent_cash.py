@@ -1,6 +1,8 @@
-"""An agent records a field cash recharge with no signal: it shows pending on the phone;
-when the signal comes back it syncs by itself and the account is credited exactly once
-(re-entering the same paper receipt changes nothing)."""
+"""An agent records a field cash recharge with no signal: the customer's name, address and
+balance show for the account typed (from the phone's data); a receipt screen follows; it
+shows pending; when the signal comes back it syncs by itself and the account is credited
+exactly once (re-entering the same paper receipt says "already recorded"). At the end of
+the day the station counter confirms the hand-over and the phone shows it."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import re
 from typing import Any
 
 from tests.e2e.conftest import ApiServer
-from tests.e2e.phone import Phone
+from tests.e2e.phone import Phone, look
 from tests.e2e.test_recharge import account, balance, ledger
 from tests.e2e.world import dispatched_job
 from tests.factories import PASSWORD
@@ -22,6 +24,7 @@ def test_an_agent_records_cash_offline_and_it_is_credited_once_after_sync(
                    description="Collect the quarterly cash payment", account_name="Customer acc2")
     before = balance(api, acc["id"])
     phone = Phone(browser, app_url, "agent")
+    phone.page.set_viewport_size({"width": 390, "height": 844})
     try:
         phone.open()
         phone.sign_in("agent1", PASSWORD)
@@ -33,10 +36,17 @@ def test_an_agent_records_cash_offline_and_it_is_credited_once_after_sync(
         api.stop()
         phone.see(re.compile("Offline"), timeout=20_000)
         phone.fill("Account number", acc["account_no"])
+        phone.see(re.compile(r"Customer acc2 · acc2 Road 1 · balance ¥"))  # offline
+        look(phone, "en-agent-customer-shown")
         phone.fill("Amount (yuan)", "88.50")
         phone.fill("Receipt number", "R-2026-000123")
         phone.tap("Record cash recharge", exact=True, settle=1.0)
-        phone.see("Recorded; it uploads automatically")
+        phone.see("Cash receipt")
+        phone.see("R-2026-000123")
+        phone.see("¥88.50")
+        phone.see("Agent1")
+        look(phone, "en-agent-receipt")
+        phone.tap("Done", exact=True)
         phone.see("1 pending")
         phone.see(re.compile(r"Receipts: 1 · total ¥88\.50"))
         phone.see("1 not uploaded yet")
@@ -47,6 +57,9 @@ def test_an_agent_records_cash_offline_and_it_is_credited_once_after_sync(
         phone.fill("Amount (yuan)", "88.50")
         phone.fill("Receipt number", "R-2026-000123")
         phone.tap("Record cash recharge", exact=True, settle=1.0)
+        phone.see("Already recorded: not charged twice")
+        look(phone, "en-agent-already-recorded")
+        phone.tap("Done", exact=True)
         phone.see("1 pending")
 
         api.start()
@@ -54,15 +67,30 @@ def test_an_agent_records_cash_offline_and_it_is_credited_once_after_sync(
         phone.see("Credited", timeout=20_000)
         phone.gone("1 not uploaded yet")
         phone.see(re.compile(r"Receipts: 1 · total ¥88\.50"))
-        phone.shot("cash-synced")
+        phone.see("Waiting for the counter to confirm")
+        with api.client("manager1") as counter:
+            sheet = counter.get("/api/v1/billing/cash-handovers").json()
+            mine = next(r for r in sheet if r["agent_name"] == "Agent1")
+            r = counter.post("/api/v1/billing/cash-handovers", json={
+                "agent_id": mine["agent_id"], "day": mine["day"],
+                "receipt_count": mine["count"], "total_fen": mine["total_fen"]})
+            assert r.status_code == 201, r.text
+        phone.see("Confirmed by the counter (Manager1)", timeout=30_000)
+        look(phone, "en-agent-handover")
         phone.tap("Correct a purchase count", exact=True, settle=1.0)
         phone.fill("Meter or account number", acc["account_no"])
         phone.see("Current purchase count")
-        phone.shot("count-fix")
+        count = int(re.search(r"Current purchase count: (\d+)", phone.snapshot()).group(1))
+        phone.fill("New purchase count", str(count + 5))
+        phone.fill("Reason", "Card re-issued at the counter")
+        phone.tap("Submit correction", exact=True, settle=1.0)
+        phone.see(f"Current purchase count: {count + 5}")  # updated at once
+        phone.see(re.compile(rf"Corrected:\s*{count}\s*→?\s*{count + 5}"))
+        look(phone, "en-count-fix")
     finally:
         phone.close()
     after = balance(api, acc["id"])
     assert after["balance_fen"] == before["balance_fen"] + 8850 == after["ledger_sum_fen"]
     cash = [e for e in ledger(api, acc["id"]) if e["kind"] == "recharge_cash"]
     assert len(cash) == 1 and cash[0]["amount_fen"] == 8850
-    assert after["purchase_count"] == before["purchase_count"] + 1
+    assert after["purchase_count"] == before["purchase_count"] + 1 + 5

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import ApiServer
-from tests.e2e.phone import Phone
+from tests.e2e.phone import Phone, look
 from tests.e2e.world import dispatched_job, jpeg
 from tests.factories import PASSWORD
 
@@ -23,6 +23,7 @@ def test_crew_and_technician_screens_in_chinese(api: ApiServer, app_url: str, br
     swap = dispatched_job(api, kind="meter_swap", assignee="tech1",
                           description="电表黑屏，需更换", account_name="Customer acc2")
     crew = Phone(browser, app_url, "zh-crew", locale="zh-CN", geolocation=GPS)
+    crew.page.set_viewport_size({"width": 390, "height": 844})
     try:
         crew.open()
         crew.see("电力一站通")
@@ -32,14 +33,23 @@ def test_crew_and_technician_screens_in_chinese(api: ApiServer, app_url: str, br
         crew.see(fault["code"])
         crew.see("故障抢修")
         crew.see(re.compile("到场剩余"))
-        crew.shot("my-jobs")
+        look(crew, "zh-crew-jobs")
         crew.page.get_by_role("button", name=re.compile(fault["code"])).first.click()
         crew.see("变压器跳闸，整条街停电")
+        crew.see("联系电话")  # a number: 联系电话, a tap-to-call link
+        crew.see(re.compile(r"拨打 \d+"))
+        crew.tap("地图", exact=True, settle=1.5)
+        crew.see("未设置地图瓦片服务")
+        look(crew, "zh-crew-job-map")
         crew.tap("接单", exact=True)
         crew.see("已接单")
         crew.tap("定位并到达", settle=1.0)
         crew.see("已到达现场")
-        crew.shot("job-detail")
+        crew.see("我")  # the timeline says who did each step
+        look(crew, "zh-crew-job-detail")
+        crew.tap("拍照", exact=True, settle=1.0)
+        look(crew, "zh-crew-camera")  # the shutter on screen, under the button
+        crew.tap("取消", exact=True)
         crew.tap("完成处理", exact=True)
         crew.tap("确认处理完成", exact=True)
         crew.see("请填写处理情况")  # the rule's message, in Chinese
@@ -60,6 +70,7 @@ def test_crew_and_technician_screens_in_chinese(api: ApiServer, app_url: str, br
         crew.close()
 
     tech = Phone(browser, app_url, "zh-tech", locale="zh-CN")
+    tech.page.set_viewport_size({"width": 390, "height": 844})
     try:
         tech.open()
         tech.sign_in("tech1", PASSWORD, labels=ZH_LOGIN)
@@ -69,7 +80,11 @@ def test_crew_and_technician_screens_in_chinese(api: ApiServer, app_url: str, br
         tech.tap("手动到达", exact=True)
         tech.tap("录入换表", exact=True, settle=1.0)
         tech.fill("旧表表号", "MTR-M1-9999")  # not the job's meter
-        tech.fill("新表表号", "NEW-STOCK3")  # in stock at another station: not on this phone
+        tech.fill("搜索库存表号", "STOCK3")  # in stock at another station: not on this phone
+        tech.see("本站库存中没有匹配的表")
+        look(tech, "zh-swap-stock-search")
+        tech.tap("库存中找不到？手动输入表号", exact=True)
+        tech.fill("新表表号", "NEW-STOCK3")
         tech.see("不在本机表库中")
         photo = jpeg(tmp_path / "face.jpg")
         with tech.page.expect_file_chooser() as chooser:
@@ -79,13 +94,14 @@ def test_crew_and_technician_screens_in_chinese(api: ApiServer, app_url: str, br
         tech.see("旧表表号 MTR-M1-9999 与工单上的表号 MTR-M2-0001 不一致")
         tech.see("须拍摄新旧电表表面照片")
         tech.see("请输入数字")
-        tech.shot("swap-errors")
+        look(tech, "zh-swap-errors")
     finally:
         tech.close()
 
 
 def test_customer_screens_in_chinese(api: ApiServer, app_url: str, browser: Any) -> None:
     phone = Phone(browser, app_url, "zh-customer", locale="zh-CN")
+    phone.page.set_viewport_size({"width": 390, "height": 844})
     try:
         phone.open()
         phone.sign_in("customer2", PASSWORD, labels=ZH_LOGIN)
@@ -97,7 +113,13 @@ def test_customer_screens_in_chinese(api: ApiServer, app_url: str, browser: Any)
         phone.see("故障描述")
         phone.tap("提交报修", exact=True)
         phone.see("请描述故障情况")
-        phone.shot("report-form")
+        phone.fill("故障描述", "电表冒烟")
+        phone.gone("请描述故障情况")  # the hint clears once there is text
+        look(phone, "zh-report-form")
+        phone.tab("我的户号")
+        phone.tap("月度账单", exact=True, settle=1.0)
+        phone.see("期初余额")
+        look(phone, "zh-bill")
         phone.tab("报修")
         phone.see('heading "我的报修"')
         phone.shot("my-reports")

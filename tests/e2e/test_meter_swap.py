@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import ApiServer
-from tests.e2e.phone import Phone
+from tests.e2e.phone import Phone, look
 from tests.e2e.world import dispatched_job, get_job, jpeg
 from tests.factories import PASSWORD
 
@@ -22,6 +22,7 @@ def test_meter_swap_offline_with_a_corrected_error(api: ApiServer, app_url: str,
                          account_name="Customer acc3", dispatcher="dispatcher2")
     code = job["code"]
     phone = Phone(browser, app_url, "tech")  # no GPS permission: arrival by hand
+    phone.page.set_viewport_size({"width": 390, "height": 844})
     try:
         phone.open()
         phone.sign_in("tech2", PASSWORD)
@@ -43,11 +44,17 @@ def test_meter_swap_offline_with_a_corrected_error(api: ApiServer, app_url: str,
 
         phone.tap("Record meter swap", exact=True, settle=1.0)
         phone.see("Last reading 1000.00 kWh")
-        phone.fill("Old meter number", "MTR-M3-0001")
+        # "Old meter number" is not typed: the form fills it in from the job (the swap
+        # below is accepted by the phone's rules and the server's only if it matches)
+        phone.fill("Search stock by meter number", "NEW")
+        phone.see("Use NEW-STOCK3")
+        look(phone, "en-swap-stock-picker")
         phone.fill("Old meter final reading (kWh)", "999.50")  # below the last reading
         phone.fill("Old meter remaining balance (yuan)", "48.50")
-        phone.fill("New meter number", "NEW-STOCK3")
-        phone.see("In register: in_stock")
+        phone.fill("Search stock by meter number", "stock3")  # picked from the stock
+        phone.tap("Use NEW-STOCK3", exact=True)
+        phone.see("In register: In stock")
+        look(phone, "en-swap-picked")
         phone.fill("New meter start reading (kWh)", "0.5")
         phone.fill("New card number", "62220012345678")
         phone.fill("Seal numbers (comma separated)", "SEAL-0001, SEAL-0002")
@@ -69,7 +76,7 @@ def test_meter_swap_offline_with_a_corrected_error(api: ApiServer, app_url: str,
         phone.page.get_by_role("button", name=re.compile(code)).first.click()
         phone.tap("Record meter swap", exact=True, settle=1.0)
         phone.shot("swap-draft-after-restart")
-        phone.see("In register: in_stock")  # the new meter number came back with the draft
+        phone.see("In register: In stock")  # the new meter number came back with the draft
         phone.see("The reading 999.50 is below the last recorded reading 1000.00")
         phone.fill("Old meter final reading (kWh)", "1012.30")
         phone.gone("is below the last recorded reading")
@@ -91,6 +98,7 @@ def test_meter_swap_offline_with_a_corrected_error(api: ApiServer, app_url: str,
         with api.client("dispatcher2") as c:
             swap = c.get(f"/api/v1/work-orders/{job['id']}/meter-swap").json()
         assert swap["old_final_kwh"] == "1012.30"
+        assert swap["new_meter_id"] and swap["old_meter_id"] != swap["new_meter_id"]
         assert swap["old_remaining_fen"] == 4850
         assert swap["seal_numbers"] == ["SEAL-0001", "SEAL-0002"]
         assert len({p["sha256"] for p in server["photos"]}) == 2

@@ -11,7 +11,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ApiServer
-from tests.e2e.phone import Phone
+from tests.e2e.phone import REVIEW_SHOTS, Phone
 from tests.factories import PASSWORD
 
 
@@ -57,6 +57,12 @@ def test_a_customer_recharges_through_the_sandbox_and_sees_the_new_balance(
         pay = popup.value
         pay.wait_for_load_state()
         expect(pay.get_by_text("¥100.00")).to_be_visible()
+        # the provider's page fits a phone: nothing wider than the screen, big buttons
+        pay.set_viewport_size({"width": 390, "height": 844})
+        assert pay.evaluate("document.documentElement.scrollWidth") <= 390
+        assert pay.locator("#approve").bounding_box()["width"] > 300
+        REVIEW_SHOTS.mkdir(parents=True, exist_ok=True)
+        pay.screenshot(path=str(REVIEW_SHOTS / "sandbox-pay-390.png"))
         phone.page.bring_to_front()
         phone.see("Pending")
         phone.see("Open payment page")

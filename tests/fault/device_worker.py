@@ -103,8 +103,8 @@ class KillingTransport(Transport):
         self._maybe_die("push_answered")
         return answer
 
-    def pull(self, cursor: str | None, limit: int) -> dict[str, Any]:
-        page = super().pull(cursor, limit)
+    def pull(self, cursor: str | None, limit: int, **kw: Any) -> dict[str, Any]:
+        page = super().pull(cursor, limit, **kw)
         self._maybe_die("pull_page")
         return page
 

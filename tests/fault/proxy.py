@@ -21,6 +21,15 @@ or a targeted ``rule``), and forwards it over a fresh TCP connection to the serv
   then both connections are reset; if the whole request and its answer make it in
   time, the answer is delivered.
 
+A slow link (``link``, a ``Link``): every request and answer crosses it — half the round
+trip each way, then its bytes at the link's rate, one message at a time per direction
+(concurrent requests share the bandwidth, as on a real 2G/3G uplink).
+
+``outage(s)`` is no signal for a while: new requests are reset; with ``cut_open`` the
+requests in flight (a long poll held open, an upload) are reset too. With ``blackhole``
+nothing is reset: requests and answers simply vanish (as when a phone's radio loses the
+cell without telling anyone) — the device hears nothing until its own timeouts.
+
 When the server is down, a request is answered 502 or reset, as a load balancer would.
 Everything is counted (``stats``, per fault kind) and logged (``log``), so a test can
 check the faults it asked for were really injected.
@@ -136,6 +145,20 @@ class FaultPlan:
         return cls(rates=rates, **kw)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class Link:
+    """A slow link: ``up``/``down`` in bytes per second (None: unlimited), ``rtt_s`` the
+    round trip."""
+
+    up_bytes_per_s: float | None = None
+    down_bytes_per_s: float | None = None
+    rtt_s: float = 0.0
+
+    @classmethod
+    def kbit(cls, up_kbit_s: float, down_kbit_s: float, rtt_ms: float) -> Link:
+        return cls(up_kbit_s * 1000 / 8, down_kbit_s * 1000 / 8, rtt_ms / 1000)
+
+
 Rule = Callable[[Request], Fault | None]
 Mutator = Callable[[Request], bytes | None]
 
@@ -179,8 +202,15 @@ class FaultProxy:
         #: Answers that reached a device, for paths under ``capture`` (method, path, body).
         self.capture: tuple[str, ...] = ("/api/v1/sync/push",)
         self.answers: list[tuple[int, str, bytes]] = []
+        #: A slow link every request crosses (None: loopback speed).
+        self.link: Link | None = None
+        self.link_stats: Counter[str] = Counter()  # bytes carried up / down
         self.port = 0
+        self._up_lock: asyncio.Lock | None = None
+        self._down_lock: asyncio.Lock | None = None
+        self._open_writers: set[asyncio.StreamWriter] = set()
         self._outage_until = 0.0
+        self._blackhole = False
         self._seq = 0
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -248,9 +278,53 @@ class FaultProxy:
         self.retry_after_s = None
         self.duplicate_mode = None
 
-    def outage(self, seconds: float) -> None:
-        """No signal for a while: every request is dropped (counted as ``outage``)."""
+    def outage(self, seconds: float, *, cut_open: bool = False, blackhole: bool = False
+               ) -> None:
+        """No signal for a while: every request is dropped (counted as ``outage``); with
+        ``cut_open`` the requests in flight are reset as well; with ``blackhole`` no
+        request or answer gets through and nothing is reset."""
+        self._blackhole = blackhole
         self._outage_until = time.monotonic() + seconds
+        loop = self._loop
+        if cut_open and loop is not None:
+            def cut() -> None:
+                for writer in list(self._open_writers):
+                    _abort(writer)
+                    self.stats["outage_cut"] += 1
+
+            loop.call_soon_threadsafe(cut)
+
+    def signal_back(self) -> None:
+        """End an outage now."""
+        self._outage_until = 0.0
+
+    async def _vanish(self, writer: asyncio.StreamWriter) -> bool:
+        """In a blackhole outage: hold the connection until the signal is back, then
+        reset it (nothing crossed). False when there is no such outage."""
+        if not (self._blackhole and time.monotonic() < self._outage_until):
+            return False
+        self.stats["blackholed"] += 1
+        while time.monotonic() < self._outage_until and not writer.transport.is_closing():
+            await asyncio.sleep(0.05)
+        _abort(writer)
+        return True
+
+    async def _cross(self, nbytes: int, *, up: bool) -> None:
+        """Carry ``nbytes`` over the slow link: half a round trip, then the bytes at the
+        link's rate, one message at a time in each direction."""
+        link = self.link
+        if link is None:
+            return
+        if link.rtt_s:
+            await asyncio.sleep(link.rtt_s / 2)
+        rate = link.up_bytes_per_s if up else link.down_bytes_per_s
+        self.link_stats["up" if up else "down"] += nbytes
+        if not rate:
+            return
+        if self._up_lock is None or self._down_lock is None:
+            self._up_lock, self._down_lock = asyncio.Lock(), asyncio.Lock()
+        async with self._up_lock if up else self._down_lock:
+            await asyncio.sleep(nbytes / rate)
 
     def injected(self, *kinds: Fault) -> int:
         return sum(self.stats[k.value] for k in kinds)
@@ -274,8 +348,12 @@ class FaultProxy:
                 req = await _read_request(reader)
                 if req is None:
                     break
-                if not await self._serve(req, writer):
-                    return  # the connection was aborted on purpose
+                self._open_writers.add(writer)
+                try:
+                    if not await self._serve(req, writer):
+                        return  # the connection was aborted on purpose
+                finally:
+                    self._open_writers.discard(writer)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         except asyncio.CancelledError:
@@ -293,7 +371,7 @@ class FaultProxy:
             if fault is None:
                 fault = self.plan.choose(self.rng, req)
             key = fault.value
-            if time.monotonic() < self._outage_until:
+            if time.monotonic() < self._outage_until and not self._blackhole:
                 fault, key = Fault.DROP_REQUEST, "outage"
             delay = self.rng.uniform(0, self.plan.max_delay_s or 0.2)
             status = self.error_status or self.rng.choice((500, 502, 503))
@@ -310,6 +388,12 @@ class FaultProxy:
             upstream_body = req.body
         answered: int | None = None
         try:
+            if await self._vanish(writer):
+                return False
+            if self.link is not None and fault != Fault.DROP_REQUEST:
+                await self._cross(len(req.encode(upstream_body)), up=True)
+                if writer.transport.is_closing():
+                    return False  # the link was cut while the request crossed it
             if fault == Fault.DROP_REQUEST:
                 _abort(writer)
                 return False
@@ -350,7 +434,11 @@ class FaultProxy:
                 if fault == Fault.ERROR_AFTER:
                     resp = self._error(error_status)
             answered = resp.status
-            writer.write(resp.encode())
+            raw = resp.encode()
+            await self._cross(len(raw), up=False)
+            if writer.transport.is_closing() or await self._vanish(writer):
+                return False
+            writer.write(raw)
             await writer.drain()
             if req.path.startswith(self.capture):
                 with self._lock:
@@ -392,6 +480,9 @@ class FaultProxy:
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
             _abort(writer)
             raise UpstreamDown(str(exc)) from exc
+        except BaseException:  # cancelled (the proxy stops) while a long poll is held
+            _abort(writer)
+            raise
         _close(writer)
         return resp
 

@@ -90,7 +90,7 @@ def test_a_crews_month_matches_the_hand_computed_figures(as_user, world, jobs) -
     assert figures(card) == {
         "handled": 4.0, "accept_min": 4.0, "arrive_min": 40.0, "arrive_on_time": 75.0,
         "finish_h": 1.5, "conformity": 75.0, "first_fix": 50.0, "satisfaction": 3.5,
-        "response_rate": 50.0, "returned": 1.0}
+        "response_rate": 50.0, "returned": 1.0, "app_steps_on_time": None}
     how = {f["key"]: f["how"] for f in card["figures"]}
     assert "7 days" in how["first_fix"] and "dispatch" in how["accept_min"]
     # the job resolved at 23:30 on 31 October (local) is not a November job
@@ -185,3 +185,30 @@ def test_exports_hold_the_ranking(as_user, world, jobs) -> None:
     assert values[2][1] == "Crew1" and values[2][3] == 4
     heads = values[0]
     assert values[2][heads.index("承诺达标率（%）")] == 75.0
+
+
+def test_an_agents_accepted_application_counts_in_their_month(as_user, world) -> None:
+    """The counter clerk who accepts an application within its deadlines has its steps
+    (acceptance; a contact change is then archived at once) on time this month."""
+    from tests.integration.apps_kit import body, jpeg, sha, upload
+
+    cust = as_user("customer1")
+    data = body(world, kind="contact_change", capacity_kw=None, station_id=None,
+                account_id=world.accounts["acc1"].id, contact_phone="13700001111",
+                docs={"id_card": sha(jpeg(7))})
+    assert cust.post("/api/v1/applications", json=data).status_code == 201
+    upload(cust, jpeg(7))
+    agent = as_user("agent1")
+    done = agent.post(f"/api/v1/applications/{data['id']}/accept", json={})
+    assert done.status_code == 200, done.text
+    ended = [s for s in done.json()["steps"]
+             if s["ended_at"] and s.get("ended_by") == world.user("agent1").id and s["due_at"]]
+    assert [s["step"] for s in ended] == ["acceptance", "archive"]
+    card = agent.get(f"{A}/me").json()
+    fig = next(f for f in card["figures"] if f["key"] == "app_steps_on_time")
+    assert (fig["value"], fig["n"]) == (100.0, 2)
+    # the station's card counts it too; another agent's does not
+    station = as_user("manager1").get(f"{A}/scorecard", params={
+        "subject": f"station:{world.stations['s1'].id}"}).json()
+    assert figures(station)["app_steps_on_time"] == 100.0
+    assert figures(as_user("agent2").get(f"{A}/me").json())["app_steps_on_time"] is None

@@ -50,7 +50,7 @@ from server.users.models import User
 from server.work_orders.models import WorkOrder
 from shared.enums import MeterStatus
 from shared.ids import new_id
-from shared.timeutil import utcnow
+from shared.timeutil import LOCAL_TZ, utcnow
 from tests.conftest import SECRET, actor_for, sqlite_settings, svc_act, svc_report
 from tests.factories import PASSWORD, PEPPER, World, build_world
 
@@ -97,9 +97,14 @@ DESK_ADMIN = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200)
 MON_OFFICE = (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200)
 MON_AREA = (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 404, 200, 200)
 MON_ADMIN = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200)
-DECIDES_MONEY = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 200, 200)
 APPRAISE_CREW1 = (401, 404, 404, 200, 404, 404, 404, 404, 404, 200, 404, 200, 200)
+PROPOSES_MONEY = (401, 403, 403, 403, 403, 403, 403, 403, 403, 201, 404, 201, 403)
 OFFICE_OF_USER = (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 404, 200, 200)
+# supervision (issue 10 part 2): managers and admins (the role is checked first)
+SUPERVISES = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200)
+# business applications (issue 13): the applicant and the desk of its station
+APP_READ = (401, 200, 404, 404, 404, 404, 404, 404, 200, 200, 404, 200, 200)
+CARE_DESK = (401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200)
 
 MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     # endpoint                                            state         anon   own    other  crew1  crew1b crew2  tech1  tech2  agent1 disp1  disp2  mgr1   admin
@@ -142,8 +147,10 @@ MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     # (issue 8): the office of the station lists it, managers and admins decide it
     "GET /api/v1/balance-discrepancies":                ("swap_recorded", (401, 403,  403,   403,   403,   403,   403,   403,   403,   SEES,  HIDES, SEES,  SEES)),
     "GET /api/v1/balance-discrepancies/{discrepancy_id}": ("swap_recorded", (401, 403, 403,  403,   403,   403,   403,   403,   403,   200,   404,   200,   200)),
-    "POST /api/v1/balance-discrepancies/{discrepancy_id}/settle": ("swap_recorded", DECIDES_MONEY),
-    "POST /api/v1/balance-discrepancies/{discrepancy_id}/dismiss": ("swap_recorded", DECIDES_MONEY),
+    # deciding takes two people (issue 10): dispatchers and managers propose (a pending
+    # four-eyes request), another manager or an admin approves it
+    "POST /api/v1/balance-discrepancies/{discrepancy_id}/settle": ("swap_recorded", PROPOSES_MONEY),
+    "POST /api/v1/balance-discrepancies/{discrepancy_id}/dismiss": ("swap_recorded", PROPOSES_MONEY),
     # devices (issue 8): crew1 signed in on the case's phone; the office of crew1's station
     # (and admins) list crew1's devices, revoke one, and see what it pushed after that
     "GET /api/v1/users/{user_id}/devices":              ("device",     OFFICE_OF_USER),
@@ -169,6 +176,15 @@ MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     "POST /api/v1/billing/accounts/{account_id}/refunds":  ("funded",   (401,   403,   403,   403,   403,   403,   403,   403,   403,   403,   403,   201,   403)),
     "POST /api/v1/billing/cash-recharges":                 ("account",  CASH_HANDLERS),
     "GET /api/v1/billing/cash-recharges/summary":          ("account",  (401,   403,   403,   403,   403,   403,   403,   403,   200,   403,   403,   200,   200)),
+    # the station counter (manager, admin) confirms an agent's day; the body here counts
+    # wrong on purpose, so a role that gets through is told so (422) and nothing changes
+    "GET /api/v1/billing/cash-handovers":                  ("none",     BACK_OFFICE),
+    "POST /api/v1/billing/cash-handovers":                 ("funded",   (401,   403,   403,   403,   403,   403,   403,   403,   403,   403,   403,   422,   422)),
+    # planned outages (issue 15): the office of the areas' station publishes and cancels;
+    # everyone signed in lists those that concern them
+    "GET /api/v1/outages":                                 ("none",     (401,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
+    "POST /api/v1/outages":                                ("none",     (401,   403,   403,   403,   403,   403,   403,   403,   403,   201,   403,   201,   201)),
+    "POST /api/v1/outages/{outage_id}/cancel":             ("outage",   (401,   403,   403,   403,   403,   403,   403,   403,   403,   200,   404,   200,   200)),
     "POST /api/v1/billing/meters/{meter_id}/purchase-count": ("account", CASH_HANDLERS),
     "GET /api/v1/billing/purchase-count-corrections":      ("purchase_count", (401, 403, 403,   403,   403,   403,   403,   403,   403,   403,   403,   SEES,  SEES)),
     "GET /api/v1/billing/tariffs":                         ("none",     (401,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
@@ -209,7 +225,8 @@ MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     "POST /api/v1/dispatch/stall-rules":                   ("none",       ADMIN_ONLY),
     "POST /api/v1/dispatch/stall-rules/run":               ("none",       DESK_ADMIN),
     # -- grid monitoring (issue 12): the office reads; admins import, run and set; the
-    # inspection job's assignee records the finding, staff who see the job read its evidence
+    # inspection job's assignee records the finding, staff who see the job read its evidence;
+    # a usage inspection is internal: even the account's owner does not see it (404)
     "GET /api/v1/monitoring/overview":                     ("account",  MON_OFFICE),
     "GET /api/v1/monitoring/areas":                        ("account",  MON_OFFICE),
     "GET /api/v1/monitoring/areas/{area_id}":              ("account",  MON_AREA),
@@ -228,8 +245,24 @@ MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     "GET /api/v1/monitoring/loss-norms":                   ("none",     MON_OFFICE),
     "PUT /api/v1/monitoring/loss-norms/{area_class}":      ("none",     MON_ADMIN),
     "PUT /api/v1/monitoring/areas/{area_id}/master-meter": ("none",     MON_ADMIN),
-    "POST /api/v1/work-orders/{order_id}/inspection-finding": ("inspection_on_site", (401, 403, 404, 201, 403,  404,   404,   404,   403,   403,   404,   403,   403)),
-    "GET /api/v1/work-orders/{order_id}/inspection":       ("inspection_on_site", (401, 403, 404, 200, 200,   404,   404,   404,   200,   200,   404,   200,   200)),
+    # -- supervision (issue 10 part 2): agents and managers record money/count changes
+    # (dispatchers: discrepancy decisions only), managers and admins approve — never their
+    # own; the case's request was recorded by agent1. Reviews, audit and the overview are
+    # managers' and admins'; the desk's customer lookup is the desk staff's, by station.
+    "GET /api/v1/supervision/approvals":                   ("approval", (401,   403,   403,   403,   403,   403,   403,   403,   SEES,  SEES,  HIDES, SEES,  SEES)),
+    "POST /api/v1/supervision/approvals":                  ("account",  (401,   403,   403,   403,   403,   403,   403,   403,   201,   403,   403,   201,   403)),
+    "POST /api/v1/supervision/approvals/{request_id}/approve": ("approval", SUPERVISES),
+    "POST /api/v1/supervision/approvals/{request_id}/reject":  ("approval", SUPERVISES),
+    "GET /api/v1/supervision/reviews":                     ("resolved", (401,   403,   403,   403,   403,   403,   403,   403,   403,   403,   403,   SEES,  SEES)),
+    "POST /api/v1/supervision/reviews/{order_id}":         ("resolved", SUPERVISES),
+    "PUT /api/v1/supervision/review-rules/{kind}":         ("none",     SUPERVISES),
+    "GET /api/v1/supervision/audit":                       ("none",     SUPERVISES),
+    "GET /api/v1/supervision/audit.csv":                   ("none",     SUPERVISES),
+    "GET /api/v1/supervision/overview":                    ("none",     SUPERVISES),
+    "GET /api/v1/customers/search":                        ("account",  (401,   403,   403,   403,   403,   403,   403,   403,   SEES,  SEES,  HIDES, SEES,  SEES)),
+    "GET /api/v1/customers/{account_id}":                  ("account",  (401,   403,   403,   403,   403,   403,   403,   403,   200,   200,   404,   200,   200)),
+    "POST /api/v1/work-orders/{order_id}/inspection-finding": ("inspection_on_site", (401, 404, 404, 201, 403,  404,   404,   404,   403,   403,   404,   403,   403)),
+    "GET /api/v1/work-orders/{order_id}/inspection":       ("inspection_on_site", (401, 404, 404, 200, 200,   404,   404,   404,   200,   200,   404,   200,   200)),
     # -- performance appraisal (issue 13): own scorecard for everyone; crew1's for the
     # office of crew1's station; rankings and exports for office staff (their station)
     "GET /api/v1/appraisal/me":                          ("none",     (401,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
@@ -238,9 +271,26 @@ MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     "GET /api/v1/appraisal/jobs":                        ("none",     APPRAISE_CREW1),
     "GET /api/v1/appraisal/ranking":                     ("none",     DESK_READ),
     "GET /api/v1/appraisal/export":                      ("none",     DESK_READ),
+    # business applications (issue 13): customer1 applied for a new connection in station 1
+    "POST /api/v1/applications":                       ("none",       (401,   201,   201,   403,   403,   403,   403,   403,   201,   201,   403,   201,   201)),
+    "GET /api/v1/applications":                        ("app_submitted", (401, SEES,  HIDES, HIDES, HIDES, HIDES, HIDES, HIDES, SEES,  SEES,  HIDES, SEES,  SEES)),
+    "GET /api/v1/applications/{app_id}":               ("app_submitted", APP_READ),
+    "GET /api/v1/applications/{app_id}/documents/{sha256}": ("app_submitted", APP_READ),
+    "POST /api/v1/applications/{app_id}/{action}":     ("app_submitted", (401, 403,  404,   404,   404,   404,   404,   404,   200,   200,   404,   200,   200)),
+    "GET /api/v1/applications/{app_id}/archive":       ("app_completed", (401, 404,  404,   404,   404,   404,   404,   404,   200,   200,   404,   200,   200)),
+    "GET /api/v1/applications/{app_id}/workers":       ("app_submitted", (401, 404,  404,   404,   404,   404,   404,   404,   200,   200,   404,   200,   200)),
+    # the care list (issue 13): desk staff; the case's account is station 1's
+    "GET /api/v1/care/entries":                        ("none",       CARE_DESK),
+    "GET /api/v1/care/requests":                       ("none",       CARE_DESK),
+    "POST /api/v1/care/requests":                      ("none",       (401,   403,   403,   403,   403,   403,   403,   403,   201,   201,   404,   201,   201)),
+    # agent1 asked to add the case's account: anyone else of the desk decides, not agent1
+    "POST /api/v1/care/requests/{request_id}/decision": ("care_requested", (401, 403, 403,  403,   403,   403,   403,   403,   403,   200,   404,   200,   200)),
+    # the installation job of the case's application is tech1's, on site
+    "POST /api/v1/applications/jobs/{order_id}/install": ("app_install_on_site", (401, 404, 404, 403, 403,  404,   200,   404,   403,   403,   404,   403,   403)),
 }
 
-FORBIDDEN_CODES = {"FORBIDDEN", "WO_ROLE_NOT_ALLOWED", "WO_NOT_ASSIGNEE", "WO_NOT_OWNER"}
+FORBIDDEN_CODES = {"FORBIDDEN", "WO_ROLE_NOT_ALLOWED", "WO_NOT_ASSIGNEE", "WO_NOT_OWNER",
+                   "APP_ROLE_NOT_ALLOWED", "CARE_OWN_REQUEST"}
 
 
 # -- one database for the module; every case makes its own objects ----------------------
@@ -402,8 +452,44 @@ def setup(env: Env, state: str, role: str) -> Case:
     if state in _BILLING_STATES:
         setup_billing(env, case, state)
         return case
+    if state == "approval":  # agent1 recorded an adjustment of the case's account
+        from server.supervision import approvals
+        from shared.supervision import ApprovalKind
+
+        actor = actor_for(db, "agent1", w)
+        with UnitOfWork(db, actor) as uow:
+            row, _ = approvals.record(uow, actor=actor, kind=ApprovalKind.ADJUSTMENT,
+                                      account_id=case.account_id, amount_fen=100,
+                                      reason="matrix: overcharged")
+            uow.commit()
+        case.ids["request_id"] = row.id
+        return case
+    if state in _APP_STATES:
+        setup_applications(env, case, state)
+        return case
+    if state == "care_requested":
+        from server.care import service as care
+
+        agent = actor_for(db, "agent1", w)
+        with UnitOfWork(db, agent) as uow:
+            req = care.request_change(uow, actor=agent, account_id=case.account_id,
+                                      data=care_body(case))
+            uow.commit()
+        case.ids["request_id"] = req.id
+        return case
     if state in _MONITORING_STATES:
         setup_monitoring(env, case, state)
+        return case
+    if state == "outage":
+        from server.outages import service as outages
+
+        actor = actor_for(db, "dispatcher1", w)
+        with UnitOfWork(db, actor) as uow:
+            outage, _ = outages.publish(uow, actor=actor, data={
+                **outage_body(env), "starts_at": utcnow() + timedelta(days=1),
+                "ends_at": utcnow() + timedelta(days=1, hours=4)})
+            uow.commit()
+        case.ids["outage_id"] = outage.id
         return case
     if state == "device":
         device = f"matrix-device-{next(_serial):06d}"
@@ -432,7 +518,8 @@ _BILLING_STATES = ("funded", "payment", "paid", "purchase_count", "command", "fa
 _LISTED_BY_ACCOUNT = ("GET /api/v1/payments/orders", "GET /api/v1/notifications",
                       "GET /api/v1/meter-commands",
                       "GET /api/v1/billing/purchase-count-corrections",
-                      "GET /api/v1/balance-discrepancies")
+                      "GET /api/v1/balance-discrepancies",
+                      "GET /api/v1/supervision/approvals")
 
 
 def setup_billing(env: Env, case: Case, state: str) -> None:
@@ -535,6 +622,12 @@ def build_billing(endpoint: str, method: str, url: str, case: Case, env: Env
         return Request(method, url, json=simple[endpoint])
     if endpoint == "GET /api/v1/billing/cash-recharges/summary":
         return Request(method, url, params={"agent_id": w.user("agent1").id})
+    if endpoint == "POST /api/v1/billing/cash-handovers":
+        return Request(method, url, json={
+            "agent_id": w.user("agent1").id, "receipt_count": 0, "total_fen": 0,
+            "day": utcnow().astimezone(LOCAL_TZ).date().isoformat()})
+    if endpoint == "POST /api/v1/outages":
+        return Request(method, url, json=outage_body(env))
     if endpoint == "POST /api/v1/billing/readings/import-csv":
         csv = ("meter_no,read_at,value_kwh,source\n"
                f"{row['meter_no']},{row['read_at']},{row['value_kwh']},actual\n")
@@ -552,6 +645,13 @@ def build_billing(endpoint: str, method: str, url: str, case: Case, env: Env
         return Request(method, url, content=body, headers={
             "X-Signature": signature, "Content-Type": "application/json"})
     return None
+
+
+def outage_body(env: Env) -> dict[str, Any]:
+    """A notice for station 1's town area (the cases' accounts are there), tomorrow."""
+    start = utcnow() + timedelta(days=1)
+    return {"area_ids": [env.world.areas["town"].id], "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=4)).isoformat(), "reason": "matrix: works"}
 
 
 # -- the dispatch desk (issue 10) -------------------------------------------------------------
@@ -572,11 +672,22 @@ def build_desk(endpoint: str, method: str, url: str, case: Case, env: Env) -> Re
         "POST /api/v1/dispatch/stall-rules": {"trigger": "no_progress", "kind": "care_visit",
                                               "threshold": 120, "escalate_after_min": 60},
         "POST /api/v1/dispatch/stall-rules/run": {},
+        # supervision (issue 10 part 2)
+        "POST /api/v1/supervision/approvals": {"kind": "adjustment", "amount_fen": 100,
+                                               "account_id": case.account_id,
+                                               "reason": "matrix: overcharged"},
+        "POST /api/v1/supervision/approvals/{request_id}/approve": {},
+        "POST /api/v1/supervision/approvals/{request_id}/reject": {"reason": "no receipt"},
+        "POST /api/v1/supervision/reviews/{order_id}": {"outcome": "returned",
+                                                         "reason": "photo missing"},
+        "PUT /api/v1/supervision/review-rules/{kind}": {"percent": 100},
     }
     if endpoint in bodies:
         return Request(method, url, json=bodies[endpoint])
     if endpoint == "GET /api/v1/dispatch/board":
         return Request(method, url, params={"list": "dispatched", "q": case.account_no})
+    if endpoint == "GET /api/v1/customers/search":
+        return Request(method, url, params={"q": case.account_no})
     return None
 
 
@@ -601,6 +712,9 @@ def build(endpoint: str, case: Case, env: Env, role: str) -> Request:
     if path.startswith("/api/v1/appraisal/"):
         return Request(method, path, params={"subject": f"user:{w.user('crew1').id}",
                                              "figure": "handled"})
+    apps = build_applications(endpoint, method, path, case, env)
+    if apps is not None:
+        return apps
     url = path.format(station_id=case.station_id, account_id=case.account_id,
                       order_id=case.order_id, sha256=case.sha256, meter_id=case.meter_id,
                       rule_id=first_rule_id(env),
@@ -608,7 +722,9 @@ def build(endpoint: str, case: Case, env: Env, role: str) -> Request:
                       command_id=case.ids.get("command_id", ""),
                       discrepancy_id=case.ids.get("discrepancy_id", ""),
                       user_id=case.ids.get("user_id") or w.user("crew1").id,
-                      device_id=case.ids.get("device_id", ""))
+                      device_id=case.ids.get("device_id", ""),
+                      request_id=case.ids.get("request_id", ""), kind="care_visit",
+                      outage_id=case.ids.get("outage_id", ""))
     action = path.rsplit("/", 1)[-1]
     bodies: dict[str, Any] = {
         "dispatch": {"assignee_id": w.user("crew1").id},
@@ -662,8 +778,111 @@ def build(endpoint: str, case: Case, env: Env, role: str) -> Request:
     desk = build_desk(endpoint, method, url, case, env)
     if desk is not None:
         return desk
+
     if method == "POST":
         return Request(method, url, json=bodies[action])
+    return Request(method, url)
+
+
+# -- business applications (issue 13): their objects and requests ---------------------------
+_APP_STATES = ("app_submitted", "app_install_on_site", "app_completed")
+_APP_ID_CARD = "11010519491231002X"
+
+
+def _app_docs(env: Env, actor: Any, shas: list[bytes]) -> None:
+    for data in shas:
+        with UnitOfWork(env.db, actor) as uow:
+            photos.upload_chunk(uow, env.client.app.state.blobs,
+                                sha256=hashlib.sha256(data).hexdigest(), offset=0,
+                                size=len(data), content_type="image/png", chunk=data,
+                                user_id=actor.user_id)
+
+
+def app_body(case: Case, env: Env, *, kind: str = "new_residential") -> dict[str, Any]:
+    n = next(_serial)
+    docs = {"id_card": hashlib.sha256(png(n)).hexdigest()}
+    if kind == "new_residential":
+        docs["property_cert"] = hashlib.sha256(png(n + 1)).hexdigest()
+        return {"id": new_id(), "kind": kind, "applicant_name": "Matrix applicant",
+                "contact_phone": "13900000002", "address": "Matrix Road 9",
+                "id_card_no": _APP_ID_CARD, "capacity_kw": 8, "station_id": case.station_id,
+                "documents": docs, "_png": [png(n), png(n + 1)]}
+    return {"id": new_id(), "kind": kind, "applicant_name": "Matrix applicant",
+            "contact_phone": "13900000003", "address": "Matrix Road 9",
+            "id_card_no": _APP_ID_CARD, "account_id": case.account_id, "documents": docs,
+            "_png": [png(n)]}
+
+
+def setup_applications(env: Env, case: Case, state: str) -> None:
+    """"app_submitted": customer1's new-connection application with its two document
+    photos received; "app_install_on_site": that application accepted, surveyed by crew1,
+    approved by manager1, its installation job on site (tech1), a meter in stock;
+    "app_completed": a contact change of the case's account, completed and archived."""
+    from server.applications import service as apps
+    from shared.applications.rules import AppAction
+
+    db, w = env.db, env.world
+    cust = actor_for(db, "customer1", w)
+    kind = "contact_change" if state == "app_completed" else "new_residential"
+    data = app_body(case, env, kind=kind)
+    pngs = data.pop("_png")
+    with UnitOfWork(db, cust) as uow:
+        app, _ = apps.submit(uow, actor=cust, app_id=data["id"], data=data, pepper=PEPPER)
+        uow.commit()
+    _app_docs(env, cust, pngs)
+    case.ids["app_id"] = app.id
+    case.photo = pngs[0]  # the document the documents endpoint serves
+    if state == "app_submitted":
+        return
+    agent = actor_for(db, "agent1", w)
+    with UnitOfWork(db, agent) as uow:
+        app = apps.act(uow, actor=agent, app_id=app.id, action=AppAction.ACCEPT,
+                       data={"area_id": w.areas["town"].id, "assignee_id": w.user("crew1").id})
+        uow.commit()
+    if state == "app_completed":
+        return
+    survey = app.survey_order_id
+    for action, extra in (("accept", {}), ("arrive", {}), ("resolve", {"resolution": "ok"})):
+        svc_act(db, w, "crew1", survey, action, **extra)
+    mgr = actor_for(db, "manager1", w)
+    with UnitOfWork(db, mgr) as uow:
+        app = apps.act(uow, actor=mgr, app_id=app.id, action=AppAction.APPROVE,
+                       data={"assignee_id": w.user("tech1").id})
+        uow.commit()
+    svc_act(db, w, "tech1", app.install_order_id, "accept")
+    svc_act(db, w, "tech1", app.install_order_id, "arrive")
+    case.order_id = app.install_order_id
+    add_stock_meter(env, case)
+
+
+def care_body(case: Case) -> dict[str, Any]:
+    return {"change": "add", "category": "elderly_alone", "reason": "matrix: lives alone",
+            "review_on": (utcnow() + timedelta(days=60)).date().isoformat()}
+
+
+def build_applications(endpoint: str, method: str, path: str, case: Case, env: Env
+                       ) -> Request | None:
+    if "/api/v1/care/" in path:
+        url = path.format(request_id=case.ids.get("request_id", ""))
+        if endpoint == "POST /api/v1/care/requests":
+            return Request(method, url, json={"account_id": case.account_id,
+                                              **care_body(case)})
+        if method == "POST":
+            return Request(method, url, json={"approve": True})
+        return Request(method, url)
+    if "/api/v1/applications" not in path:
+        return None
+    url = path.format(app_id=case.ids.get("app_id", ""), action="accept",
+                      order_id=case.order_id, sha256=case.sha256)
+    if endpoint == "POST /api/v1/applications":
+        body = app_body(case, env)
+        body.pop("_png")
+        return Request(method, url, json=body)
+    if endpoint == "POST /api/v1/applications/{app_id}/{action}":
+        return Request(method, url, json={"area_id": env.world.areas["town"].id})
+    if endpoint == "POST /api/v1/applications/jobs/{order_id}/install":
+        return Request(method, url, json={"meter_no": case.stock_meter_no, "start_kwh": "0",
+                                          "card_no": "62000000009"})
     return Request(method, url)
 
 
@@ -727,6 +946,8 @@ def build_monitoring(endpoint: str, method: str, path: str, case: Case, env: Env
 
 
 def listed(endpoint: str, body: Any, case: Case) -> bool:
+    if endpoint == "GET /api/v1/applications":
+        return any(a["id"] == case.ids["app_id"] for a in body["items"])
     if endpoint == "GET /api/v1/monitoring/anomalies":
         return any(r["id"] == case.ids.get("anomaly_id") for r in body["table"]["rows"])
     if endpoint in _LISTED_BY_ACCOUNT:
@@ -737,7 +958,8 @@ def listed(endpoint: str, body: Any, case: Case) -> bool:
                    for c in body["changes"])
     items = body["items"] if isinstance(body, dict) else body
     key = {"GET /api/v1/work-orders": case.order_id, "GET /api/v1/meters": case.meter_no,
-           "GET /api/v1/dispatch/board": case.order_id}
+           "GET /api/v1/dispatch/board": case.order_id,
+           "GET /api/v1/supervision/reviews": case.order_id}
     wanted = key.get(endpoint, case.account_id)
     return any(wanted in (item.get("id"), item.get("meter_no")) for item in items)
 

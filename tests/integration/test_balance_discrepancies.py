@@ -109,8 +109,10 @@ def test_the_office_lists_its_stations_discrepancies_only(as_user, world, db) ->
     assert as_user(None).get(D).status_code == 401
 
 
-def test_settling_posts_the_difference_once_with_a_reason_and_an_audit(as_user, world,
-                                                                        db) -> None:
+def test_settling_takes_two_people_and_posts_the_difference_once(as_user, world,
+                                                                  db) -> None:
+    """One proposes (a pending four-eyes request; nothing moves), another approves: the
+    difference is posted once, with the reason and an audit; nobody approves their own."""
     _ledger_at(as_user, world, LEDGER)
     _swap(as_user, world, swap_job_on_site(db, world), "online", old_remaining_fen=READ)
     (disc,) = table_rows(db, "balance_discrepancy")
@@ -118,7 +120,7 @@ def test_settling_posts_the_difference_once_with_a_reason_and_an_audit(as_user, 
 
     before = db_snapshot(db)
     for who, body, status, code in [
-            ("dispatcher1", {"reason": "meter photo shows 340.33"}, 403, "FORBIDDEN"),
+            ("agent1", {"reason": "meter photo shows 340.33"}, 403, "FORBIDDEN"),
             ("manager1", {}, 422, "VALIDATION_ERROR"),
             ("manager1", {"reason": "\u200b\u202e "}, 422, "VALIDATION_ERROR"),
             ("manager1", {"reason": "x", "expected_version": 7}, 409, "VERSION_CONFLICT")]:
@@ -128,27 +130,41 @@ def test_settling_posts_the_difference_once_with_a_reason_and_an_audit(as_user, 
 
     r = as_user("manager1").post(url, json={"reason": "meter photo shows ¥340.33\u202e",
                                             "expected_version": 1})
+    assert r.status_code == 201, r.text
+    req = r.json()
+    assert (req["kind"], req["status"], req["amount_fen"], req["reason"]) == (
+        "discrepancy_settle", "pending", 500, "meter photo shows ¥340.33")
+    assert table_rows(db, "balance_discrepancy")[0]["status"] == "open"  # nothing moved yet
+    assert table_rows(db, "account", id=world.accounts["acc1"].id)[0]["balance_fen"] == LEDGER
+    r = as_user("manager1").post(url, json={"reason": "again"})
+    assert (r.status_code, r.json()["code"]) == (409, "APPROVAL_DUPLICATE")
+    approve = f"/api/v1/supervision/approvals/{req['id']}/approve"
+    r = as_user("manager1").post(approve, json={})
+    assert (r.status_code, r.json()["code"]) == (403, "APPROVAL_OWN_REQUEST")
+
+    r = as_user("admin").post(approve, json={})
     assert r.status_code == 200, r.text
-    out = r.json()
+    (out,) = table_rows(db, "balance_discrepancy")
     assert (out["status"], out["resolved_by"], out["proposed_by"], out["resolution_reason"]) == (
-        "settled", world.user("manager1").id, world.user("manager1").id,
+        "settled", world.user("admin").id, world.user("manager1").id,
         "meter photo shows ¥340.33")
+    assert r.json()["result_id"] == out["ledger_entry_id"]
     adjustment = _entries(db, world)[-1]
     assert (adjustment["id"], adjustment["kind"], adjustment["amount_fen"],
             adjustment["balance_after_fen"], adjustment["actor_id"], adjustment["reason"]) == (
-        out["ledger_entry_id"], "adjustment", 500, READ, world.user("manager1").id,
+        out["ledger_entry_id"], "adjustment", 500, READ, world.user("admin").id,
         "meter photo shows ¥340.33")
     (account,) = table_rows(db, "account", id=world.accounts["acc1"].id)
     assert account["balance_fen"] == READ
     (audit,) = table_rows(db, "audit_log", action="balance_discrepancy.settle")
-    assert (audit["actor_id"], audit["reason"]) == (world.user("manager1").id,
+    assert (audit["actor_id"], audit["reason"]) == (world.user("admin").id,
                                                     "meter photo shows ¥340.33")
 
-    # the same decision again (a lost answer): nothing more; another decision: refused
+    # the same approval again (a lost answer): nothing more; another proposal: refused
     before = db_snapshot(db)
-    again = as_user("manager1").post(url, json={"reason": "meter photo shows ¥340.33"})
-    assert (again.status_code, again.json()["ledger_entry_id"]) == (200, out["ledger_entry_id"])
-    r = as_user("admin").post(f"{D}/{disc['id']}/dismiss", json={"reason": "no"})
+    again = as_user("admin").post(approve, json={})
+    assert (again.status_code, again.json()["result_id"]) == (200, out["ledger_entry_id"])
+    r = as_user("dispatcher1").post(f"{D}/{disc['id']}/dismiss", json={"reason": "no"})
     assert (r.status_code, r.json()["code"]) == (409, "DISCREPANCY_CLOSED")
     assert db_snapshot(db) == before
     with Session(db.reader) as s:
@@ -159,10 +175,14 @@ def test_dismissing_moves_no_money(as_user, world, db) -> None:
     _swap(as_user, world, swap_job_on_site(db, world), "online", old_remaining_fen=4000)
     (disc,) = table_rows(db, "balance_discrepancy")
     entries = _entries(db, world)
-    r = as_user("admin").post(f"{D}/{disc['id']}/dismiss",
-                              json={"reason": "ledger checked against the card history"})
+    r = as_user("dispatcher1").post(f"{D}/{disc['id']}/dismiss",
+                                    json={"reason": "ledger checked against the card history"})
+    assert r.status_code == 201, r.text
+    r = as_user("manager1").post(f"/api/v1/supervision/approvals/{r.json()['id']}/approve",
+                                 json={})
     assert r.status_code == 200, r.text
-    assert (r.json()["status"], r.json()["ledger_entry_id"]) == ("dismissed", None)
+    (row,) = table_rows(db, "balance_discrepancy")
+    assert (row["status"], row["ledger_entry_id"]) == ("dismissed", None)
     assert _entries(db, world) == entries
     (audit,) = table_rows(db, "audit_log", action="balance_discrepancy.dismiss")
     assert audit["reason"] == "ledger checked against the card history"

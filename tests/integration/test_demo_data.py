@@ -240,6 +240,11 @@ def test_staff_find_a_demo_customer_by_id_card(client: TestClient, demo: Summary
     assert [a["name"] for a in r.json()["items"]] == [zhang.name]
     assert r.json()["items"][0]["id_card_masked"] == zhang.id_card[:4] + "*" * 10 + \
         zhang.id_card[-4:]
+    # the desk's one search box finds him by the same number (issue 10)
+    r = client.get("/api/v1/customers/search", params={"q": zhang.id_card},
+                   headers=sign_in(client, "dispatcher"))
+    assert r.status_code == 200, r.text
+    assert [a["name"] for a in r.json()["items"]] == [zhang.name]
 
 
 # -- the data itself -----------------------------------------------------------------------

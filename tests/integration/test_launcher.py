@@ -48,6 +48,8 @@ def test_sigterm_to_the_demo_stops_the_api_and_the_app(tmp_path: Path) -> None:
         _wait(lambda: _listening(app_port) and _listening(api_port), 120, "server and app")
         assert httpx.get(f"http://127.0.0.1:{api_port}/api/v1/health").status_code == 200
         assert httpx.get(f"http://127.0.0.1:{app_port}/").status_code == 200
+        installable = httpx.get(f"http://127.0.0.1:{api_port}/app/")  # the offline app
+        assert installable.status_code == 200 and "sw.js" in installable.text
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(30) == 128 + signal.SIGTERM
         assert not _listening(app_port), "the app outlived the demo"

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 import server.tables  # noqa: F401  (every model in the metadata)
-from server.audit.chain import verify
+from server.audit.chain import COUNTER, GENESIS, entry_hash, verify
 from server.cli import app as cli
 from server.db import make_database
 from server.migrate import alembic_config, current, upgrade
@@ -64,14 +64,38 @@ def revisions() -> list[str]:
 
 
 def insert_rows(url: str) -> None:
+    """The rows as a release of that revision wrote them: from 0006_iops on, audit
+    entries are written chained (seq, prev_hash, hash) and counted."""
     engine = create_engine(url)
     with engine.begin() as conn:
+        # a release whose audit log is already a hash chain writes its entries chained
+        chained = "seq" in {c["name"] for c in inspect(conn).get_columns("audit_log")}
         for table, rows in ROWS.items():
+            if table == "audit_log" and chained:
+                rows = _chained(rows)
+                conn.execute(text("UPDATE counter SET value = :v WHERE name = :n"),
+                             {"n": COUNTER, "v": len(rows)})
             for row in rows:
+                if table == "audit_log" and chained:
+                    row = {**row, "seq": 1, "prev_hash": GENESIS}
+                    row["hash"] = entry_hash(GENESIS, row)
+                    conn.execute(text("DELETE FROM counter WHERE name = :n"), {"n": COUNTER})
+                    conn.execute(text("INSERT INTO counter (name, value) VALUES (:n, 1)"),
+                                 {"n": COUNTER})
                 cols = ", ".join(f'"{c}"' for c in row)
                 conn.execute(text(f'INSERT INTO "{table}" ({cols}) VALUES '
                                   f'({", ".join(":" + c for c in row)})'), row)
     engine.dispose()
+
+
+def _chained(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out, prev = [], GENESIS
+    for seq, row in enumerate(rows, start=1):
+        entry = {**row, "seq": seq}
+        digest = entry_hash(prev, entry)
+        out.append({**entry, "prev_hash": prev, "hash": digest})
+        prev = digest
+    return out
 
 
 def read_rows(url: str) -> dict[str, list[dict[str, Any]]]:

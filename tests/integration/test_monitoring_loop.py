@@ -178,9 +178,12 @@ def test_mapping_error_moves_the_customer_to_its_area_audited(mon_db, as_user):
     office = as_user("manager1").get("/api/v1/monitoring/anomalies").json()
     [row] = office["table"]["rows"]
     assert (row["status"], row["finding"]) == ("resolved", "wiring_or_mapping")
-    # the next run counts the customer in its real area; its meter, checked, is left alone
-    # for the quiet days although it still sends nothing
-    rerun = analyse(db, days=window(3)).loop
+    # the next daily run recomputes the days computed with the wrong mapping and counts the
+    # customer in its real area; its meter, checked, is left alone for the quiet days
+    # although it still sends nothing
+    rerun_report = analyse(db)
+    assert sorted(d.day for d in rerun_report.days) == window(3)
+    rerun = rerun_report.loop
     assert rerun is not None and "collection_failing" not in rerun.new and rerun.quiet == 1
     assert q(db, "SELECT a.meters_due FROM area_day a JOIN transformer_area t ON "
                  "t.id = a.area_id WHERE t.code = 'TA-rural' LIMIT 1") == [{"meters_due": 2}]
@@ -219,6 +222,20 @@ def test_tampering_opens_a_follow_up_for_the_office(db, world, as_user):
     listed = as_user("dispatcher1").get("/api/v1/work-orders",
                                         params={"status": "reported"}).json()["items"]
     assert follow["id"] in [o["id"] for o in listed]
+    # the customer sees neither the inspection nor the theft follow-up on their account:
+    # not in their list, not by id, not in their phone's pull (round 1 let them read it)
+    customer = as_user("customer2")
+    mine = customer.get("/api/v1/work-orders").json()["items"]
+    assert {order_id, follow["id"]}.isdisjoint(o["id"] for o in mine)
+    for oid in (order_id, follow["id"]):
+        assert customer.get(f"/api/v1/work-orders/{oid}").json()["code"] == \
+            "WORK_ORDER_NOT_FOUND"
+    pulled = customer.get("/api/v1/sync/pull", params={"limit": 5000}).json()["changes"]
+    assert {order_id, follow["id"]}.isdisjoint(
+        c["id"] for c in pulled if c["entity"] == "work_order")
+    assert not [c for c in pulled if c["entity"] == "inspection_finding"]
+    text = str(pulled)
+    assert "窃电" not in text and "tampering" not in text.lower()
 
 
 def test_a_finding_needs_an_inspection_job(db, world, as_user):

@@ -187,7 +187,6 @@ def test_backup_and_restore_carry_the_buckets_photos(as_user, bucket, s3_endpoin
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
     if request.param == "local":
         return LocalStore(tmp_path / "blobs")
-    endpoint = request.getfixturevalue("s3_endpoint")
     client, name = request.getfixturevalue("bucket")
     return S3Store(client, name, "pre/")
 

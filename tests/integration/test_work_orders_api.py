@@ -612,8 +612,9 @@ def test_transition_refusals_name_the_status_and_action(as_user, world, db):
                    "WO_TRANSITION_NOT_ALLOWED")
     assert body["details"] == {"action": "close", "status": "reported"}
     assert body["message"] == "The work order is 'Reported'; 'close' is not possible now."
-    refused(as_user("crew1").post(f"{WO}/{oid}/resolve", json={"resolution": "x"}), 409,
-            "WO_TRANSITION_NOT_ALLOWED")
+    # who before what (issue 8, item 9): not their job, whatever its status
+    refused(as_user("crew1").post(f"{WO}/{oid}/resolve", json={"resolution": "x"}), 403,
+            "WO_NOT_ASSIGNEE")
     refused(as_user("customer1").post(f"{WO}/{oid}/dispatch",
                                       json={"assignee_id": world.user("crew1").id}),
             403, "WO_ROLE_NOT_ALLOWED")

@@ -55,7 +55,19 @@ class Office(Phone):
         raise AssertionError(f"could not sign in as {username}:\n{self.snapshot()}")
 
     def rail(self, name: str) -> None:
-        self.page.get_by_role("button", name=re.compile(re.escape(name))).first.click()
+        """Open a page from the navigation rail (scrolling the rail when the page's entry
+        is below its fold: a manager has more pages than a tablet shows)."""
+        button = self.page.get_by_role("button", name=re.compile(re.escape(name))).first
+        for _ in range(6):
+            try:
+                button.click(timeout=2_000)
+                break
+            except Exception:  # not on screen (not in the accessibility tree) yet
+                self.page.mouse.move(46, self.page.viewport_size["height"] - 120)
+                self.page.mouse.wheel(0, 300)
+                time.sleep(0.5)
+        else:
+            button.click()
         time.sleep(0.8)
 
     def row(self, code: str) -> None:

@@ -228,18 +228,30 @@ def test_the_real_backend_without_a_server_is_offline(tmp_path: Path) -> None:
 def test_cash_is_queued_offline_once_per_receipt(agent: EngineBackend) -> None:
     cash = CashState(agent, "en")
     cash.reload()
-    cash.account_text, cash.amount_text, cash.receipt_text = "7700000000", "100", "R-000777"
+    cash.account_text = "7700000000"
+    # before taking cash: who it is, from the phone's data (offline)
+    assert cash.customer_line() == "Mrs Li · 1 River Road · balance ¥12.50"
+    cash.amount_text, cash.receipt_text = "100", "R-000777"
     assert cash.submit()
     assert (cash.account_text, cash.amount_text, cash.receipt_text) == ("", "", "")
+    receipt = cash.receipt  # the receipt screen to show or share
+    assert receipt is not None and not receipt.already
+    assert (receipt.receipt_no, receipt.amount_fen, receipt.balance_after_fen,
+            receipt.agent) == ("R-000777", 10000, 11250, "Agent One")
+    assert ("balance_after_est", "¥112.50") in receipt.lines()
+    cash.close_receipt()
+    assert cash.receipt is None
     (line,) = cash.lines
     assert (line.amount_fen, line.receipt_no, line.state) == (10000, "R-000777", "pending")
     assert agent.status().waiting == 1
     ops = agent.status().ops
     assert ops[0].action and agent.actions.read.cash_recharges()[0].account_id == ACCOUNT
-    # the same paper receipt again (a double tap): nothing new
+    # the same paper receipt again (a double tap): nothing new, and it says so
     cash.account_text, cash.amount_text, cash.receipt_text = "7700000000", "100", "R-000777"
-    assert cash.submit()
+    assert not cash.submit()
+    assert cash.receipt is not None and cash.receipt.already
     assert len(cash.lines) == 1 and agent.status().waiting == 1
+    cash.close_receipt()
     # the same receipt for another amount: refused like the server would
     cash.account_text, cash.amount_text, cash.receipt_text = "7700000000", "200", "R-000777"
     assert not cash.submit()
@@ -336,3 +348,29 @@ def test_a_purchase_count_correction_needs_a_reason_and_shows_old_and_new(
     assert fix.error == "count_unknown_meter"
 
 
+
+
+def test_the_hand_over_lists_each_day_with_its_receipts(agent: EngineBackend) -> None:
+    from datetime import date
+
+    cash = CashState(agent, "en")
+    cash.reload()
+    for receipt, amount in (("R-000801", "50"), ("R-000802", "20.5")):
+        cash.account_text, cash.amount_text, cash.receipt_text = "7700000000", amount, receipt
+        assert cash.submit()
+    ((summary, lines),) = cash.days()
+    assert (summary.count, summary.total) == (2, "¥70.50")
+    assert {c.receipt_no for c in lines} == {"R-000801", "R-000802"}
+    assert summary.day == date.today() or summary.day
+
+
+def test_the_corrected_purchase_count_shows_at_once(agent: EngineBackend) -> None:
+    from mobile.state.agent_cash import CountFixState
+
+    fix = CountFixState(agent, "en")
+    fix.meter_text = "MTR-0001"
+    assert fix.meter() is not None
+    before = fix.meter().get("purchase_count")  # type: ignore[union-attr]
+    fix.result = {"meter_id": METER, "meter_no": "MTR-0001", "old_count": before,
+                  "new_count": 12}
+    assert fix.meter()["purchase_count"] == 12  # type: ignore[index]

@@ -43,12 +43,25 @@ def test_jobs_are_filtered_and_most_urgent_first(device: EngineBackend) -> None:
     pull(device, [("work_order", r) for r in (later, done, soon, late, other)])
     jobs = JobsState(device)
     jobs.reload()
-    assert [c.code for c in jobs.cards("en")] == ["WO1", "WO2", "WO3"]
+    # urgent first within the open jobs, then the nearest (or missed) deadline
+    assert [c.code for c in jobs.cards("en")] == ["WO2", "WO1", "WO3"]
     assert jobs.count("open") == 3 and jobs.count("done") == 1
     jobs.set_filter("done")
     assert [c.code for c in jobs.cards("en")] == ["WO4"]
+    older = order_row(code="WO6", status="closed", resolved_at=to_iso(now - timedelta(days=2)),
+                      closed_at=to_iso(now - timedelta(days=1)))
+    newest = order_row(code="WO7", status="confirmed",
+                       resolved_at=to_iso(now - timedelta(days=3)),
+                       confirmed_at=to_iso(now + timedelta(minutes=1)))
+    pull(device, [("work_order", older), ("work_order", newest)])
+    jobs.reload()
+    # the most recent first within done; the card says when, not the status a second time
+    cards = jobs.cards("en")
+    assert [c.code for c in cards] == ["WO7", "WO4", "WO6"]
+    assert all(c.status not in c.deadline_text for c in cards)
+    assert all(c.deadline_text for c in cards)
     jobs.set_filter("today")
-    assert {c.code for c in jobs.cards("en")} == {"WO1", "WO2", "WO4"}
+    assert {c.code for c in jobs.cards("en")} >= {"WO1", "WO2", "WO4"}
     jobs.set_filter("open")
     jobs.set_kind("usage_inspection")
     assert [c.code for c in jobs.cards("en")] == ["WO3"]
@@ -137,8 +150,19 @@ def test_manual_arrival_and_reasons_in_chinese(device: EngineBackend) -> None:
     pull(device, [("work_order", job)])
     state = JobDetailState(device, job["id"])
     state.reload()
-    state.gps_result(None, "denied")
-    assert state.gps_text("zh") == "无法定位：denied。可手动确认到达。"
+    from mobile.services.hardware import gps_reason
+
+    # the browser's English never reaches the screen, and no "。。"
+    why = gps_reason("Location permission denied: User denied Geolocation.")
+    state.gps_result(None, why)
+    assert state.gps_text("zh") == ("无法定位：没有定位权限：请在设置中允许本应用使用位置。"
+                                    "可手动确认到达。")
+    assert "。。" not in state.gps_text("zh") and "denied" not in state.gps_text("zh")
+    assert state.gps_text("en").startswith("No GPS fix: Location permission is off")
+    assert gps_reason("Timeout expired") == "timeout"
+    assert gps_reason("Location services are disabled") == "off"
+    state.gps_result(None, gps_reason("kaboom"))
+    assert state.gps_text("zh") == "无法定位：定位失败。可手动确认到达。"
     assert state.arrive("zh", manual=True)
     arrive = next(i for i in state.timeline() if i.action == "arrive")
     assert arrive.data["gps"] is None
@@ -175,8 +199,11 @@ def test_the_customer_follows_and_rates_a_job(tmp_path: object) -> None:
         assert "confirm" in state.buttons() and "resolve" not in state.buttons()
         assert state.expected_arrival("en") != "—"
         state.open_form("confirm")
-        assert not state.confirm("en")
-        assert state.errors["rating"] == "The rating must be a whole number 1–5."
+        assert not state.confirm("en")  # skipping the stars says what to do
+        assert state.errors["rating"] == "Tap 1 to 5 stars, then submit."
+        assert device_waiting(backend) == 0
+        state.set_rating(1)
+        assert "rating" not in state.errors
         state.set_rating(9)
         assert state.rating == 5
         state.rating_comment = "Quick and kind"
@@ -184,6 +211,62 @@ def test_the_customer_follows_and_rates_a_job(tmp_path: object) -> None:
         assert state.status == WorkOrderStatus.CONFIRMED
         item = next(i for i in state.timeline() if i.action == "confirm")
         assert JobDetailState.describe_event(item, "en") == "5 stars · Quick and kind"
+        assert state.who(item, "en") == "Me"
+    finally:
+        backend.close()
+
+
+def device_waiting(backend: EngineBackend) -> int:
+    return backend.status().waiting
+
+
+def test_the_customer_says_still_not_fixed_and_sees_no_crew_gps(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from mobile.i18n import stars
+    from sync.client.readmodel import TimelineItem
+
+    backend = make_device(Path(str(tmp_path)) / "c", CUSTOMER)
+    try:
+        now = utcnow()
+        job = order_row(CUSTOMER, status="resolved", assignee_id="crew-x",
+                        resolved_at=to_iso(now), resolution="Fuse replaced")
+        pull(backend, [("work_order", job)])
+        state = JobDetailState(backend, job["id"])
+        state.reload()
+        assert state.buttons()[-2:] == ["confirm", "reopen"]  # beside "confirm"
+        assert JobDetailState.action_label("reopen", "en") == "Still not fixed"
+        assert JobDetailState.action_label("reopen", "zh") == "仍未修好"
+        state.open_form("reopen")
+        assert not state.reopen("en")
+        assert "reopen_reason" in state.errors  # the reason is required, shown by its field
+        state.reopen_reason = "The kitchen is still dark"
+        assert state.reopen("en")
+        assert state.status == WorkOrderStatus.DISPATCHED
+        assert backend.status().waiting == 1  # queued as work_order.reopen@1
+
+        arrive = TimelineItem("e1", "arrive", "en_route", "on_site", now, "crew-x",
+                              {"gps": {"lat": 27.8, "lon": 112.9, "accuracy_m": 12}}, "synced")
+        assert "27.8" in JobDetailState.describe_event(arrive, "en")
+        assert JobDetailState.describe_event(arrive, "en", customer=True) == ""
+        assert state.who(arrive, "en") == "Crew One"  # the job's crew, by name
+        assert (stars(1, "en"), stars(2, "en"), stars(1, "zh")) == ("1 star", "2 stars", "1 星")
+    finally:
+        backend.close()
+
+
+def test_expected_arrival_only_once_a_crew_is_assigned(tmp_path: object) -> None:
+    from pathlib import Path
+
+    backend = make_device(Path(str(tmp_path)) / "c", CUSTOMER)
+    try:
+        waiting = order_row(CUSTOMER, status="reported", assignee_id=None, assignee_name=None)
+        sent = order_row(CUSTOMER, status="dispatched", assignee_id="crew-x")
+        pull(backend, [("work_order", waiting), ("work_order", sent)])
+        states = [JobDetailState(backend, j["id"]) for j in (waiting, sent)]
+        for st in states:
+            st.reload()
+        assert [st.expected_arrival_shown() for st in states] == [False, True]
     finally:
         backend.close()
 
@@ -218,3 +301,23 @@ def test_a_refused_field_is_shown_beside_its_input_and_the_text_is_kept(
     assert state.help_reason == "x" * 501 and device.status().waiting == 0
     state.help_reason = "Need a ladder"
     assert state.request_help("en") and state.help_reason == ""
+
+
+def test_the_in_app_map_uses_the_tile_server_set() -> None:
+    import flet_map as fm
+
+    from mobile.components.job_map import job_map
+
+    def layers(control: object) -> list[object]:
+        the_map = control.controls[0].content  # type: ignore[attr-defined]
+        assert isinstance(the_map, fm.Map)
+        assert (the_map.initial_center.latitude, the_map.initial_center.longitude) == (
+            27.8, 112.9)
+        return list(the_map.layers)
+
+    with_tiles = layers(job_map(27.8, 112.9, "https://tiles.example/{z}/{x}/{y}.png", "en"))
+    assert [type(x).__name__ for x in with_tiles] == ["TileLayer", "MarkerLayer"]
+    assert with_tiles[0].url_template == "https://tiles.example/{z}/{x}/{y}.png"  # type: ignore[attr-defined]
+    plain = job_map(27.8, 112.9, "", "zh")
+    assert [type(x).__name__ for x in layers(plain)] == ["MarkerLayer"]
+    assert "未设置地图瓦片服务" in plain.controls[1].value  # type: ignore[attr-defined]

@@ -64,7 +64,7 @@ def test_the_language_follows_the_device_unless_chosen() -> None:
     (Role.CREW, ("jobs", "sync", "settings")),
     (Role.METER_TECH, ("jobs", "sync", "settings")),
     (Role.AGENT, ("cash", "jobs", "sync", "settings")),
-    (Role.CUSTOMER, ("accounts", "inbox", "faults", "sync", "settings")),
+    (Role.CUSTOMER, ("accounts", "inbox", "faults", "apps", "sync", "settings")),
 ])
 def test_each_role_gets_its_home(role: Role, tabs: tuple[str, ...]) -> None:
     app = AppState(Backend())  # type: ignore[arg-type]

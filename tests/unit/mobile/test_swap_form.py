@@ -94,9 +94,10 @@ def test_a_meter_typed_by_hand_is_left_to_the_server(tech: EngineBackend) -> Non
                                         "the server checks it")
     assert form.validate("en")
     form.set("new_meter_no", "", "en")
-    assert form.register_hint("en") == "1 meters in stock on this phone"
+    assert form.register_hint("en") == "1 meter in stock on this phone"
     form.set("new_meter_no", "NEW-0001", "en")
-    assert form.register_hint("en") == "In register: in_stock"
+    assert form.register_hint("en") == "In register: In stock"  # in words
+    assert form.register_hint("zh") == "表库中：在库"
     assert form.last_reading_text("en").startswith("Last reading 1000.00 kWh")
 
 
@@ -144,3 +145,27 @@ def test_full_width_digits_are_read_as_the_server_reads_them(tech: EngineBackend
         (op,) = outbox.select(conn)
     assert (op.payload["old_final_kwh"], op.payload["new_start_kwh"],
             op.payload["old_remaining_fen"]) == ("1012.30", "0.50", 1250)
+
+
+def test_the_new_meter_is_picked_from_the_stock_and_the_old_one_filled_in(
+        tech: EngineBackend) -> None:
+    from shared.ids import new_id
+
+    pull(tech, [("meter", {"id": new_id(), "meter_no": f"NEW-00{i}2", "status": "in_stock",
+                           "account_id": None, "station_id": "s"}) for i in range(3)])
+    form = SwapFormState(tech, MemoryDrafts(), swap_job(tech))
+    form.load("en")
+    assert form.values.old_meter_no == "MTR-0001"  # from the job
+    assert form.stock() == ["NEW-0001", "NEW-0002", "NEW-0012", "NEW-0022"]
+    form.search_stock("new-002")  # by number, any case; installed/removed never offered
+    assert form.stock() == ["NEW-0022"]
+    form.search_stock("OLD")
+    assert form.stock() == []
+    form.pick_new_meter("NEW-0022", "en")
+    assert form.values.new_meter_no == "NEW-0022" and not form.manual
+    assert form.stock_query == ""
+    form.type_new_meter()  # the fallback: typed by hand
+    assert form.manual
+    again = SwapFormState(tech, MemoryDrafts(), swap_job(tech))
+    again.load("en")
+    assert not again.manual

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +24,17 @@ class FakeBackend:
         self.passes = 0
         self.discarded: list[str] = []
         self.retried: list[str] = []
+        self.listeners: list[Callable[[], None]] = []
+        self.nudges = 0
+
+    def start_sync(self, listener: Callable[[], None]) -> None:
+        self.listeners.append(listener)
+
+    def stop_sync(self, listener: Callable[[], None]) -> None:
+        self.listeners.remove(listener)
+
+    def nudge(self) -> None:
+        self.nudges += 1
 
     def status(self) -> SyncStatus:
         return self.current
@@ -113,45 +126,46 @@ def test_sync_now_applies_the_new_status_and_bumps_the_data_version() -> None:
     assert s.data_version == version + 1
 
 
-def test_the_driver_retries_quickly_while_offline_and_stops_on_auth_loss() -> None:
+def test_the_driver_has_no_timer_it_mirrors_what_the_engine_reports() -> None:
     offline = SyncStatus(online=False, waiting=1)
     lost = replace(offline, online=True, auth_required=True)
-    backend = FakeBackend(offline, offline, offline, lost)
-    state = SyncState(backend, status=offline, clock=lambda: NOW)  # type: ignore[arg-type]
+    backend = FakeBackend(SyncStatus(online=True, waiting=1))
+    state = SyncState(backend, status=backend.current, clock=lambda: NOW)  # type: ignore[arg-type]
     lost_calls: list[int] = []
-    synced: list[int] = []
 
     async def run() -> None:
-        driver = SyncDriver(state, on_auth_lost=lambda: lost_calls.append(1),
-                            on_synced=lambda: synced.append(1), offline_retry_s=0.01,
-                            online_interval_s=10)
-        assert driver.next_delay(offline, NOW) == 0.01
-        assert driver.next_delay(SyncStatus(online=True), NOW) == 10
+        driver = SyncDriver(state, on_auth_lost=lambda: lost_calls.append(1))
         driver.start()
-        for _ in range(200):
+        assert len(backend.listeners) == 1
+        await asyncio.sleep(0.1)
+        assert backend.passes == 0  # the engine decides when to sync, not the app
+        backend.current = offline  # a request failed: the engine says so at once
+        threading.Thread(target=backend.listeners[0]).start()
+        for _ in range(100):
             await asyncio.sleep(0.01)
-            if lost_calls:
+            if state.status.online is False:
                 break
+        assert state.indicator("en") == "Offline · 1 pending"
+        backend.current = lost
+        backend.listeners[0]()
+        await asyncio.sleep(0.05)
+        assert lost_calls == [1]
         await driver.stop()
+        assert backend.listeners == []
 
     asyncio.run(run())
-    assert backend.passes == 3
-    assert lost_calls == [1]
 
 
-def test_a_kick_syncs_at_once_instead_of_waiting() -> None:
-    online = SyncStatus(online=True)
-    backend = FakeBackend(online, online, online)
-    state = SyncState(backend, status=online, clock=lambda: NOW)  # type: ignore[arg-type]
+def test_a_kick_nudges_the_engine() -> None:
+    backend = FakeBackend(SyncStatus(online=True))
+    state = SyncState(backend, status=backend.current, clock=lambda: NOW)  # type: ignore[arg-type]
 
     async def run() -> None:
-        driver = SyncDriver(state, offline_retry_s=10, online_interval_s=10)
+        driver = SyncDriver(state)
         driver.start()
-        await asyncio.sleep(0.05)
-        assert backend.passes == 1
         driver.kick()
-        await asyncio.sleep(0.05)
-        assert backend.passes == 2
+        driver.kick()
+        assert backend.nudges == 2
         await driver.stop()
 
     asyncio.run(run())

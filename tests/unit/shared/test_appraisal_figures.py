@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from shared.appraisal.figures import (
     JobFacts,
+    StepFacts,
     month_bounds,
     month_of,
     previous_months,
@@ -37,7 +38,7 @@ def test_no_jobs_gives_no_figures_not_zeros() -> None:
     assert {k: f.value for k, f in card.figures.items()} == {
         "handled": 0.0, "accept_min": None, "arrive_min": None, "arrive_on_time": None,
         "finish_h": None, "conformity": None, "first_fix": None, "satisfaction": None,
-        "response_rate": None, "returned": 0.0}
+        "response_rate": None, "returned": 0.0, "app_steps_on_time": None}
 
 
 def test_missing_times_leave_a_job_out_of_that_figure_only() -> None:
@@ -79,3 +80,17 @@ def test_months_are_local_time() -> None:
     assert (start.isoformat(), end.isoformat()) == ("2026-12-01T00:00:00+08:00",
                                                     "2027-01-01T00:00:00+08:00")
     assert previous_months("2026-02", 3) == ["2025-12", "2026-01", "2026-02"]
+
+
+def test_application_steps_on_time_counts_those_with_a_deadline() -> None:
+    def step(i: int, ended_after_due_min: int | None, job: str | None = None) -> StepFacts:
+        due = None if ended_after_due_min is None else T0
+        ended = T0 + timedelta(minutes=ended_after_due_min or 0)
+        return StepFacts(application_id=f"a{i}", code=f"A{i}", step="acceptance",
+                         station_id="s1", ended_by="u1", ended_at=ended, due_at=due,
+                         work_order_id=job)
+
+    steps = [step(1, -30), step(2, 0), step(3, 90, job="wo3"), step(4, None)]
+    fig = scorecard("u", "2026-10", [], steps).figures["app_steps_on_time"]
+    # three had a deadline; one ended 90 min after it (its survey job is the drill-down)
+    assert (fig.value, fig.n, fig.job_ids) == (66.7, 3, ("wo3",))

@@ -157,17 +157,20 @@ def expected_outcome(action: Action, role: Role, status: WorkOrderStatus,
     as_party = "assignee" if role in FIELD else "owner" if role == Role.CUSTOMER else "office"
     if as_party not in r.who:
         return E.WO_ROLE_NOT_ALLOWED
+    # who before what (issue 8, item 9): a reassigned crew hears WO_NOT_ASSIGNEE whatever
+    # the job's status has become
+    if role in FIELD and rel != "assignee":
+        return E.WO_NOT_ASSIGNEE
+    if role == Role.CUSTOMER and rel != "owner":
+        return E.WO_NOT_OWNER
+    # office: their own station or county-wide; an admin is county-wide whatever the station
+    if role not in FIELD and role != Role.CUSTOMER and not (
+            rel in ("same_station", "county_wide") or role == Role.ADMIN):
+        return E.FORBIDDEN
     sources = r.customer_from if (role == Role.CUSTOMER and r.customer_from) else r.from_
     if status not in sources:
         return E.WO_TRANSITION_NOT_ALLOWED
-    if role in FIELD:
-        return None if rel == "assignee" else E.WO_NOT_ASSIGNEE
-    if role == Role.CUSTOMER:
-        return None if rel == "owner" else E.WO_NOT_OWNER
-    # office: their own station or county-wide; an admin is county-wide whatever the station
-    if rel in ("same_station", "county_wide") or role == Role.ADMIN:
-        return None
-    return E.FORBIDDEN
+    return None
 
 
 def outcome(order: OrderFacts, actor: Actor, action: Action) -> ErrorCode | None:
@@ -451,9 +454,9 @@ def test_check_report_is_what_check_does_for_report(status: WorkOrderStatus, rol
 EXPECTED_WORKERS: dict[WorkOrderKind, set[Role]] = {
     K.FAULT_REPAIR: {Role.CREW},
     K.METER_SWAP: {Role.METER_TECH},
-    K.NEW_CONNECTION: {Role.METER_TECH, Role.AGENT},
-    K.CAPACITY_CHANGE: {Role.METER_TECH, Role.AGENT},
-    K.ACCOUNT_CHANGE: {Role.AGENT},
+    K.NEW_CONNECTION: {Role.METER_TECH, Role.AGENT, Role.CREW},  # crews survey (issue 13)
+    K.CAPACITY_CHANGE: {Role.METER_TECH, Role.AGENT, Role.CREW},
+    K.ACCOUNT_CHANGE: {Role.AGENT, Role.CREW},
     K.USAGE_INSPECTION: {Role.AGENT, Role.CREW},
     K.CARE_VISIT: {Role.AGENT},
 }

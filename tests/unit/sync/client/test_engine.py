@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import random
 import threading
 import time
@@ -21,7 +20,7 @@ from shared.ids import new_id
 from shared.timeutil import utcnow
 from sync.client import outbox, photos, rows, sending
 from sync.client.backoff import CAP_S as BACKOFF_CAP_S
-from sync.client.backoff import backoff_s
+from sync.client.backoff import backoff_s, ceiling_s
 from sync.client.engine import IDLE_S, SyncEngine
 from sync.client.errors import AuthRequired, PermanentError, TransientError
 from sync.client.store import Key, SignedIn, Store
@@ -52,6 +51,10 @@ class FakeServer:
         self.photos: dict[str, bytearray] = {}
         self.photo_puts: list[tuple[int, int]] = []
         self.put_hook: Callable[[str, int, bytes], None] | None = None
+        self.waits: list[float | None] = []
+        self.honours_wait = False
+        self.news = threading.Event()  # a change committed: a held long poll answers
+        self.polling = threading.Event()  # a long poll is being held
 
     @staticmethod
     def page(changes: list[dict[str, Any]], cursor: str, more: bool = False,
@@ -70,13 +73,24 @@ class FakeServer:
         self.pushes.append(body)
         return self.push_fn(body)
 
-    def pull(self, cursor: str | None, limit: int) -> dict[str, Any]:
+    def pull(self, cursor: str | None, limit: int, *, wait_s: float | None = None
+             ) -> dict[str, Any]:
         self._gate()
         self.pull_cursors.append(cursor)
+        self.waits.append(wait_s)
+        if wait_s and self.honours_wait:  # a long poll: held until there is news
+            self.polling.set()
+            self.news.wait(wait_s)
+            self.news.clear()
+            self.polling.clear()
+            self._gate()
         page = self.pages.pop(0) if len(self.pages) > 1 else self.pages[0]
         if isinstance(page, Exception):
             raise page
         return page
+
+    def interrupt_long_poll(self) -> None:
+        self.news.set()  # a held long poll answers now
 
     def photo_status(self, sha256: str) -> PhotoStatus:
         self._gate()
@@ -247,9 +261,10 @@ def test_transient_failures_are_recorded_and_back_off_exponentially(
     store.enqueue(OpType.WO_ACCEPT, new_id(), {})
     server.fail = TransientError("no route to host", code="SYNC_OFFLINE")
     delays = [engine._one_round() for _ in range(12)]
-    assert all(a <= b * 2.01 for a, b in itertools.pairwise(delays))
-    assert delays[0] <= 2.0 and max(delays) <= BACKOFF_CAP_S
-    assert delays[-1] >= BACKOFF_CAP_S / 2
+    # full jitter: anywhere from the minimum gap up to the growing ceiling
+    assert all(engine.min_gap_s <= d <= ceiling_s(n) for n, d in enumerate(delays, 1))
+    assert max(delays) <= BACKOFF_CAP_S
+    assert sum(delays[8:]) / 4 > 4 * sum(delays[:3]) / 3  # grows exponentially
     status = engine.status()
     assert status.online is False and status.waiting == 1
     assert status.last_error is not None and status.last_error.code == "SYNC_OFFLINE"
@@ -292,10 +307,18 @@ def test_the_loop_runs_on_a_timer_wakes_when_nudged_and_stops_cleanly(
     assert not engine.status().running
 
 
-def test_backoff_has_jitter_and_a_cap() -> None:
+def test_backoff_has_full_jitter_and_a_cap() -> None:
     rng = random.Random(1)
     assert len({round(backoff_s(3, rng), 6) for _ in range(20)}) > 1
     assert all(backoff_s(50, rng) <= BACKOFF_CAP_S for _ in range(20))
+    # a thousand phones back after an outage (5th failure each) spread over the whole
+    # window instead of retrying in step: no second holds more than ~3x its share
+    waits = [backoff_s(5, random.Random(phone)) for phone in range(1000)]
+    per_second = [0] * int(ceiling_s(5))
+    for w in waits:
+        per_second[min(int(w), len(per_second) - 1)] += 1
+    assert max(per_second) <= 3 * 1000 / len(per_second)
+    assert min(waits) < ceiling_s(5) / 4 and max(waits) > 3 * ceiling_s(5) / 4
 
 
 def test_user_decisions_on_rejected_ops(store: Store, server: FakeServer,
@@ -330,9 +353,25 @@ def _photo(store: Store, tmp_path: Path, side: int = 1200) -> photos.PhotoRef:
     return photos.add_photo(store, out.getvalue(), tmp_path / "photos")
 
 
+def _queued_file(store: Store, tmp_path: Path, side: int) -> photos.PhotoRef:
+    """A big image queued as it is (an upload from before photos were kept small)."""
+    rnd = random.Random(side)
+    out = io.BytesIO()
+    Image.frombytes("RGB", (side, side), rnd.randbytes(side * side * 3)).save(out, "PNG")
+    data = out.getvalue()
+    sha = hashlib.sha256(data).hexdigest()
+    path = tmp_path / "photos" / f"{sha}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    ref = photos.PhotoRef(sha, path, len(data), side, side)
+    with store.write() as conn:
+        photos.queue(conn, ref)
+    return ref
+
+
 def test_a_photo_upload_resumes_from_what_the_server_holds(
         store: Store, server: FakeServer, engine: SyncEngine, tmp_path: Path) -> None:
-    ref = _photo(store, tmp_path, 1800)
+    ref = _queued_file(store, tmp_path, 1800)
     assert ref.size > 2 * 1024 * 1024
     engine.uploader.chunk_size = 1024 * 1024
     calls = {"n": 0}
@@ -455,3 +494,242 @@ def test_ops_left_sending_by_a_killed_app_are_sent_again_after_restart(
         assert states(after) == []
     finally:
         after.close()
+
+
+# -- the scheduler: live delivery, ops before photos, events --------------------------
+def _until(check: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_long_poll_stays_open_and_brings_news_at_once(store: Store, server: FakeServer
+                                                         ) -> None:
+    server.honours_wait = True
+    eng = SyncEngine(store, server, interval_s=60, min_gap_s=0.05, long_poll_s=10,  # type: ignore[arg-type]
+                     poll_s=5, rng=random.Random(1))
+    events: list[int] = []
+    eng.subscribe(lambda: events.append(1))
+    eng.start()
+    try:
+        assert _until(server.polling.is_set), "a long poll is held open after the pass"
+        assert server.waits[-1] == 10
+        order = new_id()
+        server.pages = [server.page([{"entity": "work_order", "id": order, "version": 1,
+                                      "row": {"id": order, "status": "dispatched"}}], "c2")]
+        seen = len(events)
+        began = time.monotonic()
+        server.news.set()
+        assert _until(lambda: _has_row(store, order), 2.0)
+        assert time.monotonic() - began < 1.0
+        assert _until(lambda: len(events) > seen), "the app is told"
+        assert _until(server.polling.is_set), "and the next long poll is open again"
+        assert eng.live_pages >= 1
+    finally:
+        assert eng.stop(15)
+
+
+def _has_row(store: Store, rid: str) -> bool:
+    with store.read() as conn:
+        return rows.get(conn, "work_order", rid) is not None
+
+
+def test_a_server_that_ignores_wait_is_polled_slowly_not_in_a_hot_loop(
+        store: Store, server: FakeServer) -> None:
+    eng = SyncEngine(store, server, interval_s=60, min_gap_s=0.05, long_poll_s=10,  # type: ignore[arg-type]
+                     poll_s=0.5, rng=random.Random(1))
+    eng.start()
+    try:
+        time.sleep(1.6)
+    finally:
+        assert eng.stop(5)
+    long_polls = [w for w in server.waits if w]
+    assert 2 <= len(long_polls) <= 5  # about one per poll_s, not thousands
+
+
+def test_the_listener_stops_when_the_link_is_lost_and_the_app_hears_of_it(
+        store: Store, server: FakeServer) -> None:
+    server.honours_wait = True
+    eng = SyncEngine(store, server, interval_s=60, min_gap_s=0.05, long_poll_s=10,  # type: ignore[arg-type]
+                     poll_s=5, rng=random.Random(1))
+    seen: list[bool | None] = []
+    eng.subscribe(lambda: seen.append(eng.status().online))
+    eng.start()
+    try:
+        assert _until(server.polling.is_set)
+        server.fail = TransientError("connection reset", code="SYNC_OFFLINE")
+        server.news.set()  # the open poll ends with the error
+        assert _until(lambda: False in seen, 2.0), "offline shown at once"
+        polls = len(server.waits)
+        time.sleep(0.5)
+        assert len(server.waits) - polls <= 6  # backing off, not spinning
+        server.fail = None
+        eng.nudge()  # the link is back (the phone's connectivity event)
+        assert _until(lambda: seen[-1] is True, 3.0)
+    finally:
+        assert eng.stop(15)
+
+
+def test_uploads_give_way_to_an_op_made_meanwhile(store: Store, server: FakeServer,
+                                                  tmp_path: Path) -> None:
+    eng = SyncEngine(store, server, interval_s=60, min_gap_s=0.05, live=False,  # type: ignore[arg-type]
+                     rng=random.Random(1))
+    refs = [_photo(store, tmp_path, side) for side in (301, 302, 303)]
+    eng.uploader.chunk_size = 64 * 1024
+    eng.uploader.max_chunk = 64 * 1024
+    order = new_id()
+    made: list[str] = []
+    log: list[str] = []
+
+    def tap_during_first_photo(sha: str, offset: int, chunk: bytes) -> None:
+        log.append(f"photo:{sha[:6]}:{offset}")
+        if not made:
+            made.append(store.enqueue(OpType.WO_ACCEPT, order, {}).op_id)
+            eng.nudge()
+
+    server.put_hook = tap_during_first_photo
+    real_push = server.push_fn
+
+    def push(body: dict[str, Any]) -> PushResponse:
+        log.append("push:" + ",".join(o["op_id"] for o in body["ops"]))
+        return real_push(body)
+
+    server.push_fn = push
+    eng.sync_once()
+    assert f"push:{made[0]}" in log
+    first_push = log.index(f"push:{made[0]}")
+    # the op went up after one chunk of the first photo, before the other photos
+    assert [e for e in log[:first_push] if e.startswith("photo:")] == [
+        f"photo:{refs[0].sha256[:6]}:0"]
+    assert all(server.photos[r.sha256] == r.path.read_bytes() for r in refs)
+    assert states(store) == []
+
+
+def test_the_next_page_is_fetched_while_this_one_is_applied(store: Store,
+                                                            server: FakeServer) -> None:
+    eng = SyncEngine(store, server, interval_s=60, min_gap_s=0.05, live=False,  # type: ignore[arg-type]
+                     rng=random.Random(1))
+    big = [{"entity": "station", "id": f"s{i}", "version": 1, "row": {"id": f"s{i}"}}
+           for i in range(3000)]
+    server.pages = [server.page(big[:1500], "c1", more=True),
+                    server.page(big[1500:], "c2", more=True), server.page([], "c3")]
+    seen_at_request: list[Any] = []
+    real_pull = server.pull
+
+    def pull(cursor: str | None, limit: int, *, wait_s: float | None = None
+             ) -> dict[str, Any]:
+        seen_at_request.append((cursor, store.state(Key.CURSOR)))
+        return real_pull(cursor, limit, wait_s=wait_s)
+
+    server.pull = pull  # type: ignore[method-assign]
+    eng.sync_once()
+    # page 2 was asked for before page 1 (and its cursor) was committed
+    assert seen_at_request[1] == ("c1", None)
+    with store.read() as conn:
+        assert rows.count(conn)["station"] == 3000
+        assert store.get(conn, Key.CURSOR) == "c3"
+
+
+# -- refusals: what the phone keeps ---------------------------------------------------
+def _job_rows(store: Store, order: str) -> None:
+    with store.write() as conn:
+        store.put(conn, Key.CURSOR, "c0")  # pulled before: the next pull is incremental
+        rows.apply_changes(conn, [
+            {"entity": "work_order", "id": order, "version": 2,
+             "row": {"id": order, "status": "dispatched", "version": 2}},
+            {"entity": "work_order_event", "id": f"ev-{order}", "version": 1,
+             "row": {"id": f"ev-{order}", "work_order_id": order, "action": "dispatch"}}])
+
+
+def _refuse(code: str, row: dict[str, Any] | None) -> Pusher:
+    """Refuse the first op of each lane with ``code``, the later ones as held behind it."""
+    def push(body: dict[str, Any]) -> PushResponse:
+        seen: set[str] = set()
+        out = []
+        for o in body["ops"]:
+            first = o["lane"] not in seen
+            seen.add(o["lane"])
+            out.append(OpResult(
+                op_id=o["op_id"], status=OpStatus.REJECTED, message="no",
+                code=code if first else "SYNC_LANE_PREDECESSOR_REJECTED",
+                entity="work_order" if row else None, entity_id=o["entity_id"],
+                version=row["version"] if row else None, row=row))
+        return PushResponse(server_time=utcnow(), results=out)
+    return push
+
+
+def test_a_refusal_with_row_null_removes_the_job_and_its_timeline(
+        store: Store, server: FakeServer, engine: SyncEngine) -> None:
+    """Issue 8 item 3, the phone's half: ``row: null`` = the user may no longer see it."""
+    order = new_id()
+    _job_rows(store, order)
+    op = store.enqueue(OpType.WO_ACCEPT, order, {})
+    behind = store.enqueue(OpType.WO_START_TRAVEL, order, {})
+    server.push_fn = _refuse("WO_NOT_ASSIGNEE", None)
+    engine.sync_once()
+    with store.read() as conn:
+        assert rows.get(conn, "work_order", order) is None
+        assert rows.children(conn, "work_order_event", order) == []
+        assert [(e.op_id, e.state.value) for e in outbox.select(conn)] == [
+            (op.op_id, "rejected"), (behind.op_id, "held")]
+    assert [p.op_id for p in engine.status().problems] == [op.op_id, behind.op_id]
+
+
+def test_a_refusal_with_the_row_puts_the_row_back_and_keeps_the_job(
+        store: Store, server: FakeServer, engine: SyncEngine) -> None:
+    order = new_id()
+    _job_rows(store, order)
+    store.enqueue(OpType.WO_ACCEPT, order, {})
+    server.push_fn = _refuse("WO_TRANSITION_NOT_ALLOWED",
+                             {"id": order, "status": "cancelled", "version": 3})
+    engine.sync_once()
+    with store.read() as conn:
+        got = rows.get(conn, "work_order", order)
+        assert got is not None and got[1]["status"] == "cancelled"
+        assert len(rows.children(conn, "work_order_event", order)) == 1
+
+
+def test_a_refusal_made_before_the_server_looked_at_the_job_removes_nothing(
+        store: Store, server: FakeServer, engine: SyncEngine) -> None:
+    order = new_id()
+    _job_rows(store, order)
+    store.enqueue(OpType.WO_ACCEPT, order, {})
+    server.push_fn = _refuse("SYNC_OP_ID_REUSED", None)
+    engine.sync_once()
+    with store.read() as conn:
+        assert rows.get(conn, "work_order", order) is not None
+
+
+def test_an_op_the_server_keeps_deferring_for_a_missing_predecessor_is_relinked(
+        store: Store, server: FakeServer, engine: SyncEngine, monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    """Issue 8 item 10: an op behind a predecessor the server no longer knows (this
+    device holds it as applied: the server's database was restored from a backup) never
+    waits for ever — after a few answers it is sent without naming it."""
+    from sync.client import backoff
+
+    monkeypatch.setattr(backoff, "BASE_S", 0.001)
+    order = new_id()
+    first = store.enqueue(OpType.WO_ACCEPT, order, {})
+    second = store.enqueue(OpType.WO_START_TRAVEL, order, {})
+
+    def forgot_the_first(body: dict[str, Any]) -> PushResponse:
+        """Applies the first op, then loses its record: names of it are unknown."""
+        return PushResponse(server_time=utcnow(), results=[
+            OpResult(op_id=o["op_id"], status=OpStatus.DEFERRED,
+                     code="SYNC_LANE_PREDECESSOR_MISSING") if o["lane_prev"] else OpResult(
+                op_id=o["op_id"], status=OpStatus.APPLIED, entity="work_order",
+                entity_id=o["entity_id"], version=3) for o in body["ops"]])
+
+    server.push_fn = forgot_the_first
+    for _ in range(sending.RELINK_AFTER + 3):
+        engine.sync_once()
+        time.sleep(0.01)
+        if not engine.status().waiting:
+            break
+    sent = [o for body in server.pushes for o in body["ops"] if o["op_id"] == second.op_id]
+    assert [o["lane_prev"] for o in sent] == [first.op_id] * sending.RELINK_AFTER + [None]
+    assert engine.status().waiting == 0 and engine.status().problems == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from PIL import Image
 
 from sync.client import photos
 from sync.client.store import Store
+from tests.meter_face import contrast, meter_face, read_digits
 
 
 def jpeg(width: int, height: int, *, exif_rotate: bool = False) -> bytes:
@@ -33,11 +35,11 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.close()
 
 
-def test_a_large_photo_is_downscaled_to_2000_px_on_its_long_side() -> None:
+def test_a_large_photo_is_downscaled_to_1600_px_on_its_long_side_as_webp() -> None:
     data, w, h = photos.prepare(jpeg(4000, 3000))
-    assert (w, h) == (2000, 1500)
+    assert (w, h) == (1600, 1200)
     with Image.open(io.BytesIO(data)) as img:
-        assert img.format == "JPEG" and img.size == (2000, 1500)
+        assert img.format == "WEBP" and img.size == (1600, 1200)
 
 
 def test_small_photos_keep_their_size_and_exif_orientation_is_applied() -> None:
@@ -47,11 +49,41 @@ def test_small_photos_keep_their_size_and_exif_orientation_is_applied() -> None:
     assert (w, h) == (200, 300)
 
 
-def test_png_input_becomes_jpeg() -> None:
+def test_png_input_becomes_webp() -> None:
     out = io.BytesIO()
     Image.new("RGBA", (50, 40), (0, 0, 0, 0)).save(out, format="PNG")
     data, _, _ = photos.prepare(out.getvalue())
-    assert data[:3] == b"\xff\xd8\xff"
+    assert data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+
+
+def test_a_meter_face_costs_at_most_120_kb_and_its_digits_stay_legible() -> None:
+    """Issue 9: a crew's meter photo at ~1600 px within 120 KB, the reading and the meter
+    number still readable (tests/meter_face.py reads each digit back by template), and
+    the print keeps its contrast."""
+    face, cells = meter_face(seed=3, size=(2400, 1800))
+    camera = io.BytesIO()
+    face.save(camera, format="JPEG", quality=95)  # what the camera hands over
+    data, w, h = photos.prepare(camera.getvalue())
+    assert len(data) <= photos.MAX_BYTES
+    assert max(w, h) == photos.MAX_SIDE
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+        read = read_digits(img, cells, original=face.size)
+        assert [c or "?" for c in read] == [c.char for c in cells]
+        reference = face.resize(img.size, Image.Resampling.LANCZOS)  # scaled, not encoded
+        for kind in ("lcd", "print"):
+            kept = contrast(img, cells, kind, original=face.size)
+            assert kept >= 0.95 * contrast(reference, cells, kind, original=face.size)
+
+
+def test_a_busy_photo_still_fits_by_lower_quality_then_a_smaller_side() -> None:
+    rnd = random.Random(5)
+    noise = Image.frombytes("RGB", (1800, 1350), rnd.randbytes(1800 * 1350 * 3))
+    raw = io.BytesIO()
+    noise.save(raw, format="PNG")
+    data, w, _ = photos.prepare(raw.getvalue())
+    assert len(data) <= photos.MAX_BYTES or w == photos.MIN_SIDE
+    assert w < photos.MAX_SIDE  # pure noise cannot fit at full size
 
 
 def test_a_photo_is_stored_by_the_hash_of_its_final_bytes_and_queued_once(
@@ -59,7 +91,8 @@ def test_a_photo_is_stored_by_the_hash_of_its_final_bytes_and_queued_once(
     ref = photos.add_photo(store, jpeg(2500, 1000), tmp_path / "photos")
     data = ref.path.read_bytes()
     assert hashlib.sha256(data).hexdigest() == ref.sha256
-    assert ref.path == tmp_path / "photos" / ref.sha256[:2] / f"{ref.sha256}.jpg"
+    assert ref.path == tmp_path / "photos" / ref.sha256[:2] / f"{ref.sha256}.webp"
+    assert photos.path_for(tmp_path / "photos", ref.sha256) == ref.path
     again = photos.add_photo(store, jpeg(2500, 1000), tmp_path / "photos")
     assert again.sha256 == ref.sha256
     with store.read() as conn:

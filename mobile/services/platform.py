@@ -1,0 +1,34 @@
+"""What differs where the app's Python runs: a phone or the web-mode server process, or the
+browser itself (``mobile.web.entry``). ``mobile.main.make_main`` takes one ``Platform``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from mobile.services.hardware import ImagePrep
+from sync.client.transport import Transport, TransportFactory
+
+
+async def _nothing_to_open() -> None:
+    return None
+
+
+def _nothing_to_do() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Platform:
+    #: how the sync engine reaches the server (httpx here; XMLHttpRequest in the browser)
+    transport: TransportFactory = Transport
+    #: turns a chosen image into the JPEG kept (None: ``sync.client.photos`` does, with Pillow)
+    prepare_image: ImagePrep | None = None
+    #: the app syncs with the server it was served by: no "Server URL" to type
+    server_fixed: bool = False
+    #: make the data folder available (the browser loads it from IndexedDB), once
+    open_storage: Callable[[], Awaitable[None]] = _nothing_to_open
+    #: a local transaction committed (the browser writes it back to IndexedDB)
+    stored: Callable[[], object] = _nothing_to_do
+    #: the installed build's version, shown in Settings ("" when not a build)
+    version: str = ""

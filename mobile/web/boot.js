@@ -1,0 +1,22 @@
+// Installed by mobile/web/build.py into index.html: register GridOne's service worker, ask
+// for storage the browser will not evict, and reload once when a new version takes over.
+(function () {
+  if (!("serviceWorker" in navigator)) {
+    return;
+  }
+  var updating = !!navigator.serviceWorker.controller;
+  var reloaded = false;
+  navigator.serviceWorker.addEventListener("controllerchange", function () {
+    // the first install takes control silently; a new version reloads the page into it
+    if (updating && !reloaded) {
+      reloaded = true;
+      window.location.reload();
+    }
+  });
+  navigator.serviceWorker.register("sw.js", { scope: "./" }).catch(function (err) {
+    console.warn("GridOne: service worker not registered:", err);
+  });
+  if (navigator.storage && navigator.storage.persist) {
+    navigator.storage.persist().catch(function () {});
+  }
+})();

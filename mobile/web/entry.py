@@ -1,0 +1,40 @@
+"""The composition root of the app in the browser (the module ``gridone_device`` runs).
+
+The same ``mobile.main.make_main`` as on a phone, with the browser's platform: the data
+folder is IndexedDB-backed (``mobile.web.storage``), written back after every local commit;
+HTTP goes through the worker's XMLHttpRequest (``sync.client.transport_fetch``); photos
+are downscaled by the browser (``mobile.web.images``); the server is the one the app was
+served by (no "Server URL" field).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+
+def build_version(path: Path = Path("gridone_build.json")) -> str:
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8"))["version"])
+    except (OSError, ValueError, KeyError):
+        return ""
+
+
+def run() -> None:
+    import flet as ft
+    from js import location  # type: ignore[import-not-found]
+
+    from mobile.main import make_main
+    from mobile.services.platform import Platform
+    from mobile.web.images import downscale
+    from mobile.web.storage import DATA, BrowserStorage
+    from sync.client.transport_fetch import fetch_transport
+
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    storage = BrowserStorage(DATA)
+    platform = Platform(transport=fetch_transport, prepare_image=downscale,
+                        server_fixed=True, open_storage=storage.open, stored=storage.changed,
+                        version=build_version())
+    ft.run(make_main(api_url=str(location.origin), data_root=DATA, platform=platform))

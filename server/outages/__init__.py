@@ -1,0 +1,1 @@
+"""Planned outage notices: published by the office, told to the customers of the areas."""

@@ -1,0 +1,317 @@
+"""Set-wise push: a chunk of ops decided at once.
+
+The per-op path (``server.sync.push``) loads each op's job as an ORM object, applies it
+through ``work_orders.act`` in its own savepoint and writes ~7 statements per op. Here a
+chunk's light ops (the work-order actions that change only the job's row and add a
+timeline event: accept, start travel, arrive, note, help, resolve, confirm, cancel,
+decline) are decided in memory with the same pure rule (``shared.workorders.rules.decide``)
+against rows loaded in a few queries, later ops seeing earlier ones, and written with one
+statement per table (``executemany``); results are built without reading anything back.
+
+Everything else goes through the per-op path, in order, inside the same transaction:
+heavy ops (report, photo, meter swap, cash, dispatch), a customer's job moving in a way
+the customer is told of (set off, arrive, resolve) or that moves a business application on
+(``work_orders.does_more_than_the_row``), and any op the fast path cannot
+finish itself — a refusal of any kind (lane, payload, visibility, state machine), a
+duplicate of a rejected op (its answer carries the server's row), an op id already used
+as an event id. Before such an op the pending writes are flushed, so it sees the
+database as the per-op path would; afterwards its job is read again when next needed.
+The per-op path is thus also the oracle: ``tests/integration/test_bulk_push_property.py``
+feeds random op streams to both and compares the databases and the answers.
+
+On PostgreSQL the chunk's jobs are locked (``FOR UPDATE``) in id order when first read.
+A conflict while writing (an ``IntegrityError``: e.g. a concurrent push of the same op)
+rolls the chunk back and replays it op by op.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.util import identity_key
+
+from server.db import Database
+from server.meters.models import MeterSwap
+from server.sync import handlers, times
+from server.sync import push as per_op
+from server.sync.models import AppliedOp
+from server.uow import Scope, UnitOfWork, Written
+from server.work_orders import service as work_orders
+from server.work_orders.models import WorkOrder, WorkOrderEvent
+from shared.enums import Priority, WorkOrderKind, WorkOrderStatus
+from shared.errors import DomainError
+from shared.timeutil import utcnow
+from shared.workorders.rules import Decision, JobState, decide
+from shared.workorders.state_machine import TRANSITIONS, Action
+from sync.idempotency import Decided, Gate, gate
+from sync.lanes import LaneGate
+from sync.protocol import ACTION_OF, OpEnvelope, OpResult, OpStatus, PushRequest
+
+log = logging.getLogger("gridone.sync.bulk")
+#: Ops per transaction: a whole push (500 notes hold SQLite's write lock ~0.1 s here).
+CHUNK = 500
+
+#: The actions decided set-wise: they change the job's row and add one timeline event.
+LIGHT = frozenset({Action.ACCEPT, Action.DECLINE, Action.START_TRAVEL, Action.ARRIVE,
+                   Action.ADD_NOTE, Action.REQUEST_HELP, Action.RESOLVE, Action.CONFIRM,
+                   Action.CANCEL})
+_LIGHT_TYPES = {op: action for op, action in ACTION_OF.items() if action in LIGHT}
+_ORDERS: Table = WorkOrder.__table__  # type: ignore[attr-defined]
+_EVENTS: Table = WorkOrderEvent.__table__  # type: ignore[attr-defined]
+_RECORDS: Table = AppliedOp.__table__  # type: ignore[attr-defined]
+#: The job's columns a light action may change (written back for every touched job).
+_WRITTEN = ("status", "assignee_id", "priority", "dispatched_at", "accepted_at",
+            "arrived_at", "resolved_at", "confirmed_at", "closed_at", "cancelled_at",
+            "last_activity_at", "help_requested", "reopen_count", "resolution", "cause",
+            "cancel_reason", "rating", "rating_comment", "updated_at", "version")
+#: The job's columns read: what the rules and the change log need, and what is written.
+_READ = [_ORDERS.c[name] for name in ("id", "kind", "station_id", "account_id",
+                                      "reported_at", *_WRITTEN)]
+_UPDATE = (update(_ORDERS).where(_ORDERS.c.id == bindparam("_id"))
+           .values({name: bindparam(name) for name in _WRITTEN}))
+
+
+def push(db: Database, *, actor: Any, request: PushRequest, lang: str,
+         received_at: datetime | None = None, pepper: str = "") -> list[OpResult]:
+    """Same contract as ``server.sync.push.push``; chunks decided set-wise."""
+    return per_op.push(db, actor=actor, request=request, lang=lang, received_at=received_at,
+                       run=apply_chunk, chunk=CHUNK, pepper=pepper)
+
+
+def apply_chunk(db: Database, batch: Any, chunk: list[OpEnvelope], lanes: LaneGate, *,
+                first: bool) -> list[OpResult]:
+    """Decide ``chunk`` set-wise in one transaction; on a write conflict, op by op."""
+    closed = lanes.snapshot()
+    try:
+        with UnitOfWork(db, batch.actor) as uow:
+            uow.pepper = batch.pepper
+            if first:
+                per_op._touch_device(uow, batch)
+            results = _Chunk(uow, batch, chunk, lanes).run()
+            uow.commit()
+        return results
+    except IntegrityError as exc:
+        log.info("set-wise chunk met a conflict (%s): replayed op by op", exc.orig)
+        lanes.restore(closed)
+        return per_op.apply_chunk(db, batch, chunk, lanes, first=first)
+
+
+@dataclass
+class _Pending:
+    """Writes decided but not yet sent to the database."""
+
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.jobs or self.events or self.records)
+
+
+class _Chunk:
+    def __init__(self, uow: UnitOfWork, batch: Any, chunk: list[OpEnvelope],
+                 lanes: LaneGate) -> None:
+        self.uow, self.session, self.batch = uow, uow.session, batch
+        self.actor = batch.actor
+        self.chunk, self.lanes = chunk, lanes
+        self.known = _decided(self.session, chunk)
+        self.holders = per_op.seq_holders(self.session, batch.request.device_id, chunk)
+        self.pending = _Pending()
+        self.jobs: dict[str, dict[str, Any] | None] = {}  # None: not visible to the actor
+        self.swapped: set[str] = set()
+        self.events_taken: set[str] = set()
+        light = sorted({op.entity_id for op in chunk if op.type in _LIGHT_TYPES})
+        self._load(light)
+        ids = sorted({op.op_id for op in chunk if op.type in _LIGHT_TYPES})
+        if ids:
+            self.events_taken = set(self.session.execute(select(_EVENTS.c.id).where(
+                _EVENTS.c.id.in_(ids))).scalars())
+
+    # -- reading -------------------------------------------------------------------
+    def _load(self, order_ids: list[str]) -> None:
+        """The jobs the actor may see among ``order_ids``, locked in id order."""
+        if not order_ids:
+            return
+        stmt = (select(*_READ).where(_ORDERS.c.id.in_(order_ids),
+                                      work_orders.visible_clause(self.actor))
+                .order_by(_ORDERS.c.id))
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        rows = {r.id: dict(r._mapping) for r in self.session.execute(stmt)}
+        swaps = [i for i, r in rows.items() if r["kind"] == WorkOrderKind.METER_SWAP.value]
+        if swaps:
+            swap_job = MeterSwap.__table__.c.work_order_id  # type: ignore[attr-defined]
+            self.swapped.update(self.session.execute(select(swap_job).where(
+                swap_job.in_(swaps))).scalars())
+        for order_id in order_ids:
+            self.jobs[order_id] = rows.get(order_id)
+
+    def _job(self, order_id: str) -> dict[str, Any] | None:
+        if order_id not in self.jobs:
+            self._load([order_id])
+        return self.jobs[order_id]
+
+    # -- deciding ------------------------------------------------------------------
+    def run(self) -> list[OpResult]:
+        results = [self._one(op) for op in self.chunk]
+        self._flush()
+        return results
+
+    def _one(self, op: OpEnvelope) -> OpResult:
+        if not self.lanes.open(op.lane):
+            return per_op._deferred(op, per_op.SyncErrorCode.LANE_PREDECESSOR_MISSING,
+                                    self.batch.lang)
+        action = _LIGHT_TYPES.get(op.type)
+        content_hash = op.content_hash()
+        where, rec = gate(op, content_hash=content_hash, device_id=self.batch.request.device_id,
+                          user_id=self.actor.user_id, known=self.known)
+        if where == Gate.DECIDED and rec is not None and rec.status == "applied":
+            return per_op._from_record(self.session, self.batch, op, rec)
+        if where == Gate.PREDECESSOR_MISSING:
+            self.lanes.close(op.lane)
+            return per_op._deferred(op, per_op.SyncErrorCode.LANE_PREDECESSOR_MISSING,
+                                    self.batch.lang)
+        if where == Gate.NEW and action is not None and per_op.seq_problem(
+                op, out_of_order=self.batch.out_of_order, holders=self.holders) is None:
+            done = self._light(op, action, content_hash)
+            if done is not None:
+                return done
+        return self._per_op(op)
+
+    def _per_op(self, op: OpEnvelope) -> OpResult:
+        """The op through the per-op path, on the database as it stands after the
+        pending writes; its job is read again when next needed."""
+        self._flush()
+        result = per_op._one_in_chunk(self.uow, self.batch, op, self.lanes, self.known,
+                                      self.holders)
+        self.jobs.pop(op.entity_id, None)
+        return result
+
+    def _light(self, op: OpEnvelope, action: Action, content_hash: str) -> OpResult | None:
+        """Decide a light op in memory; None: the per-op path must (a refusal, most often)."""
+        if op.op_id in self.events_taken:
+            return None
+        try:
+            _spec, body = handlers.parse(op)
+        except (KeyError, handlers.PayloadError):
+            return None
+        data = body.model_dump()
+        job = self._job(op.entity_id)
+        if job is None:
+            return None
+        if work_orders.does_more_than_the_row(action=action, kind=job["kind"],
+                                              account_id=job["account_id"]):
+            return None  # the customer is told, an application moves on: work_orders.act
+        if data.get("expected_version") and data["expected_version"] != job["version"]:
+            return None
+        prev = self.known.get(op.lane_prev) if op.lane_prev else None
+        timing = times.bound(op.created_at, clock=self.batch.clock, received=self.batch.now,
+                             floors=[prev.effective_at if prev else None,
+                                     times.job_floor(job, actor_id=self.actor.user_id,
+                                                     transition=TRANSITIONS[action].target
+                                                     is not None)])
+        if timing.flag is not None:
+            return None  # a flagged time: the per-op path records it on the event
+        at, flagged = timing.at, self.batch.clock.flagged
+        try:
+            decision = decide(_state(job, op.entity_id in self.swapped), self.actor, action,
+                              data, at)
+        except DomainError:
+            return None
+        assignee = job["assignee_id"]
+        self._store(job, decision, op, at)
+        version = job["version"]
+        if job["assignee_id"] != assignee:  # whether the actor still sees it: read again
+            self._flush()
+            self.jobs.pop(op.entity_id, None)
+        record = {
+            "op_id": op.op_id, "device_id": op.device_id, "device_seq": op.device_seq,
+            "user_id": self.actor.user_id, "lane": op.lane, "type": op.type,
+            "entity_id": op.entity_id, "content_hash": content_hash, "status": "applied",
+            "code": None, "details": {},
+            "result": {"entity": "work_order", "entity_id": op.entity_id, "version": version,
+                       "clock_flagged": flagged},
+            "device_created_at": op.created_at, "effective_at": at,
+            "clock_offset_s": self.batch.clock.offset.total_seconds(),
+            "received_at": utcnow()}
+        record["result"]["time_flagged"] = None
+        self.holders.setdefault(op.device_seq, set()).add(op.op_id)
+        self.pending.records.append(record)
+        self.known[op.op_id] = Decided.of(record)
+        return OpResult.model_construct(
+            op_id=op.op_id, status=OpStatus.APPLIED, code=None, message=None, details=None,
+            entity="work_order", entity_id=op.entity_id, version=version, row=None,
+            retry_after=None)
+
+    def _store(self, job: dict[str, Any], decision: Decision, op: OpEnvelope,
+               at: datetime) -> None:
+        """``work_orders.apply_decision`` and ``audit_decision``, on a plain row."""
+        uow, actor = self.uow, self.actor
+        previous_assignee = job["assignee_id"]
+        job.update(decision.changes)
+        job["updated_at"] = utcnow()
+        job["version"] += 1
+        self.pending.jobs[job["id"]] = job
+        uow.written(Written("work_order", job))
+        if job["assignee_id"] != previous_assignee:
+            for user_id, enter in ((previous_assignee, False), (job["assignee_id"], True)):
+                if user_id:
+                    uow.scope_move(order_id=job["id"], version=job["version"], enter=enter,
+                                   scope=Scope(job["station_id"], job["account_id"], user_id))
+        event = {"id": op.op_id, "work_order_id": job["id"], "action": decision.action.value,
+                 "from_status": decision.from_status.value,
+                 "to_status": _plain(job["status"]),
+                 "actor_id": actor.user_id, "actor_role": actor.role.value,
+                 "occurred_at": at, "recorded_at": utcnow(), "data": decision.event_data}
+        self.pending.events.append(event)
+        uow.written(Written("work_order_event", event),
+                    scope=Scope(job["station_id"], job["account_id"], job["assignee_id"]))
+        work_orders.audit_decision(uow, order_id=job["id"], decision=decision)
+
+    # -- writing -------------------------------------------------------------------
+    def _flush(self) -> None:
+        """The pending writes: one statement per table."""
+        pending, session = self.pending, self.session
+        if not pending:
+            return
+        session.flush()
+        if pending.jobs:
+            session.execute(_UPDATE, [{"_id": j["id"], **{n: _plain(j[n]) for n in _WRITTEN}}
+                                      for j in pending.jobs.values()])
+        if pending.events:
+            session.execute(insert(_EVENTS), pending.events)
+        if pending.records:
+            session.execute(insert(_RECORDS), pending.records)
+        for order_id in pending.jobs:  # an ORM copy loaded by a per-op op is stale now
+            loaded = session.identity_map.get(identity_key(WorkOrder, order_id))
+            if loaded is not None:
+                session.refresh(loaded)
+        self.pending = _Pending()
+
+
+_DECIDED = select(*(_RECORDS.c[name] for name in Decided.__dataclass_fields__))
+
+
+def _decided(session: Any, chunk: list[OpEnvelope]) -> dict[str, Decided]:
+    """``per_op._decided`` with Core rows (no ORM objects): the records of the chunk's
+    ops and of their lane predecessors."""
+    ids = {op.op_id for op in chunk} | {op.lane_prev for op in chunk if op.lane_prev}
+    rows = session.execute(_DECIDED.where(_RECORDS.c.op_id.in_(sorted(ids))))
+    return {r.op_id: Decided(*r) for r in rows}
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, WorkOrderStatus | Priority) else value
+
+
+def _state(job: dict[str, Any], has_swap: bool) -> JobState:
+    return JobState(status=WorkOrderStatus(job["status"]), kind=WorkOrderKind(job["kind"]),
+                    station_id=job["station_id"], assignee_id=job["assignee_id"],
+                    account_id=job["account_id"], priority=Priority(job["priority"]),
+                    last_activity_at=job["last_activity_at"],
+                    reopen_count=job["reopen_count"], has_swap=has_swap)
