@@ -101,7 +101,7 @@ def make_main(*, api_url: str = "", data_root: Path | None = None,
         page.padding = 0
 
         prefs = ft.SharedPreferences()
-        hardware = Hardware(prepare_image=platform.prepare_image)
+        hardware = Hardware(prepare_image=platform.prepare_image, fonts=platform.fonts)
         hardware.attach()
         key = await device.device_key(prefs)
         folder = device.device_dir(root, key)

@@ -14,12 +14,12 @@ from shared.money import format_fen
 FONTS = Path(__file__).resolve().parents[1] / "assets" / "fonts"
 
 
-def render(bill: Bill, lang: str) -> bytes:
+def render(bill: Bill, lang: str, fonts: Path = FONTS) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_title(f"{t('bill', lang)} {bill.account_no} {bill.month}")
     pdf.set_creator("GridOne")
-    pdf.add_font("latin", fname=str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("cjk", fname=str(FONTS / "DroidSansFallbackFull.ttf"))
+    pdf.add_font("latin", fname=str(fonts / "DejaVuSans.ttf"))
+    pdf.add_font("cjk", fname=str(fonts / "DroidSansFallbackFull.ttf"))
     pdf.set_fallback_fonts(["cjk"])
     pdf.add_page()
     pdf.set_font("latin", size=18)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import flet as ft
@@ -27,8 +28,11 @@ ImagePrep = Callable[[bytes], Awaitable[bytes]]
 
 
 class Hardware:
-    def __init__(self, *, prepare_image: ImagePrep | None = None) -> None:
+    def __init__(self, *, prepare_image: ImagePrep | None = None,
+                 fonts: Callable[[], Path] | None = None) -> None:
         self.prepare_image = prepare_image
+        #: where the fonts of a generated PDF are (None: the app's own ``mobile/assets``)
+        self.fonts = fonts
         self._picker: ft.FilePicker | None = None
         self._geo: Any = None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from mobile.services.hardware import ImagePrep
 from sync.client.transport import Transport, TransportFactory
@@ -16,6 +17,12 @@ async def _nothing_to_open() -> None:
 
 def _nothing_to_do() -> None:
     return None
+
+
+def _app_fonts() -> Path:
+    from mobile.services.bill_pdf import FONTS
+
+    return FONTS
 
 
 @dataclass(frozen=True)
@@ -32,3 +39,5 @@ class Platform:
     stored: Callable[[], object] = _nothing_to_do
     #: the installed build's version, shown in Settings ("" when not a build)
     version: str = ""
+    #: the folder holding the fonts a PDF embeds (the browser fetches them from the build)
+    fonts: Callable[[], Path] = _app_fonts

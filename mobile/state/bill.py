@@ -4,6 +4,7 @@ it works offline), and its PDF."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import flet as ft
 
@@ -44,10 +45,11 @@ class BillState:
             self.month = self.months[i]
             self.reload()
 
-    def pdf(self, lang: str) -> tuple[str, bytes]:
-        from mobile.services.bill_pdf import render
+    def pdf(self, lang: str, fonts: Path | None = None) -> tuple[str, bytes]:
+        from mobile.services.bill_pdf import FONTS, render
 
         if self.bill is None:
             self.reload()
         assert self.bill is not None
-        return f"bill-{self.bill.account_no}-{self.bill.month}.pdf", render(self.bill, lang)
+        return (f"bill-{self.bill.account_no}-{self.bill.month}.pdf",
+                render(self.bill, lang, fonts or FONTS))

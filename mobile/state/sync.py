@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from mobile.state.common import THREADS, Now, default_clock, off_loop
 from sync.client.backoff import backoff_s
 from sync.client.messages import describe
 from sync.client.status import OpInfo, SyncStatus
+
+log = logging.getLogger(__name__)
 
 
 @ft.observable
@@ -152,6 +155,10 @@ class SyncDriver:
         self._poller: asyncio.Task[None] | None = None
         self._kicked: asyncio.Event | None = None
         self._running = False
+        #: the ``data_version`` the screens were last reloaded for: a pass the driver ran
+        #: itself (``sync_now`` in the browser) has applied its status already, so a change
+        #: is judged against this, not against the status before the refresh
+        self._reported = state.data_version
 
     def start(self) -> None:
         if self._running:
@@ -180,8 +187,10 @@ class SyncDriver:
         failures, rng = 0, random.Random()
         while self._running:
             self._kicked.clear()
-            with contextlib.suppress(Exception):
+            try:
                 await self.state.sync_now()
+            except Exception:  # recorded in the status when it is the engine's; never fatal
+                log.exception("sync pass failed")
             self._heard_event.set()
             failures = failures + 1 if self.state.status.error_is_current else 0
             wait = POLL_S if failures == 0 else max(1.0, backoff_s(failures, rng))
@@ -219,9 +228,10 @@ class SyncDriver:
             self._heard_event.clear()  # reports that come meanwhile: one refresh
             if not self._running:
                 return
-            seen = self.state.data_version
             self.state.refresh()
-            if self.state.data_version != seen and self.on_synced is not None:
-                self.on_synced()
+            if self.state.data_version != self._reported:
+                self._reported = self.state.data_version
+                if self.on_synced is not None:
+                    self.on_synced()
             if self.state.status.auth_required and self.on_auth_lost is not None:
                 self.on_auth_lost()

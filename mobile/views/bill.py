@@ -13,6 +13,7 @@ from mobile.context import AppContext
 from mobile.i18n import fmt_time, t
 from mobile.state.app import AppState
 from mobile.state.bill import BillState
+from mobile.state.common import off_loop
 from shared.money import format_fen
 
 
@@ -30,7 +31,8 @@ def BillView(app: AppState, ctx: AppContext, account_id: str) -> ft.Control:
         return section(None, ft.Text(t("bill_none", lang), color=theme.MUTED))
 
     async def download(_: Any) -> None:
-        name, data = state.pdf(lang)
+        fonts = ctx.hardware.fonts() if ctx.hardware.fonts else None
+        name, data = await off_loop(state.pdf, lang, fonts)
         await ctx.hardware.save_file(name, data)
         app.notify_user(t("bill_saved", lang, path=name))
 

@@ -13,7 +13,19 @@
       window.location.reload();
     }
   });
-  navigator.serviceWorker.register("sw.js", { scope: "./" }).catch(function (err) {
+  navigator.serviceWorker.register("sw.js", { scope: "./" }).then(function (reg) {
+    // Look for a new version again when the signal comes back, a little after start (the
+    // check made at start fails when the page opened a moment before the link was up) and
+    // every 15 minutes while the app stays open.
+    var check = function () {
+      if (navigator.onLine) {
+        reg.update().catch(function () {});
+      }
+    };
+    window.addEventListener("online", check);
+    setTimeout(check, 5000);
+    setInterval(check, 15 * 60 * 1000);
+  }).catch(function (err) {
     console.warn("GridOne: service worker not registered:", err);
   });
   if (navigator.storage && navigator.storage.persist) {

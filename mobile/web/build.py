@@ -54,8 +54,11 @@ DEFAULT_OUT = ROOT / "dist" / "app"
 BASE_URL = "/app/"
 ENTRY_MODULE = "gridone_device"
 #: What the device code imports from PyPI (their dependencies follow from the metadata).
-ROOT_PACKAGES = ("flet", "flet-camera", "flet-charts", "flet-geolocator", "pydantic",
-                 "sqlalchemy", "uuid6", "httpx")
+ROOT_PACKAGES = ("flet", "flet-camera", "flet-charts", "flet-geolocator", "flet-map", "pydantic",
+                 "sqlalchemy", "uuid6", "httpx", "fpdf2")
+#: Declared dependencies the device code does without in the browser: fpdf2 needs Pillow
+#: only for images, and the monthly bill's PDF has none (the browser downscales photos).
+NOT_IN_BROWSER = frozenset({"pillow"})
 #: Pyodide 314 (the one flet-web 1.0.5 ships) as PEP 508 sees it.
 PYODIDE_ENV = {"sys_platform": "emscripten", "platform_system": "Emscripten",
                "platform_machine": "wasm32", "python_version": "3.14",
@@ -102,7 +105,7 @@ def closure(roots: tuple[str, ...] = ROOT_PACKAGES) -> dict[str, tuple[str, tupl
         name = todo.pop()
         if name in seen:
             continue
-        deps = tuple(sorted(set(_requires(name))))
+        deps = tuple(sorted(set(_requires(name)) - NOT_IN_BROWSER))
         seen[name] = (md.version(name), deps)
         todo.extend(deps)
     return dict(sorted(seen.items()))

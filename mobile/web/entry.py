@@ -27,6 +27,7 @@ def run() -> None:
 
     from mobile.main import make_main
     from mobile.services.platform import Platform
+    from mobile.web.fonts import browser_fonts
     from mobile.web.images import downscale
     from mobile.web.storage import DATA, BrowserStorage
     from sync.client.transport_fetch import fetch_transport
@@ -36,5 +37,5 @@ def run() -> None:
     storage = BrowserStorage(DATA)
     platform = Platform(transport=fetch_transport, prepare_image=downscale,
                         server_fixed=True, open_storage=storage.open, stored=storage.changed,
-                        version=build_version())
+                        version=build_version(), fonts=browser_fonts)
     ft.run(make_main(api_url=str(location.origin), data_root=DATA, platform=platform))

@@ -58,8 +58,10 @@ class PwaPhone(Phone):
         sign-in and the first pull run in the page's own worker). A fill the page dropped
         while it was still settling shows as "fill in ..." : then again."""
         for _attempt in range(3):
-            self.fill("User name", username)
-            self.fill("Password", password, secret=True)
+            self.fill("User name", username, settle=0.8)
+            # checked like any field (a test password): a fill Python's worker missed while
+            # it re-rendered the form is typed again rather than sent empty
+            self.fill("Password", password, settle=0.8)
             self.tap("Sign in", exact=True, settle=0.5)
             deadline = time.monotonic() + START_S
             while time.monotonic() < deadline:

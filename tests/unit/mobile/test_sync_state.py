@@ -169,3 +169,29 @@ def test_a_kick_nudges_the_engine() -> None:
         await driver.stop()
 
     asyncio.run(run())
+
+
+def test_without_threads_the_drivers_own_pass_reloads_the_screens(monkeypatch: Any) -> None:
+    """In the browser the driver runs each pass itself: a pass that pulled rows must reload
+    the screens (a crew signed in and saw "All synced" over an empty job list)."""
+    import mobile.state.sync as sync_state
+
+    monkeypatch.setattr(sync_state, "THREADS", False)
+    before = SyncStatus(online=True, data_seq=0)
+    pulled = SyncStatus(online=True, data_seq=1, last_success_at=NOW)
+    backend = FakeBackend(before, pulled)
+    state = SyncState(backend, status=before, clock=lambda: NOW)  # type: ignore[arg-type]
+    reloads: list[int] = []
+
+    async def run() -> None:
+        driver = SyncDriver(state, on_synced=lambda: reloads.append(state.data_version))
+        driver.start()
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if reloads:
+                break
+        await driver.stop()
+
+    asyncio.run(run())
+    assert backend.passes >= 1 and backend.listeners == []  # no engine thread was started
+    assert reloads == [state.data_version]

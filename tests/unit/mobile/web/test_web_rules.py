@@ -78,7 +78,7 @@ def test_the_browser_keeps_the_size_pillow_would() -> None:
 def test_the_device_build_bundles_its_imports_and_not_the_office() -> None:
     packages = closure()
     for needed in ("flet", "pydantic", "pydantic-core", "sqlalchemy", "httpx", "msgpack",
-                   "uuid6", "flet-charts"):
+                   "uuid6", "flet-charts", "flet-map", "fpdf2", "fonttools"):
         assert needed in packages, needed
     assert "greenlet" not in packages  # SQLAlchemy's only native need, not on wasm32
     assert "pillow" not in packages and "fastapi" not in packages
@@ -88,6 +88,40 @@ def test_the_device_build_bundles_its_imports_and_not_the_office() -> None:
     assert "shared/enums.py" in names
     assert not any(n.startswith(EXCLUDED) for n in names)
     assert UNUSED.search("canvaskit/skwasm.wasm") and not UNUSED.search("canvaskit/canvaskit.wasm")
+
+
+def test_every_package_the_device_code_imports_is_in_the_build() -> None:
+    """A module-level import the build does not bundle stops the installed app at start
+    ("Error running app"): each third-party import of the device sources must come from a
+    distribution the build bundles."""
+    import ast
+    import sys
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    bundled = set(closure())
+    providers = metadata.packages_distributions()
+    first_party = {"mobile", "sync", "shared", "__future__", "js", "pyodide"}
+    missing = []
+    for path in source_files():
+        if path.suffix != ".py":
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top in first_party:
+                    continue
+                dists = {str(canonicalize_name(d)) for d in providers.get(top, [])}
+                if not dists & bundled:
+                    missing.append(f"{path.name}: {top}")
+    assert not missing, missing
 
 
 def test_the_installed_app_asks_for_no_server_url() -> None:
