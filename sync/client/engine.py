@@ -236,10 +236,15 @@ class SyncEngine:
             interrupt()  # a long poll in flight ends now, not in up to 25 s
         deadline = time.monotonic() + timeout
         for thread in (self._thread, self._listener):
-            if thread is not None:
-                thread.join(max(0.0, deadline - time.monotonic()))
-                if thread.is_alive():
+            while thread is not None and thread.is_alive():
+                left = deadline - time.monotonic()
+                if left <= 0:
                     return False
+                # again and again: a listener that checked for the stop just before it
+                # was asked may open its next long poll after the first interrupt
+                if interrupt is not None:
+                    interrupt()
+                thread.join(min(0.2, left))
         self._thread = self._listener = None
         self._healthy.clear()
         return True

@@ -51,9 +51,9 @@ from sync.protocol import PROTOCOL_VERSION, PhotoStatus, PushResponse
 CONNECT_TIMEOUT_S = 2.0
 LONG_POLL_SLACK_S = 10.0
 #: A request without an answer after this long makes the transport check the link.
-PROBE_AFTER_S = 1.0
+PROBE_AFTER_S = 0.8
 #: ...with a tiny request on a fresh connection that must answer within this long.
-PROBE_TIMEOUT_S = 1.5
+PROBE_TIMEOUT_S = 1.2
 PROBE_PATH = "/api/v1/health"
 
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import json
 import random
 import socket
@@ -100,6 +101,11 @@ class Response:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+
+    def decoded(self) -> bytes:
+        """The body as the device's HTTP client reads it (gzip undone)."""
+        encoding = next((v for k, v in self.headers if k.lower() == "content-encoding"), "")
+        return gzip.decompress(self.body) if encoding.strip().lower() == "gzip" else self.body
 
     def encode(self) -> bytes:
         lines = [f"HTTP/1.1 {self.status} {_REASONS.get(self.status, 'Status')}"]
@@ -442,7 +448,7 @@ class FaultProxy:
             await writer.drain()
             if req.path.startswith(self.capture):
                 with self._lock:
-                    self.answers.append((req.seq, req.path, resp.body))
+                    self.answers.append((req.seq, req.path, resp.decoded()))
             return True
         finally:
             with self._lock:
