@@ -70,6 +70,8 @@ MIN_GAP_S = 1.0
 LONG_POLL_S = 25.0
 #: Between polls when the server answers an empty long poll early (it ignores ``wait``).
 POLL_S = 20.0
+#: How long ``stop`` waits for the live listener to end its long poll before letting it go.
+LISTENER_GRACE_S = 1.0
 
 
 @dataclass
@@ -108,6 +110,8 @@ class SyncEngine:
         self._healthy = threading.Event()  # the last pass succeeded: the listener may poll
         self._thread: threading.Thread | None = None
         self._listener: threading.Thread | None = None
+        #: bumped by every start: a listener let go by ``stop`` knows it is no longer wanted
+        self._generation = 0
         self._subscribers: list[Callable[[], None]] = []
         self.live_pages = 0
         self._listen_failures = 0
@@ -217,17 +221,24 @@ class SyncEngine:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stopping.clear()
+        self._generation += 1
         self._thread = threading.Thread(target=self.run_forever, name="gridone-sync",
                                         daemon=True)
         self._thread.start()
         if self.live:
             self._listener = threading.Thread(target=self._listen_forever,
+                                              args=(self._generation,),
                                               name="gridone-live", daemon=True)
             self._listener.start()
 
     def stop(self, timeout: float = 35.0) -> bool:
         """Stop the loop; returns True when it has ended (a request in flight finishes or
-        times out first)."""
+        times out first).
+
+        The live listener is asked to end its long poll (the transport closes its
+        connection); where the platform does not wake a blocked read on close, the listener
+        is let go after ``LISTENER_GRACE_S``: whatever its poll brings back later is
+        dropped, never applied (``_listening``), and it ends by itself."""
         self._stopping.set()
         self._healthy.set()  # lets a waiting listener see the stop
         self._wake.set()
@@ -235,16 +246,19 @@ class SyncEngine:
         if interrupt is not None:
             interrupt()  # a long poll in flight ends now, not in up to 25 s
         deadline = time.monotonic() + timeout
-        for thread in (self._thread, self._listener):
-            while thread is not None and thread.is_alive():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                # again and again: a listener that checked for the stop just before it
-                # was asked may open its next long poll after the first interrupt
-                if interrupt is not None:
-                    interrupt()
-                thread.join(min(0.2, left))
+        thread = self._thread
+        if thread is not None:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                return False
+        listener = self._listener
+        grace = min(deadline, time.monotonic() + LISTENER_GRACE_S)
+        while listener is not None and listener.is_alive() and time.monotonic() < grace:
+            # again: a listener that checked for the stop just before it was asked may
+            # have opened its next long poll after the first interrupt
+            if interrupt is not None:
+                interrupt()
+            listener.join(min(0.2, max(0.0, grace - time.monotonic())))
         self._thread = self._listener = None
         self._healthy.clear()
         return True
@@ -299,17 +313,21 @@ class SyncEngine:
         return delay
 
     # -- live delivery: one long poll open while online ------------------------------
-    def _listen_forever(self) -> None:
-        while not self._stopping.is_set():
+    def _listening(self, generation: int) -> bool:
+        """This listener is still wanted (not stopped, not replaced by a restart)."""
+        return not self._stopping.is_set() and generation == self._generation
+
+    def _listen_forever(self, generation: int = 0) -> None:
+        while self._listening(generation):
             self._healthy.wait()
-            if self._stopping.is_set():
+            if not self._listening(generation):
                 break
             if time.monotonic() < self._not_before:
                 self._stopping.wait(self._not_before - time.monotonic())
                 continue
             began = time.monotonic()
             try:
-                got = self._listen_once()
+                got = self._listen_once(lambda: self._listening(generation))
             except Exception as exc:  # the engine's next pass records it and backs off
                 self._listen_failures += 1
                 self._healthy.clear()
@@ -331,11 +349,11 @@ class SyncEngine:
                 # answered at once without news: the server ignores ``wait``
                 self._stopping.wait(max(self.poll_s - elapsed, self.min_gap_s))
 
-    def _listen_once(self) -> PullReport | None:
+    def _listen_once(self, wanted: Callable[[], bool] = lambda: True) -> PullReport | None:
         if self.store.signed_in() is None:
             self._healthy.clear()
             return None
-        got = self.puller.listen(self.long_poll_s)
+        got = self.puller.listen(self.long_poll_s, wanted=wanted)
         if got is not None:
             self.live_pages += 1
         return got

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -97,15 +98,19 @@ class Puller:
             page = ahead.result() if ahead is not None else self.transport.pull(
                 cursor, self.limit)
 
-    def listen(self, wait_s: float) -> PullReport | None:
+    def listen(self, wait_s: float, *, wanted: Callable[[], bool] = lambda: True
+               ) -> PullReport | None:
         """One long poll after the stored cursor. None when there is no cursor yet (a
-        full download is the engine's job) or another pull moved the cursor while this
-        one waited (its page is then stale and dropped)."""
+        full download is the engine's job), another pull moved the cursor while this
+        one waited (its page is then stale and dropped), or the engine stopped meanwhile
+        (``wanted()`` false: the page is dropped too)."""
         cursor = self.store.state(Key.CURSOR)
         if cursor is None:
             return None
         started = utcnow()
         page = self.transport.pull(cursor, self.limit, wait_s=wait_s)
+        if not wanted():
+            return None
         report = PullReport()
         if not self._apply(page, cursor, started, report):
             return None

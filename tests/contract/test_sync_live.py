@@ -78,3 +78,22 @@ def test_a_long_poll_with_nothing_in_scope_ends_empty_after_its_wait(
     assert page["next_cursor"] != cursor
     again, _ = _long_poll(crew, page["next_cursor"], 0)
     assert again["changes"] == [] and again["next_cursor"] == page["next_cursor"]
+
+
+def test_stop_does_not_wait_out_an_open_long_poll_and_its_late_page_is_dropped(
+        device: Callable[..., Device], new_job: Callable[..., dict[str, Any]]) -> None:
+    crew = device("crew1")
+    crew.sync()
+    crew.engine.start()
+    deadline = time.monotonic() + 10
+    while not crew.engine._healthy.is_set() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # the listener's long poll (25 s) is open now
+    began = time.monotonic()
+    assert crew.engine.stop(10)
+    assert time.monotonic() - began < 3.0, "stop waited for the long poll"
+    cursor = crew.store.state(Key.CURSOR)
+    job = new_job("crew1")  # wakes the poll that was let go, if it is still waiting
+    time.sleep(1.5)
+    assert crew.store.state(Key.CURSOR) == cursor, "a page arrived after stop was applied"
+    assert crew.read.job(job["id"]) is None
