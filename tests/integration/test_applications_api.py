@@ -23,10 +23,10 @@ from tests.integration.apps_kit import (
 CUST_DEVICE = "device-cust1-0001"
 
 
-def _apply_offline(as_user, world, **over):
+def _apply_offline(as_user, world, *, seq: int = 1, **over):
     cust = as_user("customer1")
     data = body(world, **over)
-    res = push(cust, [submit_op(data)], CUST_DEVICE)
+    res = push(cust, [submit_op(data, seq=seq)], CUST_DEVICE)
     assert res[0]["status"] == "applied", res
     return cust, data
 
@@ -164,7 +164,9 @@ def test_contact_change_completes_at_acceptance_and_updates_the_account(as_user,
 def test_missing_documents_are_refused_and_unreadable_ones_sent_back(as_user, world, db):
     cust = as_user("customer1")
     data = body(world, docs={"id_card": sha(jpeg(1))})
-    res = push(cust, [submit_op(data)], CUST_DEVICE)
+    # (another phone of the customer: the one used below numbers its changes from 1)
+    other = "device-cust1-0002"
+    res = push(cust, [submit_op(data, device=other)], other)
     assert res[0]["status"] == "rejected" and res[0]["code"] == "APP_DOCUMENT_MISSING"
     assert "property_cert" in res[0]["details"]["documents"]
     # non-residential needs the business licence too
@@ -302,7 +304,7 @@ def test_reject_and_cancel(as_user, world):
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     r = cust.post(f"/api/v1/applications/{data['id']}/cancel", json={"reason": "again"})
     assert r.status_code == 409
-    cust, data = _apply_offline(as_user, world, id=body(world)["id"])
+    cust, data = _apply_offline(as_user, world, seq=2, id=body(world)["id"])
     r = as_user("agent1").post(f"/api/v1/applications/{data['id']}/reject",
                                json={"reason": "outside the service area"})
     assert r.status_code == 200 and r.json()["status"] == "rejected"

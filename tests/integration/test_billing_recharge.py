@@ -262,8 +262,9 @@ def test_bad_cash_ops_are_rejected_and_change_no_money(as_user, world, db, amoun
 
 def test_cash_for_an_account_out_of_reach(as_user, world, db):
     # an unknown account, and another station's account: both look the same
-    for account_id in (new_id(), world.accounts["acc3"].id):
-        result = push(as_user("agent1"), [cash_op(account_id, 1000, "RC-2026-000100")])[0]
+    for seq, account_id in enumerate((new_id(), world.accounts["acc3"].id), start=1):
+        result = push(as_user("agent1"), [cash_op(account_id, 1000, "RC-2026-000100",
+                                                  seq=seq)])[0]
         assert (result["status"], result["code"]) == ("rejected", "ACCOUNT_NOT_FOUND")
     # a crew may not take cash
     op = cash_op(world.accounts["acc1"].id, 1000, "RC-X-000101", device="device-crew1-0001")

@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from server.app import create_app
 from server.config import Settings
@@ -105,8 +105,12 @@ def test_metrics_count_requests_by_route_sync_ops_pull_rows_and_queues(
         "protocol": 1, "device_id": "device-0001", "sent_at": utcnow().isoformat(),
         "ops": [op, op | {"op_id": new_id(), "device_seq": 2, "entity_id": new_id()}]}).json()
     with Session(db.writer) as s:
+        queued = lambda: len(s.exec(select(OutboxMessage).where(  # noqa: E731
+            OutboxMessage.status == "queued")).all())
+        before = queued()  # the customer's notices of the accept, if any
         s.add(OutboxMessage(recipient="13800000000", body="x"))
         s.commit()
+        assert queued() == before + 1
 
     text = client.get("/metrics").text
     route = "/api/v1/work-orders/{order_id}"
@@ -122,7 +126,7 @@ def test_metrics_count_requests_by_route_sync_ops_pull_rows_and_queues(
     for status in set(statuses):
         assert value(text, "gridone_sync_push_ops_total", result=status) == \
             statuses.count(status)
-    assert value(text, "gridone_queue_depth", queue="messages_unsent") == 1
+    assert value(text, "gridone_queue_depth", queue="messages_unsent") == before + 1
     assert value(text, "gridone_queue_depth", queue="meter_commands_unacknowledged") == 0
     # an unknown path is one series, not one per URL
     client.get("/api/v1/x/1")
