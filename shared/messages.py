@@ -352,6 +352,12 @@ ERRORS: dict[ErrorCode, tuple[str, str]] = {
     E.APP_ALREADY_INSTALLED: ("该申请已装表。", "The meter of this application is installed."),
     E.APP_METER_NOT_IN_STOCK: ("电表 {meter} 不在本所库存中。",
                                "Meter {meter} is not in this station's stock."),
+    E.APP_CLOSE_IN_ARREARS: ("用电户 {account} 尚欠电费 {amount} 元，结清后才能销户。",
+                             "Account {account} owes {amount} yuan: it can be closed once "
+                             "that is paid."),
+    E.ACCOUNT_CLOSED: ("用电户 {account} 已销户，不能再充值或办理业务。",
+                       "Account {account} is closed: it takes no recharges or "
+                       "applications."),
     E.CARE_NOT_FOUND: ("找不到该关怀记录或申请。", "The care-list request was not found."),
     E.CARE_FIELD_INVALID: ("关怀名单内容有误：{field}（{reason}）",
                            "Invalid care-list field {field}: {reason}"),

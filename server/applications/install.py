@@ -71,7 +71,8 @@ def install(uow: UnitOfWork, *, actor: Actor, order_id: str, data: dict[str, Any
                        if app.kind == ApplicationKind.NEW_NON_RESIDENTIAL
                        else CustomerType.RESIDENTIAL),
         station_id=app.station_id, area_id=app.area_id, owner_user_id=app.applicant_user_id,
-        id_card_digest=app.id_card_digest, id_card_masked=app.id_card_masked, balance_fen=0)
+        id_card_digest=app.id_card_digest, id_card_masked=app.id_card_masked, balance_fen=0,
+        capacity_kw=app.capacity_kw)
     session.add(account)
     session.flush()
     start = kwh_to_centi(fields.start_kwh)

@@ -15,7 +15,7 @@ from sqlalchemy import or_, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from server.applications import progress
+from server.applications import effects, progress
 from server.applications.archive import archive
 from server.applications.models import Application
 from server.customers.models import Account
@@ -26,7 +26,9 @@ from server.stations.models import Station, TransformerArea
 from server.uow import UnitOfWork
 from server.users.models import User
 from server.work_orders.models import WorkOrder
-from shared.applications.kinds import ApplicationKind, Step, StepMode, spec_of
+from shared.accounts import check_open
+from shared.applications.effects import check_capacity_request
+from shared.applications.kinds import Step, StepMode, spec_of
 from shared.applications.rules import (
     DESK_ROLES,
     AppAction,
@@ -112,6 +114,8 @@ def submit(uow: UnitOfWork, *, actor: Actor, app_id: str, data: dict[str, Any],
             else covers(actor, account.station_id))
         if account is None or not mine:
             raise DomainError(E.ACCOUNT_NOT_FOUND, account=fields["account_id"])
+        check_open(account.status, account_no=account.account_no)
+        check_capacity_request(fields["kind"], fields["capacity_kw"], account.capacity_kw)
         station_id = account.station_id
     else:
         station = session.get(Station, fields["station_id"]) if fields["station_id"] else None
@@ -256,7 +260,7 @@ def apply(uow: UnitOfWork, app: Application, decision: AppDecision, *, actor: Ac
     if decision.completes:
         progress.end_step(session, app, actor=actor, at=at, outcome="done")
         app.completed_at = at
-        _complete_effects(uow, app)
+        effects.apply_effects(uow, app, at=at)  # the account's change, in this transaction
         archive(uow, app, actor=actor, at=at)
     progress.touch(uow, app)
     uow.audit(action=f"application.{action.value}", entity="application", entity_id=app.id,
@@ -275,27 +279,6 @@ def apply(uow: UnitOfWork, app: Application, decision: AppDecision, *, actor: Ac
         progress.notify(uow, app, "completed", at=at, extra=extra)
     elif decision.enters or action == AppAction.RESUBMIT:
         progress.notify_step(uow, app, at=at)
-
-
-def _complete_effects(uow: UnitOfWork, app: Application) -> None:
-    """What a completed change does to its account (new connections were made at the
-    installation; capacity and closing are recorded on the archive only)."""
-    if app.account_id is None:
-        return
-    kind = ApplicationKind(app.kind)
-    account = uow.session.get(Account, app.account_id)
-    if account is None:
-        return
-    if kind == ApplicationKind.CONTACT_CHANGE:
-        account.phone = app.contact_phone
-    elif kind == ApplicationKind.NAME_TRANSFER:
-        account.name = app.applicant_name
-        account.id_card_digest, account.id_card_masked = app.id_card_digest, app.id_card_masked
-    else:
-        return
-    account.version += 1
-    account.updated_at = utcnow()
-    uow.changed(account)
 
 
 # -- the field jobs -----------------------------------------------------------------------

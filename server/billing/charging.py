@@ -30,6 +30,7 @@ from server.customers.models import Account
 from server.db import Database
 from server.meters.models import Meter, MeterReading
 from server.uow import UnitOfWork
+from shared.accounts import AccountStatus
 from shared.billing.ledger import EntryKind
 from shared.billing.tariff import rate_month
 from shared.billing.usage import Point, daily_usage
@@ -93,6 +94,8 @@ def rate_account(uow: UnitOfWork, *, account: Account, through: date,
     difference to what was charged."""
     session = uow.session
     now = now or utcnow()
+    if account.status == AccountStatus.CLOSED:  # its balance was refunded when it closed
+        return Rated(account.id, through, 0, 0, 0, None, False)
     ensure_opened(uow, account=account, occurred_at=now)
     opened = opened_through(session, account.id)
     if opened is not None and through <= opened:  # the opening balance paid for these days
@@ -209,7 +212,8 @@ def charge_day(db: Database, *, day: date, now: datetime | None = None,
     now = now or utcnow()
     report = ChargeReport(day)
     with Session(db.reader) as session:
-        stmt = select(Account.id).order_by(col(Account.id))
+        stmt = select(Account.id).where(col(Account.status) != AccountStatus.CLOSED.value
+                                        ).order_by(col(Account.id))
         if account_ids is not None:
             stmt = stmt.where(col(Account.id).in_(account_ids))
         ids = list(session.exec(stmt).all())

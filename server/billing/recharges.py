@@ -23,6 +23,7 @@ from server.customers.models import Account
 from server.notifications.service import notify
 from server.uow import UnitOfWork
 from server.users.models import User
+from shared.accounts import check_open
 from shared.billing.ledger import EntryKind, check_receipt_no, check_recharge_amount
 from shared.billing.notices import NoticeKind
 from shared.enums import Role
@@ -69,6 +70,7 @@ def record_cash(uow: UnitOfWork, *, actor: Actor, receipt_id: str, account_id: s
         entry = session.get(LedgerEntry, existing.ledger_entry_id)
         assert entry is not None
         return CashResult(existing, entry, False)
+    check_open(account.status, account_no=account.account_no)  # (a repeat above still answers)
     now = utcnow()
     at = at or now
     posted = post(uow, account=account, amount_fen=amount_fen, kind=EntryKind.RECHARGE_CASH,

@@ -8,6 +8,7 @@ from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
 from server.columns import fk, id_field, when
+from shared.accounts import AccountStatus
 from shared.enums import CustomerType
 
 
@@ -35,6 +36,12 @@ class Account(SQLModel, table=True):
     # (ok | low | arrears) and the supply state last acknowledged by the meter (on | off).
     alert_level: str = Field(default="ok", max_length=8)
     supply_state: str = Field(default="on", max_length=8)
+    # Set by the applications (issue 13): the contracted capacity (a new connection's, then
+    # each completed capacity change's; None: not on record), and the account's status
+    # (``shared.accounts.AccountStatus``), closed by a completed closing, and when.
+    capacity_kw: int | None = None
+    status: str = Field(default=AccountStatus.ACTIVE.value, max_length=12)
+    closed_at: datetime | None = when()
     created_at: datetime = when(now=True)
     updated_at: datetime = when(now=True)
     version: int = 1

@@ -38,6 +38,9 @@ class AccountOut(BaseModel):
     care_flag: bool
     care_reason: str | None
     balance_fen: int
+    capacity_kw: int | None = None
+    status: str = "active"
+    closed_at: datetime | None = None
     meter_no: str | None = None
     meter_id: str | None = None
     version: int

@@ -37,6 +37,7 @@ from server.db import Database, bump_counter
 from server.notifications.service import notify
 from server.payments.models import PaymentCallback, PaymentOrder
 from server.uow import Scope, UnitOfWork
+from shared.accounts import check_open
 from shared.billing.ledger import EntryKind, check_recharge_amount
 from shared.billing.notices import NoticeKind
 from shared.enums import Role
@@ -91,6 +92,7 @@ def create_order(db: Database, *, actor: Actor, account_id: str, amount_fen: int
             if (order.account_id, order.amount_fen) != (account.id, amount_fen):
                 raise DomainError(ErrorCode.IDEMPOTENCY_CONFLICT)
         else:
+            check_open(account.status, account_no=account.account_no)
             order = PaymentOrder(account_id=account.id, user_id=actor.user_id,
                                  idempotency_key=idempotency_key, amount_fen=amount_fen,
                                  provider=provider.name)

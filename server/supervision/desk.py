@@ -144,5 +144,7 @@ def account_out(a: Account, meter: Meter | None) -> dict[str, Any]:
             "id_card_masked": a.id_card_masked, "property_cert_masked": a.property_cert_masked,
             "care_flag": a.care_flag, "care_reason": a.care_reason,
             "balance_fen": a.balance_fen, "alert_level": a.alert_level,
-            "supply_state": a.supply_state, "meter_no": meter.meter_no if meter else None,
+            "supply_state": a.supply_state, "capacity_kw": a.capacity_kw,
+            "status": a.status, "closed_at": a.closed_at,
+            "meter_no": meter.meter_no if meter else None,
             "meter_id": meter.id if meter else None, "version": a.version}

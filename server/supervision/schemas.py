@@ -182,6 +182,9 @@ class CustomerOut(BaseModel):
     balance_fen: int
     alert_level: str
     supply_state: str
+    capacity_kw: int | None = None
+    status: str = "active"
+    closed_at: datetime | None = None
     meter_no: str | None
     meter_id: str | None
     version: int
