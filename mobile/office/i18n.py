@@ -56,6 +56,7 @@ def _register(module: str) -> None:
 _register("mobile.office.i18n_supervision")
 _register("mobile.office.i18n_monitoring")
 _register("mobile.office.i18n_appraisal")
+_register("mobile.office.i18n_care")
 
 
 class _Lenient(dict[str, Any]):

@@ -17,6 +17,7 @@ from mobile.office.views.appraisal import AppraisalView
 from mobile.office.views.approvals import ApprovalsView
 from mobile.office.views.audit import AuditView
 from mobile.office.views.board import BoardView
+from mobile.office.views.care import CareView
 from mobile.office.views.cash import CashSheetView
 from mobile.office.views.customers import CustomersView
 from mobile.office.views.dispatch_map import DispatchMapView
@@ -71,6 +72,8 @@ PAGES: list[OfficePage] = [
     OfficePage("review", ft.Icons.FACT_CHECK, "page_review", SUPERVISOR_ROLES, ReviewView),
     OfficePage("approvals", ft.Icons.VERIFIED_USER, "page_approvals", DESK_ROLES,
                ApprovalsView),
+    # the care list (issue 13): whoever asks may approve another's request (server rule)
+    OfficePage("care", ft.Icons.VOLUNTEER_ACTIVISM, "page_care", DESK_ROLES, CareView),
     OfficePage("audit", ft.Icons.HISTORY, "page_audit", SUPERVISOR_ROLES, AuditView),
 ]
 

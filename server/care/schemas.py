@@ -43,6 +43,8 @@ class CareRequestOut(BaseModel):
     decided_by: str | None
     decided_at: datetime | None
     decision_note: str | None
+    requested_by_name: str | None = None
+    decided_by_name: str | None = None
 
 
 class CareEntryOut(BaseModel):
@@ -56,3 +58,5 @@ class CareEntryOut(BaseModel):
     approved_by: str
     since: datetime
     review_order_id: str | None
+    added_by_name: str | None = None
+    approved_by_name: str | None = None
