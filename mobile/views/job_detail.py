@@ -279,12 +279,12 @@ def _form(state: JobDetailState, app: AppState) -> list[ft.Control]:
     elif form == "reopen":
         fields = [_field(state, "reopen_reason", t("reopen_reason", lang), lang=lang)]
     elif form == "confirm":
-        stars = ft.Row([ft.IconButton(
+        star_row = ft.Row([ft.IconButton(
             ft.Icon(ft.Icons.STAR if n <= state.rating else ft.Icons.STAR_BORDER,
                     color=theme.ACCENT, size=36, semantics_label=stars(n, lang)),
             tooltip=stars(n, lang), on_click=lambda _, n=n: state.set_rating(n))
             for n in range(RATING_MIN, RATING_MAX + 1)])
-        fields = [stars, error_text(state.errors.get("rating")),
+        fields = [star_row, error_text(state.errors.get("rating")),
                   _field(state, "rating_comment", t("rating_comment", lang), lang=lang)]
     else:
         return []

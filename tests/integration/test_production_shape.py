@@ -17,8 +17,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.launch import Server, gridone, server_env
-from server.migrate import head as migration_head
 from server.demo.generator import DEMO_PASSWORD
+from server.migrate import head as migration_head
 from tests import pg
 
 pytestmark = pytest.mark.postgres
