@@ -136,7 +136,7 @@ def backup(settings: Settings, dest: Path) -> Manifest:
 def _blobs_to_tar(store: BlobStore, path: Path) -> None:
     """Every finished blob (not half-uploaded ones) as ``photos/<key>`` in a tar file."""
     with tarfile.open(path, "w") as tar:
-        for key in store:
+        for key in store.keys():  # noqa: SIM118 (a BlobStore is not iterable)
             if key.startswith("partial/"):
                 continue
             data = store.get(key)

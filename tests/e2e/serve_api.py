@@ -97,7 +97,8 @@ def main(data_dir: Path, port: int) -> None:
     settings = Settings(env="test", data_dir=data_dir, database_url=url, secret_key=SECRET,
                         lookup_pepper=PEPPER)
     app = create_app(settings, migrate=False)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    # a long poll still open at shutdown is cut after 2 s (the phones poll again)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
 
 
 if __name__ == "__main__":

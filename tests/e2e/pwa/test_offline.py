@@ -110,3 +110,15 @@ def test_customer_sees_the_balance_as_of_the_last_sync_with_no_signal(
     phone.see(balance.group(1))
     phone.see(re.compile(r"as of \S+"))
     phone.shot("balance-offline")
+
+    # the monthly bill and its PDF, made by Python in the browser with no signal (fpdf2
+    # runs there; its fonts come from the installed build)
+    phone.tap("Monthly bill", exact=True, settle=1.0)
+    phone.see("Closing balance")
+    with phone.page.expect_download(timeout=90_000) as got:
+        phone.tap("Download PDF", exact=True)
+    download = got.value
+    assert re.fullmatch(r"bill-\d{10}-\d{4}-\d{2}\.pdf", download.suggested_filename)
+    pdf = Path(download.path()).read_bytes()
+    assert pdf.startswith(b"%PDF") and b"DroidSansFallback" in pdf
+    phone.shot("bill-offline")
