@@ -85,6 +85,12 @@ class Request:
         name = name.lower()
         return next((v for k, v in self.headers if k.lower() == name), None)
 
+    def decoded(self) -> bytes:
+        """The body as the server reads it (a phone's push may be gzip-encoded)."""
+        if (self.header("content-encoding") or "").strip().lower() == "gzip":
+            return gzip.decompress(self.body)
+        return self.body
+
     def encode(self, body: bytes | None = None) -> bytes:
         """The request as sent upstream (one request per connection)."""
         body = self.body if body is None else body

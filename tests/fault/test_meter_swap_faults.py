@@ -88,7 +88,7 @@ def test_a_swap_pushed_again_after_lost_answers_carries_the_balance_once(
                  Fault.DUPLICATE])
 
     def rule(req: Request) -> Fault | None:
-        if req.path == "/api/v1/sync/push" and swap.op_id.encode() in req.body:
+        if req.path == "/api/v1/sync/push" and swap.op_id.encode() in req.decoded():
             return next(plan, Fault.PASS)
         return Fault.PASS
 

@@ -87,7 +87,7 @@ def test_a_poison_op_does_not_slow_the_other_lanes(env: FaultEnv, poison: str) -
                                      "WHERE op_id = ?", (pill.op_id,))
         else:
             def rule(req: Request) -> Fault | None:
-                hit = req.path == "/api/v1/sync/push" and pill.op_id.encode() in req.body
+                hit = req.path == "/api/v1/sync/push" and pill.op_id.encode() in req.decoded()
                 return Fault.ERROR_BEFORE if hit else None
             env.proxy.rule = rule
             env.proxy.error_status = 500
