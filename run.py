@@ -228,7 +228,20 @@ def main(argv: list[str]) -> None:
     os.environ["GRIDONE_TEST_PG_URL"] = url
     ensure_chromium()
     sys.stdout.flush()
-    os.execv(VENV_PY, [str(VENV_PY), "-m", "pytest", *args])
+    os.execv(VENV_PY, [str(VENV_PY), "-m", "pytest", *workers(args), *args])
+
+
+def workers(args: list[str]) -> list[str]:
+    """The whole suite runs on as many pytest-xdist workers as the machine has cores (at
+    most ``GRIDONE_TEST_WORKERS``, default 2; 1 = one process): the browser tests on one of
+    them, the fault tests on one, the rest shared (``tests/conftest.py``). A run of chosen
+    tests (a path among the arguments) or one that sets ``-n`` itself stays as asked."""
+    chosen = any(not a.startswith("-") and Path(a.split("::")[0]).exists() for a in args)
+    if chosen or any(a.startswith(("-n", "--numprocesses")) for a in args):
+        return []
+    wanted = int(os.environ.get("GRIDONE_TEST_WORKERS", "2"))
+    n = max(1, min(wanted, os.cpu_count() or 1))
+    return ["-n", str(n), "--dist", "loadgroup"] if n > 1 else []
 
 
 if __name__ == "__main__":

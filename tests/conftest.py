@@ -22,6 +22,32 @@ from tests.factories import PEPPER, World, build_world
 
 SECRET = "test-secret-" + "s" * 40
 
+#: With several test workers (``python3 run.py test`` runs the whole suite on two, pytest-xdist
+#: ``--dist loadgroup``), the browser tests run one after another on one worker (one Chromium
+#: at a time; the installed-app tests share one build) and the fault tests, whose timings are
+#: the point, one after another on one worker; the rest is shared out.
+SERIAL_GROUPS = {"e2e": "browser", "fault": "fault"}
+
+
+#: Browser tests that leave the shared e2e world changed for the others (a new account for
+#: customer2, whose fault report then starts on it): they run after the rest.
+RUN_LAST = ("tests/e2e/test_applications.py",)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests_dir = Path(__file__).resolve().parent
+    root = tests_dir.parent
+    items.sort(key=lambda item: Path(str(item.path)).resolve().relative_to(root).as_posix()
+               in RUN_LAST)  # stable: everything else keeps its order
+    for item in items:
+        try:
+            top = Path(str(item.path)).resolve().relative_to(tests_dir).parts[0]
+        except ValueError:
+            continue
+        group = SERIAL_GROUPS.get(top)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -39,9 +39,12 @@ def balance_panel(card: BalanceCard, app: AppState) -> ft.Control:
             bgcolor=ft.Colors.RED_50 if card.alert == "arrears" else ft.Colors.AMBER_50,
             border_radius=8, padding=ft.Padding.all(10),
             content=ft.Text(t(card.notice_key, lang), size=14, color=color)))
+    # recharge on a row of its own: three buttons side by side broke their labels
+    # ("Rechar ge", "Monthl y bill") on a 390 px phone
+    rows.append(ft.FilledButton(t("recharge", lang), icon=ft.Icons.ADD_CARD, height=48,
+                                on_click=lambda _: app.open("recharge",
+                                                            account_id=card.account_id)))
     rows.append(ft.Row([
-        ft.FilledButton(t("recharge", lang), icon=ft.Icons.ADD_CARD, height=48, expand=True,
-                        on_click=lambda _: app.open("recharge", account_id=card.account_id)),
         ft.OutlinedButton(t("history", lang), icon=ft.Icons.RECEIPT_LONG, height=48,
                           expand=True,
                           on_click=lambda _: app.open("history", account_id=card.account_id)),
