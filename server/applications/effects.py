@@ -49,6 +49,13 @@ def apply_effects(uow: UnitOfWork, app: Application, *, at: datetime) -> Account
         account.closed_at = at
     for name, value in effect.changes.items():
         setattr(account, name, value)
+    if app.kind == "name_transfer":
+        # the account is the new holder's now: the old holder's app login no longer reaches
+        # it (the new holder's does when they applied themselves; else they bind it later)
+        owner = (app.applicant_user_id if app.applicant_user_id
+                 and app.applicant_user_id != account.owner_user_id else None)
+        before["owner_user_id"], after["owner_user_id"] = account.owner_user_id, owner
+        account.owner_user_id = owner
     account.version += 1
     account.updated_at = utcnow()
     uow.changed(account)

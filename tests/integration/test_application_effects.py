@@ -236,14 +236,19 @@ def test_a_name_transfer_changes_the_holder_at_approval(as_user, world, db):
     assert (acc["name"], acc["phone"], acc["id_card_masked"]) == (
         "Wang Fang", "13611112222", masked)
     assert acc["id_card_digest"] != before["id_card_digest"]
-    assert acc["owner_user_id"] == before["owner_user_id"]  # the app login stays
+    # the old holder applied: their app login no longer reaches the account
+    assert before["owner_user_id"] and acc["owner_user_id"] is None
     (entry,) = audits(db, "account.name_transfer")
     assert entry["before"] == {"name": "Customer acc1", "phone": "13900000000",
-                               "id_card_masked": before["id_card_masked"]}
+                               "id_card_masked": before["id_card_masked"],
+                               "owner_user_id": before["owner_user_id"]}
     assert entry["after"]["name"] == "Wang Fang" and entry["after"]["id_card_masked"] == masked
     assert "id_card_digest" not in entry["before"] | entry["after"]
-    row = pull_all(as_user("customer1"))[("account", acc["id"])]
-    assert row["name"] == "Wang Fang" and "id_card_digest" not in row
+    assert entry["after"]["owner_user_id"] is None
+    old_holder = pull_all(as_user("customer1"))
+    assert old_holder.get(("account", acc["id"])) is None, "the old holder still sees it"
+    r = as_user("customer1").get(f"/api/v1/billing/accounts/{acc['id']}/balance")
+    assert r.status_code == 404
 
 
 # -- closing -----------------------------------------------------------------------------------

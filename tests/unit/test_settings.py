@@ -29,7 +29,8 @@ def production(**kw: object) -> Settings:
     ("gridone-demo-" + GOOD, "demo or example"),
     ("example-" + GOOD, "demo or example"),
     ("a1" * 30, "not random"),
-])
+], ids=["none", "changeme", "short", "suite-key", "e2e-key", "repeated", "demo-prefix",
+        "example-prefix", "pattern"])  # stable ids: every test worker collects the same tests
 def test_production_refuses_weak_secrets(value: str | None, why: str) -> None:
     assert why in (weak_secret_reason(value) or "")
     with pytest.raises(ValidationError, match="GRIDONE_SECRET_KEY"):
