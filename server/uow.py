@@ -73,7 +73,7 @@ class UnitOfWork:
         self.db = db
         self.actor = actor
         self._changes: dict[tuple[str, str], tuple[SQLModel | Written, Scope | None, bool]] = {}
-        self._scope_moves: list[tuple[str, int, Scope, bool]] = []
+        self._scope_moves: list[tuple[str, int, Scope, bool, str]] = []
         self._audits: list[dict[str, Any]] = []
         self.committed = False
         #: the key of identity numbers' keyed digests, for services that store one (set
@@ -106,7 +106,13 @@ class UnitOfWork:
     def scope_move(self, *, order_id: str, version: int, scope: Scope, enter: bool) -> None:
         """A job entered (or left) one user's scope: their devices must fetch (or drop) it
         with everything that hangs off it, although those rows did not change."""
-        self._scope_moves.append((order_id, version, scope, enter))
+        self._scope_moves.append((order_id, version, scope, enter, "scope"))
+
+    def left_scope(self, *, entity: str, entity_id: str, version: int, user_id: str) -> None:
+        """A row left one user's scope although it still exists (an account transferred
+        to another holder): a change-log entry addressed to that user, so their devices
+        look at the row again and, no longer seeing it, get its tombstone."""
+        self._scope_moves.append((entity_id, version, Scope(user_id=user_id), True, entity))
 
     def audit(self, *, action: str, entity: str, entity_id: str,
               before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
@@ -155,10 +161,10 @@ class UnitOfWork:
                     "version": int(getattr(row, "version", 1) or 1), "deleted": deleted,
                     "station_id": sc.station_id, "account_id": sc.account_id,
                     "user_id": sc.user_id})
-            for order_id, version, sc, enter in self._scope_moves:
+            for entity_id, version, sc, enter, entity in self._scope_moves:
                 seq += 1
                 entries.append({
-                    "seq": seq, "entity": "scope", "entity_id": order_id, "version": version,
+                    "seq": seq, "entity": entity, "entity_id": entity_id, "version": version,
                     "deleted": not enter, "station_id": sc.station_id,
                     "account_id": sc.account_id, "user_id": sc.user_id})
             # One multi-row INSERT (no ORM objects): same rows, same transaction.

@@ -55,6 +55,9 @@ def apply_effects(uow: UnitOfWork, app: Application, *, at: datetime) -> Account
         owner = (app.applicant_user_id if app.applicant_user_id
                  and app.applicant_user_id != account.owner_user_id else None)
         before["owner_user_id"], after["owner_user_id"] = account.owner_user_id, owner
+        if account.owner_user_id and account.owner_user_id != owner:
+            uow.left_scope(entity="account", entity_id=account.id, version=account.version + 1,
+                           user_id=account.owner_user_id)
         account.owner_user_id = owner
     account.version += 1
     account.updated_at = utcnow()

@@ -191,7 +191,8 @@ class DeviceScope:
             mine = or_(ChangeLog.account_id.in_(sorted(a.account_ids)),  # type: ignore[union-attr]
                        and_(ChangeLog.entity == "outage",
                             ChangeLog.station_id.in_(stations)),  # type: ignore[union-attr]
-                       and_(ChangeLog.entity.in_(["application", "notification"]),  # type: ignore[attr-defined]
+                       and_(ChangeLog.entity.in_(["application", "notification",  # type: ignore[attr-defined]
+                                                  "account"]),
                             ChangeLog.user_id == a.user_id))
         elif a.role in FIELD_ROLES:
             job_accounts = select(WorkOrder.account_id).where(

@@ -230,8 +230,20 @@ def test_a_name_transfer_changes_the_holder_at_approval(as_user, world, db):
                        id_card_no=NEW_HOLDER_ID, contact_phone="13611112222")
     assert to_last_step(as_user, world, app_id)["step"] == "scheme"
     assert account(db, world)["name"] == "Customer acc1"
+    phone = as_user("customer1")  # the old holder's phone holds the account
+    cursor = None
+    while True:
+        page = phone.get("/api/v1/sync/pull", params={"limit": 500, **(
+            {"cursor": cursor} if cursor else {})}).json()
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
+            break
     complete(as_user, world, app_id)
     acc = account(db, world)
+    later = phone.get("/api/v1/sync/pull", params={"limit": 500, "cursor": cursor}).json()
+    seen = [c for c in later["changes"] if (c["entity"], c["id"]) == ("account", acc["id"])]
+    assert seen and seen[-1]["deleted"] and seen[-1]["row"] is None, \
+        "the old holder's phone keeps the account"
     masked = mask_document(NEW_HOLDER_ID, keep_start=3, keep_end=4)
     assert (acc["name"], acc["phone"], acc["id_card_masked"]) == (
         "Wang Fang", "13611112222", masked)
