@@ -80,7 +80,7 @@ PHONE_STRINGS: dict[str, tuple[str, str]] = {
     "cash_receipt_title": ("现金收据", "Cash receipt"),
     "agent": ("收费员", "Agent"),
     "collected_at": ("收款时间", "Time"),
-    "balance_after_est": ("充值后余额（预计）", "Balance after (expected)"),
+    "balance_after_est": ("预计充值后余额", "Balance after (expected)"),
     "already_recorded": ("该收据已记录，未重复收费", "Already recorded: not charged twice"),
     "handover": ("交款汇总", "Cash hand-over"),
     "handover_day": ("{day}：{n} 笔，合计 {total}", "{day}: {n} receipts, total {total}"),
@@ -88,5 +88,4 @@ PHONE_STRINGS: dict[str, tuple[str, str]] = {
     "handover_confirmed": ("营业厅已确认（{by}）", "Confirmed by the counter ({by})"),
     "handover_open": ("待营业厅确认", "Waiting for the counter to confirm"),
     "confirm_handover": ("确认收款", "Confirm hand-over"),
-    "count_corrected": ("已更正：", "Corrected:"),
 }

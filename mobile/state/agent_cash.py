@@ -1,6 +1,7 @@
 """The agent's screens: field cash recharge (a sync op: works offline, idempotent on the
 paper receipt), the day's cash summary for handing in, and purchase-count correction
-(online only: it needs the server's current count and a reason)."""
+(online only: it needs the server's current count and a reason; it takes effect when a
+manager approves it)."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ class Receipt:
     already: bool = False  # the receipt had been recorded before: nothing new was taken
 
     def lines(self) -> list[tuple[str, str]]:
-        return [("receipt_no", self.receipt_no), ("account", self.account_no),
+        return [("receipt_no_field", self.receipt_no), ("account", self.account_no),
                 ("customer", self.name), ("amount", format_fen(self.amount_fen)),
                 ("balance_after_est", format_fen(self.balance_after_fen)
                  if self.balance_after_fen is not None else "—")]
@@ -172,6 +173,13 @@ class CashState:
 @ft.observable
 @dataclass
 class CountFixState:
+    """The purchase-count correction form (online: it needs the server's current count
+    and a reason). The server records the correction for another person's approval
+    (four eyes): the phone says it was sent for approval and shows it waiting; the meter
+    keeps its count until a manager approves, and the new count shows when the approved
+    change reaches the phone with the meter row (the next pull). Sending the same
+    correction again answers the same request ("already waiting"), never a second one."""
+
     backend: Backend
     lang: str = "zh"
     meter_text: str = ""
@@ -180,20 +188,13 @@ class CountFixState:
     error: str = ""
     error_params: dict[str, Any] = field(default_factory=dict)
     busy: bool = False
-    result: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None  # the request, as the server answered it
+    pulls: int = 0  # bumped when sync brings rows: the screen draws again
     _id: str = ""
 
     def meter(self) -> Row | None:
-        """The meter typed (by number or its account's), with the count just corrected
-        shown at once (the synced row catches up at the next pull)."""
-        found = self._meter()
-        res = self.result
-        if found is not None and res and res.get("meter_id") in (None, found["id"]) and (
-                res.get("meter_no") in (None, found.get("meter_no"))):
-            found = {**found, "purchase_count": res.get("new_count")}
-        return found
-
-    def _meter(self) -> Row | None:
+        """The meter typed (by its number or its account's), as the phone last pulled it:
+        its count is the server's (a correction waiting for approval has not changed it)."""
         wanted = self.meter_text.strip()
         if not wanted:
             return None
@@ -206,9 +207,29 @@ class CountFixState:
                               and m.get("status") == "installed"), None)
         return found
 
+    @property
+    def phase(self) -> str:
+        """What became of the correction sent: ``sent`` (waiting for approval, just
+        recorded), ``already`` (sent before: still the same request), ``approved`` (the
+        pulled meter now has the new count), ``rejected`` (known from the server's
+        answer), or ``""`` (nothing sent yet)."""
+        res = self.result
+        if not res:
+            return ""
+        status = res.get("status")
+        meter = next((m for m in self.backend.rows("meter")
+                      if m["id"] == res.get("meter_id")), None)
+        if status == "approved" or (
+                meter is not None and res.get("old_count") != res.get("new_count")
+                and meter.get("purchase_count") == res.get("new_count")):
+            return "approved"
+        if status == "rejected":
+            return "rejected"
+        return "already" if res.get("duplicate") else "sent"
+
     async def submit(self) -> None:
-        meter = self.meter()  # with a correction just made: its count is the expected one
-        self.error, self.error_params, self.result = "", {}, None
+        meter = self.meter()
+        self.error, self.error_params = "", {}
         if meter is None:
             self.error, self.error_params = "count_unknown_meter", {"no": self.meter_text}
             return
@@ -222,6 +243,10 @@ class CountFixState:
         except DomainError as exc:
             self.error = translate(exc.code, self.lang, **exc.details)
             return
+        res = self.result
+        if res and self.phase in ("sent", "already") and (
+                res.get("meter_id"), res.get("new_count")) == (meter["id"], new):
+            self._id = str(res["id"])  # the same correction again: the same request
         self._id = self._id or new_id()
         self.busy = True
         try:
@@ -230,7 +255,7 @@ class CountFixState:
                 expected_count=meter.get("purchase_count"), reason=reason))
             self._id = ""
         except TransientError:
-            self.error = "needs_connection"
+            self.error = "count_needs_connection"  # the id is kept: a retry is a resend
         except (PermanentError, AuthRequired) as exc:
             self.error = exc.message
             self._id = ""
@@ -238,7 +263,8 @@ class CountFixState:
             self.busy = False
 
     def reload(self) -> None:
-        pass
+        """Sync brought rows (perhaps the meter with its approved count): draw again."""
+        self.pulls += 1
 
 
 def local_day(at: datetime) -> date:

@@ -1,6 +1,7 @@
 """The agent's cash tab: record a cash recharge (works offline), the day's summary for
 handing in ("as of" the last sync), their recent receipts; and the purchase-count
-correction screen (online, with a reason; shows old -> new)."""
+correction screen (online, with a reason; sent for a manager's approval, shown waiting
+until the approved count arrives)."""
 
 from __future__ import annotations
 
@@ -104,21 +105,23 @@ def CashView(app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
 
 @ft.component
 def CountFixView(app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
-    fix, _ = ft.use_state(lambda: CountFixState(ctx.backend, app.lang))
+    def make() -> CountFixState:
+        return ctx.track(CountFixState(ctx.backend, app.lang))  # redrawn after each pull
+
+    fix, _ = ft.use_state(make)
     lang = app.lang
     fix.lang = lang
     meter = fix.meter()
     err = fix.error
     message = (t(err, lang, **fix.error_params) if err in (
-        "count_unknown_meter", "count_invalid", "needs_connection") else err)
-    res = fix.result
+        "count_unknown_meter", "count_invalid", "count_needs_connection") else err)
 
     async def submit(_: Any) -> None:
         await fix.submit()
 
     return ft.Column([
         section(None,
-                *([ft.Text(t("needs_connection", lang), color=theme.WARNING)]
+                *([ft.Text(t("count_needs_connection", lang), color=theme.WARNING)]
                   if sync.online is False else []),
                 ft.TextField(label=t("meter_or_account", lang), value=fix.meter_text,
                              on_change=lambda e: setattr(fix, "meter_text",
@@ -132,22 +135,48 @@ def CountFixView(app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
                 ft.TextField(label=t("reason", lang), value=fix.reason_text, multiline=True,
                              on_change=lambda e: setattr(fix, "reason_text",
                                                          e.control.value or "")),
+                ft.Text(t("count_four_eyes_hint", lang), size=13, color=theme.MUTED),
                 error_text(message),
                 ft.FilledButton(t("submit_count", lang), icon=ft.Icons.SEND, height=52,
                                 disabled=fix.busy, on_click=submit)),
-        *([section(None,
-                   ft.Row([ft.Text(t("count_corrected", lang), size=20,
-                                   weight=ft.FontWeight.BOLD, color=theme.OK),
-                           ft.Text(str(res["old_count"]), size=20, weight=ft.FontWeight.BOLD),
-                           # "→" is drawn as an icon: the app's fonts lack the glyph
-                           ft.Icon(ft.Icons.ARROW_FORWARD, color=theme.OK,
-                                   semantics_label="→"),
-                           ft.Text(str(res["new_count"]), size=20,
-                                   weight=ft.FontWeight.BOLD)], wrap=True),
-                   kv(t("meter", lang), str(res.get("meter_no") or "")),
-                   kv(t("reason", lang), str(res.get("reason") or "")))] if res else []),
+        *([count_request_view(fix, lang)] if fix.result else []),
     ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=2,
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
+
+
+#: phase -> (headline key, colour, icon)
+_PHASES = {
+    "sent": ("count_sent", theme.WARNING, ft.Icons.HOURGLASS_TOP),
+    "already": ("count_already_waiting", theme.WARNING, ft.Icons.HOURGLASS_TOP),
+    "approved": ("count_approved", theme.OK, ft.Icons.CHECK_CIRCLE),
+    "rejected": ("count_rejected", theme.DANGER, ft.Icons.CANCEL),
+}
+
+
+def count_request_view(fix: CountFixState, lang: str) -> ft.Control:
+    """The correction sent: waiting for a manager's approval (or approved, or rejected),
+    old and new count ("→" drawn as an icon: the app's fonts lack the glyph)."""
+    res = fix.result
+    assert res is not None
+    phase = fix.phase
+    key, color, icon = _PHASES[phase]
+    lines: list[ft.Control] = [
+        ft.Row([ft.Icon(icon, color=color),
+                ft.Text(t(key, lang, n=res.get("new_count")), size=18,
+                        weight=ft.FontWeight.BOLD, color=color, expand=True)]),
+        ft.Row([ft.Text(str(res.get("old_count")), size=20, weight=ft.FontWeight.BOLD),
+                ft.Icon(ft.Icons.ARROW_FORWARD, color=color, semantics_label="→"),
+                ft.Text(str(res.get("new_count")), size=20, weight=ft.FontWeight.BOLD)],
+               wrap=True),
+    ]
+    if phase in ("sent", "already"):
+        lines.append(chip(t("count_waiting", lang), theme.WARNING))
+        lines.append(ft.Text(t("count_waiting_hint", lang), size=13, color=theme.MUTED))
+    lines += [kv(t("meter", lang), str(res.get("meter_no") or "")),
+              kv(t("reason", lang), str(res.get("reason") or ""))]
+    if res.get("decision_reason"):
+        lines.append(kv(t("count_decision_reason", lang), str(res["decision_reason"])))
+    return section(None, *lines)
 
 
 def receipt_view(cash: CashState, lang: str) -> ft.Control:

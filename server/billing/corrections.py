@@ -1,9 +1,13 @@
-"""Corrections by people, each with a reason and a full record.
+"""Corrections by people, each with a reason and a full record — applied only through
+an approved four-eyes request (``server.supervision.approvals``): the billing endpoints
+that take a correction, a refund or a purchase count record a pending request, and these
+functions are what another person's approval applies. Nothing here is reached at once
+from a route.
 
-* Balance corrections (agents, managers) and refunds (managers) are ledger entries whose
-  ``dedupe_key`` is the id the client made: sending one again changes nothing.
-* Purchase-count corrections (购电次数, agents and managers): the old and new count, who,
-  when and why, in an append-only table and the audit log; managers list them all.
+* Balance corrections and refunds are ledger entries whose ``dedupe_key`` is the
+  request's id (the id the client made): applying one again changes nothing.
+* Purchase-count corrections (购电次数): the old and new count, who recorded it, when and
+  why, in an append-only table and the audit log; managers list them all.
 """
 
 from __future__ import annotations
@@ -17,12 +21,10 @@ from sqlmodel import Session, col, select
 from server.billing.balance import balance_changed
 from server.billing.ledger import Posted, installed_meter, lock_account, post
 from server.billing.models import LedgerEntry, PurchaseCountCorrection
-from server.customers import service as customers
 from server.meters.models import Meter
 from server.uow import UnitOfWork
 from shared.billing.ledger import (
     EntryKind,
-    check_correction_amount,
     check_purchase_count,
     check_reason,
 )
@@ -31,40 +33,12 @@ from shared.errors import DomainError, ErrorCode
 from shared.timeutil import utcnow
 from shared.workorders.state_machine import Actor
 
-CORRECTION_ROLES = frozenset({Role.AGENT, Role.MANAGER})
-REFUND_ROLES = frozenset({Role.MANAGER})
-
-
-def correct_balance(uow: UnitOfWork, *, actor: Actor, account_id: str, correction_id: str,
-                    amount_fen: int, reason: str, at: datetime | None = None) -> Posted:
-    if actor.role not in CORRECTION_ROLES:
-        raise DomainError(ErrorCode.FORBIDDEN)
-    account = customers.get_visible(uow.session, actor=actor, account_id=account_id)
-    amount_fen = check_correction_amount(amount_fen)
-    reason = check_reason(reason)
-    return post_manual(uow, actor=actor, account_id=account.id, entry_id=correction_id,
-                   amount_fen=amount_fen, reason=reason, kind=EntryKind.CORRECTION, at=at)
-
-
-def refund(uow: UnitOfWork, *, actor: Actor, account_id: str, refund_id: str,
-           amount_fen: int, reason: str, at: datetime | None = None) -> Posted:
-    """Money paid back to the customer (at most the balance)."""
-    if actor.role not in REFUND_ROLES:
-        raise DomainError(ErrorCode.FORBIDDEN)
-    account = customers.get_visible(uow.session, actor=actor, account_id=account_id)
-    if (not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0
-            or abs(amount_fen) > 10_000_000):
-        raise DomainError(ErrorCode.BILLING_CORRECTION_INVALID, max=100_000,
-                          amount=str(amount_fen))
-    reason = check_reason(reason)
-    return post_manual(uow, actor=actor, account_id=account.id, entry_id=refund_id,
-                   amount_fen=-amount_fen, reason=reason, kind=EntryKind.REFUND, at=at)
-
 
 def post_manual(uow: UnitOfWork, *, actor: Actor, account_id: str, entry_id: str,
                 amount_fen: int, reason: str, kind: EntryKind, at: datetime | None,
                 data: dict[str, Any] | None = None) -> Posted:
-    """Post a correction or refund (checked by the caller) once per ``entry_id``."""
+    """Post a correction or refund (checked and approved by the caller) once per
+    ``entry_id``."""
     session = uow.session
     now = utcnow()
     account = lock_account(session, account_id)
@@ -99,25 +73,14 @@ def _visible_meter(session: Session, actor: Actor, meter_id: str, *, lock: bool)
     return meter
 
 
-def correct_purchase_count(uow: UnitOfWork, *, actor: Actor, meter_id: str, new_count: int,
-                           reason: str, expected_count: int | None = None,
-                           correction_id: str | None = None) -> tuple[PurchaseCountCorrection,
-                                                                      bool]:
-    """Set a meter's purchase count, recording old, new, who, when and why."""
-    if actor.role not in CORRECTION_ROLES:
-        raise DomainError(ErrorCode.FORBIDDEN)
-    return set_purchase_count(uow, actor=actor, meter_id=meter_id, new_count=new_count,
-                              reason=reason, expected_count=expected_count,
-                              correction_id=correction_id)
-
-
 def set_purchase_count(uow: UnitOfWork, *, actor: Actor, meter_id: str, new_count: int,
                        reason: str, expected_count: int | None = None,
                        correction_id: str | None = None,
                        recorded_by: tuple[str, str] | None = None
                        ) -> tuple[PurchaseCountCorrection, bool]:
-    """The correction itself (the caller checked the role). ``recorded_by`` (user id,
-    role) is who recorded it when ``actor`` approves someone else's request (four eyes)."""
+    """The correction itself (the caller checked the role: an approved request).
+    ``recorded_by`` (user id, role) is who recorded it when ``actor`` approves someone
+    else's request (four eyes)."""
     session = uow.session
     author_id, author_role = recorded_by or (actor.user_id, actor.role.value)
     meter = _visible_meter(session, actor, meter_id, lock=True)

@@ -1,4 +1,5 @@
-"""``/api/v1/billing``: balances, ledgers, usage, corrections, cash, tariffs, readings."""
+"""``/api/v1/billing``: balances, ledgers, usage, corrections (recorded for a second
+person's approval), cash, tariffs, readings."""
 
 from __future__ import annotations
 
@@ -46,10 +47,14 @@ from server.customers.models import Account
 from server.deps import CurrentUser, DatabaseDep, LangDep, SessionDep, require_roles
 from server.meter_commands.models import MeterCommand
 from server.meters.models import Meter
+from server.supervision import approvals
+from server.supervision.router import approvals_out
+from server.supervision.schemas import ApprovalRecordedOut
 from server.uow import UnitOfWork
 from shared.enums import Role
 from shared.errors import DomainError, ErrorCode
 from shared.meter_rules import centi_to_kwh
+from shared.supervision import ApprovalKind
 from shared.timeutil import LOCAL_TZ, utcnow
 
 router = APIRouter(prefix="/api/v1/billing", tags=["billing"])
@@ -138,37 +143,53 @@ def usage(account_id: str, user: CurrentUser, session: SessionDep,
     return out
 
 
-# -- corrections and refunds -------------------------------------------------------------
-@router.post("/accounts/{account_id}/corrections", response_model=LedgerEntryOut,
-             status_code=201, dependencies=[_CASH],
-             summary="Correct a balance with a reason (agents, managers)",
-             responses={200: {"description": "This correction id was already posted"}})
+# -- corrections and refunds (four eyes) -------------------------------------------------
+_RECORDED: dict[int | str, dict[str, Any]] = {
+    200: {"model": ApprovalRecordedOut, "description": "This id was already recorded: the "
+          "same request (``duplicate``: true), nothing new"},
+    409: {"description": "IDEMPOTENCY_CONFLICT: this id was used for another change; "
+          "purchase counts: APPROVAL_DUPLICATE (one is already waiting for the meter), "
+          "PURCHASE_COUNT_STALE"}}
+
+
+def _record(user: CurrentUser, db: DatabaseDep, response: Response, *, kind: ApprovalKind,
+            request_id: str | None, reason: str, **change: Any) -> ApprovalRecordedOut:
+    """Record a pending four-eyes request (the same checks and codes as the change
+    itself; nothing else moves): 202, or 200 for an id recorded before."""
+    with UnitOfWork(db, user.actor) as uow:
+        row, created = approvals.record(uow, actor=user.actor, kind=kind, reason=reason,
+                                        request_id=request_id, **change)
+        uow.commit()
+        out = approvals_out(uow.session, [row])[0]
+    if not created:
+        response.status_code = 200
+    return ApprovalRecordedOut(**out.model_dump(), duplicate=not created)
+
+
+@router.post("/accounts/{account_id}/corrections", response_model=ApprovalRecordedOut,
+             status_code=202, dependencies=[_CASH], responses=_RECORDED,
+             summary="Ask for a balance correction with a reason (agents, managers): it "
+                     "waits for another person's approval (four eyes)")
 def correct(account_id: str, body: CorrectionIn, user: CurrentUser, db: DatabaseDep,
-            response: Response) -> LedgerEntryOut:
-    with UnitOfWork(db, user.actor) as uow:
-        posted = corrections.correct_balance(uow, actor=user.actor, account_id=account_id,
-                                             correction_id=body.id, amount_fen=body.amount_fen,
-                                             reason=body.reason)
-        uow.commit()
-    if not posted.created:
-        response.status_code = 200
-    return entry_out(posted.entry)
+            response: Response) -> ApprovalRecordedOut:
+    """Nothing changes on the ledger now: a manager of the station (or an admin) other
+    than the author approves it at ``POST /api/v1/supervision/approvals/{id}/approve``,
+    and the correction is then posted once, with this reason, as recorded by the author.
+    """
+    return _record(user, db, response, kind=ApprovalKind.ADJUSTMENT, request_id=body.id,
+                   reason=body.reason, account_id=account_id, amount_fen=body.amount_fen)
 
 
-@router.post("/accounts/{account_id}/refunds", response_model=LedgerEntryOut,
-             status_code=201, dependencies=[_MANAGER],
-             summary="Pay money back to the customer (managers; at most the balance)",
-             responses={200: {"description": "This refund id was already posted"}})
+@router.post("/accounts/{account_id}/refunds", response_model=ApprovalRecordedOut,
+             status_code=202, dependencies=[_MANAGER], responses=_RECORDED,
+             summary="Ask for a refund to the customer (managers; at most the balance): it "
+                     "waits for another person's approval (four eyes)")
 def refund(account_id: str, body: RefundIn, user: CurrentUser, db: DatabaseDep,
-           response: Response) -> LedgerEntryOut:
-    with UnitOfWork(db, user.actor) as uow:
-        posted = corrections.refund(uow, actor=user.actor, account_id=account_id,
-                                    refund_id=body.id, amount_fen=body.amount_fen,
-                                    reason=body.reason)
-        uow.commit()
-    if not posted.created:
-        response.status_code = 200
-    return entry_out(posted.entry)
+           response: Response) -> ApprovalRecordedOut:
+    """Nothing is paid back now: another manager of the station (or an admin) approves
+    it, and the refund is then posted once (refused if the balance no longer covers it)."""
+    return _record(user, db, response, kind=ApprovalKind.REFUND, request_id=body.id,
+                   reason=body.reason, account_id=account_id, amount_fen=body.amount_fen)
 
 
 # -- cash -------------------------------------------------------------------------------------
@@ -205,11 +226,15 @@ def cash_summary(user: CurrentUser, session: SessionDep, day: date | None = None
 
 
 class HandoverIn(BaseModel):
+    """What the counter COUNTED of the agent's day (receipts and cash), compared with the
+    receipts recorded; a difference needs ``note`` (``shared.billing.handover``)."""
+
     agent_id: str = Field(min_length=1, max_length=36)
     day: date
-    receipt_count: int = Field(ge=0, le=100_000)
-    total_fen: int = Field(ge=0, le=10**10)
-    note: str | None = Field(default=None, max_length=200)
+    receipt_count: int = Field(ge=0, le=100_000, description="receipts counted")
+    total_fen: int = Field(ge=0, le=2**31 - 1, description="cash counted, in fen")
+    note: str | None = Field(default=None, max_length=200, description=(
+        "why the count differs from the records (required then, 4–200 characters)"))
 
 
 @router.get("/cash-handovers", dependencies=[_BACK_OFFICE],
@@ -221,7 +246,8 @@ def cash_handovers(user: CurrentUser, session: SessionDep, day: date | None = No
 
 
 @router.post("/cash-handovers", status_code=201, dependencies=[_BACK_OFFICE],
-             summary="Confirm an agent's cash hand-over (count and total must agree)")
+             summary="Confirm an agent's cash hand-over with what was counted: equal to the "
+                     "receipts recorded, or different with a note (a discrepancy)")
 def confirm_handover(body: HandoverIn, user: CurrentUser, db: DatabaseDep) -> dict[str, Any]:
     with UnitOfWork(db, user.actor) as uow:
         row = handover.confirm(uow, actor=user.actor, agent_id=body.agent_id, day=body.day,
@@ -240,21 +266,18 @@ def _pcc_out(session: Session, rows: list[Any]) -> list[PurchaseCountOut]:
             for r in rows]
 
 
-@router.post("/meters/{meter_id}/purchase-count", response_model=PurchaseCountOut,
-             status_code=201, dependencies=[_CASH],
-             summary="Correct a meter's purchase count (agents, managers; with a reason)",
-             responses={200: {"description": "This correction id was already recorded"}})
+@router.post("/meters/{meter_id}/purchase-count", response_model=ApprovalRecordedOut,
+             status_code=202, dependencies=[_CASH], responses=_RECORDED,
+             summary="Ask for a meter's purchase count to be corrected (agents, managers; "
+                     "with a reason): it waits for another person's approval (four eyes)")
 def correct_purchase_count(meter_id: str, body: PurchaseCountIn, user: CurrentUser,
-                           db: DatabaseDep, response: Response) -> PurchaseCountOut:
-    with UnitOfWork(db, user.actor) as uow:
-        row, created = corrections.correct_purchase_count(
-            uow, actor=user.actor, meter_id=meter_id, new_count=body.new_count,
-            reason=body.reason, expected_count=body.expected_count, correction_id=body.id)
-        uow.commit()
-        out = _pcc_out(uow.session, [row])[0]
-    if not created:
-        response.status_code = 200
-    return out
+                           db: DatabaseDep, response: Response) -> ApprovalRecordedOut:
+    """The meter keeps its count until a manager of the station (or an admin) other than
+    the author approves; the correction is then recorded with the author as who made it
+    (``GET /purchase-count-corrections``) and reaches the phones with the meter row."""
+    return _record(user, db, response, kind=ApprovalKind.PURCHASE_COUNT, request_id=body.id,
+                   reason=body.reason, meter_id=meter_id, new_count=body.new_count,
+                   expected_count=body.expected_count)
 
 
 @router.get("/purchase-count-corrections", response_model=PurchaseCountPage,

@@ -92,16 +92,22 @@ def record(uow: UnitOfWork, *, actor: Actor, kind: ApprovalKind, reason: str,
            account_id: str | None = None, meter_id: str | None = None,
            discrepancy_id: str | None = None, amount_fen: int | None = None,
            new_count: int | None = None, request_id: str | None = None,
-           expected_version: int | None = None) -> tuple[ApprovalRequest, bool]:
+           expected_version: int | None = None, expected_count: int | None = None
+           ) -> tuple[ApprovalRequest, bool]:
     """Record a pending request; nothing else changes. Returns ``(row, created)``: the
-    same ``request_id`` sent again by its author answers the same. ``expected_version``:
-    the discrepancy's version the author reviewed."""
+    same ``request_id`` sent again by its author with the same change answers the same
+    request (whatever became of it); another change under that id is
+    ``IDEMPOTENCY_CONFLICT``. ``expected_version``: the discrepancy's version the author
+    reviewed; ``expected_count``: the purchase count the author saw
+    (``PURCHASE_COUNT_STALE`` when it is no longer so)."""
     session = uow.session
     check_request(kind, actor.role)
     if request_id:
         seen = session.get(ApprovalRequest, request_id)
         if seen is not None:
-            if (seen.requested_by, seen.kind) != (actor.user_id, kind.value):
+            if not _same_request(seen, actor=actor, kind=kind, account_id=account_id,
+                                 meter_id=meter_id, discrepancy_id=discrepancy_id,
+                                 amount_fen=amount_fen, new_count=new_count):
                 raise DomainError(ErrorCode.IDEMPOTENCY_CONFLICT)
             return seen, False
     reason = check_reason(reason)
@@ -112,6 +118,9 @@ def record(uow: UnitOfWork, *, actor: Actor, kind: ApprovalKind, reason: str,
     if kind == ApprovalKind.PURCHASE_COUNT:
         meter = _meter(session, actor, meter_id)
         count = check_purchase_count(new_count)
+        if expected_count is not None and expected_count != meter.purchase_count:
+            raise DomainError(ErrorCode.PURCHASE_COUNT_STALE, expected=expected_count,
+                              actual=meter.purchase_count)
         if count == meter.purchase_count:
             raise DomainError(ErrorCode.PURCHASE_COUNT_UNCHANGED)
         row.meter_id, row.account_id, row.station_id = meter.id, meter.account_id, meter.station_id
@@ -151,6 +160,20 @@ def record(uow: UnitOfWork, *, actor: Actor, kind: ApprovalKind, reason: str,
     uow.audit(action="approval.request", entity="approval_request", entity_id=row.id,
               after=to_audit_dict(row, _AUDIT), reason=reason)
     return row, True
+
+
+def _same_request(seen: ApprovalRequest, *, actor: Actor, kind: ApprovalKind,
+                  account_id: str | None, meter_id: str | None, discrepancy_id: str | None,
+                  amount_fen: int | None, new_count: int | None) -> bool:
+    """Is this the request ``seen`` sent again (its author, kind and change; the reason's
+    wording may differ, as for a ledger entry sent again)?"""
+    if (seen.requested_by, seen.kind) != (actor.user_id, kind.value):
+        return False
+    if kind == ApprovalKind.PURCHASE_COUNT:
+        return (seen.meter_id, seen.new_count) == (meter_id, new_count)
+    if kind in (ApprovalKind.ADJUSTMENT, ApprovalKind.REFUND):
+        return (seen.account_id, seen.amount_fen) == (account_id, amount_fen)
+    return seen.discrepancy_id == discrepancy_id
 
 
 def _meter(session: Session, actor: Actor, meter_id: str | None) -> Meter:

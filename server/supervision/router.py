@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from server.customers.models import Account
 from server.deps import CurrentUser, DatabaseDep, SessionDep
+from server.meters.models import Meter
 from server.supervision import approvals, audit_view, desk, reviews
 from server.supervision.models import ApprovalRequest
 from server.supervision.overview import overview as station_overview
@@ -57,17 +58,23 @@ def _names(session: Session, ids: set[str | None]) -> dict[str, str]:
                              .where(col(User.id).in_(wanted))).all()) if wanted else {}
 
 
-def _approvals_out(session: Session, rows: list[ApprovalRequest]) -> list[ApprovalOut]:
+def approvals_out(session: Session, rows: list[ApprovalRequest]) -> list[ApprovalOut]:
+    """Requests as the API shows them: with account number and name, meter number and
+    the people's names (also the billing endpoints that record requests answer so)."""
     names = _names(session, {r.requested_by for r in rows} | {r.decided_by for r in rows})
     acc_ids = sorted({r.account_id for r in rows if r.account_id})
     accounts = {a.id: a for a in session.exec(select(Account).where(
         col(Account.id).in_(acc_ids))).all()} if acc_ids else {}
+    meter_ids = sorted({r.meter_id for r in rows if r.meter_id})
+    meters = dict(session.exec(select(Meter.id, Meter.meter_no).where(
+        col(Meter.id).in_(meter_ids))).all()) if meter_ids else {}
     out = []
     for r in rows:
         acc = accounts.get(r.account_id or "")
         out.append(ApprovalOut(**r.model_dump(warnings=False),
                                account_no=acc.account_no if acc else None,
                                account_name=acc.name if acc else None,
+                               meter_no=meters.get(r.meter_id or ""),
                                requested_by_name=names.get(r.requested_by),
                                decided_by_name=names.get(r.decided_by or "")))
     return out
@@ -82,7 +89,7 @@ def list_approvals(user: CurrentUser, session: SessionDep,
                    limit: Limit = 50, offset: Offset = 0) -> ApprovalPage:
     rows, total = approvals.listing(session, actor=user.actor, status=status, kind=kind,
                                     account_id=account_id, limit=limit, offset=offset)
-    return ApprovalPage(items=_approvals_out(session, rows), total=total)
+    return ApprovalPage(items=approvals_out(session, rows), total=total)
 
 
 @router.post("/approvals", response_model=ApprovalOut, status_code=201,
@@ -95,7 +102,7 @@ def request_approval(body: ApprovalIn, user: CurrentUser, db: DatabaseDep) -> Ap
                                   amount_fen=body.amount_fen, new_count=body.new_count,
                                   request_id=body.request_id)
         uow.commit()
-        return _approvals_out(uow.session, [row])[0]
+        return approvals_out(uow.session, [row])[0]
 
 
 def _decide(request_id: str, body: DecisionIn, user: CurrentUser, db: DatabaseDep,
@@ -105,7 +112,7 @@ def _decide(request_id: str, body: DecisionIn, user: CurrentUser, db: DatabaseDe
                                   approve=approve, reason=body.reason,
                                   expected_version=body.expected_version)
         uow.commit()
-        return _approvals_out(uow.session, [row])[0]
+        return approvals_out(uow.session, [row])[0]
 
 
 @router.post("/approvals/{request_id}/approve", response_model=ApprovalOut,
@@ -133,7 +140,7 @@ def _propose(kind: ApprovalKind, discrepancy_id: str, body: DiscrepancyDecisionI
                                   discrepancy_id=discrepancy_id,
                                   expected_version=body.expected_version)
         uow.commit()
-        return _approvals_out(uow.session, [row])[0]
+        return approvals_out(uow.session, [row])[0]
 
 
 @discrepancy_router.post(

@@ -51,6 +51,7 @@ class ApprovalOut(BaseModel):
     account_no: str | None = None
     account_name: str | None = None
     meter_id: str | None
+    meter_no: str | None = None
     discrepancy_id: str | None
     amount_fen: int | None
     old_count: int | None
@@ -66,6 +67,15 @@ class ApprovalOut(BaseModel):
     decision_reason: str | None
     result_id: str | None
     version: int
+
+
+class ApprovalRecordedOut(ApprovalOut):
+    """What recording a change of money or counts answers (202: recorded now, waiting for
+    another person; 200: this ``id`` was recorded before — the same request, in whatever
+    state it is now, and nothing new was recorded)."""
+
+    duplicate: bool = Field(default=False, description="This id was already recorded: "
+                            "the same request as before, nothing new")
 
 
 class ApprovalPage(BaseModel):

@@ -370,8 +370,11 @@ class Transport:
 
     def correct_purchase_count(self, meter_id: str, *, correction_id: str, new_count: int,
                                expected_count: int | None, reason: str) -> dict[str, Any]:
-        """Agents and managers: set a meter's purchase count, with a reason (old -> new
-        comes back); ``correction_id`` makes a resend a no-op."""
+        """Agents and managers: ask for a meter's purchase count to be corrected, with a
+        reason. The server records it for another person's approval (four eyes) and
+        answers the pending request (``id``, ``status``, ``old_count``, ``new_count``,
+        ``meter_no``); the count changes only once approved. ``correction_id`` is the
+        request's id: a resend answers the same request with ``duplicate`` true."""
         resp, _, _ = self._authed(
             "POST", f"/api/v1/billing/meters/{meter_id}/purchase-count",
             json={"id": correction_id, "new_count": new_count,

@@ -21,6 +21,7 @@ from server.customers.service import mask_document
 from shared.applications.kinds import spec_of
 from shared.ids import new_id
 from tests.conftest import db_snapshot, table_rows
+from tests.integration.approval_kit import approved_correction
 from tests.integration.apps_kit import (
     body,
     jpeg,
@@ -359,9 +360,7 @@ def test_closing_refunds_removes_the_meter_and_stops_charges_and_recharges(
 def test_closing_with_nothing_left_posts_no_refund(as_user, world, db):
     open_all(db)
     acc_id = world.accounts["acc1"].id
-    r = as_user("agent1").post(f"/api/v1/billing/accounts/{acc_id}/corrections", json={
-        "id": new_id(), "amount_fen": -5000, "reason": "test: balance used up"})
-    assert r.status_code == 201, r.text
+    approved_correction(as_user, acc_id, -5000, "test: balance used up")  # four eyes
     complete(as_user, world, apply_for(as_user, world, "close_account"))
     assert [e.kind for e in entries(db, acc_id)] == ["opening_balance", "correction"]
     assert account(db, world)["status"] == "closed"
@@ -373,9 +372,7 @@ def test_closing_with_nothing_left_posts_no_refund(as_user, world, db):
 def test_closing_in_arrears_is_refused_and_changes_nothing(as_user, world, db):
     open_all(db)
     acc_id = world.accounts["acc1"].id
-    r = as_user("agent1").post(f"/api/v1/billing/accounts/{acc_id}/corrections", json={
-        "id": new_id(), "amount_fen": -6000, "reason": "test: usage owed"})
-    assert r.status_code == 201, r.text
+    approved_correction(as_user, acc_id, -6000, "test: usage owed")  # four eyes
     app_id = apply_for(as_user, world, "close_account")
     to_last_step(as_user, world, app_id)
     resolve = resolve_offline(as_user, world, app_id)

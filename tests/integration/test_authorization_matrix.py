@@ -84,6 +84,8 @@ STAFF = (401, 403, 403, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200)
 # billing (issue 5)
 ACCOUNT_READ = (401, 200, 404, 200, 200, 404, 404, 404, 200, 200, 404, 200, 200)
 CASH_HANDLERS = (401, 403, 403, 403, 403, 403, 403, 403, 201, 403, 403, 201, 403)
+# a correction of money or counts is recorded for another person's approval (four eyes)
+RECORDERS = (401, 403, 403, 403, 403, 403, 403, 403, 202, 403, 403, 202, 403)
 BACK_OFFICE = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200)
 ADMIN_ONLY = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201)
 MANAGER_ONLY = (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 403)
@@ -164,16 +166,17 @@ MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     "GET /api/v1/photos/{sha256}":                      ("photo",      (401,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
     "PUT /api/v1/photos/{sha256}":                      ("none",       (401,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
     "GET /api/v1/photos/{sha256}/content":              ("photo",      SEES_JOB),
-    # -- prepaid billing (issue 5). Money moves only for agents / managers (cash,
-    # corrections), managers (refunds), the customer (online orders); reading imports,
+    # -- prepaid billing (issue 5). Money moves only for agents / managers (cash;
+    # corrections, recorded for a second person's approval), managers (refunds, likewise),
+    # the customer (online orders); reading imports,
     # policy and checks are back office; tariffs are public to every signed-in user.
     # The provider's callback and the head-end's acks carry no user: their signature
     # decides (each role sends a validly signed repeat / ack: 200).
     "GET /api/v1/billing/accounts/{account_id}/balance":   ("account",  ACCOUNT_READ),
     "GET /api/v1/billing/accounts/{account_id}/ledger":    ("account",  ACCOUNT_READ),
     "GET /api/v1/billing/accounts/{account_id}/usage":     ("account",  ACCOUNT_READ),
-    "POST /api/v1/billing/accounts/{account_id}/corrections": ("account", CASH_HANDLERS),
-    "POST /api/v1/billing/accounts/{account_id}/refunds":  ("funded",   (401,   403,   403,   403,   403,   403,   403,   403,   403,   403,   403,   201,   403)),
+    "POST /api/v1/billing/accounts/{account_id}/corrections": ("account", RECORDERS),
+    "POST /api/v1/billing/accounts/{account_id}/refunds":  ("funded",   (401,   403,   403,   403,   403,   403,   403,   403,   403,   403,   403,   202,   403)),
     "POST /api/v1/billing/cash-recharges":                 ("account",  CASH_HANDLERS),
     "GET /api/v1/billing/cash-recharges/summary":          ("account",  (401,   403,   403,   403,   403,   403,   403,   403,   200,   403,   403,   200,   200)),
     # the station counter (manager, admin) confirms an agent's day; the body here counts
@@ -185,7 +188,7 @@ MATRIX: dict[str, tuple[str, tuple[Any, ...]]] = {
     "GET /api/v1/outages":                                 ("none",     (401,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
     "POST /api/v1/outages":                                ("none",     (401,   403,   403,   403,   403,   403,   403,   403,   403,   201,   403,   201,   201)),
     "POST /api/v1/outages/{outage_id}/cancel":             ("outage",   (401,   403,   403,   403,   403,   403,   403,   403,   403,   200,   404,   200,   200)),
-    "POST /api/v1/billing/meters/{meter_id}/purchase-count": ("account", CASH_HANDLERS),
+    "POST /api/v1/billing/meters/{meter_id}/purchase-count": ("account", RECORDERS),
     "GET /api/v1/billing/purchase-count-corrections":      ("purchase_count", (401, 403, 403,   403,   403,   403,   403,   403,   403,   403,   403,   SEES,  SEES)),
     "GET /api/v1/billing/tariffs":                         ("none",     (401,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200,   200)),
     "POST /api/v1/billing/tariffs":                        ("none",     ADMIN_ONLY),
@@ -527,11 +530,13 @@ def setup_billing(env: Env, case: Case, state: str) -> None:
     online order; "paid": that order paid and credited (its notification in the inbox);
     "purchase_count": a correction of the meter's purchase count; "command": a queued
     disconnect of the meter; "failed_command": one that was never acknowledged."""
-    from server.billing import corrections, recharges
+    from server.billing import recharges
     from server.billing.ledger import lock_account
     from server.meter_commands import service as meter_commands
     from server.notifications.models import Notification
     from server.payments import service as payments
+    from server.supervision import approvals
+    from shared.supervision import ApprovalKind
 
     db, w = env.db, env.world
     app = env.client.app
@@ -559,11 +564,15 @@ def setup_billing(env: Env, case: Case, state: str) -> None:
                 note = s.exec(select(Notification).where(
                     Notification.account_id == case.account_id)).scalars().first()
                 case.ids["notification_id"] = note.id
-    elif state == "purchase_count":
-        agent = actor_for(db, "agent1", w)
+    elif state == "purchase_count":  # recorded by the agent, approved by the manager
+        agent, manager = actor_for(db, "agent1", w), actor_for(db, "manager1", w)
         with UnitOfWork(db, agent) as uow:
-            corrections.correct_purchase_count(uow, actor=agent, meter_id=case.meter_id,
-                                               new_count=2, reason="matrix set-up")
+            req, _ = approvals.record(uow, actor=agent, kind=ApprovalKind.PURCHASE_COUNT,
+                                      meter_id=case.meter_id, new_count=2,
+                                      reason="matrix set-up")
+            uow.commit()
+        with UnitOfWork(db, manager) as uow:
+            approvals.decide(uow, actor=manager, request_id=req.id, approve=True)
             uow.commit()
     elif state in ("command", "failed_command"):
         with UnitOfWork(db) as uow:

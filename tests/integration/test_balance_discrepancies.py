@@ -22,6 +22,7 @@ from shared.timeutil import utcnow
 from sync.protocol import PROTOCOL_VERSION
 from tests.conftest import db_snapshot, table_rows
 from tests.factories import World
+from tests.integration.approval_kit import approved_correction
 from tests.integration.test_meter_swap_api import swap_body, swap_job_on_site
 
 WO = "/api/v1/work-orders"
@@ -30,11 +31,10 @@ LEDGER, READ = 33_533, 34_033
 
 
 def _ledger_at(as_user: Any, world: World, fen: int) -> None:
-    """Bring acc1's ledger to ``fen`` with a correction (acc1 starts at 5000)."""
-    r = as_user("manager1").post(
-        f"/api/v1/billing/accounts/{world.accounts['acc1'].id}/corrections",
-        json={"id": new_id(), "amount_fen": fen - 5000, "reason": "set-up"})
-    assert r.status_code == 201, r.text
+    """Bring acc1's ledger to ``fen`` with a correction (acc1 starts at 5000), recorded by
+    the manager and approved by the admin (four eyes)."""
+    approved_correction(as_user, world.accounts["acc1"].id, fen - 5000, "set-up",
+                        by="manager1")
 
 
 def _swap(as_user: Any, world: World, oid: str, how: str, **change: Any) -> None:

@@ -1,7 +1,8 @@
 """The billing API: balances and ledgers (own accounts only), usage by day and month,
-corrections and refunds with reasons, purchase-count corrections and their list, tariffs
-and policy, reading import (JSON, CSV, the command) with broken rows, ledger check,
-inbox; sync pulls of money rows; errors zh/en and nothing half-applied."""
+corrections and refunds with reasons and purchase-count corrections (recorded for another
+person's approval) and their list, tariffs and policy, reading import (JSON, CSV, the
+command) with broken rows, ledger check, inbox; sync pulls of money rows; errors zh/en
+and nothing half-applied."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from server.cli import app as cli
 from shared.ids import new_id
 from shared.timeutil import utcnow
 from tests.conftest import db_snapshot, table_rows
+from tests.integration.approval_kit import approve
 from tests.integration.billing_kit import (
     assert_ledger_ok,
     balance,
@@ -69,15 +71,21 @@ def test_balance_ledger_and_usage_are_the_customers_own(as_user, world, db):
 
 
 def test_corrections_and_refunds_with_reasons(as_user, world, db):
+    """Each is recorded for a second person's approval (four eyes) and posted when
+    approved; bad input is refused with the same codes as ever, and nothing is stored."""
     acc = world.accounts["acc1"]
     body = {"id": new_id(), "amount_fen": -1234, "reason": "meter misread in October"}
     r = as_user("agent1").post(f"{B}/accounts/{acc.id}/corrections", json=body)
-    assert r.status_code == 201, r.text
-    e = r.json()
-    assert (e["kind"], e["amount_fen"], e["actor_id"], e["reason"]) == (
-        "correction", -1234, world.user("agent1").id, "meter misread in October")
+    assert r.status_code == 202, r.text
+    req = r.json()
+    assert (req["kind"], req["status"], req["amount_fen"], req["requested_by"],
+            req["reason"], req["id"]) == (
+        "adjustment", "pending", -1234, world.user("agent1").id, "meter misread in October",
+        body["id"])
     assert as_user("agent1").post(f"{B}/accounts/{acc.id}/corrections",
                                   json=body).status_code == 200  # the same again: no-op
+    assert balance(db, acc.id) == 5000  # nothing moved yet
+    approve(as_user, req["id"], "manager1")
     assert balance(db, acc.id) == 5000 - 1234
     before = db_snapshot(db)
     for who, url, payload, status, code in [
@@ -106,7 +114,9 @@ def test_corrections_and_refunds_with_reasons(as_user, world, db):
     assert "退款金额" in r.json()["message"]
     r = as_user("manager1").post(f"{B}/accounts/{acc.id}/refunds", json={
         "id": new_id(), "amount_fen": 3766, "reason": "account closed, cash paid back"})
-    assert r.status_code == 201 and r.json()["balance_after_fen"] == 0
+    assert r.status_code == 202 and r.json()["status"] == "pending", r.text
+    assert approve(as_user, r.json()["id"], "admin")["status"] == "approved"
+    assert balance(db, acc.id) == 0
     audit = [a for a in table_rows(db, "audit_log") if a["action"].startswith("ledger.")]
     assert [a["action"] for a in audit] == ["ledger.correction", "ledger.refund"]
     assert all(a["reason"] for a in audit)
@@ -118,19 +128,20 @@ def test_purchase_count_corrections_are_recorded_and_listed(as_user, world, db):
     url = f"{B}/meters/{m1.id}/purchase-count"
     r = as_user("agent1").post(url, json={"new_count": 9, "expected_count": 7,
                                           "reason": "two card purchases not synced"})
-    assert r.status_code == 201, r.text
-    row = r.json()
-    assert (row["old_count"], row["new_count"], row["actor_id"], row["meter_no"]) == (
-        7, 9, world.user("agent1").id, M1)
-    assert table_rows(db, "meter", id=m1.id)[0]["purchase_count"] == 9
+    assert r.status_code == 202, r.text
+    req = r.json()
+    assert (req["old_count"], req["new_count"], req["requested_by"], req["meter_no"],
+            req["status"]) == (7, 9, world.user("agent1").id, M1, "pending")
+    assert table_rows(db, "meter", id=m1.id)[0]["purchase_count"] == 7  # not yet
     before = db_snapshot(db)
     for who, payload, status, code in [
-        ("agent1", {"new_count": 10, "expected_count": 7, "reason": "x"}, 409,
+        ("agent1", {"new_count": 10, "expected_count": 6, "reason": "x"}, 409,
          "PURCHASE_COUNT_STALE"),
-        ("agent1", {"new_count": 9, "reason": "again"}, 422, "PURCHASE_COUNT_UNCHANGED"),
+        ("agent1", {"new_count": 7, "reason": "again"}, 422, "PURCHASE_COUNT_UNCHANGED"),
         ("agent1", {"new_count": -1, "reason": "x"}, 422, "PURCHASE_COUNT_INVALID"),
         ("agent1", {"new_count": 10, "reason": ""}, 422, "VALIDATION_ERROR"),
         ("agent1", {"new_count": 10.0, "reason": "x"}, 422, "VALIDATION_ERROR"),
+        ("agent1", {"new_count": 10, "reason": "x"}, 409, "APPROVAL_DUPLICATE"),
         ("dispatcher1", {"new_count": 10, "reason": "x"}, 403, "FORBIDDEN"),
         ("admin", {"new_count": 10, "reason": "x"}, 403, "FORBIDDEN"),
         ("tech1", {"new_count": 10, "reason": "x"}, 403, "FORBIDDEN"),
@@ -140,10 +151,14 @@ def test_purchase_count_corrections_are_recorded_and_listed(as_user, world, db):
         r = as_user(who).post(url, json=payload)
         assert (r.status_code, r.json()["code"]) == (status, code), (who, payload, r.text)
     assert db_snapshot(db) == before
-    as_user("manager1").post(url, json={"new_count": 8, "reason": "recount on site"})
+    approve(as_user, req["id"], "manager1")
+    assert table_rows(db, "meter", id=m1.id)[0]["purchase_count"] == 9
+    r = as_user("manager1").post(url, json={"new_count": 8, "reason": "recount on site"})
+    approve(as_user, r.json()["id"], "admin")
     listed = as_user("manager1").get(f"{B}/purchase-count-corrections").json()
     assert listed["total"] == 2
-    assert [(i["old_count"], i["new_count"]) for i in listed["items"]] == [(9, 8), (7, 9)]
+    assert [(i["old_count"], i["new_count"], i["actor_id"]) for i in listed["items"]] == [
+        (9, 8, world.user("manager1").id), (7, 9, world.user("agent1").id)]
     assert as_user("dispatcher2").get(f"{B}/purchase-count-corrections").status_code == 403
     assert as_user("admin").get(f"{B}/purchase-count-corrections").json()["total"] == 2
     assert as_user("agent1").get(f"{B}/purchase-count-corrections").status_code == 403

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, col, select
 
-from server.billing import corrections, recharges
+from server.billing import recharges
 from server.billing.ledger import check
 from server.billing.models import BillingDay
 from server.billing.readings import import_rows
@@ -25,8 +25,10 @@ from server.db import make_database
 from server.meters import service as meter_service
 from server.payments import service as payments
 from server.payments.sandbox import SandboxProvider
+from server.supervision import approvals
 from server.uow import UnitOfWork
 from shared.ids import new_id
+from shared.supervision import ApprovalKind
 from shared.timeutil import LOCAL_TZ, utcnow
 from tests.conftest import actor_for, svc_act, svc_report, table_rows
 from tests.factories import build_world
@@ -151,11 +153,14 @@ def _play(run: Run, increments: list[int], steps: list[tuple[Any, ...]]) -> None
                 provider.deliver(send, now=utcnow() + timedelta(minutes=5 * k))
             credits += step[1]
         elif kind == "correct":
-            manager = run.actor("manager1")
+            manager, admin = run.actor("manager1"), run.actor("admin")  # four eyes
             with UnitOfWork(run.db, manager) as uow:
-                corrections.correct_balance(uow, actor=manager, account_id=run.acc.id,
-                                            correction_id=new_id(), amount_fen=step[1],
-                                            reason="property test")
+                req, _ = approvals.record(uow, actor=manager, kind=ApprovalKind.ADJUSTMENT,
+                                          account_id=run.acc.id, amount_fen=step[1],
+                                          reason="property test")
+                uow.commit()
+            with UnitOfWork(run.db, admin) as uow:
+                approvals.decide(uow, actor=admin, request_id=req.id, approve=True)
                 uow.commit()
             credits += step[1]
         elif kind == "swap" and not run.swapped:

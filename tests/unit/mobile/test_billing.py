@@ -304,10 +304,15 @@ def test_the_daily_summary_counts_synced_and_pending_cash_of_the_day(agent: Engi
     assert summarize(cash.lines, (today - timedelta(days=3)).date()).total_fen in (7000, 0)
 
 
-# -- agent: purchase count --------------------------------------------------------------
+# -- agent: purchase count (four eyes) ----------------------------------------------------
 class FakeCounts:
+    """The server's side: a correction is recorded as a pending request (the meter keeps
+    its count); the same id again answers the same request, marked ``duplicate``."""
+
     def __init__(self, backend: EngineBackend, offline: bool = False) -> None:
-        self.backend, self.offline, self.calls = backend, offline, []
+        self.backend, self.offline = backend, offline
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.requests: dict[str, dict[str, Any]] = {}
 
     def rows(self, entity: str) -> Any:
         return self.backend.rows(entity)
@@ -316,15 +321,26 @@ class FakeCounts:
         if self.offline:
             raise TransientError("down", code="SYNC_OFFLINE")
         self.calls.append((meter_id, kw))
-        return {"old_count": kw["expected_count"], "new_count": kw["new_count"],
-                "meter_no": "MTR-0001", "reason": kw["reason"]}
+        seen = self.requests.get(kw["correction_id"])
+        if seen is not None:
+            return {**seen, "duplicate": True}
+        req = {"id": kw["correction_id"], "kind": "purchase_count", "status": "pending",
+               "meter_id": meter_id, "meter_no": "MTR-0001",
+               "old_count": kw["expected_count"], "new_count": kw["new_count"],
+               "reason": kw["reason"], "duplicate": False}
+        self.requests[req["id"]] = req
+        return req
 
 
-def test_a_purchase_count_correction_needs_a_reason_and_shows_old_and_new(
+def _meter_row(count: int, version: int) -> tuple[str, dict[str, Any]]:
+    return ("meter", {"id": METER, "meter_no": "MTR-0001", "status": "installed",
+                      "account_id": ACCOUNT, "station_id": STATION,
+                      "purchase_count": count, "version": version})
+
+
+def test_a_purchase_count_correction_is_sent_for_approval_and_waits(
         agent: EngineBackend) -> None:
-    pull(agent, [("meter", {"id": METER, "meter_no": "MTR-0001", "status": "installed",
-                            "account_id": ACCOUNT, "station_id": STATION,
-                            "purchase_count": 7, "version": 2})])
+    pull(agent, [_meter_row(7, 2)])
     server = FakeCounts(agent)
     fix = CountFixState(server, "en")  # type: ignore[arg-type]
     fix.meter_text, fix.count_text = "7700000000", "8"
@@ -333,21 +349,64 @@ def test_a_purchase_count_correction_needs_a_reason_and_shows_old_and_new(
     fix.reason_text = "card reissued; meter shows 8"
     fix.count_text = "70000"
     asyncio.run(fix.submit())
-    assert fix.error == "count_invalid"
+    assert fix.error == "count_invalid" and not server.calls
     fix.count_text = "8"
     asyncio.run(fix.submit())
-    assert fix.result == {"old_count": 7, "new_count": 8, "meter_no": "MTR-0001",
-                          "reason": "card reissued; meter shows 8"}
+    assert (fix.phase, fix.result["status"], fix.result["old_count"],  # type: ignore[index]
+            fix.result["new_count"]) == ("sent", "pending", 7, 8)  # type: ignore[index]
     ((meter_id, kw),) = server.calls
     assert meter_id == METER and kw["expected_count"] == 7
-    server.offline = True
+    # the meter keeps its count until a manager approves
+    assert fix.meter()["purchase_count"] == 7  # type: ignore[index]
+
+    # sent again (a second tap): the same request, and the phone says it is already waiting
     asyncio.run(fix.submit())
-    assert fix.error == "needs_connection"
+    assert len(server.requests) == 1
+    assert server.calls[1][1]["correction_id"] == server.calls[0][1]["correction_id"]
+    assert fix.phase == "already"
+
+    # approved on the server: the pulled meter row brings the new count
+    redrawn = fix.pulls
+    pull(agent, [_meter_row(8, 3)])
+    fix.reload()  # what the sync driver does after a pull
+    assert fix.pulls == redrawn + 1
+    assert fix.phase == "approved" and fix.meter()["purchase_count"] == 8  # type: ignore[index]
+
+    server.offline = True
+    fix.count_text = "9"
+    asyncio.run(fix.submit())
+    assert fix.error == "count_needs_connection"
     fix.meter_text = "NOPE"
     asyncio.run(fix.submit())
     assert fix.error == "count_unknown_meter"
 
 
+def test_a_resend_after_a_lost_answer_keeps_the_id(agent: EngineBackend) -> None:
+    """The connection dropped before the answer came: the retry sends the same id, so
+    the server answers the request it already has instead of recording a second."""
+    pull(agent, [_meter_row(7, 2)])
+    server = FakeCounts(agent, offline=True)
+    fix = CountFixState(server, "zh")  # type: ignore[arg-type]
+    fix.meter_text, fix.count_text, fix.reason_text = "MTR-0001", "9", "换卡"
+    asyncio.run(fix.submit())
+    assert fix.error == "count_needs_connection" and fix.result is None
+    kept = fix._id
+    server.offline = False
+    asyncio.run(fix.submit())
+    assert server.calls[0][1]["correction_id"] == kept and fix.phase == "sent"
+
+
+def test_the_answer_of_a_decided_request_is_shown(agent: EngineBackend) -> None:
+    pull(agent, [_meter_row(7, 2)])
+    fix = CountFixState(agent, "en")
+    fix.meter_text = "MTR-0001"
+    fix.result = {"id": "r1", "meter_id": METER, "old_count": 7, "new_count": 12,
+                  "status": "pending"}
+    assert fix.phase == "sent" and fix.meter()["purchase_count"] == 7  # type: ignore[index]
+    fix.result = {**fix.result, "status": "rejected", "duplicate": True}
+    assert fix.phase == "rejected"
+    fix.result = {**fix.result, "status": "approved"}
+    assert fix.phase == "approved"
 
 
 def test_the_hand_over_lists_each_day_with_its_receipts(agent: EngineBackend) -> None:
@@ -362,15 +421,3 @@ def test_the_hand_over_lists_each_day_with_its_receipts(agent: EngineBackend) ->
     assert (summary.count, summary.total) == (2, "¥70.50")
     assert {c.receipt_no for c in lines} == {"R-000801", "R-000802"}
     assert summary.day == date.today() or summary.day
-
-
-def test_the_corrected_purchase_count_shows_at_once(agent: EngineBackend) -> None:
-    from mobile.state.agent_cash import CountFixState
-
-    fix = CountFixState(agent, "en")
-    fix.meter_text = "MTR-0001"
-    assert fix.meter() is not None
-    before = fix.meter().get("purchase_count")  # type: ignore[union-attr]
-    fix.result = {"meter_id": METER, "meter_no": "MTR-0001", "old_count": before,
-                  "new_count": 12}
-    assert fix.meter()["purchase_count"] == 12  # type: ignore[index]

@@ -64,3 +64,24 @@ def test_refusals_and_no_server() -> None:
 
     with pytest.raises(TransientError):
         transport(down).payment_order("o1")
+
+
+def test_a_purchase_count_correction_comes_back_as_a_request_waiting_for_approval() -> None:
+    """202: recorded for another person's approval; 200 with ``duplicate``: the same id was
+    recorded before; 409 APPROVAL_DUPLICATE: another one waits for this meter."""
+    answers = iter([
+        httpx.Response(202, json={"id": "c1", "status": "pending", "old_count": 7,
+                                  "new_count": 8, "duplicate": False}),
+        httpx.Response(200, json={"id": "c1", "status": "pending", "old_count": 7,
+                                  "new_count": 8, "duplicate": True}),
+        httpx.Response(409, json={"code": "APPROVAL_DUPLICATE", "details": {},
+                                  "message": "A request for this is already waiting"}),
+    ])
+    t = transport(lambda req: next(answers))
+    kw = {"correction_id": "c1", "new_count": 8, "expected_count": 7, "reason": "card"}
+    first = t.correct_purchase_count("m1", **kw)  # type: ignore[arg-type]
+    assert (first["status"], first["duplicate"]) == ("pending", False)
+    assert t.correct_purchase_count("m1", **kw)["duplicate"] is True  # type: ignore[arg-type]
+    with pytest.raises(PermanentError) as err:
+        t.correct_purchase_count("m1", **{**kw, "correction_id": "c2"})  # type: ignore[arg-type]
+    assert err.value.code == "APPROVAL_DUPLICATE"
