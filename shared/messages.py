@@ -325,6 +325,21 @@ ERRORS: dict[ErrorCode, tuple[str, str]] = {
         "and not yet past, at most 72 hours long, and give a reason.",
     ),
     E.OUTAGE_NOT_FOUND: ("找不到停电通知 {outage}。", "Outage notice {outage} not found."),
+    E.OUTAGE_CANCEL_REASON_INVALID: (
+        "请填写取消停电的原因（{min}–{max} 个字），客户会在通知中看到。",
+        "Give the reason for cancelling ({min}–{max} characters): the customers read it in "
+        "their notice."),
+    E.HANDOVER_NOTHING_RECORDED: ("{day} 没有该收费员的现金收款记录，无需交款。",
+                                  "No cash was recorded for this agent on {day}: nothing "
+                                  "to hand over."),
+    E.HANDOVER_NOTE_REQUIRED: (
+        "清点结果与记录不符（记录 {recorded_count} 笔 {recorded_total}，清点 {counted_count} "
+        "笔 {counted_total}，差额 {difference}）。请重新清点，或填写差异说明（{min}–{max} "
+        "个字）后按有差异确认。",
+        "The count does not match the records (receipts recorded: {recorded_count}, "
+        "{recorded_total}; counted: {counted_count}, {counted_total}; difference "
+        "{difference}). Count again, or explain the difference in a note ({min}–{max} "
+        "characters) to confirm it with a discrepancy."),
     E.HANDOVER_INVALID: ("交款汇总有误：{summary}", "The cash hand-over is not valid: {summary}"),
     E.HANDOVER_NOT_FOUND: ("找不到交款记录 {handover}。", "Cash hand-over {handover} not found."),
     E.HANDOVER_CONFIRMED: ("该交款已由 {by} 确认。",
@@ -485,6 +500,7 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
 EVENT_LABELS: dict[str, tuple[str, str]] = {
     "set_priority": ("调整优先级", "set the priority"),
     "finding": ("录入检查结果", "record the finding"),  # inspection.finding@1 on the phone
+    "read": ("标记消息已读", "mark a message read"),  # notification.read@1 on the phone
 }
 
 

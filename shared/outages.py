@@ -41,6 +41,16 @@ def check_draft(draft: OutageDraft, *, now: datetime) -> OutageDraft:
     return OutageDraft(areas, draft.starts_at, draft.ends_at, reason)
 
 
+def check_cancel_reason(reason: str | None) -> str:
+    """Why a notice is cancelled, cleaned (the customers are told it), or
+    OUTAGE_CANCEL_REASON_INVALID: required, ``REASON_MIN``–``REASON_MAX`` characters."""
+    text = " ".join((reason or "").split())
+    if not REASON_MIN <= len(text) <= REASON_MAX:
+        raise DomainError(ErrorCode.OUTAGE_CANCEL_REASON_INVALID, min=REASON_MIN,
+                          max=REASON_MAX)
+    return text
+
+
 def covers(*, area_ids: list[str] | tuple[str, ...], starts_at: datetime | None,
            ends_at: datetime | None, status: str, area_id: str | None, at: datetime) -> bool:
     """Does a published notice concern ``area_id`` at ``at`` (or start within
@@ -64,8 +74,8 @@ OUTAGE_TEXTS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
                            "to {end}: {reason}. Please plan ahead."),
     ),
     "outage_cancelled": (
-        ("停电取消", "原定 {start} 至 {end} 的计划停电（{areas}）已取消。"),
+        ("停电取消", "原定 {start} 至 {end} 的计划停电（{areas}）已取消，原因：{cancel_reason}。"),
         ("Outage cancelled", "The planned outage of {areas} from {start} to {end} is "
-                             "cancelled."),
+                             "cancelled: {cancel_reason}."),
     ),
 }

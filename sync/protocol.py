@@ -81,6 +81,8 @@ class OpType(StrEnum):
     APP_RATE = "application.rate@1"
     APP_INSTALL = "application.install@1"
     INSPECTION_FINDING = "inspection.finding@1"  # resolves its job (see FINDING_RESOLVES)
+    # issue 15: an inbox message read on one phone is read on the user's other phones
+    NOTE_READ = "notification.read@1"
 
 
 #: The work-order action each op type takes: the one map from the wire to the rules (the
@@ -151,7 +153,7 @@ OP_REFUSAL_CODES: tuple[str, ...] = (
     "SWAP_NEW_START_TOO_HIGH", "SWAP_BALANCE_ABSURD", "SWAP_CARD_INVALID",
     "SWAP_SEAL_INVALID", "SWAP_PHOTOS_REQUIRED", "SWAP_ALREADY_RECORDED",
     "BILLING_AMOUNT_INVALID", "CASH_RECEIPT_INVALID", "CASH_RECEIPT_REUSED",
-    "INTERNAL_ERROR",
+    "NOTIFICATION_NOT_FOUND", "INTERNAL_ERROR",
 )
 #: Codes of whole answers (HTTP errors) of the calls a device makes to sync: sign-in and
 #: tokens, push, pull, photos (docs/sync-protocol.md §7.3).

@@ -244,4 +244,48 @@ STRINGS.update({
     "outage_cancelled": ("已取消", "Cancelled"),
     "outage_cancel": ("取消通知", "Cancel notice"),
     "handover_done": ("已确认 {name} 的交款", "Hand-over of {name} confirmed"),
+    # cancelling a notice asks why (the customers are told it)
+    "outage_cancel_title": ("取消停电通知", "Cancel a planned outage"),
+    "outage_cancel_hint": ("请说明取消原因：已通知的客户会在取消消息中看到。",
+                           "Say why it is cancelled: the customers told of the outage read "
+                           "it in their notice."),
+    "outage_cancel_reason": ("取消原因（必填）", "Reason for cancelling (required)"),
+    "outage_keep": ("不取消", "Keep the notice"),
+    "outage_cancel_confirm": ("确认取消", "Cancel the notice"),
+    "outage_cancel_done": ("已取消 {areas} 的停电通知，已告知客户取消原因",
+                           "Notice for {areas} cancelled; the customers are told why"),
+    "outage_cancelled_why": ("已取消：{reason}", "Cancelled: {reason}"),
+    # the hand-over: what the counter counted against what was recorded
+    "handover_how": ("逐一清点收据和现金，输入清点结果：与记录一致即可确认，不一致须填写差异说明。",
+                     "Count the receipts and the cash and enter what you counted: it must "
+                     "match the records, or a note must explain the difference."),
+    "handover_counted_receipts": ("清点收据（张）", "Receipts counted"),
+    "handover_counted_cash": ("清点现金（元）", "Cash counted (yuan)"),
+    "handover_enter_count": ("请输入清点的收据张数和现金金额",
+                             "Enter the receipts and the cash you counted"),
+    "handover_matches": ("与记录一致", "Matches the records"),
+    "handover_differs": ("与记录不符：记录 {recorded}，清点 {counted}，差额 {difference}。"
+                         "请重新清点，或填写差异说明后确认。",
+                         "Does not match the records: recorded {recorded}, counted "
+                         "{counted}, difference {difference}. Count again, or explain the "
+                         "difference in a note."),
+    "handover_tally": ("{n} 笔 {total}", "{n} receipts, {total}"),
+    "handover_tally_1": ("1 笔 {total}", "1 receipt, {total}"),
+    "handover_note": ("备注（选填）", "Note (optional)"),
+    "handover_note_required": ("差异说明（必填）", "Why it differs (required)"),
+    "handover_note_needed": ("请填写差异说明（{min}–{max} 个字）后再确认",
+                             "Explain the difference here ({min}–{max} characters) to "
+                             "confirm"),
+    "handover_count_invalid": ("收据张数应为整数，现金金额最多两位小数。",
+                               "Receipts are a whole number; cash is in yuan with at most "
+                               "two decimals."),
+    "confirm_with_discrepancy": ("按有差异确认", "Confirm with a discrepancy"),
+    "handover_done_discrepancy": ("已按有差异确认 {name} 的交款",
+                                  "Hand-over of {name} confirmed with a discrepancy"),
+    "handover_confirmed_discrepancy": ("营业厅已按有差异确认（{by}）",
+                                       "Confirmed by the counter with a discrepancy ({by})"),
+    "handover_recorded_counted": ("记录 {recorded}；清点 {counted}；差额 {difference}",
+                                  "Recorded {recorded}; counted {counted}; difference "
+                                  "{difference}"),
+    "handover_note_was": ("差异说明：{note}", "Note: {note}"),
 })

@@ -94,13 +94,21 @@ class EngineBackend:
         tmp.write_text(json.dumps(data), encoding="utf-8")
         tmp.replace(self.folder / "device.json")
 
-    # -- inbox read marks (kept on the device; a message the server marked read is read) --
+    # -- inbox read marks: a ``notification.read@1`` op each (offline first), so the
+    # user's other phones and the office see the message read once it syncs; a message
+    # the server marked read is read. Marks an older release kept only in device.json
+    # still count here, and go up with the next mark.
     def read_notes(self) -> set[str]:
+        return self.actions.read_marks() | self._legacy_read_notes()
+
+    def _legacy_read_notes(self) -> set[str]:
         return {str(x) for x in self._settings().get("read_notes") or []}
 
     def mark_read(self, ids: list[str]) -> None:
-        marks = self.read_notes() | set(ids)
-        self._save_settings(read_notes=sorted(marks)[-2000:])
+        legacy = self._legacy_read_notes()
+        self.actions.mark_read([*sorted(legacy), *ids])
+        if legacy:
+            self._save_settings(read_notes=[])
 
     @property
     def server_url(self) -> str:

@@ -137,7 +137,9 @@ class PurchaseCountCorrection(SQLModel, table=True):
 
 class CashHandover(SQLModel, table=True):
     """An agent's day of cash handed over at the station counter, as the counter confirmed
-    it: the count and total it checked against the receipts recorded for that day."""
+    it: the count and total it counted (``receipt_count``, ``total_fen``) and the receipts
+    recorded for that day (``recorded_count``, ``recorded_fen``). When they differ the
+    hand-over was confirmed with a discrepancy, explained in ``note`` (issue 15)."""
 
     __tablename__ = "cash_handover"
     __table_args__ = (UniqueConstraint("agent_id", "day"),)
@@ -152,4 +154,7 @@ class CashHandover(SQLModel, table=True):
     confirmed_by_name: str = Field(max_length=64)
     confirmed_at: datetime = when(now=True)
     note: str | None = Field(default=None, max_length=200)
+    #: the receipts recorded that day (None: confirmed before issue 15, equal to the count)
+    recorded_count: int | None = None
+    recorded_fen: int | None = None
     version: int = 1

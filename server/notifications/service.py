@@ -139,13 +139,18 @@ def inbox(session: Session, *, actor: Actor, unread: bool = False, limit: int = 
                              .limit(limit).offset(offset)).all())
 
 
-def mark_read(uow: UnitOfWork, *, actor: Actor, notification_id: str) -> Notification:
+def mark_read(uow: UnitOfWork, *, actor: Actor, notification_id: str,
+              at: datetime | None = None) -> Notification:
+    """Mark one of the actor's own messages read (``at``: when; a ``notification.read@1``
+    op passes the device's corrected time). Marking it again changes nothing; someone
+    else's message is NOTIFICATION_NOT_FOUND, as a missing one. The row's new version
+    reaches the user's other phones with their next pull."""
     note = uow.session.exec(select(Notification).where(
         Notification.id == notification_id, inbox_clause(actor))).first()
     if note is None:
         raise DomainError(ErrorCode.NOTIFICATION_NOT_FOUND, notification=notification_id)
     if note.read_at is None:
-        note.read_at = utcnow()
+        note.read_at = at or utcnow()
         note.version += 1
         uow.changed(note, scope=Scope(None, note.account_id, note.user_id))
     return note

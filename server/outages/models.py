@@ -23,6 +23,8 @@ class Outage(SQLModel, table=True):
     created_by: str = fk("user.id", index=False)
     created_at: datetime = when(now=True)
     cancelled_at: datetime | None = when()
+    #: why it was cancelled (required; the customers told are told it)
+    cancel_reason: str | None = Field(default=None, max_length=300)
     version: int = 1
 
 

@@ -39,7 +39,8 @@ def listing(user: CurrentUser, session: SessionDep, current: bool = True,
 
 
 @router.post("/{outage_id}/cancel", response_model=OutageOut, dependencies=[_OFFICE],
-             summary="Cancel a notice (office); the customers told are told again")
+             summary="Cancel a notice with a reason (office); the customers told are told "
+                     "again, with the reason")
 def cancel(outage_id: str, body: CancelIn, user: CurrentUser, db: DatabaseDep) -> OutageOut:
     with UnitOfWork(db, user.actor) as uow:
         outage = service.cancel(uow, actor=user.actor, outage_id=outage_id,

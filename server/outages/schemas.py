@@ -16,7 +16,9 @@ class OutageIn(BaseModel):
 
 
 class CancelIn(BaseModel):
-    reason: str = Field(default="", max_length=300)
+    #: required: 2–300 characters once spaces are tidied (``shared.outages``); checked by
+    #: the shared rule so a missing or long one is OUTAGE_CANCEL_REASON_INVALID
+    reason: str = Field(default="", max_length=2000)
 
 
 class OutageOut(BaseModel):
@@ -31,4 +33,5 @@ class OutageOut(BaseModel):
     created_by: str
     created_at: datetime
     cancelled_at: datetime | None
+    cancel_reason: str | None = None
     accounts_told: int = 0

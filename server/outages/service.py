@@ -16,7 +16,7 @@ from server.uow import Scope, UnitOfWork
 from shared.billing.notices import NoticeKind
 from shared.enums import Role
 from shared.errors import DomainError, ErrorCode
-from shared.outages import OutageDraft, check_draft
+from shared.outages import OutageDraft, check_cancel_reason, check_draft
 from shared.timeutil import LOCAL_TZ, utcnow
 from shared.workorders.state_machine import Actor
 
@@ -36,13 +36,14 @@ def _tell(uow: UnitOfWork, outage: Outage, kind: NoticeKind) -> int:
     names = "、".join(a["name"] for a in outage.areas)
     accounts = uow.session.exec(select(Account).where(
         col(Account.area_id).in_(outage.area_ids)).order_by(col(Account.id))).all()
+    params = {"outage_id": outage.id, "areas": names, "start": _local(outage.starts_at),
+              "end": _local(outage.ends_at), "reason": outage.reason}
+    if outage.cancel_reason:  # the notice ends the sentence with its own full stop
+        params["cancel_reason"] = outage.cancel_reason.rstrip("。.!！ ")
     told = 0
     for account in accounts:
         note = notify(uow, account=account, kind=kind,
-                      dedupe_key=f"{kind.value}:{outage.id}:{account.id}",
-                      params={"outage_id": outage.id, "areas": names,
-                              "start": _local(outage.starts_at), "end": _local(outage.ends_at),
-                              "reason": outage.reason})
+                      dedupe_key=f"{kind.value}:{outage.id}:{account.id}", params=params)
         told += note is not None
     return told
 
@@ -81,19 +82,24 @@ def publish(uow: UnitOfWork, *, actor: Actor, data: dict[str, Any],
     return outage, told
 
 
-def cancel(uow: UnitOfWork, *, actor: Actor, outage_id: str, reason: str = "") -> Outage:
+def cancel(uow: UnitOfWork, *, actor: Actor, outage_id: str, reason: str | None) -> Outage:
+    """Cancel a notice with a reason (required: OUTAGE_CANCEL_REASON_INVALID otherwise,
+    nothing changed): stored, audited, and stated in the notice each customer told of the
+    outage gets. Cancelling a cancelled notice again changes nothing."""
     outage = uow.session.get(Outage, outage_id, with_for_update=True)
     if outage is None or not _may_manage(actor, outage.station_id):
         raise DomainError(ErrorCode.OUTAGE_NOT_FOUND, outage=outage_id)
     if outage.status == "cancelled":
         return outage
-    outage.status, outage.cancelled_at = "cancelled", utcnow()
+    why = check_cancel_reason(reason)
+    outage.status, outage.cancelled_at, outage.cancel_reason = "cancelled", utcnow(), why
     outage.version += 1
     uow.changed(outage, scope=Scope(outage.station_id, None, None))
-    _tell(uow, outage, NoticeKind.OUTAGE_CANCELLED)
+    told = _tell(uow, outage, NoticeKind.OUTAGE_CANCELLED)
     uow.audit(action="outage.cancel", entity="outage", entity_id=outage.id,
-              before={"status": "published"}, after={"status": "cancelled"},
-              reason=reason or None)
+              before={"status": "published"},
+              after={"status": "cancelled", "cancel_reason": why, "accounts_told": told},
+              reason=why)
     return outage
 
 

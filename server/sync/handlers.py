@@ -19,6 +19,8 @@ from server.meters import service as meters
 from server.meters.schemas import SwapIn
 from server.monitoring.findings import record_finding
 from server.monitoring.schemas import FindingOp
+from server.notifications import service as notifications
+from server.notifications.schemas import ReadOp
 from server.uow import UnitOfWork
 from server.work_orders import service as work_orders
 from server.work_orders.schemas import ACTION_BODY, ReportIn
@@ -127,6 +129,14 @@ def _finding(uow: UnitOfWork, actor: Actor, op: OpEnvelope, body: Any, at: datet
     return Applied("inspection_finding", result.finding.id, result.finding.version)
 
 
+def _note_read(uow: UnitOfWork, actor: Actor, op: OpEnvelope, body: Any, at: datetime
+               ) -> Applied:
+    """An inbox message read on the phone (the envelope's entity_id): read at the op's
+    time; again, or already read on another phone: no change."""
+    note = notifications.mark_read(uow, actor=actor, notification_id=op.entity_id, at=at)
+    return Applied("notification", note.id, note.version)
+
+
 class _ReportPayload(ReportIn):
     """``id`` comes from the envelope's entity_id."""
 
@@ -142,6 +152,7 @@ HANDLERS: dict[str, OpSpec] = {
     OpType.APP_RATE: OpSpec(RateOp, _app_action(AppAction.RATE)),
     OpType.APP_INSTALL: OpSpec(InstallIn, _app_install),
     OpType.INSPECTION_FINDING: OpSpec(FindingOp, _finding),
+    OpType.NOTE_READ: OpSpec(ReadOp, _note_read),
 }
 
 

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection
+
 from shared.billing.ledger import check_receipt_no, check_recharge_amount
 from shared.enums import MeterStatus, Role, WorkOrderKind
 from shared.errors import DomainError, ErrorCode
@@ -216,6 +218,32 @@ class Actions:
         self.on_change()
         return entry
 
+    def mark_read(self, note_ids: Sequence[str]) -> list[OutboxEntry]:
+        """Inbox messages read on this device: queue ``notification.read@1`` for each one
+        the device holds that is not read yet (on the server, or by an op already queued);
+        works offline. Returns the ops queued now (none: nothing new to say)."""
+        who = self._who()
+        with self.store.read() as conn:
+            queued = _read_marks(conn, who.user_id)
+            todo = []
+            for note_id in dict.fromkeys(note_ids):
+                got = rows.get(conn, "notification", note_id)
+                if got is not None and not got[1].get("read_at") and note_id not in queued:
+                    todo.append(note_id)
+        entries = [self.store.enqueue(T.NOTE_READ.value, note_id, {}) for note_id in todo]
+        if entries:
+            self.on_change()
+        return entries
+
+    def read_marks(self) -> set[str]:
+        """Messages the signed-in user marked read on this device (queued or sent; the
+        pulled row says read once the server has it)."""
+        who = self.store.signed_in()
+        if who is None:
+            return set()
+        with self.store.read() as conn:
+            return _read_marks(conn, who.user_id)
+
     # -- helpers --------------------------------------------------------------------
     def _swap_context(self, view: JobView, draft: SwapDraft) -> SwapContext:
         with self.store.read() as conn:
@@ -233,6 +261,12 @@ class Actions:
             last_reading_at=_parse(last_at), new_meter_status=(
                 MeterStatus(new["status"]) if new else None),
             register_complete=new is not None, now=utcnow())
+
+
+def _read_marks(conn: Connection, user_id: str) -> set[str]:
+    return {op.entity_id for op in outbox.select(
+        conn, "type = ? AND user_id = ? AND state != 'discarded'",
+        (T.NOTE_READ.value, user_id))}
 
 
 def _parse(value: Any) -> Any:

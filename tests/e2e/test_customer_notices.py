@@ -2,7 +2,8 @@
 their account and before a fault report; their inbox then follows the repair (crew
 assigned by name, on the way, arrived, resolved), newest first and unread; tapping the
 "resolved" notice opens the job, where "Still not fixed" sends it back with a reason —
-which the server applies and tells them about. The inbox is looked at in zh as well."""
+which the server applies and tells them about. The inbox is looked at in zh as well, on
+another phone of the same customer: the message read on the first one is read there."""
 
 from __future__ import annotations
 
@@ -94,8 +95,12 @@ def test_outage_notice_and_inbox_through_a_repair(api: ApiServer, app_url: str,
         phone.see("All synced", timeout=30_000)
         assert get_job(api, job["id"])["status"] == "dispatched"
         with api.client("customer2") as me:
-            kinds = [n["kind"] for n in me.get("/api/v1/notifications").json()]
-        assert kinds[0] == "job_reopened"
+            notes = me.get("/api/v1/notifications").json()
+            unread = len(me.get("/api/v1/notifications", params={"unread": True}).json())
+        assert notes[0]["kind"] == "job_reopened"
+        # opened on this phone: the read mark went up with the sync (issue 15)
+        assert [n["read_at"] is not None for n in notes if n["kind"] == "job_resolved"] == [
+            True]
 
         # the monthly bill, and its PDF
         phone.tab("My accounts")
@@ -122,6 +127,7 @@ def test_outage_notice_and_inbox_through_a_repair(api: ApiServer, app_url: str,
         zh.tab("消息")
         zh.see("已派单")
         zh.see("工单已重新处理")
+        zh.see(f"{unread} 条未读")  # the message read on the other phone is read here too
         look(zh, "zh-inbox-repair")
     finally:
         zh.close()

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from shared.timeutil import utcnow
-from tests.conftest import db_snapshot
+from tests.conftest import db_snapshot, table_rows
 from tests.integration.test_sync_server import _pull_all
 
 OUT = "/api/v1/outages"
@@ -64,13 +64,46 @@ def test_publish_tells_the_areas_customers_and_syncs_to_their_phones(as_user, wo
           if n["kind"] == "outage_planned"]
     assert zh[0]["title"] == "计划停电通知" and "Area town、Area rural" in zh[0]["body"]
 
-    # cancelling tells them again, and the phones get the cancelled row
-    r = dispatcher.post(f"{OUT}/{second['id']}/cancel", json={"reason": "weather"})
+    # cancelling tells them again, with the reason, and the phones get the cancelled row
+    r = dispatcher.post(f"{OUT}/{second['id']}/cancel",
+                        json={"reason": "Storm forecast: the crew is needed on call."})
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    assert r.json()["cancel_reason"] == "Storm forecast: the crew is needed on call."
     rows2, _ = _pull_all(customer2, cursor2)
     assert rows2[("outage", second["id"])]["status"] == "cancelled"
-    assert any(n["kind"] == "outage_cancelled"
-               for n in customer2.get("/api/v1/notifications").json())
+    (told,) = [n for n in customer2.get("/api/v1/notifications").json()
+               if n["kind"] == "outage_cancelled"]
+    assert told["body_en"].endswith("is cancelled: Storm forecast: the crew is needed on "
+                                    "call.")  # one full stop, not two
+    assert "原因：Storm forecast: the crew is needed on call。" in told["body_zh"]
+
+
+def test_cancelling_needs_a_reason_checked_by_the_server_and_it_is_audited(
+        as_user, world, db):
+    """Issue 15: no reason, a blank one or one too long is refused with a coded error and
+    nothing changes; a good one is stored, audited and told to the customers."""
+    dispatcher = as_user("dispatcher1")
+    oid = dispatcher.post(OUT, json=body(world, "town")).json()["id"]
+    before = db_snapshot(db)
+    for bad in ({}, {"reason": ""}, {"reason": "   "}, {"reason": "x"},
+                {"reason": "y" * 301}):
+        refused(dispatcher.post(f"{OUT}/{oid}/cancel", json=bad), 422,
+                "OUTAGE_CANCEL_REASON_INVALID")
+    r = dispatcher.post(f"{OUT}/{oid}/cancel", json={}, headers={"Accept-Language": "zh"})
+    assert "取消停电的原因" in r.json()["message"]
+    assert db_snapshot(db) == before  # still published, nobody told anything
+
+    r = dispatcher.post(f"{OUT}/{oid}/cancel", json={"reason": "  施工改期  "})
+    assert (r.status_code, r.json()["cancel_reason"]) == (200, "施工改期")
+    (audit,) = table_rows(db, "audit_log", action="outage.cancel", entity_id=oid)
+    assert audit["reason"] == "施工改期" and audit["actor_id"] == world.users["dispatcher1"].id
+    (told,) = [n for n in as_user("customer1").get("/api/v1/notifications").json()
+               if n["kind"] == "outage_cancelled"]
+    assert told["body_zh"].endswith("已取消，原因：施工改期。")
+    assert told["body_en"].endswith("is cancelled: 施工改期.")
+    # cancelling again changes nothing (and needs no new reason)
+    again = dispatcher.post(f"{OUT}/{oid}/cancel", json={"reason": "again"})
+    assert (again.status_code, again.json()["cancel_reason"]) == (200, "施工改期")
 
 
 def test_bad_or_foreign_notices_are_refused_and_store_nothing(as_user, world, db):

@@ -1,7 +1,10 @@
 """The desk's planned outage notices: a form (areas, from, to, reason) and the notices
-not over yet, each cancellable."""
+not over yet, each cancellable in a dialog that asks for the reason (required)."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import flet as ft
 
@@ -9,9 +12,43 @@ from mobile import theme
 from mobile.office.context import OfficeContext
 from mobile.office.i18n import t
 from mobile.office.state.outages import OutagesState, local_text
+from mobile.office.state.said import words
 from mobile.office.views.common import use_runner
 from mobile.state.app import AppState
 from mobile.state.common import parse_dt
+from shared.outages import REASON_MAX
+
+Runner = Callable[[Awaitable[Any]], None]
+
+
+def cancel_dialog(state: OutagesState, lang: str, run: Runner) -> ft.AlertDialog | None:
+    """Cancel a notice: what it is, the reason (required; the customers read it) and two
+    clearly different buttons."""
+    notice = state.cancelled_notice
+    if notice is None:
+        return None
+    starts, ends = parse_dt(notice["starts_at"]), parse_dt(notice["ends_at"])
+    when = f"{local_text(starts)} – {local_text(ends)}" if starts and ends else ""
+    return ft.AlertDialog(
+        modal=True, title=ft.Text(t("outage_cancel_title", lang)),
+        content=ft.Column([
+            ft.Text("、".join(a["name"] for a in notice["areas"]) + f" · {when}",
+                    weight=ft.FontWeight.W_600),
+            ft.Text(notice["reason"], color=theme.MUTED, size=13),
+            ft.Text(t("outage_cancel_hint", lang), size=14),
+            ft.TextField(label=t("outage_cancel_reason", lang), value=state.cancel_reason,
+                         multiline=True, min_lines=2, max_lines=4, max_length=REASON_MAX,
+                         autofocus=True, on_change=lambda e: setattr(
+                             state, "cancel_reason", e.control.value or "")),
+            ft.Text(words(state.cancel_error, lang), color=theme.DANGER,
+                    visible=bool(state.cancel_error)),
+        ], tight=True, spacing=10, width=460),
+        actions=[
+            ft.TextButton(t("outage_keep", lang), on_click=lambda _: state.keep()),
+            ft.FilledButton(t("outage_cancel_confirm", lang), icon=ft.Icons.EVENT_BUSY,
+                            disabled=state.busy, style=ft.ButtonStyle(bgcolor=theme.DANGER),
+                            on_click=lambda _: run(state.cancel())),
+        ])
 
 
 @ft.component
@@ -20,6 +57,7 @@ def OutagesView(app: AppState, octx: OfficeContext) -> ft.Control:
     lang = app.lang
     run = use_runner()
     ft.on_mounted(state.load)
+    ft.use_dialog(cancel_dialog(state, lang, run))
 
     def field(name: str, label_key: str, **kw: object) -> ft.TextField:
         return ft.TextField(label=t(label_key, lang), value=getattr(state, name),
@@ -35,8 +73,8 @@ def OutagesView(app: AppState, octx: OfficeContext) -> ft.Control:
         ft.Row([field("start_text", "outage_from", width=220),
                 field("end_text", "outage_to", width=220)], wrap=True),
         field("reason", "outage_reason", multiline=True),
-        ft.Text(state.error, color=theme.DANGER, visible=bool(state.error)),
-        ft.Text(state.message, color=theme.OK, visible=bool(state.message)),
+        ft.Text(words(state.error, lang), color=theme.DANGER, visible=bool(state.error)),
+        ft.Text(words(state.message, lang), color=theme.OK, visible=bool(state.message)),
         ft.FilledButton(t("outage_publish", lang), icon=ft.Icons.CAMPAIGN,
                         on_click=lambda _: run(state.publish())),
     ], spacing=10)
@@ -48,10 +86,12 @@ def OutagesView(app: AppState, octx: OfficeContext) -> ft.Control:
             ft.Text("、".join(a["name"] for a in o["areas"])),
             ft.Text(f"{local_text(starts)} – {local_text(ends)}" if starts and ends else ""),
             ft.Text(o["reason"], width=280, max_lines=2, overflow=ft.TextOverflow.ELLIPSIS),
-            ft.Text(t("outage_cancelled", lang) if cancelled else t("outage_live", lang),
+            ft.Text(t("outage_cancelled_why", lang, reason=o.get("cancel_reason") or "—")
+                    if cancelled else t("outage_live", lang), width=220, max_lines=2,
+                    overflow=ft.TextOverflow.ELLIPSIS,
                     color=theme.MUTED if cancelled else theme.OK),
             ft.Container() if cancelled else ft.TextButton(
-                t("outage_cancel", lang), on_click=lambda _, i=o["id"]: run(state.cancel(i))),
+                t("outage_cancel", lang), on_click=lambda _, i=o["id"]: state.ask_cancel(i)),
         )]))
     table = ft.DataTable(columns=[ft.DataColumn(ft.Text(t(h, lang), weight=ft.FontWeight.BOLD))
                                   for h in ("outage_areas", "outage_when", "outage_reason",

@@ -1,6 +1,6 @@
-"""The customer's inbox (newest first, read/unread kept on the phone, a job's notice opens
-the job), planned outages on the account and before a fault report, and the fault form's
-hint that clears once there is text."""
+"""The customer's inbox (newest first, read/unread: a mark queued for the server, a job's
+notice opens the job), planned outages on the account and before a fault report, and the
+fault form's hint that clears once there is text."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from mobile.state.fault_report import FaultReportState
 from mobile.state.outages import account_outages, covering_outage
 from shared.ids import new_id
 from shared.timeutil import utcnow
+from sync.client import outbox
 from sync.client.timefmt import to_iso
 from tests.unit.mobile.test_support import ACCOUNT, AREA, CUSTOMER, STATION, make_device, pull
 
@@ -64,6 +65,56 @@ def test_inbox_newest_first_read_and_unread(customer: EngineBackend) -> None:
     assert again.unread == 2 and again.messages[0].title == "标题 job_resolved"
     again.mark_all_read()
     assert again.unread == 0
+
+
+def read_ops(backend: EngineBackend) -> list[tuple[str, str]]:
+    with backend.store.read() as conn:
+        return [(o.type, o.entity_id) for o in outbox.select(conn)]
+
+
+def test_reading_a_message_queues_a_read_mark_for_the_server(tmp_path: Path) -> None:
+    """Issue 15: the mark is an op in the outbox (sent when there is a signal: the other
+    phones and the office then see it read), not a setting of this phone only."""
+    customer = make_device(tmp_path / "cust", CUSTOMER)
+    try:
+        first, second, done = (note("job_dispatched", 30), note("low_balance", 20),
+                               note("recharge_credited", 10, read_at=to_iso(utcnow())))
+        pull(customer, [first, second, done])
+        inbox = InboxState(customer, "en")
+        inbox.reload()
+        assert inbox.unread == 2
+        inbox.open(first[1]["id"])
+        inbox.open(first[1]["id"])  # opened again: nothing more to send
+        assert read_ops(customer) == [("notification.read@1", first[1]["id"])]
+        inbox.mark_all_read()  # the server's read message needs no mark
+        assert read_ops(customer) == [("notification.read@1", first[1]["id"]),
+                                      ("notification.read@1", second[1]["id"])]
+        assert inbox.unread == 0
+    finally:
+        customer.close()
+    again = EngineBackend(tmp_path / "cust", lang="en")  # after a restart, offline
+    try:
+        inbox = InboxState(again, "zh")
+        inbox.reload()
+        assert inbox.unread == 0
+    finally:
+        again.close()
+
+
+def test_marks_an_older_release_kept_on_the_phone_go_up_with_the_next_one(
+        customer: EngineBackend) -> None:
+    old, fresh = note("low_balance", 20), note("job_resolved", 5)
+    pull(customer, [old, fresh])
+    customer._save_settings(read_notes=[old[1]["id"]])
+    inbox = InboxState(customer, "en")
+    inbox.reload()
+    assert inbox.unread == 1  # the old mark still counts
+    inbox.open(fresh[1]["id"])
+    assert read_ops(customer) == [("notification.read@1", old[1]["id"]),
+                                  ("notification.read@1", fresh[1]["id"])]
+    assert customer._settings()["read_notes"] == []
+    inbox.reload()
+    assert inbox.unread == 0
 
 
 def test_outages_on_the_account_and_before_a_fault_report(customer: EngineBackend) -> None:

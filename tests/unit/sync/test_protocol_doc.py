@@ -25,7 +25,8 @@ OP_PATH = ("shared/workorders/state_machine.py", "shared/workorders/rules.py",
            "shared/workorders/fields.py", "shared/meter_rules.py", "shared/billing/ledger.py",
            "server/work_orders/service.py", "server/meters/service.py",
            "server/billing/recharges.py", "server/billing/ledger.py",
-           "server/sync/handlers.py", "server/sync/push.py")
+           "server/notifications/service.py", "server/sync/handlers.py",
+           "server/sync/push.py")
 #: Raised in those modules, but only on paths no op takes (office corrections, the
 #: purchase-count form).
 NOT_FROM_OPS = {"BILLING_CORRECTION_INVALID", "PURCHASE_COUNT_INVALID"}
