@@ -10,8 +10,16 @@ drives it with simulated devices, an asyncio harness on httpx:
 
 * customers (85 %) open the app: pull their scope (a fresh download the first time,
   then changes since their cursor) and read their balance, then think;
-* crews and meter technicians (12 %) push one or two notes on their open jobs, then pull;
+* crews and meter technicians (12 %) keep a long poll open all the time, as the phone's
+  engine does while online (``GET /sync/pull?wait=25``: it answers when something in the
+  crew's scope commits, or empty after 25 s, and is sent again at once), and push one or
+  two notes on their open jobs every round; their own push wakes their long poll, and the
+  time from the push's answer to the long poll's answer carrying the change is reported
+  ("push -> own long poll": live delivery under load);
 * dispatchers (3 %) list the board (open jobs, overdue ones).
+
+Long polls are held, not served: their latency is the wait, so they are reported apart
+(held, woken early, errors) and not counted in the p99 of the requests.
 
 Devices think ``--think`` seconds (±50 %) between rounds: the times are compressed, so
 one simulated device stands for many real ones (the report converts the request rate
@@ -51,6 +59,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.launch import SECRET, Server, gridone, postgres_database, server_env
 
 P99_TARGET_MS = 200.0
+#: The phone's long poll (``sync.client`` keeps one open while online).
+LONG_POLL_WAIT_S = 25
+LONG_POLL = "GET /sync/pull?wait (long poll)"
+WOKEN = "push -> own long poll woken"
+#: Endpoints whose latency is a wait or a delivery, not a request's service time.
+NOT_SERVICE = {LONG_POLL, WOKEN}
 #: The county of the issue: registered customers, crews and technicians, dispatchers.
 COUNTY = {"customers": 100_000, "field": 100, "dispatchers": 10}
 #: Requests in one round of each kind of device (pull + balance; push + pull; the board).
@@ -73,6 +87,7 @@ class Stats:
     rounds: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def record(self, endpoint: str, seconds: float, status: int) -> None:
+        """One answer (``status`` 0: no answer) or one measured delivery."""
         self.latencies[endpoint].append(seconds * 1000)
         if status >= 400 or status == 0:
             self.errors[endpoint][status] += 1
@@ -154,6 +169,7 @@ class Device:
         self.seq = 0
         self.lane_last: dict[str, str] = {}
         self.open_jobs: list[str] = []
+        self.pushed_at: float | None = None  # the last push's answer, not yet seen pulled
         self.rng = random.Random(n)
         self.headers = {"Authorization": f"Bearer {token(who.user_id)}",
                         "X-Device-ID": self.id, "Accept-Language": "zh"}
@@ -180,16 +196,48 @@ class Device:
             if resp is None or resp.status_code != 200:
                 return
             body = resp.json()
-            if self.who.kind == "field":
-                for change in body["changes"]:
-                    row = change.get("row") or {}
-                    if (change["entity"] == "work_order"
-                            and row.get("assignee_id") == self.who.user_id
-                            and row.get("status") in OPEN and row["id"] not in self.open_jobs):
-                        self.open_jobs.append(row["id"])
-            self.cursor = body["next_cursor"]
+            self.take(body)
             if not body["has_more"]:
                 return
+
+    def take(self, body: dict[str, Any]) -> None:
+        """A pulled page: the crew's open jobs, the cursor."""
+        if self.who.kind == "field":
+            for change in body["changes"]:
+                row = change.get("row") or {}
+                if (change["entity"] == "work_order"
+                        and row.get("assignee_id") == self.who.user_id
+                        and row.get("status") in OPEN and row["id"] not in self.open_jobs):
+                    self.open_jobs.append(row["id"])
+        self.cursor = body["next_cursor"]
+
+    async def listen(self, http: httpx.AsyncClient, stats_ref: list[Stats],
+                     stop: asyncio.Event) -> None:
+        """The phone's long poll, sent again as soon as it answers (a short pause after
+        an error, as the engine's backoff would)."""
+        while not stop.is_set():
+            started = time.perf_counter()
+            try:
+                resp = await http.get("/api/v1/sync/pull", headers=self.headers,
+                                      params={"limit": 500, "wait": LONG_POLL_WAIT_S,
+                                              **({"cursor": self.cursor} if self.cursor
+                                                 else {})},
+                                      timeout=LONG_POLL_WAIT_S + 15)
+            except httpx.HTTPError:
+                if not stop.is_set():
+                    stats_ref[0].record(LONG_POLL, time.perf_counter() - started, 0)
+                    await asyncio.sleep(1)
+                continue
+            stats = stats_ref[0]
+            stats.record(LONG_POLL, time.perf_counter() - started, resp.status_code)
+            if resp.status_code != 200:
+                await asyncio.sleep(1)
+                continue
+            body = resp.json()
+            self.take(body)
+            if body["changes"] and self.pushed_at is not None:
+                stats.record(WOKEN, time.perf_counter() - self.pushed_at, 200)
+                self.pushed_at = None
 
     async def push(self, http: httpx.AsyncClient, stats: Stats) -> None:
         if not self.open_jobs:
@@ -206,8 +254,11 @@ class Device:
                         "payload": {"text": f"巡视记录 {self.seq}"}, "photos": [],
                         "created_at": now_iso()})
             self.lane_last[lane] = op_id
-        await self.call(http, stats, "POST /sync/push", "POST", "/api/v1/sync/push", json={
-            "protocol": 1, "device_id": self.id, "sent_at": now_iso(), "ops": ops})
+        resp = await self.call(http, stats, "POST /sync/push", "POST", "/api/v1/sync/push",
+                               json={"protocol": 1, "device_id": self.id,
+                                     "sent_at": now_iso(), "ops": ops})
+        if resp is not None and resp.status_code == 200:
+            self.pushed_at = time.perf_counter()
 
     async def round(self, http: httpx.AsyncClient, stats: Stats) -> None:
         kind = self.who.kind
@@ -217,9 +268,8 @@ class Device:
                 account = self.rng.choice(self.who.account_ids)
                 await self.call(http, stats, "GET /billing/accounts/{id}/balance", "GET",
                                 f"/api/v1/billing/accounts/{account}/balance")
-        elif kind == "field":
+        elif kind == "field":  # its long poll (``listen``) brings the changes
             await self.push(http, stats)
-            await self.pull(http, stats)
         else:
             params: dict[str, Any] = {"limit": 50, "status": ["dispatched", "accepted",
                                                                "en_route", "on_site"]}
@@ -231,7 +281,19 @@ class Device:
 
     async def run(self, http: httpx.AsyncClient, stats_ref: list[Stats],
                   stop: asyncio.Event) -> None:
+        listener = None
+        if self.who.kind == "field":  # the first download, then the long poll
+            await self.pull(http, stats_ref[0])
+            listener = asyncio.create_task(self.listen(http, stats_ref, stop))
         await asyncio.sleep(self.rng.uniform(0, self.think_s))
+        await self.rounds(http, stats_ref, stop)
+        if listener is not None:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def rounds(self, http: httpx.AsyncClient, stats_ref: list[Stats],
+                     stop: asyncio.Event) -> None:
         while not stop.is_set():
             await self.round(http, stats_ref[0])
             with contextlib.suppress(TimeoutError):
@@ -301,11 +363,23 @@ class StepResult:
 
     @property
     def p99_ms(self) -> float:
-        return max((e["p99_ms"] for e in self.endpoints.values()), default=0.0)
+        """The worst p99 of the requests served (not the long polls' waits)."""
+        return max((e["p99_ms"] for name, e in self.endpoints.items()
+                    if name not in NOT_SERVICE), default=0.0)
 
     @property
     def errors(self) -> int:
         return sum(e["errors"] for e in self.endpoints.values())
+
+    @property
+    def long_polls(self) -> dict[str, Any]:
+        """Long polls answered in the step, how many early (a change woke them: under
+        the wait minus a second), and the push → own long poll delivery times."""
+        e = self.endpoints.get(LONG_POLL) or {}
+        woken = self.endpoints.get(WOKEN) or {}
+        return {"answered": e.get("n", 0), "early": e.get("early", 0),
+                "errors": e.get("errors", 0), "delivery_p50_ms": woken.get("p50_ms"),
+                "delivery_p99_ms": woken.get("p99_ms"), "deliveries": woken.get("n", 0)}
 
 
 def summarise(stats: Stats, devices: list[Device], seconds: float, cpu: dict[str, float],
@@ -313,7 +387,7 @@ def summarise(stats: Stats, devices: list[Device], seconds: float, cpu: dict[str
     endpoints = {}
     total = 0
     for name, values in sorted(stats.latencies.items()):
-        total += len(values)
+        total += len(values) if name not in NOT_SERVICE else 0
         errs = dict(stats.errors.get(name, {}))
         endpoints[name] = {"n": len(values), "errors": sum(errs.values()),
                            "error_statuses": errs,
@@ -321,6 +395,8 @@ def summarise(stats: Stats, devices: list[Device], seconds: float, cpu: dict[str
                            "p95_ms": round(pct(values, 95), 1),
                            "p99_ms": round(pct(values, 99), 1),
                            "mean_ms": round(statistics.fmean(values), 1)}
+        if name == LONG_POLL:
+            endpoints[name]["early"] = sum(v < (LONG_POLL_WAIT_S - 1) * 1000 for v in values)
     kinds = [d.who.kind for d in devices]
     # Rounds a second the devices would make with instant answers, and the county those
     # rounds stand for at real (peak-hour) intervals.
@@ -336,7 +412,7 @@ async def drive(url: str, who: dict[str, list[Identity]], steps: list[int],
                 step_seconds: float, think: dict[str, float],
                 cpu_groups: dict[str, Callable[[], list[int]]],
                 deadline: float, log: Any) -> list[StepResult]:
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    limits = httpx.Limits(max_connections=2048, max_keepalive_connections=2048)
     results: list[StepResult] = []
     devices: list[Device] = []
     tasks: list[asyncio.Task[None]] = []
@@ -382,7 +458,7 @@ def report_step(r: StepResult) -> str:
     lines = [f"-- {r.devices} active devices: {r.requests} requests in {r.seconds} s = "
              f"{r.rps} req/s (offered rounds {r.offered_rps}/s); CPU % {r.cpu}; CPU ms per "
              f"request {r.cpu_ms_per_request}; stands for a county of "
-             f"{r.county_equivalent} at its peak hour"]
+             f"{r.county_equivalent} at its peak hour; long polls {r.long_polls}"]
     for name, e in r.endpoints.items():
         errs = f", errors {e['error_statuses']}" if e["errors"] else ""
         lines.append(f"   {name:<38} n={e['n']:<6} p50 {e['p50_ms']:>7.1f}  p95 "
@@ -462,7 +538,8 @@ def run_backend(backend: str, args: argparse.Namespace, log: Any) -> dict[str, A
                                             think, groups, deadline, log))
     return {"backend": backend, "workers": workers, "accounts": args.accounts,
             "days": args.days, "think_s": args.think, "step_seconds": args.step_seconds,
-            "steps": [r.__dict__ | {"p99_ms": r.p99_ms, "errors": r.errors}
+            "steps": [r.__dict__ | {"p99_ms": r.p99_ms, "errors": r.errors,
+                                    "long_polls": r.long_polls}
                       for r in results],
             "saturation": saturation(results),
             "county_peak_rps": round(county_peak_rps(), 1),

@@ -74,7 +74,9 @@ def requests(jobs: list[str], n: int, per_request: int = 500) -> list[object]:
                     "lane": f"work_order:{job}", "lane_prev": last.get(job),
                     "type": OpType.WO_ADD_NOTE.value, "entity_id": job, "base_version": None,
                     "payload": {"text": f"note {i}"}, "photos": [],
-                    "created_at": (now - timedelta(seconds=n - i)).isoformat()})
+                    # after the jobs' dispatch (an op before it is flagged and decided
+                    # by the per-op path), within the clock tolerance
+                    "created_at": (now - timedelta(milliseconds=(n - i) / 100)).isoformat()})
         last[job] = op_id
     return [PushRequest.model_validate({"protocol": 1, "device_id": "bench-device-1",
                                         "sent_at": now.isoformat(),

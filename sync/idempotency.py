@@ -43,10 +43,10 @@ class Decided:
     @classmethod
     def of(cls, record: Any) -> Decided:
         """From anything with these attributes (a table row), or a mapping."""
-        values: dict[str, Any] = (dict(record) if isinstance(record, Mapping) else
-                                  {f: getattr(record, f, None) for f in _FIELDS})
-        return cls(**{f: values[f] for f in _REQUIRED},
-                   effective_at=values.get("effective_at"))
+        if isinstance(record, dict | Mapping):
+            return cls(*(record[f] for f in _REQUIRED), record.get("effective_at"))
+        return cls(*(getattr(record, f) for f in _REQUIRED),
+                   getattr(record, "effective_at", None))
 
 
 _FIELDS = tuple(Decided.__dataclass_fields__)
