@@ -175,7 +175,8 @@ def test_every_notice_renders_fully(kind: NoticeKind, lang: str) -> None:
     title, body = render(kind, lang, account_no="7700000001", balance=-1234, amount=5000,
                          receipt_no="OL202611270000001", days_left="2.5", code="WO26112700001",
                          crew="Crew1", resolution="fuse", reason="still dark",
-                         areas="Area 1", start="12-02 09:00", end="12-02 17:00")
+                         areas="Area 1", start="12-02 09:00", end="12-02 17:00",
+                         cancel_reason="the storm has passed")
     assert title and body and "{" not in title + body
     if not kind.value.startswith(("job_", "outage_")):  # these carry no money
         assert ("元" in body) == (lang == "zh")
