@@ -9,8 +9,9 @@ engine. Prints one line per figure and ends with exactly one line::
 (a) ``--ops`` (10,000) small ops (``add_note`` across 200 jobs) queued on one phone and
     pushed by the engine (``Pusher.run``: batches of 500, results recorded); the bytes
     on the wire both ways per op (bodies and headers, as sent: the phone's HTTP client
-    is given a counting transport, which also gzip-encodes the push bodies unless
-    ``--plain-push``; the size of the same bodies plain is printed too);
+    is given a counting transport; the phone gzip-encodes push bodies of 512 bytes or
+    more, as it does in the field, unless ``--plain-push``; the size of the same bodies
+    plain is printed too);
 (b) a fresh phone of the same crew pulling its whole scope (~10,600 rows), and the bytes
     per row on the wire (gzip-encoded answers);
 (c) a pull with nothing new: the median of ``--empty`` (200) round trips; then 16 phones
@@ -209,8 +210,12 @@ class Wire(httpx.HTTPTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
-        self.plain_up += len(body)
-        if self.gzip_push and body and request.url.path.endswith("/sync/push"):
+        if request.headers.get("Content-Encoding") == "gzip":  # the phone gzipped it
+            self.plain_up += len(gzip.decompress(body))
+        else:
+            self.plain_up += len(body)
+        if (self.gzip_push and body and request.url.path.endswith("/sync/push")
+                and "Content-Encoding" not in request.headers):
             body = gzip.compress(body, 6)
             request.headers["Content-Encoding"] = "gzip"
             request.headers["Content-Length"] = str(len(body))
@@ -507,7 +512,7 @@ def main() -> None:
     ap.add_argument("--burst-s", type=float, default=10.0)
     ap.add_argument("--phones", type=int, default=16)
     ap.add_argument("--plain-push", action="store_true",
-                    help="send push bodies as plain JSON (the phone's transport today)")
+                    help="send push bodies as plain JSON (the phone gzips them otherwise)")
     ap.add_argument("--no-pg", action="store_true", help="skip the PostgreSQL push")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     ap.add_argument("--push-path", choices=("bulk", "per_op"), default="bulk",
@@ -521,6 +526,10 @@ def main() -> None:
     if args.launcher:
         launcher()
         return
+    if args.plain_push:
+        import sync.client.transport as phone_transport
+
+        phone_transport.PUSH_GZIP_MIN_BYTES = 1 << 62
     if args.serve:
         serve(args.serve[0], int(args.serve[1]), args.serve[2])
         return

@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, text
 from sqlmodel import Session, col
 
-from server.changes.models import ChangeLog, Counter
+from server.changes.models import ChangeLog
 from server.sync import serialize
 from server.sync.scope import DeviceScope, build_scope, fingerprint
 from shared.workorders.state_machine import Actor
@@ -41,8 +41,12 @@ class Page:
     reset: bool
 
 
+#: Read on every pull (a no-change pull is little else): plain SQL, no statement to build.
+_HIGH_WATER = text("SELECT value FROM counter WHERE name = 'change_seq'")
+
+
 def high_water(session: Session) -> int:
-    value = session.execute(select(Counter.value).where(Counter.name == "change_seq")).scalar()
+    value = session.execute(_HIGH_WATER).scalar()
     return int(value or 0)
 
 
