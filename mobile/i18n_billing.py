@@ -106,5 +106,22 @@ BILLING_STRINGS: dict[str, tuple[str, str]] = {
                                "offline: try again when online."),
     "count_invalid": ("请输入 0–65535 的整数", "Enter a whole number 0–65535"),
     "count_unknown_meter": ("本机没有表号或户号 {no}", "No meter or account {no} on this phone"),
+    # the user's own recent correction requests (listed by the server: online only)
+    "count_requests": ("我的更正申请", "My correction requests"),
+    "count_requests_earlier": ("以前的更正申请", "Earlier requests"),
+    "count_requests_refresh": ("刷新申请列表", "Refresh the requests"),
+    "count_requests_offline": ("查看更正申请及审批结果需要网络连接，联网后自动显示。",
+                               "Your requests and their approval are listed when the phone "
+                               "is online."),
+    "count_requests_error": ("暂时无法读取更正申请：{error}",
+                             "Your requests could not be listed: {error}"),
+    "count_requests_none": ("还没有更正申请", "No correction requests yet"),
+    "count_requests_loading": ("正在读取……", "Loading…"),
+    "count_state_pending": ("待审批", "Waiting"),
+    "count_state_approved": ("已批准", "Approved"),
+    "count_state_rejected": ("未批准", "Rejected"),
+    "count_request_sent_at": ("提交于 {at}", "Sent {at}"),
+    "count_request_decided": ("{by} 于 {at} 审批", "Decided by {by}, {at}"),
+    "count_request_rejected_why": ("未批准原因：{reason}", "Why rejected: {reason}"),
     "online_only": ("需要网络连接", "Needs a connection"),
 }

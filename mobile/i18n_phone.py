@@ -87,5 +87,20 @@ PHONE_STRINGS: dict[str, tuple[str, str]] = {
     "handover_day_1": ("{day}：1 笔，合计 {total}", "{day}: 1 receipt, total {total}"),
     "handover_confirmed": ("营业厅已确认（{by}）", "Confirmed by the counter ({by})"),
     "handover_open": ("待营业厅确认", "Waiting for the counter to confirm"),
+    # how the counter confirmed a day, as the agent's phone tells it (from the synced row)
+    "handover_with_discrepancy": ("营业厅已确认，有差异（{by}）",
+                                  "Confirmed with a discrepancy ({by})"),
+    "handover_receipts": ("{n} 笔 {total}", "{n} receipts, {total}"),
+    "handover_receipts_1": ("1 笔 {total}", "1 receipt, {total}"),
+    "handover_counted_ok": ("清点 {counted}，与记录一致", "Counted {counted}: matches the records"),
+    "handover_recorded_vs_counted": ("记录 {recorded}，清点 {counted}，差额 {difference}",
+                                     "Recorded {recorded}; counted {counted}; difference "
+                                     "{difference}"),
+    "handover_counter_note": ("营业厅说明：{note}", "Counter's note: {note}"),
+    "handover_later": ("{n} 笔尚未交款，共 {total}", "{n} receipts not yet handed over: {total}"),
+    "handover_later_1": ("1 笔尚未交款，共 {total}", "1 receipt not yet handed over: {total}"),
+    "handover_later_hint": ("营业厅确认之后才收取或上传，未计入本次确认：{receipts}",
+                            "Taken or uploaded after the counter confirmed the day, so not "
+                            "in that count: {receipts}"),
     "confirm_handover": ("确认收款", "Confirm hand-over"),
 }

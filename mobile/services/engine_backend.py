@@ -319,6 +319,11 @@ class EngineBackend:
             meter_id, correction_id=correction_id, new_count=new_count,
             expected_count=expected_count, reason=reason)
 
+    def approval_requests(self, *, kind: str | None = None, limit: int = 10
+                          ) -> list[dict[str, Any]]:
+        """The user's four-eyes requests as the server lists them now (online only)."""
+        return list(self._online().approvals(kind=kind, limit=limit)["items"])
+
     def my_scorecard(self, month: str | None = None) -> tuple[dict[str, Any], bool]:
         """The staff member's scorecard, and whether it is the copy kept from the last
         time it was fetched (no connection now: shown "as of" then, never hidden)."""

@@ -1,7 +1,9 @@
 """The agent's screens: field cash recharge (a sync op: works offline, idempotent on the
-paper receipt), the day's cash summary for handing in, and purchase-count correction
-(online only: it needs the server's current count and a reason; it takes effect when a
-manager approves it)."""
+paper receipt), the day's cash summary for handing in with how the station counter
+confirmed each day (matching, with a discrepancy, receipts taken after the confirmation:
+all from the phone's synced rows), and purchase-count correction (online only: it needs
+the server's current count and a reason; it takes effect when a manager approves it; the
+agent's own recent requests are listed with their state while online)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ import flet as ft
 
 from mobile.i18n import translate
 from mobile.services.backend import Backend, Row
-from mobile.state.common import Now, default_clock, off_loop
+from mobile.state.common import Now, default_clock, off_loop, parse_dt
 from mobile.state.recharge import parse_amount
+from shared.billing.handover import Tally
 from shared.billing.ledger import check_purchase_count, check_reason, check_receipt_no
 from shared.errors import DomainError
 from shared.ids import new_id
@@ -64,6 +67,77 @@ class Receipt:
                  if self.balance_after_fen is not None else "—")]
 
 
+@dataclass(frozen=True)
+class Handover:
+    """How the station counter confirmed a day (the synced ``cash_handover`` row): what
+    it counted, the receipts recorded on the server at that moment, its note."""
+
+    by: str
+    at: datetime | None
+    recorded: Tally
+    counted: Tally
+    note: str | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> Handover:
+        counted = Tally(int(row.get("receipt_count") or 0), int(row.get("total_fen") or 0))
+        rec_n, rec_fen = row.get("recorded_count"), row.get("recorded_fen")
+        recorded = counted if rec_n is None or rec_fen is None else Tally(int(rec_n),
+                                                                          int(rec_fen))
+        return cls(str(row.get("confirmed_by_name") or ""), parse_dt(row.get("confirmed_at")),
+                   recorded, counted, row.get("note") or None)
+
+    @property
+    def discrepancy(self) -> bool:
+        return self.counted != self.recorded
+
+    @property
+    def difference_fen(self) -> int:
+        """Counted minus recorded (negative: cash short)."""
+        return self.counted.total_fen - self.recorded.total_fen
+
+
+@dataclass(frozen=True)
+class HandoverDay:
+    """One day of the agent's cash as the phone knows it, with the counter's confirmation
+    (None: not confirmed yet) and the receipts the confirmation did not cover (``later``:
+    taken, or uploaded, after the counter confirmed the day)."""
+
+    summary: CashSummary
+    lines: list[CashLine]
+    handover: Handover | None = None
+    later: list[CashLine] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        """``open`` (waiting for the counter), ``confirmed`` (counted = recorded) or
+        ``discrepancy`` (confirmed with a difference, explained in the note)."""
+        if self.handover is None:
+            return "open"
+        return "discrepancy" if self.handover.discrepancy else "confirmed"
+
+    @property
+    def later_fen(self) -> int:
+        return sum(c.amount_fen for c in self.later)
+
+
+def after_confirmation(lines: list[CashLine], handover: Handover,
+                       recorded_at: dict[str, datetime]) -> list[CashLine]:
+    """The day's receipts the counter's confirmation did not cover: not on the server yet
+    (pending, or sent and not pulled back: their ledger entry came after the pull that
+    brought the confirmation), or recorded by the server after the confirmation
+    (``recorded_at``: the ledger entries' server times, by id)."""
+    out = []
+    for c in lines:
+        if c.state != "synced":
+            out.append(c)
+            continue
+        at = recorded_at.get(c.id)
+        if at is not None and handover.at is not None and at > handover.at:
+            out.append(c)
+    return out
+
+
 def summarize(lines: list[CashLine], day: date) -> CashSummary:
     mine = [c for c in lines if c.state != "rejected"
             and c.at.astimezone(LOCAL_TZ).date() == day]
@@ -86,6 +160,7 @@ class CashState:
     accounts: list[Row] = field(default_factory=list)
     saved_seq: int = 0
     receipt: Receipt | None = None
+    handovers: list[HandoverDay] = field(default_factory=list)  # newest day first
 
     def customer(self) -> Row | None:
         """The account typed so far, from the phone's data (works offline)."""
@@ -123,6 +198,28 @@ class CashState:
         self.accounts = sorted(self.backend.rows("account"),
                                key=lambda a: a.get("account_no") or "")
         self.lines = self.backend.cash_recharges()
+        self.handovers = self._handover_days()
+
+    def _handover_days(self, n: int = 7) -> list[HandoverDay]:
+        """The last ``n`` days with cash, each with how the counter confirmed it (from
+        the synced ``cash_handover`` rows: works offline)."""
+        rows = {str(h.get("day")): h for h in self.backend.rows("cash_handover")}
+        out = []
+        for summary, lines in self.days(n):
+            row = rows.get(summary.day.isoformat())
+            if row is None:
+                out.append(HandoverDay(summary, lines))
+                continue
+            handover = Handover.from_row(row)
+            recorded_at: dict[str, datetime] = {}
+            for c in lines:  # the server's time of each synced receipt of the day
+                entry = self.backend.row("ledger_entry", c.id) if c.state == "synced" else None
+                at = parse_dt((entry or {}).get("recorded_at"))
+                if at is not None:
+                    recorded_at[c.id] = at
+            out.append(HandoverDay(summary, lines, handover,
+                                   after_confirmation(lines, handover, recorded_at)))
+        return out
 
     @property
     def summary(self) -> CashSummary:
@@ -190,6 +287,12 @@ class CountFixState:
     busy: bool = False
     result: dict[str, Any] | None = None  # the request, as the server answered it
     pulls: int = 0  # bumped when sync brings rows: the screen draws again
+    #: the user's own recent purchase-count requests (newest first), as the server last
+    #: listed them; ``requests_state``: "" (not asked yet), ``loading``, ``ok``,
+    #: ``offline`` (the list needs a connection) or ``error`` (``requests_error`` says why)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    requests_state: str = ""
+    requests_error: str = ""
     _id: str = ""
 
     def meter(self) -> Row | None:
@@ -254,6 +357,7 @@ class CountFixState:
                 meter["id"], correction_id=self._id, new_count=new,
                 expected_count=meter.get("purchase_count"), reason=reason))
             self._id = ""
+            self._remember(self.result)
         except TransientError:
             self.error = "count_needs_connection"  # the id is kept: a retry is a resend
         except (PermanentError, AuthRequired) as exc:
@@ -265,6 +369,50 @@ class CountFixState:
     def reload(self) -> None:
         """Sync brought rows (perhaps the meter with its approved count): draw again."""
         self.pulls += 1
+
+    def earlier_requests(self) -> list[dict[str, Any]]:
+        """The listed requests besides the one just sent (that one shows above them)."""
+        shown = (self.result or {}).get("id")
+        return [r for r in self.requests if r.get("id") != shown]
+
+    def _remember(self, req: dict[str, Any]) -> None:
+        """The request just sent heads the list (it is the user's newest)."""
+        self.requests = [req] + [r for r in self.requests if r.get("id") != req.get("id")]
+
+    async def load_requests(self) -> None:
+        """Ask the server for the user's own recent purchase-count requests and what
+        became of them (waiting, approved, rejected with the approver's reason). Online
+        only: without a connection the list says it needs one (the last list is not
+        shown as if it were current)."""
+        self.requests_state, self.requests_error = "loading", ""
+        try:
+            items = await off_loop(lambda: self.backend.approval_requests(
+                kind="purchase_count", limit=REQUESTS_SHOWN))
+        except TransientError:
+            self.requests_state = "offline"
+            return
+        except (PermanentError, AuthRequired) as exc:
+            self.requests_state, self.requests_error = "error", exc.message
+            return
+        info = self.backend.session()
+        mine = [r for r in items if info is None or r.get("requested_by") in (None,
+                                                                             info.user_id)]
+        self.requests, self.requests_state = mine, "ok"
+        res = self.result
+        now = next((r for r in mine if res and r.get("id") == res.get("id")), None)
+        if res is not None and now is not None:  # the request sent follows its decision
+            self.result = {**now, "duplicate": res.get("duplicate", False)}
+
+    async def refresh_requests(self) -> None:
+        """Load the list when it may have changed: not loaded yet (or not reachable then),
+        or a request in it is still waiting for its decision."""
+        if self.requests_state in ("", "offline", "error") or any(
+                r.get("status") == "pending" for r in self.requests):
+            await self.load_requests()
+
+
+#: how many of the user's recent requests the correction screen lists
+REQUESTS_SHOWN = 10
 
 
 def local_day(at: datetime) -> date:

@@ -13,9 +13,11 @@ from mobile import theme
 from mobile.components.common import chip, error_text, kv, section
 from mobile.context import AppContext
 from mobile.i18n import fmt_time, t
-from mobile.state.agent_cash import CashState, CountFixState
+from mobile.state.agent_cash import CashState, CountFixState, HandoverDay
 from mobile.state.app import AppState
+from mobile.state.common import parse_dt
 from mobile.state.sync import SyncState
+from shared.billing.handover import signed_fen
 from shared.money import format_fen
 
 CASH_COLORS = {"synced": theme.OK, "sent": theme.OK, "pending": theme.WARNING,
@@ -95,7 +97,7 @@ def CashView(app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
                 ft.Text(as_of, size=13,
                         color=theme.WARNING if sync.online is False else theme.MUTED),
                 *lines),
-        handover_section(cash, ctx, lang),
+        handover_section(cash, lang),
         ft.Container(padding=ft.Padding.all(8), content=ft.OutlinedButton(
             t("correct_count", lang), icon=ft.Icons.EDIT_NOTE, height=48,
             on_click=lambda _: app.open("count_fix"))),
@@ -119,6 +121,14 @@ def CountFixView(app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
     async def submit(_: Any) -> None:
         await fix.submit()
 
+    async def refresh() -> None:  # on opening, back online, and after each pull
+        await fix.refresh_requests()
+
+    async def reload_list(_: Any) -> None:
+        await fix.load_requests()
+
+    ft.use_effect(refresh, dependencies=[sync.online, fix.pulls])
+
     return ft.Column([
         section(None,
                 *([ft.Text(t("count_needs_connection", lang), color=theme.WARNING)]
@@ -140,6 +150,7 @@ def CountFixView(app: AppState, ctx: AppContext, sync: SyncState) -> ft.Control:
                 ft.FilledButton(t("submit_count", lang), icon=ft.Icons.SEND, height=52,
                                 disabled=fix.busy, on_click=submit)),
         *([count_request_view(fix, lang)] if fix.result else []),
+        *[c for c in [requests_section(fix, lang, reload_list)] if c is not None],
     ], scroll=ft.ScrollMode.AUTO, expand=True, spacing=2,
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
 
@@ -176,7 +187,78 @@ def count_request_view(fix: CountFixState, lang: str) -> ft.Control:
               kv(t("reason", lang), str(res.get("reason") or ""))]
     if res.get("decision_reason"):
         lines.append(kv(t("count_decision_reason", lang), str(res["decision_reason"])))
+    if res.get("decided_at") and phase in ("approved", "rejected"):
+        lines.append(ft.Text(t("count_request_decided", lang,
+                               by=res.get("decided_by_name") or "—",
+                               at=fmt_time(parse_dt(res.get("decided_at")), lang)),
+                             size=12, color=theme.MUTED))
     return section(None, *lines)
+
+
+#: request status -> (label key, colour)
+_STATUS = {"pending": ("count_state_pending", theme.WARNING),
+           "approved": ("count_state_approved", theme.OK),
+           "rejected": ("count_state_rejected", theme.DANGER)}
+
+
+def request_item(req: dict[str, Any], lang: str) -> ft.Control:
+    """One of the user's requests: meter, old → new count, its state; when, why, and
+    who decided (a rejection with the approver's reason)."""
+    key, color = _STATUS.get(str(req.get("status")), ("count_state_pending", theme.MUTED))
+    lines: list[ft.Control] = [
+        ft.Row([ft.Text(str(req.get("meter_no") or req.get("account_no") or ""), size=15,
+                        weight=ft.FontWeight.W_600),
+                ft.Text(str(req.get("old_count")), size=15),
+                ft.Icon(ft.Icons.ARROW_FORWARD, size=16, color=theme.MUTED,
+                        semantics_label="→"),
+                ft.Text(str(req.get("new_count")), size=15, weight=ft.FontWeight.W_600,
+                        expand=True),
+                chip(t(key, lang), color)], spacing=6),
+        ft.Text(t("count_request_sent_at", lang,
+                  at=fmt_time(parse_dt(req.get("requested_at")), lang))
+                + f" · {req.get('reason') or ''}", size=12, color=theme.MUTED)]
+    if req.get("decided_at"):
+        lines.append(ft.Text(t("count_request_decided", lang,
+                               by=req.get("decided_by_name") or "—",
+                               at=fmt_time(parse_dt(req.get("decided_at")), lang)),
+                             size=12, color=theme.MUTED))
+    if req.get("status") == "rejected" and req.get("decision_reason"):
+        lines.append(ft.Text(t("count_request_rejected_why", lang,
+                               reason=req["decision_reason"]), size=13, color=theme.DANGER))
+    return ft.Column(lines, spacing=2)
+
+
+def requests_section(fix: CountFixState, lang: str, reload_list: Any) -> ft.Control | None:
+    """The user's own recent requests and what became of them (online only: offline it
+    says the list needs a connection). Under the request just sent: the earlier ones
+    (none: no section)."""
+    state = fix.requests_state
+    shown = fix.earlier_requests()
+    if fix.result and state == "ok" and not shown:
+        return None
+    head = ft.Row([
+        ft.Text(t("count_requests_earlier" if fix.result else "count_requests", lang),
+                size=15, weight=ft.FontWeight.BOLD,
+                color=theme.PRIMARY, expand=True),
+        ft.IconButton(ft.Icons.REFRESH, tooltip=t("count_requests_refresh", lang),
+                      disabled=state == "loading", on_click=reload_list)])
+    body: list[ft.Control] = []
+    if state == "offline":
+        body.append(ft.Row([ft.Icon(ft.Icons.CLOUD_OFF, color=theme.WARNING, size=20),
+                            ft.Text(t("count_requests_offline", lang), size=14,
+                                    color=theme.WARNING, expand=True)]))
+    elif state == "error":
+        body.append(error_text(t("count_requests_error", lang, error=fix.requests_error)))
+    elif state in ("", "loading") and not fix.requests:
+        body.append(ft.Text(t("count_requests_loading", lang), size=14, color=theme.MUTED))
+    else:
+        for i, req in enumerate(shown):
+            if i:
+                body.append(ft.Divider(height=6))
+            body.append(request_item(req, lang))
+        if not shown and not fix.result:
+            body.append(ft.Text(t("count_requests_none", lang), size=14, color=theme.MUTED))
+    return section(None, head, *body)
 
 
 def receipt_view(cash: CashState, lang: str) -> ft.Control:
@@ -198,21 +280,73 @@ def receipt_view(cash: CashState, lang: str) -> ft.Control:
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
 
 
-def handover_section(cash: CashState, ctx: AppContext, lang: str) -> ft.Control:
-    """End of day: count and total per day with the receipts, and whether the station
-    counter confirmed the hand-over (synced ``cash_handover`` rows)."""
-    confirmed = {str(h.get("day")): h for h in ctx.backend.rows("cash_handover")}
+def _receipts(n: int, fen: int, lang: str) -> str:
+    return t("handover_receipts_1" if n == 1 else "handover_receipts", lang, n=n,
+             total=format_fen(fen))
+
+
+#: hand-over state -> (icon, colour)
+_HANDOVER_LOOK = {
+    "open": (ft.Icons.HOURGLASS_TOP, theme.WARNING),
+    "confirmed": (ft.Icons.TASK_ALT, theme.OK),
+    "discrepancy": (ft.Icons.WARNING_AMBER, theme.WARNING),
+}
+
+
+def handover_day_view(day: HandoverDay, lang: str) -> list[ft.Control]:
+    """A day: count and total; whether the counter confirmed it — matching, or with a
+    discrepancy (recorded vs counted, the counter's note); receipts taken after the
+    confirmation (not in it); the day's receipts."""
+    s, h = day.summary, day.handover
+    icon, color = _HANDOVER_LOOK[day.state]
+    head = (t("handover_open", lang) if h is None else
+            t("handover_with_discrepancy" if h.discrepancy else "handover_confirmed", lang,
+              by=h.by))
+    out: list[ft.Control] = [
+        ft.Text(t("handover_day_1" if s.count == 1 else "handover_day", lang,
+                  day=s.day.isoformat(), n=s.count, total=s.total), size=15,
+                weight=ft.FontWeight.W_600),
+        ft.Row([ft.Icon(icon, color=color, size=20),
+                ft.Text(head, color=color, size=14, weight=ft.FontWeight.W_600,
+                        expand=True)], spacing=6)]
+    if h is not None and h.discrepancy:
+        out.append(ft.Text(t("handover_recorded_vs_counted", lang,
+                             recorded=_receipts(h.recorded.receipts, h.recorded.total_fen,
+                                                lang),
+                             counted=_receipts(h.counted.receipts, h.counted.total_fen, lang),
+                             difference=signed_fen(h.difference_fen)), size=14))
+    elif h is not None:
+        out.append(ft.Text(t("handover_counted_ok", lang, counted=_receipts(
+            h.counted.receipts, h.counted.total_fen, lang)), size=14, color=theme.MUTED))
+    if h is not None and h.note:
+        out.append(ft.Text(t("handover_counter_note", lang, note=h.note), size=14,
+                           color=theme.MUTED))
+    if day.later:
+        n = len(day.later)
+        out.append(ft.Container(
+            bgcolor=ft.Colors.AMBER_50, border_radius=8, padding=ft.Padding.all(8),
+            content=ft.Row([
+                ft.Icon(ft.Icons.PAYMENTS, color=theme.WARNING, size=20),
+                ft.Column([
+                    ft.Text(t("handover_later_1" if n == 1 else "handover_later", lang, n=n,
+                              total=format_fen(day.later_fen)), size=14,
+                            weight=ft.FontWeight.W_600, color=theme.WARNING),
+                    ft.Text(t("handover_later_hint", lang, receipts=" · ".join(
+                        f"{c.receipt_no} {format_fen(c.amount_fen)}" for c in day.later)),
+                            size=12, color=theme.MUTED)], spacing=2, expand=True)],
+                vertical_alignment=ft.CrossAxisAlignment.START)))
+    out.append(ft.Text(" · ".join(f"{c.receipt_no} {format_fen(c.amount_fen)}"
+                                  for c in day.lines), size=12, color=theme.MUTED))
+    return out
+
+
+def handover_section(cash: CashState, lang: str) -> ft.Control:
+    """End of day: count and total per day with the receipts, and how the station
+    counter confirmed the hand-over (the synced ``cash_handover`` rows: offline too)."""
     items: list[ft.Control] = []
-    for summary, lines in cash.days():
-        h = confirmed.get(summary.day.isoformat())
-        items.append(ft.Text(t("handover_day_1" if summary.count == 1 else "handover_day",
-                               lang, day=summary.day.isoformat(), n=summary.count,
-                               total=summary.total), size=15,
-                             weight=ft.FontWeight.W_600))
-        items.append(chip(t("handover_confirmed", lang, by=h.get("confirmed_by_name") or "")
-                          if h else t("handover_open", lang),
-                          theme.OK if h else theme.WARNING))
-        items.append(ft.Text(" · ".join(f"{c.receipt_no} {format_fen(c.amount_fen)}"
-                                        for c in lines), size=12, color=theme.MUTED))
+    for i, day in enumerate(cash.handovers):
+        if i:
+            items.append(ft.Divider(height=8))
+        items += handover_day_view(day, lang)
     return section(t("handover", lang), *(items or [ft.Text(t("no_entries", lang),
                                                             color=theme.MUTED)]))

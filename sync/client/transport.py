@@ -380,3 +380,16 @@ class Transport:
             json={"id": correction_id, "new_count": new_count,
                   "expected_count": expected_count, "reason": reason})
         return resp.json()  # type: ignore[no-any-return]
+
+    def approvals(self, *, kind: str | None = None, status: str | None = None,
+                  limit: int = 20) -> dict[str, Any]:
+        """Four-eyes requests, newest first (``items``, ``total``): an agent gets only the
+        ones they recorded (with ``status``, ``old_count``/``new_count``, ``meter_no``,
+        ``decided_by_name``, ``decision_reason``); ``kind`` e.g. ``purchase_count``."""
+        params: dict[str, Any] = {"limit": limit}
+        if kind:
+            params["kind"] = kind
+        if status:
+            params["status"] = status
+        resp, _, _ = self._authed("GET", "/api/v1/supervision/approvals", params=params)
+        return resp.json()  # type: ignore[no-any-return]

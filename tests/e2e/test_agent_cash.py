@@ -2,18 +2,23 @@
 balance show for the account typed (from the phone's data); a receipt screen follows; it
 shows pending; when the signal comes back it syncs by itself and the account is credited
 exactly once (re-entering the same paper receipt says "already recorded"). At the end of
-the day the station counter confirms the hand-over and the phone shows it. A purchase-count
+the day the station counter confirms the hand-over with a discrepancy (50 fen short, with
+a note) and the phone says so: recorded vs counted and the counter's note. A purchase-count
 correction is sent for a manager's approval (four eyes): the phone says so, shows it
-waiting, and shows the new count once the manager approved it.
+waiting, and shows the new count once the manager approved it; opened again, the
+correction screen lists the request as approved (offline, it says that list needs a
+connection).
 
-The same screens in Chinese follow (cash entry with the customer, receipt, hand-over,
-purchase-count correction), at phone size, screenshots kept for review (``look``)."""
+The same screens in Chinese follow (cash entry with the customer, receipt, hand-over with
+a receipt taken after the counter's confirmation, purchase-count correction and the list
+of requests), at phone size, screenshots kept for review (``look``)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from shared.ids import new_id
 from tests.e2e.conftest import ApiServer
 from tests.e2e.phone import Phone, look
 from tests.e2e.test_recharge import account, balance, ledger
@@ -30,6 +35,37 @@ def approve_count(api: ApiServer, account_id: str, new_count: int) -> None:
         assert (req["new_count"], req["requested_by_name"]) == (new_count, "Agent1")
         r = manager.post(f"/api/v1/supervision/approvals/{req['id']}/approve", json={})
         assert r.status_code == 200 and r.json()["status"] == "approved", r.text
+
+
+SHORT_NOTE = "50 fen short in the bag; the agent is told"
+
+
+def confirm_today_short(api: ApiServer, account_id: str) -> None:
+    """The station counter confirms Agent1's cash of today (once), counting 50 fen less
+    than recorded and explaining it in a note; a receipt is recorded first when the agent
+    has none today (this test run alone)."""
+    with api.client("manager1") as counter:
+        mine = next((r for r in counter.get("/api/v1/billing/cash-handovers").json()
+                     if r["agent_name"] == "Agent1"), None)
+        if mine is None:
+            with api.client("agent1") as agent:
+                r = agent.post("/api/v1/billing/cash-recharges", json={
+                    "id": new_id(), "account_id": account_id, "amount_fen": 8850,
+                    "receipt_no": "R-2026-000123"})
+                assert r.status_code == 201, r.text
+            mine = next(r for r in counter.get("/api/v1/billing/cash-handovers").json()
+                        if r["agent_name"] == "Agent1")
+        if mine["confirmed_by_name"] is None:
+            r = counter.post("/api/v1/billing/cash-handovers", json={
+                "agent_id": mine["agent_id"], "day": mine["day"],
+                "receipt_count": mine["count"], "total_fen": mine["total_fen"] - 50,
+                "note": SHORT_NOTE})
+            assert r.status_code == 201, r.text
+
+
+def scroll_down(phone: Phone) -> None:
+    phone.page.mouse.move(195, 500)
+    phone.page.mouse.wheel(0, 600)
 
 
 def test_an_agent_records_cash_offline_and_it_is_credited_once_after_sync(
@@ -77,6 +113,11 @@ def test_an_agent_records_cash_offline_and_it_is_credited_once_after_sync(
         look(phone, "en-agent-already-recorded")
         phone.tap("Done", exact=True)
         phone.see("1 pending")
+        # the correction screen offline: its list of requests needs a connection
+        phone.tap("Correct a purchase count", exact=True, settle=1.0)
+        phone.see("Your requests and their approval are listed when the phone is online.")
+        look(phone, "en-count-fix-offline")
+        phone.tab("Cash")
 
         api.start()
         phone.see("All synced", timeout=40_000)
@@ -84,14 +125,13 @@ def test_an_agent_records_cash_offline_and_it_is_credited_once_after_sync(
         phone.gone("1 not uploaded yet")
         phone.see(re.compile(r"Receipts: 1 · total ¥88\.50"))
         phone.see("Waiting for the counter to confirm")
-        with api.client("manager1") as counter:
-            sheet = counter.get("/api/v1/billing/cash-handovers").json()
-            mine = next(r for r in sheet if r["agent_name"] == "Agent1")
-            r = counter.post("/api/v1/billing/cash-handovers", json={
-                "agent_id": mine["agent_id"], "day": mine["day"],
-                "receipt_count": mine["count"], "total_fen": mine["total_fen"]})
-            assert r.status_code == 201, r.text
-        phone.see("Confirmed by the counter (Manager1)", timeout=30_000)
+        confirm_today_short(api, acc["id"])  # counted 50 fen less, with a note
+        phone.see("Confirmed with a discrepancy (Manager1)", timeout=30_000)
+        phone.see("Recorded 1 receipt, ¥88.50; counted 1 receipt, ¥88.00; "
+                  "difference -¥0.50")
+        phone.see(f"Counter's note: {SHORT_NOTE}")
+        phone.gone("Confirmed by the counter (Manager1)", timeout=1_000)
+        scroll_down(phone)
         look(phone, "en-agent-handover")
         phone.tap("Correct a purchase count", exact=True, settle=1.0)
         phone.fill("Meter or account number", acc["account_no"])
@@ -111,7 +151,15 @@ def test_an_agent_records_cash_offline_and_it_is_credited_once_after_sync(
         approve_count(api, acc["id"], count + 5)
         phone.see(f"Current purchase count: {count + 5}", timeout=30_000)  # pulled
         phone.see(f"Approved: the purchase count is now {count + 5}")
+        phone.see("Decided by Manager1")  # the list, asked again, names who approved
         look(phone, "en-count-fix-approved")
+        # left and opened again: the request is still there, with its decision
+        phone.tab("Cash")
+        phone.tap("Correct a purchase count", exact=True, settle=1.0)
+        phone.see("My correction requests")
+        phone.see(re.compile(rf"\S+\s+{count}\s*→?\s*{count + 5}\b"))
+        phone.see("Decided by Manager1")
+        look(phone, "en-count-fix-requests")
     finally:
         phone.close()
     after = balance(api, acc["id"])
@@ -136,6 +184,7 @@ def test_the_agents_screens_in_chinese(api: ApiServer, app_url: str, browser: An
         phone.open()
         phone.sign_in("agent1", PASSWORD, labels=ZH_LOGIN)
         phone.see("今日现金汇总")
+        confirm_today_short(api, acc["id"])  # the cash below comes after it
         phone.fill("户号", ZHANG_WEI)
         phone.see(re.compile(r"张伟 · 城关镇解放路 18 号 · 余额 ¥\d"))
         look(phone, "zh-agent-customer-shown")
@@ -160,8 +209,10 @@ def test_the_agents_screens_in_chinese(api: ApiServer, app_url: str, browser: An
         phone.see("已入账", timeout=40_000)  # synced
         phone.see("交款汇总")
         phone.see(re.compile(r"\d{4}-\d{2}-\d{2}：\d+ 笔，合计 ¥"))
-        phone.page.mouse.move(195, 500)
-        phone.page.mouse.wheel(0, 400)
+        phone.see("营业厅已确认，有差异（Manager1）", timeout=30_000)
+        phone.see(f"营业厅说明：{SHORT_NOTE}")
+        phone.see("1 笔尚未交款，共 ¥66.00")  # taken after the counter's confirmation
+        scroll_down(phone)
         look(phone, "zh-agent-handover")
 
         phone.tap("更正购电次数", exact=True, settle=1.0)
@@ -185,6 +236,12 @@ def test_the_agents_screens_in_chinese(api: ApiServer, app_url: str, browser: An
         phone.see(f"当前购电次数：{count + 1}", timeout=30_000)
         phone.see(f"已批准：购电次数现为 {count + 1}")
         look(phone, "zh-count-fix-approved")
+        phone.tab("收费")
+        phone.tap("更正购电次数", exact=True, settle=1.0)
+        phone.see("我的更正申请")
+        phone.see(re.compile(rf"\S+\s+{count}\s*→?\s*{count + 1}\b"))
+        phone.see(re.compile(r"Manager1 于 .* 审批"))
+        look(phone, "zh-count-fix-requests")
     finally:
         phone.close()
 
