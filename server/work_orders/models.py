@@ -20,7 +20,12 @@ class WorkOrder(SQLModel, table=True):
                       Index("ix_work_order_assignee_status", "assignee_id", "status",
                             "area_id"),
                       # the review queue: recent resolutions (server.supervision.reviews)
-                      Index("ix_work_order_status_resolved", "status", "resolved_at"))
+                      Index("ix_work_order_status_resolved", "status", "resolved_at"),
+                      # the station overview: today's jobs, and those resolved today, of
+                      # one station (not every job of the station: issue 10's p95)
+                      Index("ix_work_order_station_reported", "station_id", "reported_at"),
+                      Index("ix_work_order_station_status_resolved", "station_id", "status",
+                            "resolved_at"))
 
     id: str = id_field()
     code: str = Field(max_length=24, unique=True)
