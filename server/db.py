@@ -66,7 +66,12 @@ WRITE_WAIT_S = 30.0
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    # No bound on connections (max_overflow=-1; five are kept): a SQLite connection is a
+    # file handle, and a bounded pool could run dry under load with every thread-pool
+    # thread waiting for a connection held by a request that waits for a thread (the
+    # server stopped answering at 400 simulated devices: bench/load_county.py).
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                           pool_size=5, max_overflow=-1)
     # SQLite has one writer at a time. Threads of this process that meet at BEGIN IMMEDIATE
     # would wait in SQLite's busy handler, which sleeps in steps of up to 100 ms: under
     # concurrent writes (every sync request spends its budget with one) most of the time
@@ -136,7 +141,9 @@ def make_database(url: str) -> Database:
     if url.startswith("sqlite"):
         return Database(url, _sqlite_engine(url, immediate=True),
                         _sqlite_engine(url, immediate=False))
-    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # as many connections as the thread pool has threads (anyio's 40 a worker): a thread
+    # never waits for a connection that only a thread can give back
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
     return Database(url, engine, engine)
 
 

@@ -140,7 +140,11 @@ def get_current_user(
     if not user.active:
         raise DomainError(ErrorCode.AUTH_USER_DISABLED)
     check_login(session, claims)
-    return load_auth_user(session, user, claims.device)
+    auth = load_auth_user(session, user, claims.device)
+    # Give the connection back: the request may wait for a thread-pool thread before it
+    # uses the session again (it takes a connection again then).
+    session.close()
+    return auth
 
 
 CurrentUser = Annotated[AuthUser, Depends(get_current_user)]
