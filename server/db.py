@@ -6,15 +6,12 @@ written in one transaction or not at all (``UnitOfWork.commit``).
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
@@ -60,11 +57,6 @@ class Database:
         self.reader.dispose()
 
 
-#: How long a write transaction waits for this process's other writers (as SQLite's
-#: ``busy_timeout`` does for other processes').
-WRITE_WAIT_S = 30.0
-
-
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     # No bound on connections (max_overflow=-1; five are kept): a SQLite connection is a
     # file handle, and a bounded pool could run dry under load with every thread-pool
@@ -72,13 +64,6 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     # server stopped answering at 400 simulated devices: bench/load_county.py).
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                            pool_size=5, max_overflow=-1)
-    # SQLite has one writer at a time. Threads of this process that meet at BEGIN IMMEDIATE
-    # would wait in SQLite's busy handler, which sleeps in steps of up to 100 ms: under
-    # concurrent writes (every sync request spends its budget with one) most of the time
-    # went to sleeping. Writers of this process queue on a lock instead, held from BEGIN to
-    # COMMIT/ROLLBACK; other processes (a second worker, the CLI) still meet the busy timeout.
-    writing = threading.Lock()
-
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
@@ -89,50 +74,9 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
-    held: set[int] = set()  # the DBAPI connections holding ``writing``
-
-    def release(conn: Any) -> None:
-        key = id(getattr(conn, "dbapi_connection", conn))  # a pooled proxy, or the DBAPI's
-        if key in held:
-            held.discard(key)
-            writing.release()
-
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if not immediate:
-            conn.exec_driver_sql("BEGIN")
-            return
-        if not writing.acquire(timeout=WRITE_WAIT_S):
-            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(
-                "database is locked (waited for this process's other writers)"))
-        dbapi_conn = conn.connection.dbapi_connection
-        held.add(id(dbapi_conn))
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            release(dbapi_conn)
-            raise
-
-    if immediate:  # released once the COMMIT / ROLLBACK has run, or the connection is gone
-        dialect = engine.dialect
-        do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
-
-        def _commit(dbapi_conn: Any) -> None:
-            try:
-                do_commit(dbapi_conn)
-            finally:
-                release(dbapi_conn)
-
-        def _rollback(dbapi_conn: Any) -> None:
-            try:
-                do_rollback(dbapi_conn)
-            finally:
-                release(dbapi_conn)
-
-        dialect.do_commit = _commit  # type: ignore[method-assign]
-        dialect.do_rollback = _rollback  # type: ignore[method-assign]
-        for name in ("invalidate", "soft_invalidate", "close", "close_detached"):
-            event.listen(engine, name, lambda dbapi_conn, *_: release(dbapi_conn))
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
