@@ -129,6 +129,12 @@ class OutagesState:
         """Open the cancel dialog for a notice (nothing is sent yet)."""
         self.cancelling, self.cancel_reason, self.cancel_error = outage_id, "", None
 
+    def edit_cancel_reason(self, value: str) -> None:
+        """The reason as typed: a refusal said about an earlier attempt goes away."""
+        self.cancel_reason = value
+        if self.cancel_error is not None:
+            self.cancel_error = None
+
     def keep(self) -> None:
         """Close the dialog: the notice stays as it is."""
         self.cancelling, self.cancel_reason, self.cancel_error = None, "", None

@@ -38,8 +38,8 @@ def cancel_dialog(state: OutagesState, lang: str, run: Runner) -> ft.AlertDialog
             ft.Text(t("outage_cancel_hint", lang), size=14),
             ft.TextField(label=t("outage_cancel_reason", lang), value=state.cancel_reason,
                          multiline=True, min_lines=2, max_lines=4, max_length=REASON_MAX,
-                         autofocus=True, on_change=lambda e: setattr(
-                             state, "cancel_reason", e.control.value or "")),
+                         autofocus=True, on_change=lambda e: state.edit_cancel_reason(
+                             e.control.value or "")),
             ft.Text(words(state.cancel_error, lang), color=theme.DANGER,
                     visible=bool(state.cancel_error)),
         ], tight=True, spacing=10, width=460),

@@ -80,6 +80,7 @@ def test_a_dispatcher_publishes_a_planned_outage_and_cancels_it_with_a_reason(
         office.tap("确认取消", exact=True, settle=0.8)
         office.see("请填写取消停电的原因（2–300 个字）")
         office.fill("取消原因（必填）", why)
+        office.gone("请填写取消停电的原因（2–300 个字）")  # typing clears the refusal
         office.shot("outage-cancel-dialog-zh")
         office.tap("确认取消", exact=True, settle=1.5)
         office.see("已取消 Area town 的停电通知，已告知客户取消原因")

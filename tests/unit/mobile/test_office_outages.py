@@ -96,6 +96,8 @@ def test_cancelling_asks_for_a_reason_and_sends_it() -> None:
     assert "Give the reason for cancelling (2–300 characters)" in s.cancel_error_text
     client.lang = "zh"
     assert "请填写取消停电的原因" in s.cancel_error_text
+    s.edit_cancel_reason("Works moved")  # typing clears the refusal of the empty try
+    assert s.cancel_error is None and s.cancel_error_text == ""
     s.keep()  # "Keep the notice": nothing sent, the dialog closes
     assert (s.cancelling, s.cancel_error, client.posts) == (None, None, [])
 
