@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -73,6 +74,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             listener.start()
         if settings.runs_scheduler:
             scheduler.start()
+        # What start-up made (routes, schemas, mappers, metadata) lives as long as the
+        # process: out of the collector's sight, a full collection during a request walks
+        # only what requests made (the station overview's p95 at 100,000 jobs).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
