@@ -14,7 +14,7 @@ import flet as ft
 
 from mobile.office.client import OfficeError
 from mobile.office.context import OfficeContext
-from mobile.office.state.said import Said, words
+from mobile.office.state.said import Said, SaysThings, words
 from mobile.state.common import Now, default_clock
 from shared.billing.handover import Tally, clean_note, decide_handover
 from shared.errors import DomainError
@@ -34,7 +34,7 @@ class Counted:
 
 @ft.observable
 @dataclass
-class CashSheetState:
+class CashSheetState(SaysThings):
     octx: OfficeContext = field(compare=False, repr=False)
     day: date | None = None
     items: list[dict[str, Any]] = field(default_factory=list)
@@ -45,18 +45,6 @@ class CashSheetState:
     row_errors: dict[str, Said] = field(default_factory=dict)  # by agent id
     busy: bool = False
     clock: Now = field(default=default_clock, compare=False, repr=False)
-
-    @property
-    def lang(self) -> str:
-        return self.octx.client.lang
-
-    @property
-    def error_text(self) -> str:
-        return words(self.error, self.lang)
-
-    @property
-    def message_text(self) -> str:
-        return words(self.message, self.lang)
 
     def row_error_text(self, agent_id: str) -> str:
         return words(self.row_errors.get(agent_id), self.lang)

@@ -13,7 +13,7 @@ import flet as ft
 
 from mobile.office.client import OfficeError
 from mobile.office.context import OfficeContext
-from mobile.office.state.said import Said, words
+from mobile.office.state.said import Said, SaysThings, words
 from mobile.state.common import Now, default_clock
 from shared.errors import DomainError
 from shared.outages import OutageDraft, check_cancel_reason, check_draft
@@ -35,7 +35,7 @@ def parse_local(text: str) -> datetime | None:
 
 @ft.observable
 @dataclass
-class OutagesState:
+class OutagesState(SaysThings):
     octx: OfficeContext = field(compare=False, repr=False)
     areas: list[dict[str, Any]] = field(default_factory=list)
     items: list[dict[str, Any]] = field(default_factory=list)
@@ -52,18 +52,6 @@ class OutagesState:
     cancel_error: Said | None = None
     busy: bool = False
     clock: Now = field(default=default_clock, compare=False, repr=False)
-
-    @property
-    def lang(self) -> str:
-        return self.octx.client.lang
-
-    @property
-    def error_text(self) -> str:
-        return words(self.error, self.lang)
-
-    @property
-    def message_text(self) -> str:
-        return words(self.message, self.lang)
 
     @property
     def cancel_error_text(self) -> str:

@@ -39,3 +39,24 @@ class Said:
 
 def words(said: Said | None, lang: str) -> str:
     return said.text(lang) if said is not None else ""
+
+
+class SaysThings:
+    """A page state that keeps its last ``message`` and ``error`` as ``Said`` and has an
+    ``octx`` (the office context): both in words in the language of the moment."""
+
+    octx: Any
+    message: Said | None
+    error: Said | None
+
+    @property
+    def lang(self) -> str:
+        return str(self.octx.client.lang)
+
+    @property
+    def error_text(self) -> str:
+        return words(self.error, self.lang)
+
+    @property
+    def message_text(self) -> str:
+        return words(self.message, self.lang)
