@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import literal
+from sqlalchemy import Connection, String, bindparam, or_
 from sqlmodel import Session, select
 
 from server.auth.security import TokenClaims, read_token
@@ -107,24 +107,46 @@ class DeviceRevoked(DomainError):
         self.user_id, self.device_id = user_id, device_id
 
 
-def check_login(session: Session, claims: TokenClaims) -> None:
-    """Revocation bites at once: a token whose device was revoked, or whose login (its
+def _login_statement():  # type: ignore[no-untyped-def]
+    """The user row and the login's state in one statement, built once (its cache key is
+    computed once too): every authenticated request runs it."""
+    family, device = bindparam("family", type_=String), bindparam("device", type_=String)
+    alive = or_(family.is_(None), select(RefreshToken.jti).where(
+        RefreshToken.family_id == family,
+        RefreshToken.revoked_at.is_(None)).limit(1).exists())  # type: ignore[union-attr]
+    revoked = select(Device.revoked_at).where(Device.id == device).scalar_subquery()
+    return select(User.id, User.username, User.role, User.display_name,  # type: ignore[call-overload]
+                  User.station_id, User.active, alive.label("alive"),
+                  revoked.label("revoked_at")).where(User.id == bindparam("user"))
+
+
+_LOGIN = _login_statement()
+_ACCOUNTS = select(Account.id).where(Account.owner_user_id == bindparam("user"))
+
+
+def authenticate(conn: Connection, claims: TokenClaims) -> AuthUser:
+    """Who the access token's holder is, checked against the database.
+
+    Revocation bites at once: a token whose device was revoked, or whose login (its
     refresh-token family) was ended — signed out, or revoked after a reused refresh token
     — fails on its next request, not when it expires. (Tokens that name neither, minted
     by tests and tools with the server's key, have no login to end.)"""
-    if claims.family is None and claims.device is None:
-        return
-    alive = (select(RefreshToken.jti).where(RefreshToken.family_id == claims.family,
-                                            RefreshToken.revoked_at.is_(None))  # type: ignore[union-attr]
-             .limit(1).exists())
-    revoked = select(Device.revoked_at).where(Device.id == claims.device).scalar_subquery()
-    login_alive, device_revoked_at = session.execute(select(
-        alive if claims.family is not None else literal(True),
-        revoked if claims.device is not None else literal(None))).one()
-    if device_revoked_at is not None:
+    row = conn.execute(_LOGIN, {"user": claims.sub, "family": claims.family,
+                                "device": claims.device}).one_or_none()
+    if row is None:
+        raise DomainError(ErrorCode.AUTH_TOKEN_INVALID)
+    if not row.active:
+        raise DomainError(ErrorCode.AUTH_USER_DISABLED)
+    if claims.device is not None and row.revoked_at is not None:
         raise DeviceRevoked(claims.sub, str(claims.device))
-    if not login_alive:
+    if not row.alive:
         raise DomainError(ErrorCode.AUTH_SESSION_REVOKED)
+    role = Role(row.role)
+    account_ids: frozenset[str] = frozenset()
+    if role == Role.CUSTOMER:
+        account_ids = frozenset(conn.execute(_ACCOUNTS, {"user": row.id}).scalars())
+    return AuthUser(row.id, row.username, role, row.display_name, row.station_id,
+                    account_ids, claims.device)
 
 
 def get_current_user(
@@ -134,13 +156,7 @@ def get_current_user(
     if not token:
         raise DomainError(ErrorCode.AUTH_REQUIRED)
     claims = read_token(token, secret=request.app.state.secret_key, kind="access")
-    user = session.get(User, claims.sub)
-    if user is None:
-        raise DomainError(ErrorCode.AUTH_TOKEN_INVALID)
-    if not user.active:
-        raise DomainError(ErrorCode.AUTH_USER_DISABLED)
-    check_login(session, claims)
-    auth = load_auth_user(session, user, claims.device)
+    auth = authenticate(session.connection(), claims)
     # Give the connection back: the request may wait for a thread-pool thread before it
     # uses the session again (it takes a connection again then).
     session.close()

@@ -42,5 +42,5 @@ def _budget(kind: str, limit_of: str):  # type: ignore[no-untyped-def]
 
 #: One push request of the device's budget (``sync_push_per_minute`` per window).
 PUSH_BUDGET = _budget("sync:push", "sync_push_per_minute")
-#: One pull page of the device's budget (``sync_pull_per_minute`` per window).
-PULL_BUDGET = _budget("sync:pull", "sync_pull_per_minute")
+# The pull budget (``sync_pull_per_minute``) is spent by the pull route itself, in
+# memory: ``server.sync.router``.

@@ -13,6 +13,7 @@ SQLite a second writer inside one would wait for the first).
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,10 +62,49 @@ def spend(db: Database, *, kind: str, subject: str, limit: int, window_s: float 
     now = time.time() if now is None else now
     with db.writer.begin() as conn:
         hit = _hit(conn, db, _key(kind, subject), window_s, now)
+    _refuse_over(hit, limit=limit, window_s=window_s, now=now)
+
+
+def _refuse_over(hit: Hit, *, limit: int, window_s: float, now: float) -> None:
     if hit.hits > limit:
         wait = max(1, math.ceil(hit.window_start + window_s - now))
         raise DomainError(ErrorCode.RATE_LIMITED, retry_after=wait, limit=limit,
                           window_s=int(window_s))
+
+
+class MemoryBudgets:
+    """``spend`` kept in this process's memory: the same fixed windows and refusals, no
+    write. For budgets taken by cheap, frequent requests (a no-change pull is a read of a
+    few microseconds' database work; a write transaction per pull would cost more than
+    the pull and queue behind every other writer). With several API workers each counts
+    its own share, so a device may get up to (workers x limit) per window: a guard
+    against runaway loops, not an exact quota (the push budget is the exact one, in the
+    database)."""
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._hits: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+        self._max_keys = max_keys
+        self._swept_at = 0.0
+
+    def spend(self, *, kind: str, subject: str, limit: int, window_s: float = 60.0,
+              now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        key = _key(kind, subject)
+        with self._lock:
+            start, hits = self._hits.get(key, (now, 0))
+            if start <= now - window_s:
+                start, hits = now, 0
+            hits += 1
+            self._hits[key] = (start, hits)
+            if len(self._hits) > self._max_keys or now - self._swept_at > 10 * window_s:
+                self._forget(now - window_s)
+                self._swept_at = now
+        _refuse_over(Hit(hits, start, 0), limit=limit, window_s=window_s, now=now)
+
+    def _forget(self, horizon: float) -> None:
+        """Drop the windows that are over (the lock is held)."""
+        self._hits = {k: v for k, v in self._hits.items() if v[0] > horizon}
 
 
 # -- sign-in --------------------------------------------------------------------------------

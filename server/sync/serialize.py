@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, Table, select
+import orjson
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    Numeric,
+    Select,
+    Table,
+    select,
+    type_coerce,
+)
+from sqlalchemy.types import NullType
 from sqlmodel import Session
 
 from server.applications.models import Application
 from server.billing.models import CashHandover, LedgerEntry
 from server.customers.models import Account
+from server.db import AwareDateTime
 from server.meters.models import Meter, MeterReading, MeterSwap
 from server.monitoring.models import InspectionFinding
 from server.notifications.models import Notification
@@ -52,8 +66,31 @@ def columns(entity: str) -> list[Any]:
     return [c for c in table(entity).columns if c.name not in hidden]
 
 
-def select_rows(entity: str) -> Select[Any]:
+def select_rows(entity: str, *, raw: bool = False) -> Select[Any]:
+    """The device's columns of ``entity``; ``raw``: as the database driver gives them,
+    without SQLAlchemy's conversion of each value (``to_dicts`` converts them itself)."""
+    if raw:
+        return _raw_select(entity)
     return select(*columns(entity))
+
+
+@functools.lru_cache(maxsize=64)
+def _raw_select(entity: str) -> Select[Any]:
+    raw: list[Any] = [type_coerce(c, _RAW).label(c.name) for c in columns(entity)]
+    return select(*raw)
+
+
+_RAW = NullType()
+
+
+def raw_rows(session: Session) -> bool:
+    """Whether pages are read raw and converted here: on SQLite, whose driver hands back
+    the stored text of dates, JSON and booleans. Parsing those into Python objects (and
+    datetimes made aware) only to format them again for the wire was most of a pulled
+    row's cost; the text is turned into the same wire form directly (``_RAW_CONVERTERS``:
+    the same output, checked column by column in tests/unit/server/sync/test_serialize.py).
+    PostgreSQL's driver gives typed values: they go through the typed path."""
+    return session.get_bind().dialect.name == "sqlite"
 
 
 def _json_value(v: Any) -> Any:
@@ -88,19 +125,51 @@ def _isoformat(v: Any) -> Any:
     return v.isoformat()
 
 
+def _sqlite_datetime(v: str) -> str:
+    """SQLite's stored UTC text (``2026-12-02 04:56:31.088700``) as the wire's ISO form
+    with its zone (``2026-12-02T04:56:31.088700+00:00``; no fraction when it is zero, as
+    ``datetime.isoformat`` writes it)."""
+    if len(v) == 26 and v[10] == " " and v[19] == ".":
+        return f"{v[:10]}T{v[11:19]}+00:00" if v.endswith(".000000") else \
+            f"{v[:10]}T{v[11:]}+00:00"
+    when = datetime.fromisoformat(v)  # any other stored shape: the slow, general way
+    return (when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+            ).isoformat()
+
+
+def _raw_converter(entity: str, name: str) -> Callable[[Any], Any] | None:
+    """How a raw SQLite value of a column becomes its wire form (None: as it is)."""
+    kind = table(entity).columns[name].type
+    if isinstance(kind, AwareDateTime):
+        return _sqlite_datetime
+    if isinstance(kind, JSON):
+        return orjson.loads
+    if isinstance(kind, Boolean):
+        return bool
+    if isinstance(kind, Date):
+        return None  # stored as its ISO text already (YYYY-MM-DD)
+    if isinstance(kind, DateTime | Numeric) and not isinstance(kind, Float):
+        raise TypeError(f"{entity}.{name}: no raw SQLite form for {kind!r}")
+    return None
+
+
 @functools.lru_cache(maxsize=256)
-def _converters(entity: str, names: tuple[str, ...]) -> tuple[tuple[int, Any], ...]:
+def _converters(entity: str, names: tuple[str, ...], raw: bool = False
+                ) -> tuple[tuple[int, Any], ...]:
+    make = _raw_converter if raw else _converter
     return tuple((i, conv) for i, name in enumerate(names)
-                 if (conv := _converter(entity, name)) is not None)
+                 if (conv := make(entity, name)) is not None)
 
 
-def to_dicts(session: Session, entity: str, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    """Plain dicts of Core rows, with work orders enriched by names the phone shows.
-    Only the columns whose type needs it are converted (dates, decimals)."""
+def to_dicts(session: Session, entity: str, rows: Sequence[Any], *, raw: bool = False
+             ) -> list[dict[str, Any]]:
+    """Plain dicts of Core rows (``raw``: read with ``select_rows(raw=True)``), with work
+    orders enriched by names the phone shows. Only the columns whose type needs it are
+    converted (dates, decimals; raw: dates, JSON, booleans)."""
     if not rows:
         return []
     names = tuple(rows[0]._fields)
-    convert = _converters(entity, names)
+    convert = _converters(entity, names, raw)
     out = []
     for row in rows:
         values = list(row)
@@ -139,5 +208,7 @@ def load(session: Session, entity: str, ids: Iterable[str]) -> dict[str, dict[st
     ids = sorted(set(ids))
     if not ids:
         return {}
-    rows = session.execute(select_rows(entity).where(primary_key(entity).in_(ids))).all()
-    return {d["id"]: d for d in to_dicts(session, entity, rows)}
+    raw = raw_rows(session)
+    rows = session.connection().execute(select_rows(entity, raw=raw).where(
+        primary_key(entity).in_(ids))).all()
+    return {d["id"]: d for d in to_dicts(session, entity, rows, raw=raw)}
