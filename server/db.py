@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -57,13 +58,22 @@ class Database:
         self.reader.dispose()
 
 
+def _dump_json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+#: JSON columns written and read with orjson: several times faster than the json module
+#: (a pushed op writes three JSON values), compact, UTF-8 rather than \u escapes.
+_JSON: dict[str, Any] = {"json_serializer": _dump_json, "json_deserializer": orjson.loads}
+
+
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     # No bound on connections (max_overflow=-1; five are kept): a SQLite connection is a
     # file handle, and a bounded pool could run dry under load with every thread-pool
     # thread waiting for a connection held by a request that waits for a thread (the
     # server stopped answering at 400 simulated devices: bench/load_county.py).
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                           pool_size=5, max_overflow=-1)
+                           pool_size=5, max_overflow=-1, **_JSON)
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
@@ -87,7 +97,7 @@ def make_database(url: str) -> Database:
                         _sqlite_engine(url, immediate=False))
     # as many connections as the thread pool has threads (anyio's 40 a worker): a thread
     # never waits for a connection that only a thread can give back
-    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30, **_JSON)
     return Database(url, engine, engine)
 
 

@@ -131,3 +131,17 @@ def test_a_typed_count_follows_the_same_digit_rule() -> None:
     for bad in ("١٢", "12.0", "1e2", "-", ""):
         with pytest.raises(NumberError):
             parse_count(bad)
+
+
+def test_the_text_rule_agrees_with_unicode_on_every_code_point() -> None:
+    """The regular expressions of ``shared.text`` against Python's Unicode database: a
+    control or surrogate is refused, a format character removed, nothing else touched."""
+    from shared import text
+
+    removed = text._format_chars()
+    for code in range(0x110000):
+        ch = chr(code)
+        category = unicodedata.category(ch)
+        refused = (category == "Cc" and ch != "\n") or category == "Cs"
+        assert bool(text._CONTROL.fullmatch(ch)) == refused, hex(code)
+        assert bool(removed.fullmatch(ch)) == (category == "Cf"), hex(code)
