@@ -1,12 +1,14 @@
 """What the office screens of one session share: the client, the frame's state, the
-board's live change feed, and one way to call the server from a screen."""
+board's live change feed, one way to call the server from a screen, and the landing
+screen's state when the frame started loading it before it was first drawn."""
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from mobile.office.client import OfficeClient, Offline, SignedOut
@@ -22,12 +24,22 @@ class OfficeContext:
     on_signed_out: Callable[[], Any] = lambda: None
     _live: weakref.WeakValueDictionary[int, Any] = field(
         default_factory=weakref.WeakValueDictionary)
+    _handed: dict[str, Any] = field(default_factory=dict)
 
     async def call(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         """Run a client call away from the UI loop; the frame's connection state follows
         the outcome (a failure to reach the server shows the banner at once)."""
+        return await self.outcome(self.send(fn, *args, **kw))
+
+    def send(self, fn: Callable[..., T], *args: Any, **kw: Any) -> asyncio.Future[T]:
+        """Start a client call now, on a worker thread, even from a synchronous place (a
+        first render): the request leaves at once; ``await outcome(...)`` it later."""
+        return asyncio.get_running_loop().run_in_executor(None, partial(fn, *args, **kw))
+
+    async def outcome(self, sent: Awaitable[T]) -> T:
+        """The answer of a call ``send`` started, with the connection state following it."""
         try:
-            result = await asyncio.to_thread(fn, *args, **kw)
+            result = await sent
         except Offline as exc:
             self.shell.connection_lost(exc.message)
             raise
@@ -36,6 +48,15 @@ class OfficeContext:
             raise
         self.shell.connection_ok()
         return result
+
+    # -- the landing screen, loading before it is drawn ---------------------------------
+    def hand_over(self, page: str, state: Any) -> None:
+        """The frame made ``page``'s state and started its first load already."""
+        self._handed[page] = state
+
+    def take_over(self, page: str) -> Any | None:
+        """The state the frame made for ``page`` (once; None: make your own)."""
+        return self._handed.pop(page, None)
 
     # -- live updates -------------------------------------------------------------------
     def track(self, state: Any) -> Any:

@@ -21,6 +21,7 @@ from mobile.office.client import OfficeError
 from mobile.office.context import OfficeContext
 from mobile.office.i18n import label, t
 from mobile.office.pages import pages_for
+from mobile.office.state.board import BoardState
 from mobile.office.state.live import ChangeFeed
 from mobile.office.state.shell import OfficeShellState
 from mobile.state.app import AppState
@@ -68,6 +69,18 @@ def _inbox_panel(octx: OfficeContext, lang: str, on_read: Any) -> ft.Control:
                         content=ft.Column(items, scroll=ft.ScrollMode.AUTO, spacing=8))
 
 
+def _open_landing(octx: OfficeContext) -> BoardState | None:
+    """While the frame is first drawn: when it opens on the board, ask for the board's first
+    page and counts at once, so that the rows are on their way while the frame and the
+    board's skeleton are drawn (the board's screen takes this state over)."""
+    if octx.shell.page != "board":
+        return None
+    board = BoardState(octx)
+    board.load_first()
+    octx.hand_over("board", board)
+    return board
+
+
 @ft.component
 def OfficeShell(app: AppState, ctx: AppContext) -> ft.Control:
     try:
@@ -80,7 +93,7 @@ def OfficeShell(app: AppState, ctx: AppContext) -> ft.Control:
 def _office_shell(app: AppState, ctx: AppContext) -> ft.Control:
     assert app.session is not None and ctx.make_office is not None
 
-    def make() -> tuple[OfficeContext, ChangeFeed]:
+    def make() -> tuple[OfficeContext, ChangeFeed, BoardState | None]:
         session = app.session
         assert session is not None
         pages = pages_for(session.role)
@@ -88,13 +101,15 @@ def _office_shell(app: AppState, ctx: AppContext) -> ft.Control:
         octx = OfficeContext(client=ctx.make_office(session), shell=shell)
 
         def signed_out() -> None:
+            if app.session is not session:
+                return  # said once: several calls may find this session gone at once
             app.notify_user(app.tr("session_expired"))
             app.signed_out()
 
         octx.on_signed_out = signed_out
-        return octx, ChangeFeed(octx)
+        return octx, ChangeFeed(octx), _open_landing(octx)
 
-    (octx, feed), _ = ft.use_state(make)
+    (octx, feed, landing), _ = ft.use_state(make)
     shell, _ = ft.use_state(lambda: octx.shell)  # re-render on its changes
     alive = ft.use_ref(True)
     lang = app.lang
@@ -110,8 +125,12 @@ def _office_shell(app: AppState, ctx: AppContext) -> ft.Control:
             shell.set_inbox(await octx.call(octx.client.inbox))
 
     async def start() -> None:
-        await load_settings()
-        await load_inbox()
+        if landing is not None:
+            # the board's first rows go first: the filters' lists and the inbox can wait;
+            # the feed goes on from the position those rows were read at
+            await landing.first_load()
+            feed.start_at(landing.seq)
+        await asyncio.gather(load_settings(), load_inbox())
         feed_task = asyncio.get_running_loop().create_task(feed.run())
         try:
             while alive.current:

@@ -11,6 +11,8 @@ they touch: the page and the counts, and the open job's panel when it is that jo
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -104,6 +106,9 @@ class BoardState:
     notice: str = ""
     clock: Now = field(default=default_clock, compare=False, repr=False)
     tick: int = 0  # bumped to redraw the countdowns
+    #: the change feed's position when the rows shown were read (the server's ``seq``)
+    seq: int | None = None
+    _first: asyncio.Future[None] | None = field(default=None, compare=False, repr=False)
 
     @property
     def lang(self) -> str:
@@ -127,25 +132,59 @@ class BoardState:
     # -- loading --------------------------------------------------------------------------------
     async def load(self) -> None:
         """The page and the counts, for the current list and filters."""
-        try:  # the page and the counts at once: one round trip, not two
-            page, counts = await asyncio.gather(
-                self.octx.call(self.octx.client.board, list=self.list_name, limit=self.limit,
-                               offset=self.offset, **self.query()),
-                self.octx.call(self.octx.client.board_counts, **self.query()))
+        await self._show(*self._ask())
+
+    def load_first(self) -> None:
+        """Ask for the first page and counts now: the frame calls this while it is first
+        drawn (the requests leave at once, the frame and the board's skeleton are drawn
+        meanwhile); the board's screen then waits for it in ``first_load``."""
+        self._first = asyncio.ensure_future(self._show(*self._ask()))
+
+    async def first_load(self) -> None:
+        """The load the frame started (``load_first``), or a new one."""
+        if self._first is None:
+            await self.load()
+            return
+        with contextlib.suppress(Exception):  # its own errors are on the board already
+            await asyncio.shield(self._first)
+
+    def _ask(self) -> tuple[asyncio.Future[dict[str, Any]], asyncio.Future[dict[str, Any]]]:
+        """Both requests at once: two round trips in the time of one."""
+        query = self.query()
+        return (self.octx.send(self.octx.client.board, list=self.list_name, limit=self.limit,
+                               offset=self.offset, **query),
+                self.octx.send(self.octx.client.board_counts, **query))
+
+    async def _show(self, paging: Awaitable[dict[str, Any]],
+                    counting: Awaitable[dict[str, Any]]) -> None:
+        """The rows as soon as their page comes; the counts fill in after them."""
+        try:
+            page = await self.octx.outcome(paging)
         except OfficeError as exc:
             self.error = exc.message
+            await asyncio.gather(counting, return_exceptions=True)
             return
-        self.error = ""
-        if page["total"] and self.offset >= page["total"]:
+        if page["total"] and self.offset >= page["total"]:  # past the end: the last page
+            await asyncio.gather(counting, return_exceptions=True)
             self.offset = max(0, (page["total"] - 1) // self.limit * self.limit)
             await self.load()
             return
+        self.error = ""
         self.rows = page["items"]
         self.total = page["total"]
-        self.counts = counts["counts"]
         visible = {r["id"] for r in self.rows}
         self.selected = [i for i in self.selected if i in visible]
         self.loaded = True
+        seqs = [page.get("seq")]
+        try:
+            counts = await self.octx.outcome(counting)
+        except OfficeError as exc:
+            self.error = exc.message
+        else:
+            self.counts = counts["counts"]
+            seqs.append(counts.get("seq"))
+        known = [s for s in seqs if s is not None]
+        self.seq = min(known) if known else None
 
     async def on_changes(self, change: Change) -> None:
         shown = {r["id"] for r in self.rows}

@@ -51,6 +51,13 @@ class ChangeFeed:
             except Exception:
                 log.exception("a screen failed to apply a change")
 
+    def start_at(self, seq: int | None) -> None:
+        """Take the position a screen's first answer gave (the server's ``seq``, read
+        before that answer's rows): the first poll then asks for what changed after it,
+        and the separate call for a starting position is saved."""
+        if self.since < 0 and seq is not None:
+            self.since = seq
+
     async def step(self) -> Change | None:
         """One long poll; returns what changed (None: nothing, or no connection)."""
         was_offline = self.octx.shell.online is False

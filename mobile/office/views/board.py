@@ -294,7 +294,8 @@ def _panel_box(body: list[ft.Control]) -> ft.Control:
 
 @ft.component
 def BoardView(app: AppState, octx: OfficeContext) -> ft.Control:
-    board, _ = ft.use_state(lambda: octx.track(BoardState(octx)))
+    # the frame may have made it and started its first load before drawing the board
+    board, _ = ft.use_state(lambda: octx.track(octx.take_over("board") or BoardState(octx)))
     shell, _ = ft.use_state(lambda: octx.shell)
     crews, set_crews = ft.use_state(list)
     alive = ft.use_ref(True)
@@ -305,7 +306,7 @@ def BoardView(app: AppState, octx: OfficeContext) -> ft.Control:
 
     async def start() -> None:
         focus = shell.take_focus()
-        await board.load()
+        await board.first_load()
         if focus:
             await board.open(focus)
         try:

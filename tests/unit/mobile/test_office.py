@@ -5,6 +5,7 @@ itself, the hotline form, the roster's lines and the connection banner."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -181,6 +182,40 @@ def test_a_lost_connection_shows_the_banner_and_the_feed_reloads_after_it() -> N
     assert ctx.shell.online is True and ctx.shell.reconnects == 1
     asyncio.run(feed.publish(Change(everything=True)))
     assert board.error == "" and board.loaded
+
+
+def test_the_rows_show_before_the_counts_and_the_feed_goes_on_from_where_they_were_read(
+        ) -> None:
+    ctx, client = octx()
+    counts_may_answer = threading.Event()
+    slow_counts = client.board_counts
+
+    def board_counts(**q: Any) -> dict[str, Any]:
+        counts_may_answer.wait(5)
+        return {**slow_counts(**q), "seq": 41}
+
+    client.board_counts = board_counts  # type: ignore[method-assign]
+    fast_board = client.board
+    client.board = lambda **q: {**fast_board(**q), "seq": 42}  # type: ignore[method-assign]
+    feed = ChangeFeed(ctx)
+    client.feed = [{"seq": 43, "order_ids": ["j7"]}]
+
+    async def scenario() -> None:
+        board = BoardState(ctx, clock=lambda: NOW)
+        board.load_first()  # what the frame does while it is first drawn
+        for _ in range(200):
+            if board.loaded:
+                break
+            await asyncio.sleep(0.01)
+        assert len(board.rows) == 25 and board.counts == {}  # the rows did not wait
+        counts_may_answer.set()
+        await board.first_load()  # the screen joins the frame's load: no second request
+        assert board.counts == {"unassigned": 30} and board.seq == 41
+        assert [c for c in client.calls if c[0] == "board"] == [("board", "unassigned", 0)]
+        feed.start_at(board.seq)
+        assert await feed.step() == Change(order_ids=frozenset({"j7"}))  # no starting call
+
+    asyncio.run(scenario())
 
 
 def test_the_hotline_form_checks_before_it_sends() -> None:
