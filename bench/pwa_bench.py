@@ -6,7 +6,9 @@ the small world of ``tests.factories``) and prints:
 * the build's size, and what the service worker precaches;
 * cold start online: a fresh browser profile, ``goto`` → the sign-in screen usable;
 * time to usable after a reload, online and offline (the target: ≤ 5 s warm);
-* warm start offline: the tab closed and the app opened again with no signal;
+* warm start offline: the tab closed and the app opened again with no signal, with where
+  its time went: the Python worker logs each step of its start ("gridone-start <step>
+  <epoch ms>", ``mobile/web/python-worker.js``), read here against the page's ``goto``;
 * a push of 500 queued ops from the browser device: 500 notes are queued in the device's
   database (made with the same ``sync.client`` code on this machine, then put into the
   browser's IndexedDB as the app would have written it), and the app — back online —
@@ -62,6 +64,28 @@ def open_app(page: Any, url: str, ready: re.Pattern[str]) -> float:
     started = time.monotonic()
     page.goto(url)
     return usable(page, ready, started)
+
+
+STEPS = {"worker": "the Python worker runs (beside Flutter's start)",
+         "pyodide": "Pyodide started (loadPyodide: runtime, stdlib)",
+         "packages": "app unpacked, packages' zip in place, native packages loaded",
+         "app": "the app's imports and ft.run (Python ready for Flutter)"}
+
+
+def open_app_steps(page: Any, url: str, ready: re.Pattern[str]) -> tuple[float, list[str]]:
+    """``open_app``, and the worker's start steps, as milliseconds after ``goto``."""
+    marks: list[tuple[str, float]] = []
+
+    def seen(msg: Any) -> None:
+        m = re.match(r"gridone-start (\w+) ([\d.]+)", msg.text)
+        if m:
+            marks.append((m.group(1), float(m.group(2))))
+
+    page.on("worker", lambda worker: worker.on("console", seen))
+    started_ms = time.time() * 1000
+    took = open_app(page, url, ready)
+    lines = [f"  {at - started_ms:6.0f} ms  {STEPS.get(step, step)}" for step, at in marks]
+    return took, [*lines, f"  {took * 1000:6.0f} ms  usable (the job list read from the screen)"]
 
 
 def reload_app(page: Any, ready: re.Pattern[str]) -> float:
@@ -185,8 +209,9 @@ def main() -> None:
             print(f"reload offline → job list usable: {reload_app(page, ready_jobs):.1f} s")
             page.close()
             page = ctx.new_page()
-            warm = open_app(page, server.app_url, ready_jobs)
+            warm, steps = open_app_steps(page, server.app_url, ready_jobs)
             print(f"warm start offline (tab closed, opened again) → usable: {warm:.1f} s")
+            print("\n".join(steps))
 
             # -- 500 queued ops, pushed by the browser ---------------------------------
             time.sleep(2.5)  # the last write-back to IndexedDB

@@ -4,7 +4,6 @@ tile server (``--map-tiles``), or on a plain background when none is set."""
 from __future__ import annotations
 
 import flet as ft
-import flet_map as fm
 
 from mobile import theme
 from mobile.i18n import t
@@ -13,6 +12,8 @@ PLAIN = "#E8EEEA"
 
 
 def job_map(lat: float, lon: float, tile_url: str, lang: str) -> ft.Control:
+    # the map package is read when a map is first shown, not at the app's start
+    import flet_map as fm
     layers: list[fm.MapLayer] = []
     if tile_url:
         layers.append(fm.TileLayer(

@@ -4,7 +4,6 @@ care-list notice."""
 from __future__ import annotations
 
 import flet as ft
-import flet_charts as fch
 
 from mobile import theme
 from mobile.components.common import kv, notice_box, section
@@ -19,6 +18,8 @@ from shared.timeutil import utcnow
 
 
 def usage_chart(card: AccountCard, lang: str) -> ft.Control:
+    # the charts package is read when a chart is first drawn, not at the app's start
+    import flet_charts as fch
     if not card.usage:
         return ft.Text(t("no_usage", lang), color=theme.MUTED)
     top = max(d.kwh for d in card.usage) or 1.0

@@ -5,7 +5,6 @@ the inbox."""
 from __future__ import annotations
 
 import flet as ft
-import flet_charts as fch
 
 from mobile import theme
 from mobile.components.common import chip, kv, section
@@ -63,6 +62,8 @@ def BalancePanel(app: AppState, ctx: AppContext, account_id: str) -> ft.Control:
 
 
 def tier_chart(bars: list[UsageBar], lang: str) -> ft.Control:
+    # the charts package is read when a chart is first drawn, not at the app's start
+    import flet_charts as fch
     if not bars:
         return ft.Text(t("no_usage", lang), color=theme.MUTED)
     top = max(b.kwh for b in bars) or 1.0

@@ -11,10 +11,17 @@ that must open with no signal (the four fixes of ``flet-notes.md``):
    build's version;
 3. every package the device code imports is bundled: the wheels (pure-Python ones and the
    ``pyemscripten`` wheels of ``pydantic-core``/``msgpack``) are fetched from PyPI with pip
-   once (kept under ``.cache/pwa/wheels``), copied into ``pyodide/`` and entered in
-   ``pyodide-lock.json``, so micropip installs them from the site itself;
+   once (kept under ``.cache/pwa/wheels``). The pure-Python ones, compiled, go into one
+   ``packages.zip`` that Python imports from as it is (``zipimport``: nothing is unpacked
+   at start, a module is read when first imported); the two with native code are copied
+   into ``pyodide/`` and entered in ``pyodide-lock.json`` for Pyodide's ``loadPackage``;
 4. Flutter's self-unregistering service worker is not registered; ``sw.js`` (ours)
    precaches the whole build under a cache named after the build's version.
+
+flet-web's page loader and Python worker (``python.js``, ``python-worker.js``) are replaced
+by GridOne's: the worker starts as the page loads, beside Flutter's start rather than after
+it, fetches everything at once and installs without micropip (``bench/README.md``, issue 11,
+has the breakdown of a start).
 
 The app's Python (``mobile/`` without the office desk, ``sync/``, ``shared/``) goes into
 ``app.tar.gz`` with ``gridone_device.py`` as the module the worker runs.
@@ -67,14 +74,19 @@ PYODIDE_ENV = {"sys_platform": "emscripten", "platform_system": "Emscripten",
                "platform_release": "", "platform_version": "",
                "implementation_version": "3.14.2", "extra": ""}
 WHEEL_PLATFORM = "pyemscripten_2026_0_wasm32"
+#: The zip of the pure-Python packages, beside ``index.html``.
+PACKAGES_ZIP = "packages.zip"
+#: Wheel folders Python never reads (the Flutter sources of flet's extensions).
+NOT_IMPORTED = ("flutter/",)
 #: Source trees of the device app, and what of them stays off the device.
 SOURCES = ("mobile", "sync", "shared")
 EXCLUDED = ("mobile/office", "mobile/assets", "mobile/web/build.py", "mobile/web/pycompile.py")
-#: Files of flet-web's client the canvaskit build never loads.
+#: Files of flet-web's client the canvaskit build never loads (nor micropip: the worker
+#: installs without it).
 UNUSED = re.compile(r"(\.symbols|\.map|\.d\.ts)$|^canvaskit/(skwasm|wimp|experimental_)"
                     r"|^main\.dart\.(wasm|mjs)$|^flutter_service_worker\.js$"
                     r"|^pyodide/(python|python\.bat|python\.exe|python_cli_entry\.mjs"
-                    r"|package\.json)$")
+                    r"|package\.json|micropip-.*\.whl|packaging-.*\.whl)$")
 ASSETS = ROOT / "mobile" / "assets"
 WEB_DIR = Path(__file__).resolve().parent
 
@@ -85,6 +97,11 @@ class Wheel:
     version: str
     path: Path
     depends: tuple[str, ...]
+
+    @property
+    def native(self) -> bool:
+        """Holds compiled code (a ``.so`` Pyodide must load): not importable from a zip."""
+        return not self.path.name.endswith("-none-any.whl")
 
 
 # -- packages ---------------------------------------------------------------------------
@@ -140,12 +157,16 @@ def _top_level(wheel: Path) -> list[str]:
 
 
 def bundle_wheels(wheels: list[Wheel], dist: Path, staged: Path | None = None) -> None:
-    """Put the wheels beside Pyodide (rebuilt from ``staged/<name>`` when given: with
-    their bytecode) and enter them in its lock file."""
+    """Put the native wheels beside Pyodide (rebuilt from ``staged/<name>`` when given: with
+    their bytecode) and enter them in its lock file, depending only on each other (the
+    pure-Python ones are in the zip, on ``sys.path`` before they load)."""
     lock_path = dist / "pyodide" / "pyodide-lock.json"
     lock = json.loads(lock_path.read_text(encoding="utf-8"))
     lock["info"]["version"] = lock["info"].get("version") or "314.0.7"
+    native = {w.name for w in wheels if w.native}
     for w in wheels:
+        if not w.native:
+            continue
         target = dist / "pyodide" / w.path.name
         if staged is not None:
             pycompile.pack_wheel(staged / w.name, target)
@@ -154,10 +175,23 @@ def bundle_wheels(wheels: list[Wheel], dist: Path, staged: Path | None = None) -
         lock["packages"][w.name] = {
             "name": w.name, "version": w.version, "file_name": w.path.name,
             "sha256": hashlib.sha256(target.read_bytes()).hexdigest(),
-            "depends": list(w.depends), "imports": _top_level(w.path),
+            "depends": [d for d in w.depends if d in native], "imports": _top_level(w.path),
             "install_dir": "site", "package_type": "package", "unvendored_tests": False,
         }
     lock_path.write_text(json.dumps(lock), encoding="utf-8")
+
+
+def pack_packages(trees: list[Path], target: Path) -> None:
+    """The pure-Python packages' unpacked (and compiled) wheels as one zip for ``sys.path``."""
+    seen: set[str] = set()
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for tree in trees:
+            for path in sorted(tree.rglob("*")):
+                rel = path.relative_to(tree).as_posix()
+                if (path.is_file() and rel not in seen and "__pycache__/" not in rel
+                        and not rel.startswith(NOT_IMPORTED)):
+                    seen.add(rel)
+                    zf.write(path, rel)
 
 
 # -- the app's own code -----------------------------------------------------------------
@@ -179,12 +213,11 @@ def _tar_add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def stage_app(stage: Path, wheels: list[Wheel], version: str) -> Path:
+def stage_app(stage: Path, version: str) -> Path:
     """The app's files as the browser unpacks them (the module it runs, its sources, the
-    requirements micropip installs from the site, the version)."""
+    version)."""
     files = {path.relative_to(ROOT).as_posix(): path.read_bytes() for path in source_files()}
     files[f"{ENTRY_MODULE}.py"] = b"from mobile.web.entry import run\n\nrun()\n"
-    files["requirements.txt"] = "".join(f"{w.name}\n" for w in wheels).encode()
     files["gridone_build.json"] = json.dumps({"version": version}).encode()
     for rel, data in files.items():
         (stage / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -200,7 +233,7 @@ def pack_app(dist: Path, stage: Path) -> None:
 
 
 # -- the site -------------------------------------------------------------------------
-def _copy_client(dist: Path) -> None:
+def _copy_client(dist: Path, wheels: list[Wheel]) -> None:
     from flet_web import get_package_web_dir
 
     web = Path(get_package_web_dir())
@@ -212,6 +245,12 @@ def _copy_client(dist: Path) -> None:
             shutil.copy2(path, target)
     shutil.copytree(ASSETS, dist, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("README.md"))
+    # GridOne's loader and worker in place of flet-web's
+    shutil.copy2(WEB_DIR / "python.js", dist / "python.js")
+    worker = (WEB_DIR / "python-worker.js").read_text(encoding="utf-8")
+    worker = (worker.replace("__PACKAGES_ZIP__", json.dumps(PACKAGES_ZIP))
+              .replace("__NATIVE__", json.dumps([w.name for w in wheels if w.native])))
+    (dist / "python-worker.js").write_text(worker, encoding="utf-8")
 
 
 def _patch_pages(dist: Path, version: str) -> None:
@@ -287,15 +326,19 @@ def make(dist: Path, *, label: str = "") -> str:
     if dist.exists():
         shutil.rmtree(dist)
     dist.mkdir(parents=True)
-    _copy_client(dist)
     wheels = fetch_wheels(closure())
+    _copy_client(dist, wheels)
     with tempfile.TemporaryDirectory(prefix="gridone-pwa-") as tmp:
-        app = stage_app(Path(tmp) / "app", wheels, version)
-        trees = [pycompile.unpack_wheel(w.path, Path(tmp) / "wheels" / w.name) for w in wheels]
-        compiled = pycompile.compile_trees([app, *trees], dist / "pyodide")
+        app = stage_app(Path(tmp) / "app", version)
+        trees = {w.name: pycompile.unpack_wheel(w.path, Path(tmp) / "wheels" / w.name)
+                 for w in wheels}
+        pure = [trees[w.name] for w in wheels if not w.native]
+        compiled = pycompile.compile_trees([app, *trees.values()], dist / "pyodide",
+                                           legacy=frozenset(pure))
         if not compiled:
             print("no bytecode made (Node.js missing?): the app compiles at each start")
         bundle_wheels(wheels, dist, staged=Path(tmp) / "wheels" if compiled else None)
+        pack_packages(pure, dist / PACKAGES_ZIP)
         pack_app(dist, app)
     _patch_pages(dist, version)
     _write_service_worker(dist, version)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 
@@ -22,6 +23,10 @@ def build_version(path: Path = Path("gridone_build.json")) -> str:
 
 
 def run() -> None:
+    # pydantic looks for plugins in every installed package's metadata when it builds its
+    # first model (a scan of the packages' zip at each start); the device has none
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
     import flet as ft
     from js import location  # type: ignore[import-not-found]
 

@@ -8,6 +8,9 @@ runs ``compileall`` inside flet-web's Pyodide under Node.js, on the staged folde
 (mounted with NODEFS). The ``.pyc`` files use unchecked hashes: valid whatever the
 unpacked files' times, as a release never changes its sources. Without Node.js the build
 still works, and the app compiles at start as before.
+
+Trees imported from a zip file (``zipimport``) need the legacy layout, ``module.pyc`` beside
+``module.py``: zipimport never looks into ``__pycache__``.
 """
 
 from __future__ import annotations
@@ -22,30 +25,35 @@ SCRIPT = r"""
 import { loadPyodide } from "%(module)s";
 const py = await loadPyodide({ indexURL: "%(index)s/" });
 const dirs = JSON.parse(process.argv[2]);
+const legacy = JSON.parse(process.argv[3]);
 dirs.forEach((d, i) => {
   py.FS.mkdirTree("/c" + i);
   py.FS.mount(py.FS.filesystems.NODEFS, { root: d }, "/c" + i);
 });
 py.globals.set("n", dirs.length);
+py.globals.set("legacy", py.toPy(legacy));
 py.runPython(`
 import compileall, py_compile
 for i in range(n):
-    compileall.compile_dir(f"/c{i}", quiet=2, workers=1,
+    compileall.compile_dir(f"/c{i}", quiet=2, workers=1, legacy=legacy[i],
                            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
 `);
 console.log("compiled", dirs.length);
 """
 
 
-def compile_trees(dirs: list[Path], pyodide_dir: Path, timeout_s: float = 900) -> bool:
-    """Compile every ``.py`` under ``dirs`` to ``__pycache__`` (True when done)."""
+def compile_trees(dirs: list[Path], pyodide_dir: Path, *, legacy: frozenset[Path] = frozenset(),
+                  timeout_s: float = 900) -> bool:
+    """Compile every ``.py`` under ``dirs`` to ``__pycache__``, or beside it for the dirs in
+    ``legacy`` (True when done)."""
     node = shutil.which("node")
     if node is None or not dirs:
         return False
     script = dirs[0].parent / "pycompile.mjs"
     script.write_text(SCRIPT % {"module": (pyodide_dir / "pyodide.mjs").as_posix(),
                                 "index": pyodide_dir.as_posix()}, encoding="utf-8")
-    done = subprocess.run([node, str(script), json.dumps([str(d) for d in dirs])],
+    done = subprocess.run([node, str(script), json.dumps([str(d) for d in dirs]),
+                           json.dumps([d in legacy for d in dirs])],
                           capture_output=True, text=True, timeout=timeout_s, check=False)
     script.unlink()
     return done.returncode == 0 and "compiled" in done.stdout

@@ -1,0 +1,127 @@
+// GridOne's Python worker (mobile/web/build.py puts it in place of flet-web's
+// python-worker.js, filling in the package names). The same bridge to the Flutter client
+// (the flet_js module, start_connection, the output pane), a faster start:
+// * the app archive and the packages' zip are fetched at once, while Pyodide starts;
+// * the pure-Python packages are not installed: their zip (compiled bytecode inside) goes
+//   on sys.path as it is and Python reads a module from it when it is first imported;
+//   only the two packages with native code are unpacked, by Pyodide's loadPackage;
+// * no micropip (importing it and resolving the requirements took ~1/8 of a start).
+// Each step is logged as "gridone-start <step> <epoch ms>" (bench/pwa_bench.py reads them).
+"use strict";
+const PACKAGES_ZIP = __PACKAGES_ZIP__;
+const NATIVE = __NATIVE__;
+const PACKAGES_PATH = "/lib/gridone/" + PACKAGES_ZIP;
+
+self.flet_js = {}; // the module Python's flet imports as flet_js
+let userAppRunning = false;
+
+function mark(step) {
+  console.debug(`gridone-start ${step} ${performance.timeOrigin + performance.now()}`);
+}
+mark("worker");
+
+// Until the app runs, Python's output is start-up diagnostics: the developer console.
+// Then it goes to the page's Console pane through flet's bridge.
+flet_js.userAppStarting = function () {
+  userAppRunning = true;
+};
+function sendPythonOutput(text, isStderr) {
+  if (!userAppRunning || !flet_js.send_python_output) {
+    (isStderr ? console.error : console.log)(text);
+    return;
+  }
+  // Pyodide calls the output hooks without the GIL: back into Python on a microtask
+  queueMicrotask(() => flet_js.send_python_output(text, isStderr));
+}
+
+async function download(url) {
+  const response = await fetch(url);
+  if (!response.ok) {
+    throw new Error(`Failed to download ${url}: HTTP ${response.status}`);
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+function receiveCallback(message) {
+  // a Python bytes proxy: a fresh Uint8Array whose buffer is handed over, not copied
+  const bytes = message.toJs();
+  self.postMessage(bytes, [bytes.buffer]);
+}
+flet_js.receive_callback = receiveCallback;
+
+async function start(config) {
+  const here = self.location.href;
+  const files = Promise.all([download(new URL(config.appPackageUrl, here)),
+                             download(new URL(PACKAGES_ZIP, here))]);
+  files.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+  const { loadPyodide } = await import(config.pyodideUrl);
+  const pyodide = await loadPyodide({
+    stdout: (text) => sendPythonOutput(text, false),
+    stderr: (text) => sendPythonOutput(text, true),
+  });
+  mark("pyodide");
+  const native = pyodide.loadPackage(NATIVE, { messageCallback: () => {} });
+  const [app, packages] = await files;
+  pyodide.unpackArchive(app, "gztar"); // into the working directory, on sys.path
+  pyodide.FS.mkdirTree("/lib/gridone");
+  pyodide.FS.writeFile(PACKAGES_PATH, packages);
+  await native;
+  mark("packages");
+  self.pyodide = pyodide;
+  pyodide.registerJsModule("flet_js", flet_js);
+  flet_js.args = config.args;
+  flet_js.documentUrl = config.documentUrl;
+  pyodide.globals.set("packages_path", PACKAGES_PATH);
+  pyodide.globals.set("python_module_name", config.pythonModuleName || "main");
+  await pyodide.runPythonAsync(`
+import asyncio, gc, runpy, sys
+sys.path.append(packages_path)
+
+import flet_js
+import msgpack
+
+def _send_python_output(text, is_stderr):
+    # framed as PyodideConnection.send_message frames: type byte 0 (a Flet protocol
+    # message), then msgpack of [action, body]
+    flet_js.receive_callback(bytes([0]) + msgpack.packb(
+        [7, {"text": text, "is_stderr": bool(is_stderr)}]))
+
+flet_js.send_python_output = _send_python_output
+flet_js.userAppStarting()
+# No garbage collections while the app's imports make their tens of thousands of objects
+# (a share of the start's time); what the imports made is then frozen out of the
+# collector's sight, and collections resume once the first screen has had its moment.
+gc.disable()
+try:
+    runpy.run_module(python_module_name, run_name="__main__")
+except SystemExit as _exit:
+    if _exit.code not in (None, 0):
+        raise
+finally:
+    gc.freeze()
+    asyncio.get_running_loop().call_later(5, gc.enable)
+`);
+  mark("app");
+  if (typeof flet_js.start_connection !== "function") {
+    self.postMessage("__flet_no_ui__:Script finished without starting a Flet UI.");
+    return;
+  }
+  await flet_js.start_connection(receiveCallback);
+  self.postMessage("initialized");
+}
+
+let started = false;
+self.onmessage = async (event) => {
+  if (!started) {
+    started = true;
+    try {
+      await start(event.data);
+    } catch (error) {
+      self.postMessage(error.toString());
+    }
+  } else if (typeof flet_js.send === "function") {
+    flet_js.send(event.data);
+  } else {
+    console.error("GridOne: dropped a message for a Python app that never started.");
+  }
+};
