@@ -57,7 +57,12 @@ def usable(page: Any, ready: re.Pattern[str], started: float, timeout_s: float =
         except Exception:
             pass
         time.sleep(0.05)
-    raise TimeoutError(f"{ready.pattern!r} did not show in {timeout_s} s")
+    try:
+        screen = str(page.locator("body").aria_snapshot(timeout=5000))[:1500]
+    except Exception as exc:
+        screen = f"(no snapshot: {exc})"
+    raise TimeoutError(f"{ready.pattern!r} did not show in {timeout_s} s; the screen:\n"
+                       f"{screen}")
 
 
 def open_app(page: Any, url: str, ready: re.Pattern[str]) -> float:
