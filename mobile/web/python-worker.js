@@ -74,7 +74,7 @@ async function start(config) {
   pyodide.globals.set("packages_path", PACKAGES_PATH);
   pyodide.globals.set("python_module_name", config.pythonModuleName || "main");
   await pyodide.runPythonAsync(`
-import asyncio, gc, runpy, sys
+import runpy, sys
 sys.path.append(packages_path)
 
 import flet_js
@@ -88,18 +88,11 @@ def _send_python_output(text, is_stderr):
 
 flet_js.send_python_output = _send_python_output
 flet_js.userAppStarting()
-# No garbage collections while the app's imports make their tens of thousands of objects
-# (a share of the start's time); what the imports made is then frozen out of the
-# collector's sight, and collections resume once the first screen has had its moment.
-gc.disable()
 try:
     runpy.run_module(python_module_name, run_name="__main__")
 except SystemExit as _exit:
     if _exit.code not in (None, 0):
         raise
-finally:
-    gc.freeze()
-    asyncio.get_running_loop().call_later(5, gc.enable)
 `);
   mark("app");
   if (typeof flet_js.start_connection !== "function") {
