@@ -145,10 +145,11 @@ async def pull(request: Request, device: DeviceHeader = None,
 
     Every page costs one unit of the device's pull budget (``sync_pull_per_minute``).
     A no-change pull is the most frequent request a server gets (every phone, every few
-    seconds): its dependencies are all answered without the thread pool, and the token,
-    the budget, the user's check and the page are one thread-pool call on one
-    connection. (Its dependencies are read here, not declared: FastAPI's solving of each
-    declared dependency costs more than the rest of a no-change pull.)"""
+    seconds): the token and the budget are checked without the database, the user's
+    check and "anything new?" are two primary-key reads on one connection, and only a page
+    to build goes to the thread pool. (Its dependencies are read here, not declared:
+    FastAPI's solving of each declared dependency costs more than the rest of a
+    no-change pull.)"""
     lang = languages.negotiate(request.headers.get("accept-language"))
     refused = negotiate(protocol, lang)
     if refused is not None:
@@ -160,10 +161,10 @@ async def pull(request: Request, device: DeviceHeader = None,
     db, settings, secret = state.db, state.settings, state.secret_key
     claims = read_token(token, secret=secret, kind="access")
     if settings.rate_limits:
-        request.app.state.pull_budgets.spend(kind="sync:pull",
-                            subject=f"{claims.sub}:{claims.device or device or '-'}",
-                            limit=settings.sync_pull_per_minute,
-                            window_s=settings.sync_budget_window_s)
+        state.pull_budgets.spend(kind="sync:pull",
+                                 subject=f"{claims.sub}:{claims.device or device or '-'}",
+                                 limit=settings.sync_pull_per_minute,
+                                 window_s=settings.sync_budget_window_s)
     actor: Actor | None = None
 
     def unchanged(after: str | None) -> pulling.Page | None:
@@ -177,30 +178,25 @@ async def pull(request: Request, device: DeviceHeader = None,
                 return pulling.Page([], after, False, False)
         return None
 
-    def look(after: str | None, checked: bool) -> pulling.Page:
-        page = None if checked else unchanged(after)
-        if page is not None:
-            return page
-        assert actor is not None
+    def build(after: str | None) -> pulling.Page:
+        assert actor is not None  # ``unchanged`` ran first
         with Session(db.reader) as s:
             return pulling.pull(s, actor=actor, cursor=after, limit=limit, secret=secret)
 
-    async def look_soon(after: str | None) -> pulling.Page:
+    async def look(after: str | None) -> pulling.Page:
         # On SQLite the no-change check (two primary-key reads; a WAL reader never waits
         # for a writer) runs here, on the event loop: a thread-pool hop would cost more
         # than the check, and 16 phones polling at once would queue for the pool's
         # threads. A page to build, or another database, goes to the thread pool.
         if db.is_sqlite:
             page = unchanged(after)
-            if page is not None:
-                return page
-            return await run_in_threadpool(look, after, True)
-        return await run_in_threadpool(look, after, False)
+            return page if page is not None else await run_in_threadpool(build, after)
+        return await run_in_threadpool(lambda: unchanged(after) or build(after))
 
     deadline = time.monotonic() + wait
     while True:
         mark = db.notifier.mark()  # before looking: a commit meanwhile is not missed
-        page = await look_soon(cursor)
+        page = await look(cursor)
         left = deadline - time.monotonic()
         if page.changes or page.has_more or page.reset or left <= 0:
             break

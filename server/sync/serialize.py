@@ -87,8 +87,8 @@ def raw_rows(session: Session) -> bool:
     """Whether pages are read raw and converted here: on SQLite, whose driver hands back
     the stored text of dates, JSON and booleans. Parsing those into Python objects (and
     datetimes made aware) only to format them again for the wire was most of a pulled
-    row's cost; the text is turned into the same wire form directly (``_RAW_CONVERTERS``:
-    the same output, checked column by column in tests/unit/server/sync/test_serialize.py).
+    row's cost; the text is turned into the same wire form directly (``_raw_converter``:
+    the same output, checked entity by entity in tests/integration/test_sync_raw_rows.py).
     PostgreSQL's driver gives typed values: they go through the typed path."""
     return session.get_bind().dialect.name == "sqlite"
 
