@@ -5,6 +5,7 @@ nothing. Through the service, the JSON and CSV endpoints and the CLI."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -92,8 +93,8 @@ def test_reimport_is_a_no_op_and_estimates_never_replace_actual_data(tmp_path, t
         audit = q(db, "SELECT entity_id, before, after FROM audit_log WHERE action = "
                       "'interval_reading.correct'")
         assert len(audit) == 1 and audit[0]["entity_id"] == f"MTR-M1-0001@{stamp(d0, 3)}"
-        assert '"energy_wh": 500' in audit[0]["before"]
-        assert '"energy_wh": 450' in audit[0]["after"]
+        assert json.loads(audit[0]["before"])["energy_wh"] == 500
+        assert json.loads(audit[0]["after"])["energy_wh"] == 450
 
 
 def test_csv_endpoint_and_its_refusals(as_user, db, world):
