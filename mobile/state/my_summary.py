@@ -41,21 +41,28 @@ class MySummaryState:
         return self.month >= month_of(self.clock())
 
     async def load(self) -> None:
+        """Fetch the shown month's card. An answer for a month no longer shown (the user
+        stepped on while it was under way) is dropped: the later request's answer wins
+        whichever arrives first."""
         self.loading = True
-        current = self.month == month_of(self.clock())
+        month = self.month
+        current = month == month_of(self.clock())
         try:
-            card, kept = await off_loop(self.backend.my_scorecard,
-                                        None if current else self.month)
+            card, kept = await off_loop(self.backend.my_scorecard, None if current else month)
         except TransientError:
-            self.card, self.error = None, t("summary_offline", self.lang)
+            if month == self.month:
+                self.card, self.error = None, t("summary_offline", self.lang)
         except (PermanentError, AuthRequired) as exc:
-            self.card, self.error = None, exc.message
+            if month == self.month:
+                self.card, self.error = None, exc.message
         else:
-            self.card, self.error = card, ""
-            self.stale_note = (t("summary_as_of", self.lang, when=fmt_time(
-                parse_dt(card.get("fetched_at")), self.lang)) if kept else "")
+            if month == self.month:
+                self.card, self.error = card, ""
+                self.stale_note = (t("summary_as_of", self.lang, when=fmt_time(
+                    parse_dt(card.get("fetched_at")), self.lang)) if kept else "")
         finally:
-            self.loading = False
+            if month == self.month:
+                self.loading = False
 
     async def previous(self) -> None:
         self.month = previous_months(self.month, 2)[0]
