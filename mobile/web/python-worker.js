@@ -34,12 +34,29 @@ function sendPythonOutput(text, isStderr) {
   queueMicrotask(() => flet_js.send_python_output(text, isStderr));
 }
 
+// A first start online downloads ~20 MB over whatever link the phone has: a dropped
+// connection or a busy server (5xx) is tried again (3 tries, 1 s then 3 s apart) before
+// the start is given up with the address and the reason.
 async function download(url) {
-  const response = await fetch(url);
-  if (!response.ok) {
-    throw new Error(`Failed to download ${url}: HTTP ${response.status}`);
+  let reason = "";
+  for (const pause of [0, 1000, 3000]) {
+    if (pause) {
+      await new Promise((done) => setTimeout(done, pause));
+    }
+    try {
+      const response = await fetch(url);
+      if (response.ok) {
+        return new Uint8Array(await response.arrayBuffer());
+      }
+      reason = `HTTP ${response.status}`;
+      if (response.status < 500) {
+        break;
+      }
+    } catch (error) {
+      reason = error.toString();
+    }
   }
-  return new Uint8Array(await response.arrayBuffer());
+  throw new Error(`Failed to download ${url}: ${reason}`);
 }
 
 function receiveCallback(message) {
@@ -60,12 +77,21 @@ async function start(config) {
     stderr: (text) => sendPythonOutput(text, true),
   });
   mark("pyodide");
-  const native = pyodide.loadPackage(NATIVE, { messageCallback: () => {} });
+  // loadPackage reports a package it could not load without failing: fail here, with
+  // its words, rather than later as a missing module
+  const nativeErrors = [];
+  const native = pyodide.loadPackage(NATIVE, {
+    messageCallback: () => {},
+    errorCallback: (text) => nativeErrors.push(text),
+  });
   const [app, packages] = await files;
   pyodide.unpackArchive(app, "gztar"); // into the working directory, on sys.path
   pyodide.FS.mkdirTree("/lib/gridone");
   pyodide.FS.writeFile(PACKAGES_PATH, packages);
   await native;
+  if (nativeErrors.length) {
+    throw new Error(`Could not load ${NATIVE.join(", ")}: ${nativeErrors.join("; ")}`);
+  }
   mark("packages");
   self.pyodide = pyodide;
   pyodide.registerJsModule("flet_js", flet_js);

@@ -26,9 +26,22 @@ class Phone:
             kw["geolocation"] = geolocation
             kw["permissions"] = ["geolocation"]
         self.context = browser.new_context(**kw)
-        self.page = self.context.new_page()
+        self.console: list[str] = []  # the last lines the page and its workers logged
+        self.page = self._new_page()
         self.shots: list[Path] = []
-        self.page.set_default_timeout(15_000)
+
+    def _new_page(self) -> Any:
+        page = self.context.new_page()
+        page.set_default_timeout(15_000)
+
+        def keep(msg: Any) -> None:
+            self.console.append(f"[{msg.type}] {msg.text}"[:2000])
+            del self.console[:-40]
+
+        page.on("console", keep)
+        page.on("pageerror", lambda exc: keep(type("E", (), {"type": "pageerror",
+                                                              "text": str(exc)})))
+        return page
 
     # -- lifecycle ------------------------------------------------------------------------
     def open(self, ready: str | re.Pattern[str] = re.compile("Sign in|登录")) -> None:
@@ -41,8 +54,7 @@ class Phone:
         browser profile (same localStorage, so the same device) is a new app session
         (a reload would resume the old session, which Flet keeps on the server)."""
         self.page.close()
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(15_000)
+        self.page = self._new_page()
         self.open(ready)
 
     def open_semantics(self, ready: str | re.Pattern[str]) -> None:
@@ -111,7 +123,7 @@ class Phone:
         while not self._shows(text):
             if time.monotonic() > deadline:
                 raise AssertionError(f"{text!r} not on the screen of {self.name}:\n"
-                                     f"{self.snapshot()}")
+                                     f"{self.snapshot()}{self.diagnosis()}")
             time.sleep(0.25)
 
     def gone(self, text: str | re.Pattern[str], timeout: float = 15_000) -> None:
@@ -120,6 +132,18 @@ class Phone:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{text!r} still on the screen of {self.name}")
             time.sleep(0.25)
+
+    def diagnosis(self) -> str:
+        """For a failure message: what the screen's text fields hold (Flet's "Error running
+        app" shows the traceback in one) and the last lines logged to the console."""
+        try:
+            fields = self.page.evaluate(
+                "() => [...document.querySelectorAll('input, textarea')]"
+                ".map(e => e.value).filter(v => v)")
+        except Exception as exc:  # noqa: BLE001 - a closed page still gets its message
+            fields = [f"(fields unreadable: {exc})"]
+        return ("\n--- fields:\n" + "\n".join(map(str, fields))
+                + "\n--- console:\n" + "\n".join(self.console))
 
     def snapshot(self, timeout: float = 15_000) -> str:
         return str(self.page.locator("body").aria_snapshot(timeout=timeout))
