@@ -241,7 +241,8 @@ def workers(args: list[str]) -> list[str]:
         return []
     wanted = int(os.environ.get("GRIDONE_TEST_WORKERS", "2"))
     n = max(1, min(wanted, os.cpu_count() or 1))
-    return ["-n", str(n), "--dist", "loadgroup"] if n > 1 else []
+    # the whole suite also names its 25 slowest tests: the run's time is watched (< 25 min)
+    return (["-n", str(n), "--dist", "loadgroup"] if n > 1 else []) + ["--durations=25"]
 
 
 if __name__ == "__main__":

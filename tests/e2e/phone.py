@@ -123,7 +123,7 @@ class Phone:
         while not self._shows(text):
             if time.monotonic() > deadline:
                 raise AssertionError(f"{text!r} not on the screen of {self.name}:\n"
-                                     f"{self.snapshot()}{self.diagnosis()}")
+                                     f"{self.safe_snapshot()}{self.diagnosis()}")
             time.sleep(0.25)
 
     def gone(self, text: str | re.Pattern[str], timeout: float = 15_000) -> None:
@@ -140,10 +140,18 @@ class Phone:
             fields = self.page.evaluate(
                 "() => [...document.querySelectorAll('input, textarea')]"
                 ".map(e => e.value).filter(v => v)")
-        except Exception as exc:  # noqa: BLE001 - a closed page still gets its message
+        except Exception as exc:  # a closed page still gets its message
             fields = [f"(fields unreadable: {exc})"]
         return ("\n--- fields:\n" + "\n".join(map(str, fields))
                 + "\n--- console:\n" + "\n".join(self.console))
+
+    def safe_snapshot(self) -> str:
+        """The screen for a failure message, or why there is none (a page whose main
+        thread is blocked does not answer)."""
+        try:
+            return self.snapshot()
+        except PlaywrightTimeout:
+            return "(the page did not answer for 15 s: its main thread was busy)"
 
     def snapshot(self, timeout: float = 15_000) -> str:
         return str(self.page.locator("body").aria_snapshot(timeout=timeout))
@@ -168,7 +176,8 @@ class Phone:
                 if self.page.get_by_role("tablist").count():
                     time.sleep(0.8)
                     return
-                if re.search(r"Enter the server URL|请填写服务器地址", self.snapshot()):
+                if re.search(r"Enter the server URL|请填写服务器地址|Enter your user name and "
+                             r"password|请填写用户名和密码", self.snapshot()):
                     break  # a fill the page dropped while it was still settling: again
                 time.sleep(0.25)
         raise AssertionError(f"could not sign in as {username}:\n{self.snapshot()}")

@@ -1,6 +1,7 @@
 """A few seconds of ``bench/load_county.py`` (issue 14): the harness drives a real
 ``gridone serve`` on SQLite with every kind of device (the crews' phones with their
-long polls open), and every endpoint of the mix answers without an error. The measured run is by hand (see docs/deploy.md)."""
+long polls open), and every endpoint of the mix answers without an error. The measured run
+is by hand (see docs/deploy.md)."""
 
 from __future__ import annotations
 
