@@ -5,6 +5,8 @@ screen's state when the frame started loading it before it was first drawn."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -35,6 +37,34 @@ class OfficeContext:
         """Start a client call now, on a worker thread, even from a synchronous place (a
         first render): the request leaves at once; ``await outcome(...)`` it later."""
         return asyncio.get_running_loop().run_in_executor(None, partial(fn, *args, **kw))
+
+    def send_long(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """``send`` for a call that may wait long (the board's long poll, up to ~25 s): on
+        a thread of its own that does not hold the process at exit (the event loop's
+        shared executor is waited for when the app stops, and a long poll in it held
+        every stop of the app ~10-25 s)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+
+        def settle(result: Any, error: BaseException | None) -> None:
+            if future.done():  # cancelled meanwhile: the answer is not wanted
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        def work() -> None:
+            result, error = None, None
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # handed to the awaiting coroutine
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits
+                loop.call_soon_threadsafe(settle, result, error)
+
+        threading.Thread(target=work, name="gridone-office-long-call", daemon=True).start()
+        return future
 
     async def outcome(self, sent: Awaitable[T]) -> T:
         """The answer of a call ``send`` started, with the connection state following it."""

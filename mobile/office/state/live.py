@@ -62,8 +62,8 @@ class ChangeFeed:
         """One long poll; returns what changed (None: nothing, or no connection)."""
         was_offline = self.octx.shell.online is False
         try:
-            answer = await self.octx.call(self.octx.client.changes, self.since,
-                                          self.wait_s if self.since >= 0 else 0)
+            answer = await self.octx.outcome(self.octx.send_long(
+                self.octx.client.changes, self.since, self.wait_s if self.since >= 0 else 0))
         except (Offline, SignedOut):
             return None
         first = self.since < 0
