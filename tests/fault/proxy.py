@@ -368,7 +368,7 @@ class FaultProxy:
                     self._open_writers.discard(writer)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
-        except asyncio.CancelledError:
+        except BaseException:  # cancelled (the proxy stops), or a fault of the proxy's own
             _abort(writer)
             raise
         finally:
@@ -556,6 +556,9 @@ class FaultProxy:
         except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
             _abort(writer)
             return None
+        except BaseException:  # cancelled (the proxy stops): the upstream socket goes too
+            _abort(writer)
+            raise
         _close(writer)
         return resp
 
@@ -573,7 +576,8 @@ class FaultProxy:
             await asyncio.sleep(0.02)
         except ConnectionError:
             pass
-        _abort(writer)
+        finally:  # cancelled (the proxy stops) included
+            _abort(writer)
 
 
 # -- HTTP/1.1 framing ---------------------------------------------------------------
