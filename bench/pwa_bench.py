@@ -143,7 +143,7 @@ READ_DB = """async () => {
     const entry = await ask(store.get(key));
     let bin = ""; for (const b of entry.contents) bin += String.fromCharCode(b);
     db.close();
-    return [key, btoa(bin)];
+    return [key, btoa(bin), keys.filter(k => k.endsWith(".db") || k.includes(".db-"))];
 }""".replace("ASK", ASK)
 WRITE_DB = """async ([key, b64]) => {
     ASK
@@ -177,6 +177,16 @@ def queue_notes(db_bytes: bytes, order_id: str, n: int) -> bytes:
         with sqlite3.connect(path) as conn:  # as the browser keeps it: a rollback journal
             conn.execute("PRAGMA journal_mode=DELETE")
         return path.read_bytes()
+
+
+def pending_ops(db_bytes: bytes) -> int:
+    """How many ops wait to be sent in a device database (its file's bytes)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "gridone.db"
+        path.write_bytes(db_bytes)
+        with sqlite3.connect(path) as conn:
+            return int(conn.execute("SELECT count(*) FROM outbox WHERE state IN "
+                                    "('pending', 'sending')").fetchone()[0])
 
 
 def main() -> None:
@@ -221,12 +231,22 @@ def main() -> None:
             # -- 500 queued ops, pushed by the browser ---------------------------------
             time.sleep(2.5)  # the last write-back to IndexedDB
             page.goto(server.app_url + "build.json")  # same origin, no app running
-            key, b64 = page.evaluate(READ_DB)
+            key, b64, db_files = page.evaluate(READ_DB)
             queued = queue_notes(base64.b64decode(b64), job["id"], args.ops)
             page.evaluate(WRITE_DB, [key, base64.b64encode(queued).decode()])
+            print(f"  {args.ops} notes queued into {key} (database files in IndexedDB: "
+                  f"{db_files}; {pending_ops(queued)} ops pending in it)")
             page.close()
             page = ctx.new_page()
-            open_app(page, server.app_url, re.compile(f"{args.ops} pending"))
+            try:
+                open_app(page, server.app_url, re.compile(f"{args.ops} pending"))
+            except TimeoutError:
+                time.sleep(3)  # the app's next write-back
+                page.goto(server.app_url + "build.json")
+                key2, b64, db_files = page.evaluate(READ_DB)
+                print(f"  after the app opened: {key2} holds "
+                      f"{pending_ops(base64.b64decode(b64))} pending ops; files {db_files}")
+                raise
             ctx.set_offline(False)
             started = time.monotonic()
             deadline = started + 600
