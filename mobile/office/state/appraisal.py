@@ -65,8 +65,11 @@ class AppraisalState:
         return got
 
     async def load(self) -> None:
+        """The ranking for the month, level and order shown; an answer for a choice the
+        user has moved on from meanwhile is dropped (the later request's answer wins)."""
+        asked = (self.month, self.level, self.by)
         got = await self._get("/ranking", month=self.month, level=self.level, by=self.by)
-        if got is not None:
+        if got is not None and asked == (self.month, self.level, self.by):
             self.rows, self.loaded = got["rows"], True
             if self.card is not None:
                 keep = next((r["card"] for r in self.rows
