@@ -49,20 +49,20 @@ class MySummaryState:
         current = month == month_of(self.clock())
         try:
             card, kept = await off_loop(self.backend.my_scorecard, None if current else month)
+            error = ""
         except TransientError:
-            if month == self.month:
-                self.card, self.error = None, t("summary_offline", self.lang)
+            card, kept, error = None, False, t("summary_offline", self.lang)
         except (PermanentError, AuthRequired) as exc:
-            if month == self.month:
-                self.card, self.error = None, exc.message
-        else:
-            if month == self.month:
-                self.card, self.error = card, ""
-                self.stale_note = (t("summary_as_of", self.lang, when=fmt_time(
-                    parse_dt(card.get("fetched_at")), self.lang)) if kept else "")
+            card, kept, error = None, False, exc.message
         finally:
             if month == self.month:
                 self.loading = False
+        if month != self.month:
+            return
+        self.card, self.error = card, error
+        if card is not None:
+            self.stale_note = (t("summary_as_of", self.lang, when=fmt_time(
+                parse_dt(card.get("fetched_at")), self.lang)) if kept else "")
 
     async def previous(self) -> None:
         self.month = previous_months(self.month, 2)[0]

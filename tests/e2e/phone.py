@@ -34,13 +34,12 @@ class Phone:
         page = self.context.new_page()
         page.set_default_timeout(15_000)
 
-        def keep(msg: Any) -> None:
-            self.console.append(f"[{msg.type}] {msg.text}"[:2000])
+        def keep(kind: str, text: str) -> None:
+            self.console.append(f"[{kind}] {text}"[:2000])
             del self.console[:-40]
 
-        page.on("console", keep)
-        page.on("pageerror", lambda exc: keep(type("E", (), {"type": "pageerror",
-                                                              "text": str(exc)})))
+        page.on("console", lambda msg: keep(msg.type, msg.text))
+        page.on("pageerror", lambda exc: keep("pageerror", str(exc)))
         return page
 
     # -- lifecycle ------------------------------------------------------------------------

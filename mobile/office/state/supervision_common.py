@@ -41,6 +41,8 @@ class PagedState:
         return page_text(self.lang, self.offset, len(self.rows), self.total)
 
     async def reload(self) -> None:
+        """Fetch the page at ``offset``: each page's state defines it (approvals, audit,
+        customers, review); ``move`` calls it."""
         raise NotImplementedError
 
     async def move(self, step: int) -> None:
