@@ -59,6 +59,29 @@ async function download(url) {
   throw new Error(`Failed to download ${url}: ${reason}`);
 }
 
+// loadPackage reports a package it could not load without failing: a dropped fetch is
+// tried again as a download is (a package that did load is not fetched again); after the
+// third try the start fails here, with loadPackage's words, rather than later as a
+// missing module
+async function loadNative(pyodide) {
+  let errors = [];
+  for (const pause of [0, 1000, 3000]) {
+    if (pause) {
+      await new Promise((done) => setTimeout(done, pause));
+    }
+    errors = [];
+    await pyodide.loadPackage(NATIVE, {
+      messageCallback: () => {},
+      errorCallback: (text) => errors.push(text),
+    });
+    if (!errors.length) {
+      return;
+    }
+    console.warn(`GridOne: loading ${NATIVE.join(", ")} failed, trying again: ${errors.join("; ")}`);
+  }
+  throw new Error(`Could not load ${NATIVE.join(", ")}: ${errors.join("; ")}`);
+}
+
 function receiveCallback(message) {
   // a Python bytes proxy: a fresh Uint8Array whose buffer is handed over, not copied
   const bytes = message.toJs();
@@ -77,21 +100,13 @@ async function start(config) {
     stderr: (text) => sendPythonOutput(text, true),
   });
   mark("pyodide");
-  // loadPackage reports a package it could not load without failing: fail here, with
-  // its words, rather than later as a missing module
-  const nativeErrors = [];
-  const native = pyodide.loadPackage(NATIVE, {
-    messageCallback: () => {},
-    errorCallback: (text) => nativeErrors.push(text),
-  });
+  const native = loadNative(pyodide);
+  native.catch(() => {}); // awaited below
   const [app, packages] = await files;
   pyodide.unpackArchive(app, "gztar"); // into the working directory, on sys.path
   pyodide.FS.mkdirTree("/lib/gridone");
   pyodide.FS.writeFile(PACKAGES_PATH, packages);
   await native;
-  if (nativeErrors.length) {
-    throw new Error(`Could not load ${NATIVE.join(", ")}: ${nativeErrors.join("; ")}`);
-  }
   mark("packages");
   self.pyodide = pyodide;
   pyodide.registerJsModule("flet_js", flet_js);
