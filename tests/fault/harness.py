@@ -142,6 +142,7 @@ class WorkerProcess(Child):
         path.write_text(json.dumps(self.config))
         super().__init__([sys.executable, "-m", "tests.fault.device_worker", str(path)],
                          folder / "worker.log")
+        self._starts_before = 0
 
     @property
     def db_path(self) -> Path:
@@ -149,6 +150,22 @@ class WorkerProcess(Child):
 
     def events(self) -> list[dict[str, Any]]:
         return json_lines(self.folder / "events.log")
+
+    def spawn(self) -> None:
+        self._starts_before = self._started_count()
+        super().spawn()
+
+    @property
+    def up(self) -> bool:
+        """This process got going (its imports done): a kill timed from here leaves it
+        time to work however slow the machine is."""
+        return self._started_count() > self._starts_before
+
+    def _started_count(self) -> int:
+        try:  # the worker counts its starts in this file once imported
+            return int((self.folder / "starts").read_text() or 0)
+        except (OSError, ValueError):
+            return 0
 
     def journal(self) -> list[dict[str, Any]]:
         return json_lines(self.folder / "journal.log")

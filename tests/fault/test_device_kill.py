@@ -29,15 +29,6 @@ from tests.fault.harness import WorkerProcess, open_device
 POINTS = ["push_answered", "pull_page", "photo_chunk"]
 
 
-def _starts(w: WorkerProcess) -> int:
-    """How many times the phone's process got as far as starting its work (it counts its
-    starts in a file once its imports are done)."""
-    try:
-        return int((w.folder / "starts").read_text() or 0)
-    except (OSError, ValueError):
-        return 0
-
-
 def _run_with_kills(workers: dict[str, WorkerProcess], rng: random.Random,
                     budget_s: float = 300) -> Counter[str]:
     """Run the phones to the end, SIGKILLing each 0.2-1 s after each (re)start: the clock
@@ -45,10 +36,8 @@ def _run_with_kills(workers: dict[str, WorkerProcess], rng: random.Random,
     kill a phone over and over before it does any work."""
     stats: Counter[str] = Counter()
     kill_at: dict[str, float | None] = {}
-    started: dict[str, int] = {}
 
     def spawn(name: str, w: WorkerProcess) -> None:
-        started[name] = _starts(w)
         kill_at[name] = None
         w.spawn()
 
@@ -71,7 +60,7 @@ def _run_with_kills(workers: dict[str, WorkerProcess], rng: random.Random,
                 stats["self_kill"] += 1
                 spawn(name, w)
             elif kill_at[name] is None:
-                if _starts(w) > started[name]:
+                if w.up:
                     kill_at[name] = time.monotonic() + rng.uniform(0.2, 1.0)
             elif time.monotonic() >= kill_at[name]:  # type: ignore[operator]
                 w.kill()

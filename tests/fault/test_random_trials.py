@@ -127,7 +127,10 @@ def _run(env: FaultEnv, workers: dict[str, WorkerProcess], rng: random.Random,
     stats: Counter[str] = Counter()
     now = time.monotonic()
     deadline = now + budget_s
-    next_kill = {n: now + rng.uniform(0.5, 1.5) * KILL_EVERY for n in workers}
+    # A phone's next SIGKILL is drawn once it is up (its start counted, its imports done),
+    # not from its spawn: on a slow, busy host a start can take seconds, and kills timed
+    # from the spawn would leave a phone no time to make ops between them.
+    next_kill: dict[str, float | None] = {n: None for n in workers}
     next_restart = now + rng.uniform(0.3, 0.6) * RESTART_EVERY
     next_outage = now + rng.uniform(2.0, 5.0)
     done: set[str] = set()
@@ -149,11 +152,15 @@ def _run(env: FaultEnv, workers: dict[str, WorkerProcess], rng: random.Random,
                     continue
                 assert rc == -signal.SIGKILL, f"{name} exited {rc}:\n{w.tail()}"
                 w.spawn()  # it killed itself mid-sync: start the app again
+                next_kill[name] = None
+            elif next_kill[name] is None:
+                if w.up:
+                    next_kill[name] = now + rng.uniform(0.5, 1.5) * KILL_EVERY
             elif now >= next_kill[name]:
                 w.kill()
                 stats["sigkill"] += 1
                 w.spawn()
-                next_kill[name] = now + rng.uniform(0.5, 1.5) * KILL_EVERY
+                next_kill[name] = None
         if now >= next_restart:
             kill = rng.random() < 0.5
             env.restart_server(kill=kill)
