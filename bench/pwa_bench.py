@@ -99,12 +99,29 @@ def reload_app(page: Any, ready: re.Pattern[str]) -> float:
     return usable(page, ready, started)
 
 
+def fill(page: Any, label: str, value: str) -> None:
+    """Flutter replaces a text field's DOM element when the form re-renders: a fill that
+    found its element gone is made again on the new one (focused first, as the tests do)."""
+    box = page.get_by_role("textbox", name=label, exact=True).first
+    for attempt in range(6):
+        try:
+            if attempt:
+                box.focus(timeout=5000)
+                time.sleep(0.3)
+            box.fill(value, timeout=5000)
+            return
+        except Exception:  # Playwright's TimeoutError: the element went away meanwhile
+            time.sleep(0.5)
+    raise TimeoutError(f"could not type into {label!r}: "
+                       f"{page.locator('body').aria_snapshot(timeout=5000)}")
+
+
 def sign_in(page: Any, username: str) -> None:
     """As the tests do (``tests/e2e/pwa/conftest.py``): a fill that Python in the page's
     worker dropped while it re-rendered the form shows as "Enter your user name": again."""
     for _attempt in range(3):
         for label, value in (("User name", username), ("Password", PASSWORD)):
-            page.get_by_role("textbox", name=label, exact=True).first.fill(value)
+            fill(page, label, value)
             time.sleep(0.8)
         page.get_by_role("button", name="Sign in", exact=True).first.click()
         deadline = time.monotonic() + 180
@@ -115,7 +132,8 @@ def sign_in(page: Any, username: str) -> None:
                          str(page.locator("body").aria_snapshot(timeout=5000))):
                 break
             time.sleep(0.25)
-    raise TimeoutError(f"could not sign in as {username}")
+    raise TimeoutError(f"could not sign in as {username}; the screen:\n"
+                       f"{page.locator('body').aria_snapshot(timeout=5000)}")
 
 
 def wait_installed(page: Any) -> None:
