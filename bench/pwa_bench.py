@@ -100,8 +100,10 @@ def reload_app(page: Any, ready: re.Pattern[str]) -> float:
 
 
 def fill(page: Any, label: str, value: str) -> None:
-    """Flutter replaces a text field's DOM element when the form re-renders: a fill that
-    found its element gone is made again on the new one (focused first, as the tests do)."""
+    """As the PWA tests type (``tests/e2e/pwa/conftest.py``): Flutter replaces a text
+    field's element when the form re-renders, and Python in the worker can miss a fill
+    made meanwhile; so each fill is checked against what the field shows and made again
+    (on the field focused first) until it holds."""
     box = page.get_by_role("textbox", name=label, exact=True).first
     for attempt in range(6):
         try:
@@ -109,9 +111,12 @@ def fill(page: Any, label: str, value: str) -> None:
                 box.focus(timeout=5000)
                 time.sleep(0.3)
             box.fill(value, timeout=5000)
-            return
+            time.sleep(0.8)
+            if box.input_value(timeout=2000) == value:
+                return
         except Exception:  # Playwright's TimeoutError: the element went away meanwhile
-            time.sleep(0.5)
+            pass
+        time.sleep(0.5)
     raise TimeoutError(f"could not type into {label!r}: "
                        f"{page.locator('body').aria_snapshot(timeout=5000)}")
 
@@ -122,7 +127,6 @@ def sign_in(page: Any, username: str) -> None:
     for _attempt in range(3):
         for label, value in (("User name", username), ("Password", PASSWORD)):
             fill(page, label, value)
-            time.sleep(0.8)
         page.get_by_role("button", name="Sign in", exact=True).first.click()
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
