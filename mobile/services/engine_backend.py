@@ -23,7 +23,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mobile.services.backend import Row, SessionInfo
 from shared.enums import Role, WorkOrderKind
@@ -38,10 +38,19 @@ from sync.client.errors import NotSignedIn, PermanentError, TransientError
 from sync.client.readmodel import CashLine, JobDetail, JobView, ReadModel
 from sync.client.status import SyncStatus, read_status
 from sync.client.store import SignedIn, Store
-from sync.client.transport import Transport, TransportFactory
+
+if TYPE_CHECKING:
+    from sync.client.transport import Transport, TransportFactory
 
 log = logging.getLogger(__name__)
 THUMB_SIDE = 240
+
+
+def http_transport(base_url: str, tokens: Any, **kw: Any) -> Transport:
+    """``Transport`` over httpx, imported when the first one is made."""
+    from sync.client.transport import Transport
+
+    return Transport(base_url, tokens, **kw)
 
 
 def _to_session(who: SignedIn, server_url: str) -> SessionInfo:
@@ -53,7 +62,7 @@ def _to_session(who: SignedIn, server_url: str) -> SessionInfo:
 class EngineBackend:
     def __init__(self, folder: Path, *, lang: str = "zh", poll_s: float = 20.0,
                  backoff_cap_s: float | None = None,
-                 transport: TransportFactory = Transport) -> None:
+                 transport: TransportFactory = http_transport) -> None:
         """``poll_s``: between polls when the server does not hold long polls (and
         between timer passes); ``backoff_cap_s``: the longest wait between attempts
         while syncing fails (default ``sync.client.backoff.CAP_S``); ``transport``: how
@@ -75,9 +84,8 @@ class EngineBackend:
         self._engine_url = ""
         self._lock = threading.Lock()
         self._thumbs: dict[str, bytes] = {}
-        settings = self._settings()
-        if settings.get("server_url"):
-            self._connect(settings["server_url"])
+        #: the server this device syncs with; its engine is made on first use (``_live``)
+        self._saved_url = str(self._settings().get("server_url") or "")
 
     # -- device settings ----------------------------------------------------------------
     def _settings(self) -> dict[str, Any]:
@@ -113,6 +121,14 @@ class EngineBackend:
     @property
     def server_url(self) -> str:
         return str(self._settings().get("server_url") or "")
+
+    def _live(self) -> SyncEngine | None:
+        """The engine for the server this device syncs with, made when first needed: the
+        transport (httpx and the standard library it pulls in, ~0.25 s of the browser
+        app's start) stays off the path to the first screen. None: no server yet."""
+        if self._engine is None and self._saved_url:
+            return self._connect(self._saved_url)
+        return self._engine
 
     def _connect(self, server_url: str) -> SyncEngine:
         with self._lock:
@@ -154,16 +170,18 @@ class EngineBackend:
     def sign_in(self, server_url: str, username: str, password: str) -> SessionInfo:
         engine = self._connect(server_url)
         who = engine.login(username, password)
-        self._save_settings(server_url=server_url.rstrip("/"))
+        self._saved_url = server_url.rstrip("/")
+        self._save_settings(server_url=self._saved_url)
         return _to_session(who, server_url.rstrip("/"))
 
     def sign_out(self) -> None:
         """Revoke the login on the server when reachable; forget the tokens here. The
         outbox stays: nothing unsent is lost."""
         _, refresh = self.store.tokens()
-        if self._engine is not None and refresh:
+        engine = self._live()
+        if engine is not None and refresh:
             with contextlib.suppress(TransientError, PermanentError):
-                self._engine.transport._send("POST", "/api/v1/auth/logout", token=None,
+                engine.transport._send("POST", "/api/v1/auth/logout", token=None,
                                              json={"refresh_token": refresh})
         self.store.sign_out()
 
@@ -298,9 +316,10 @@ class EngineBackend:
     def _online(self) -> Transport:
         """The transport for a call that cannot wait for sync (raises TransientError
         with SYNC_OFFLINE when there is no server to call)."""
-        if self._engine is None:
+        engine = self._live()
+        if engine is None:
             raise TransientError("not connected to a server", code="SYNC_OFFLINE")
-        return self._engine.transport
+        return engine.transport
 
     def create_payment_order(self, *, account_id: str, amount_fen: int,
                              idempotency_key: str) -> dict[str, Any]:
@@ -350,7 +369,7 @@ class EngineBackend:
         with self._lock:
             if listener not in self._listeners:
                 self._listeners.append(listener)
-            engine = self._engine
+        engine = self._live()
         if engine is not None:
             engine.subscribe(listener)
             engine.start()
@@ -372,7 +391,7 @@ class EngineBackend:
         self._nudge()
 
     def sync_once(self) -> SyncStatus:
-        engine = self._engine
+        engine = self._live()
         if engine is None:
             return self.status()
         try:

@@ -6,9 +6,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from mobile.services.engine_backend import http_transport
 from mobile.services.hardware import ImagePrep
-from sync.client.transport import Transport, TransportFactory
+
+if TYPE_CHECKING:
+    from sync.client.transport import TransportFactory
 
 
 async def _nothing_to_open() -> None:
@@ -28,7 +32,7 @@ def _app_fonts() -> Path:
 @dataclass(frozen=True)
 class Platform:
     #: how the sync engine reaches the server (httpx here; XMLHttpRequest in the browser)
-    transport: TransportFactory = Transport
+    transport: TransportFactory = http_transport
     #: turns a chosen image into the JPEG kept (None: ``sync.client.photos`` does, with Pillow)
     prepare_image: ImagePrep | None = None
     #: the app syncs with the server it was served by: no "Server URL" to type

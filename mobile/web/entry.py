@@ -13,6 +13,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 
 def build_version(path: Path = Path("gridone_build.json")) -> str:
@@ -35,7 +36,13 @@ def run() -> None:
     from mobile.web.fonts import browser_fonts
     from mobile.web.images import downscale
     from mobile.web.storage import DATA, BrowserStorage
-    from sync.client.transport_fetch import fetch_transport
+
+    def fetch_transport(*args: Any, **kw: Any) -> Any:
+        # imported when the engine is first made, after the first screen: httpx and the
+        # standard library it pulls in are ~0.25 s of the start
+        from sync.client.transport_fetch import fetch_transport as make
+
+        return make(*args, **kw)
 
     logging.basicConfig(level=logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")

@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from shared.enums import Role
 from shared.timeutil import utcnow
@@ -57,9 +58,11 @@ from sync.client.push import Pusher, PushReport
 from sync.client.status import SyncStatus, read_status
 from sync.client.store import Key, SignedIn, Store
 from sync.client.timefmt import to_iso
-from sync.client.transport import Transport
 from sync.client.upload import PhotoUploader, UploadReport
 from sync.protocol import DEFAULT_PULL_LIMIT
+
+if TYPE_CHECKING:  # made by the device, imported with httpx only when used
+    from sync.client.transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +206,10 @@ class SyncEngine:
 
     # -- the loop -------------------------------------------------------------------
     def subscribe(self, fn: Callable[[], None]) -> None:
-        """Call ``fn()`` after every pass, live page and change of reachability."""
-        self._subscribers.append(fn)
+        """Call ``fn()`` after every pass, live page and change of reachability (once,
+        however often it subscribes)."""
+        if fn not in self._subscribers:
+            self._subscribers.append(fn)
 
     def unsubscribe(self, fn: Callable[[], None]) -> None:
         if fn in self._subscribers:

@@ -22,14 +22,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.timeutil import utcnow
 from sync.client import outbox, rows
 from sync.client.store import Key, Store
 from sync.client.timefmt import to_iso
-from sync.client.transport import Transport
 from sync.protocol import DEFAULT_PULL_LIMIT
+
+if TYPE_CHECKING:  # made by the device, imported with httpx only when used
+    from sync.client.transport import Transport
 
 Page = dict[str, Any]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from shared.timeutil import utcnow
 from sync.client import outbox, sending
@@ -23,8 +24,10 @@ from sync.client.outbox import OutboxEntry
 from sync.client.sending import BatchOutcome
 from sync.client.store import SignedIn, Store
 from sync.client.timefmt import to_iso
-from sync.client.transport import Transport
 from sync.protocol import MAX_PUSH_OPS, PROTOCOL_VERSION, OpResult, OpStatus
+
+if TYPE_CHECKING:  # made by the device, imported with httpx only when used
+    from sync.client.transport import Transport
 
 MAX_BATCH_BYTES = 700_000
 #: JSON of an envelope without its payload and photos (ids, lane, times): a bound.

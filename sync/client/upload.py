@@ -20,13 +20,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sync.client import photos
 from sync.client.errors import AuthRequired, ClientTooOld, PermanentError, TransientError
 from sync.client.photos import QueuedPhoto
 from sync.client.store import Store
-from sync.client.transport import Transport
 from sync.protocol import PHOTO_CHUNK_MAX, SyncErrorCode
+
+if TYPE_CHECKING:  # made by the device, imported with httpx only when used
+    from sync.client.transport import Transport
 
 MAX_RESTARTS = 2
 MIN_CHUNK = 64 * 1024

@@ -116,6 +116,34 @@ def test_the_session_survives_a_restart_without_a_signal(tmp_path: Path) -> None
         again.close()
 
 
+def test_a_restart_shows_the_device_before_it_makes_its_connection(tmp_path: Path) -> None:
+    """The app's first screen (session, jobs, sync status) comes from the device alone; the
+    transport (httpx in its imports: ~0.25 s of the browser app's start) is made by the
+    first sync pass, once, for the server the device was signed in to."""
+    make_device(tmp_path / "d").close()
+    made: list[str] = []
+
+    def transport(base_url: str, tokens: Any, **kw: Any) -> Any:
+        from sync.client.transport import Transport
+
+        made.append(base_url)
+        return Transport(base_url, tokens, **kw)
+
+    again = EngineBackend(tmp_path / "d", transport=transport)
+    try:
+        assert again.session() is not None and again.my_jobs() == []
+        assert again.status().waiting == 0 and again.status().online is None
+        assert made == []
+        again.sync_once()  # nothing listens on port 9: recorded as offline, not raised
+        again.sync_once()
+        assert made == [SERVER]
+        status = again.status()
+        assert status.online is False and status.last_error is not None
+        assert status.last_error.code == "SYNC_OFFLINE"
+    finally:
+        again.close()
+
+
 def test_signing_out_forgets_the_tokens_and_keeps_unsent_work(device: EngineBackend) -> None:
     job = order_row()
     pull(device, [("work_order", job)])

@@ -125,6 +125,23 @@ def test_every_package_the_device_code_imports_is_in_the_build() -> None:
     assert not missing, missing
 
 
+def test_the_device_app_starts_without_importing_httpx() -> None:
+    """httpx and the standard library it pulls in (http.client, email, cookiejar) were
+    ~0.25 s of the installed app's start: they are imported by the first sync pass, after
+    the first screen, not by the modules the app starts from."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[4]
+    code = ("import sys, mobile.main, mobile.web.entry, mobile.web.storage, "
+            "mobile.services.platform; "
+            "print(sorted(m for m in ('httpx', 'http.client', 'sync.client.transport') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
 def test_the_installed_app_asks_for_no_server_url() -> None:
     import asyncio
 
