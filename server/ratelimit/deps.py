@@ -19,10 +19,13 @@ from shared.errors import DomainError, ErrorCode
 #: The device's own id (the one it signed in with), sent by the phone's transport. A token
 #: issued to a device carries that device (``dev``): then the budget is that device's,
 #: whatever the header says — a client cannot buy a fresh budget with a new header.
+DEVICE_ID_MAX = 64
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
+DEVICE_ID_DOC = ("The device's id; sync budgets are counted per user and device (the "
+                 "token's device when it names one)")
 DeviceHeader = Annotated[str | None, Header(
-    alias="X-Device-ID", max_length=64, pattern=r"^[A-Za-z0-9._:-]+$",
-    description="The device's id; sync budgets are counted per user and device (the "
-    "token's device when it names one)")]
+    alias="X-Device-ID", max_length=DEVICE_ID_MAX, pattern=DEVICE_ID_PATTERN,
+    description=DEVICE_ID_DOC)]
 
 
 def _budget(kind: str, limit_of: str):  # type: ignore[no-untyped-def]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -23,7 +25,7 @@ from server.deps import (
 )
 from server.devices import service as devices
 from server.ops.metrics import metrics_of
-from server.ratelimit.deps import PUSH_BUDGET, DeviceHeader
+from server.ratelimit.deps import DEVICE_ID_DOC, DEVICE_ID_MAX, DEVICE_ID_PATTERN, PUSH_BUDGET
 from server.sync import bulk
 from server.sync import pull as pulling
 from server.sync import push as pushing
@@ -126,16 +128,67 @@ def push(request: Request, body: PushBody, user: PushingUser, db: DatabaseDep,
     return PushResponse(server_time=utcnow(), results=results)
 
 
+class PullQuery(BaseModel):
+    """A pull's query parameters (what FastAPI would check for declared ``Query``s)."""
+
+    model_config = ConfigDict(extra="ignore")
+    cursor: str | None = Field(None, max_length=2000)
+    limit: int = Field(DEFAULT_PULL_LIMIT, ge=1, le=MAX_PULL_LIMIT)
+    protocol: int = Field(PROTOCOL_VERSION, ge=0, le=MAX_INT32)
+    wait: float = Field(0.0, ge=0, le=MAX_PULL_WAIT_S,
+                        description="Seconds to wait for a change (a long poll)")
+
+
+class PullDevice(BaseModel):
+    """The ``X-Device-ID`` header (as ``server.ratelimit.deps.DeviceHeader`` checks it)."""
+
+    device: str | None = Field(None, max_length=DEVICE_ID_MAX, pattern=DEVICE_ID_PATTERN,
+                               description=DEVICE_ID_DOC)
+
+
+DEVICE_HEADER = "X-Device-ID"
+
+
+def _documented(model: type[BaseModel], where: str, name: str | None = None
+                ) -> list[dict[str, Any]]:
+    """OpenAPI parameters of a model's fields (the route reads them itself)."""
+    props = model.model_json_schema()["properties"]
+    return [{"name": name or key, "in": where, "required": False, "schema": schema,
+             **({"description": schema["description"]} if "description" in schema else {})}
+            for key, schema in props.items()]
+
+
+def pull_params(request: Request) -> tuple[PullQuery, str | None]:
+    """The query and the device header checked with two prebuilt models, with FastAPI's
+    errors (``loc`` ``query.limit``, ``header.X-Device-ID``): FastAPI solving six declared
+    parameters one by one cost ~0.1 ms a request, a fifth of a no-change pull's CPU."""
+    errors: list[Any] = []
+    query: PullQuery | None = None
+    device = None
+    try:
+        query = PullQuery.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        errors += [{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]
+    raw = request.headers.get(DEVICE_HEADER)
+    if raw is not None:
+        try:
+            device = PullDevice(device=raw).device
+        except ValidationError as exc:
+            errors += [{**e, "loc": ("header", DEVICE_HEADER)} for e in exc.errors()]
+    if errors or query is None:
+        raise RequestValidationError(errors)
+    return query, device
+
+
 @router.get("/sync/pull", response_model=PullResponse, summary="Pull changes in my scope",
-            openapi_extra={"security": [{"OAuth2PasswordBearer": []}]},
+            openapi_extra={"security": [{"OAuth2PasswordBearer": []}],
+                           "parameters": [
+                               *_documented(PullQuery, "query"),
+                               *_documented(PullDevice, "header", DEVICE_HEADER)]},
             responses={401: {"description": "AUTH_REQUIRED / AUTH_TOKEN_* / "
                                             "AUTH_SESSION_REVOKED / AUTH_DEVICE_REVOKED"},
                        **_VERSION_DOCS, 429: _BUDGET_DOC})
-async def pull(request: Request, device: DeviceHeader = None,
-               cursor: Annotated[str | None, Query(max_length=2000)] = None,
-               limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
-               protocol: Annotated[int, Query(ge=0, le=MAX_INT32)] = PROTOCOL_VERSION,
-               wait: Annotated[float, Query(ge=0, le=MAX_PULL_WAIT_S)] = 0.0) -> Any:
+async def pull(request: Request) -> Any:
     """Rows changed after ``cursor`` (none: a full download, in pages). Apply a page and
     its ``next_cursor`` together; ``reset`` means start over (keep the outbox).
 
@@ -150,8 +203,10 @@ async def pull(request: Request, device: DeviceHeader = None,
     to build goes to the thread pool. (Its dependencies are read here, not declared:
     FastAPI's solving of each declared dependency costs more than the rest of a
     no-change pull.)"""
+    params, device = pull_params(request)
+    cursor, limit, wait = params.cursor, params.limit, params.wait
     lang = languages.negotiate(request.headers.get("accept-language"))
-    refused = negotiate(protocol, lang)
+    refused = negotiate(params.protocol, lang)
     if refused is not None:
         return refused
     token = await oauth2_scheme(request)

@@ -135,6 +135,29 @@ def test_bad_cursor_resets_and_other_users_cursor_is_refused(as_user, world):
     assert r.json()["reset"] is True
 
 
+def test_bad_pull_parameters_are_refused_with_the_field_and_nothing_changes(as_user, world):
+    crew = as_user("crew1", lang="zh")
+    rows, cursor = _pull_all(crew)
+    for params, field in (({"limit": 0}, "limit"), ({"limit": 5001}, "limit"),
+                          ({"limit": "ten"}, "limit"), ({"wait": 26}, "wait"),
+                          ({"wait": -1}, "wait"), ({"protocol": "x"}, "protocol"),
+                          ({"cursor": "c" * 2001}, "cursor")):
+        r = crew.get("/api/v1/sync/pull", params=params)
+        assert r.status_code == 422, (params, r.text)
+        body = r.json()
+        assert body["code"] == "VALIDATION_ERROR" and field in body["message"], body
+        assert [f["loc"] for f in body["details"]["fields"]] == [["query", field]]
+    r = crew.get("/api/v1/sync/pull", params={"limit": 0},
+                 headers={"X-Device-ID": "no spaces!"})
+    assert sorted(tuple(f["loc"]) for f in r.json()["details"]["fields"]) == [
+        ("header", "X-Device-ID"), ("query", "limit")]
+    # the same phone, asking properly, still gets exactly what it had
+    again, _ = _pull_all(crew)
+    assert again == rows
+    same = crew.get("/api/v1/sync/pull", params={"cursor": cursor, "limit": 5000, "wait": 0})
+    assert same.status_code == 200 and same.json()["changes"] == []
+
+
 def test_customer_reports_offline_and_sees_only_own(as_user, world):
     cust = as_user("customer1")
     oid = new_id()
