@@ -6,12 +6,13 @@ written in one transaction or not at all (``UnitOfWork.commit``).
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import DateTime, Engine, create_engine, event, text
+from sqlalchemy import Connection, DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
@@ -56,6 +57,38 @@ class Database:
     def dispose(self) -> None:
         self.writer.dispose()
         self.reader.dispose()
+
+
+class HotRead:
+    """A read run on SQLite's own connection, for the reads every request makes (the
+    caller's login check, the change log's high-water mark): SQLAlchemy's machinery around
+    one execution cost several times the primary-key read itself. The statement is
+    compiled once; rows come back as named tuples with its column names. Other databases,
+    and types that need converting on the way out, go through SQLAlchemy as usual (so
+    only plain columns belong in one: text, integers, booleans as 0/1, NULL tests)."""
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._sqlite: tuple[str, tuple[str, ...], dict[str, Any], Any] | None = None
+
+    def _compiled(self, dialect: Dialect) -> tuple[str, tuple[str, ...], dict[str, Any], Any]:
+        if self._sqlite is None:
+            compiled = self.statement.compile(dialect=dialect)
+            names = tuple(c.key for c in self.statement.selected_columns)
+            self._sqlite = (str(compiled), tuple(compiled.positiontup or ()),
+                            dict(compiled.params),  # the statement's own literal values
+                            namedtuple("Row", names))  # type: ignore[misc]
+        return self._sqlite
+
+    def one_or_none(self, conn: Connection, params: dict[str, Any] | None = None) -> Any:
+        if conn.dialect.name != "sqlite":
+            return conn.execute(self.statement, params or {}).one_or_none()
+        sql, order, fixed, row_type = self._compiled(conn.dialect)
+        values = {**fixed, **(params or {})}
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        row = raw.execute(sql, [values[name] for name in order]).fetchone()
+        return None if row is None else row_type(*row)
 
 
 def _dump_json(value: Any) -> str:

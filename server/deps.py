@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from server.auth.security import TokenClaims, read_token
 from server.config import Settings
 from server.customers.models import Account
-from server.db import Database
+from server.db import Database, HotRead
 from server.storage.store import BlobStore
 from server.sync.models import Device
 from server.users.models import RefreshToken, User
@@ -120,7 +120,7 @@ def _login_statement():  # type: ignore[no-untyped-def]
                   revoked.label("revoked_at")).where(User.id == bindparam("user"))
 
 
-_LOGIN = _login_statement()
+_LOGIN = HotRead(_login_statement())
 _ACCOUNTS = select(Account.id).where(Account.owner_user_id == bindparam("user"))
 
 
@@ -131,8 +131,8 @@ def authenticate(conn: Connection, claims: TokenClaims) -> AuthUser:
     refresh-token family) was ended — signed out, or revoked after a reused refresh token
     — fails on its next request, not when it expires. (Tokens that name neither, minted
     by tests and tools with the server's key, have no login to end.)"""
-    row = conn.execute(_LOGIN, {"user": claims.sub, "family": claims.family,
-                                "device": claims.device}).one_or_none()
+    row = _LOGIN.one_or_none(conn, {"user": claims.sub, "family": claims.family,
+                                    "device": claims.device})
     if row is None:
         raise DomainError(ErrorCode.AUTH_TOKEN_INVALID)
     if not row.active:

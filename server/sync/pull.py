@@ -20,10 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, text
+from sqlalchemy import Connection, and_, or_, select
 from sqlmodel import Session, col
 
-from server.changes.models import ChangeLog
+from server.changes.models import ChangeLog, Counter
+from server.db import HotRead
 from server.sync import serialize
 from server.sync.scope import DeviceScope, build_scope, fingerprint
 from shared.workorders.state_machine import Actor
@@ -42,12 +43,13 @@ class Page:
 
 
 #: Read on every pull (a no-change pull is little else): plain SQL, no statement to build.
-_HIGH_WATER = text("SELECT value FROM counter WHERE name = 'change_seq'")
+_HIGH_WATER = HotRead(select(col(Counter.value)).where(col(Counter.name) == "change_seq"))
 
 
 def high_water(session: Session | Connection) -> int:
     conn = session.connection() if isinstance(session, Session) else session
-    return int(conn.execute(_HIGH_WATER).scalar() or 0)
+    row = _HIGH_WATER.one_or_none(conn)
+    return int(row.value if row is not None else 0)
 
 
 def nothing_new(conn: Connection, *, actor: Actor, cursor: str, secret: str) -> bool:
