@@ -65,9 +65,10 @@ def test_a_new_version_replaces_the_cached_one_without_losing_pending_ops(
         phone.offline(False)
         phone.page.reload()
         target = release_version(release)
-        # the new service worker precaches the whole release (~64 MB) before it takes
-        # over: 60-110 s on a quiet machine, over 180 s beside the rest of the suite
-        deadline = time.monotonic() + 360
+        # Chromium fetches the new sw.js only ~60 s after the page loaded (on an idle
+        # machine; traced in bench/README.md, and longer at times: one idle run went past
+        # 360 s), then precaching the release takes ~5 s
+        deadline = time.monotonic() + 600
         while (now := served_version(phone)) != target:
             assert time.monotonic() < deadline, f"still on {now}"
             time.sleep(1)
