@@ -16,8 +16,6 @@ client), so the two never edit the same file.
 
 from __future__ import annotations
 
-import functools
-import ssl
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +23,7 @@ from typing import Any
 import httpx
 
 from sync.client.errors import AuthRequired, PermanentError, TransientError
-from sync.client.transport import CONNECT_TIMEOUT_S, TokenStore, Transport
+from sync.client.transport import CONNECT_TIMEOUT_S, TokenStore, Transport, tls_context
 from sync.protocol import PROTOCOL_VERSION
 
 #: Longest a board's long poll waits for a change (the server caps it too).
@@ -60,20 +58,13 @@ class _Transport(Transport):
         return resp
 
 
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    """httpx's default TLS settings, made once per process: making them reads the CA
-    bundle (~50 ms), and a desk session makes its client while its first screen is drawn."""
-    return httpx.create_ssl_context()
-
-
 class OfficeClient:
     def __init__(self, base_url: str, tokens: TokenStore, *, lang: str = "zh",
                  timeout_s: float = 15.0, client: httpx.Client | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         if client is None:
             client = httpx.Client(
-                base_url=self.base_url, verify=_tls(),
+                base_url=self.base_url, verify=tls_context(),
                 timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_S)),
                 headers={"User-Agent": f"GridOne-device/{PROTOCOL_VERSION}"})
         self._t = _Transport(self.base_url, tokens, lang=lang, timeout_s=timeout_s,
