@@ -61,9 +61,10 @@ DEFAULT_OUT = ROOT / "dist" / "app"
 BASE_URL = "/app/"
 ENTRY_MODULE = "gridone_device"
 #: What the device code imports from PyPI (their dependencies follow from the metadata).
-#: (Not uuid6: on Python 3.14 ``shared.ids`` takes the standard library's ``uuid7``.)
+#: (Not uuid6: on Python 3.14 ``shared.ids`` takes the standard library's ``uuid7``. Not
+#: SQLAlchemy: the device's store is on ``sqlite3`` itself, ``sync.client.sqlite``.)
 ROOT_PACKAGES = ("flet", "flet-camera", "flet-charts", "flet-geolocator", "flet-map", "pydantic",
-                 "sqlalchemy", "httpx", "fpdf2")
+                 "httpx", "fpdf2")
 #: Declared dependencies the device code does without in the browser: fpdf2 needs Pillow
 #: only for images, and the monthly bill's PDF has none (the browser downscales photos).
 NOT_IN_BROWSER = frozenset({"pillow"})

@@ -14,8 +14,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
-
 from shared.billing.ledger import check_receipt_no, check_recharge_amount
 from shared.enums import MeterStatus, Role, WorkOrderKind
 from shared.errors import DomainError, ErrorCode
@@ -31,6 +29,7 @@ from sync.client import outbox, photos, rows
 from sync.client.errors import NotSignedIn
 from sync.client.outbox import OutboxEntry
 from sync.client.readmodel import JobView, ReadModel
+from sync.client.sqlite import Connection
 from sync.client.store import LocalEffect, SignedIn, Store
 from sync.client.timefmt import from_iso
 from sync.protocol import OP_TYPE_OF, OpType

@@ -27,10 +27,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection
-
 from shared.ids import new_id
 from shared.timeutil import utcnow
+from sync.client.sqlite import Connection
 from sync.client.timefmt import from_iso, to_iso
 from sync.lanes import lane_for
 from sync.protocol import ACTION_OF, OpEnvelope, OpType

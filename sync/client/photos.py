@@ -26,9 +26,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection
-
 from shared.timeutil import utcnow
+from sync.client.sqlite import Connection
 from sync.client.store import Store
 from sync.client.timefmt import to_iso
 

@@ -19,8 +19,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection
-
 from shared.enums import (
     FIELD_ROLES,
     OPEN_STATUSES,
@@ -37,6 +35,7 @@ from sync.client import outbox, rows
 from sync.client.messages import describe
 from sync.client.outbox import ACKED, OpState, OutboxEntry
 from sync.client.overlay import Effect, lay_over
+from sync.client.sqlite import Connection
 from sync.client.store import Key, Store
 from sync.client.timefmt import from_iso
 from sync.clock import Clock

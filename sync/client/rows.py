@@ -12,9 +12,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Connection
-
 from sync.client.schema import HANGERS
+from sync.client.sqlite import Connection
 
 _UPSERT = (
     "INSERT INTO server_row (entity, id, version, data, parent_id) VALUES (?, ?, ?, ?, ?) "

@@ -17,9 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine
-
 from sync.client.errors import StoreTooNew
+from sync.client.sqlite import Connection, Pool
 from sync.client.timefmt import now_iso
 
 Step = str | Callable[[Connection], None]
@@ -136,9 +135,9 @@ def _backup(path: Path, version: int) -> None:
         src.close()
 
 
-def migrate(engine: Engine, path: Path | None, target: int = LATEST) -> int:
+def migrate(pool: Pool, path: Path | None, target: int = LATEST) -> int:
     """Bring the database up to ``target``; returns the version it was at before."""
-    with engine.begin() as conn:
+    with pool.transaction("BEGIN IMMEDIATE", commit=True) as conn:
         conn.exec_driver_sql("""CREATE TABLE IF NOT EXISTS schema_version (
             version INTEGER PRIMARY KEY, description TEXT NOT NULL, migrated_at TEXT NOT NULL
         )""")
@@ -151,7 +150,7 @@ def migrate(engine: Engine, path: Path | None, target: int = LATEST) -> int:
         _backup(path, found)
     for m in MIGRATIONS:
         if found < m.version <= target:
-            with engine.begin() as conn:
+            with pool.transaction("BEGIN IMMEDIATE", commit=True) as conn:
                 if current_version(conn) >= m.version:  # another process got here first
                     continue
                 for step in m.steps:

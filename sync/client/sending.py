@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection
-
 from sync.client import backoff, rows
 from sync.client.outbox import (
     ACKED,
@@ -41,6 +39,7 @@ from sync.client.outbox import (
     set_fields,
     sql_in,
 )
+from sync.client.sqlite import Connection
 from sync.client.timefmt import to_iso
 from sync.lanes import order_of
 from sync.protocol import OpResult, OpStatus, SyncErrorCode

@@ -1,7 +1,8 @@
 """The device's local database: one SQLite file in WAL mode.
 
-``Store`` owns the engines and hands out transactions: ``write()`` takes SQLite's write
-lock at BEGIN (``BEGIN IMMEDIATE``), so two writers queue instead of failing half-way;
+``Store`` owns the connections (``sync.client.sqlite``) and hands out transactions:
+``write()`` takes SQLite's write lock at BEGIN (``BEGIN IMMEDIATE``), so two writers queue
+instead of failing half-way;
 ``read()`` sees one consistent snapshot and never blocks the writer. Everything that must
 happen together happens in one ``write()``: a local change and its op, a pulled page and
 its cursor, a push's results.
@@ -18,6 +19,7 @@ What lives where:
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,8 +28,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
-
 from shared.enums import Role
 from shared.ids import new_id
 from shared.timeutil import utcnow
@@ -35,6 +35,7 @@ from shared.workorders.state_machine import Actor
 from sync.client import outbox, rows
 from sync.client.errors import NotSignedIn
 from sync.client.schema import LATEST, migrate
+from sync.client.sqlite import Connection, Pool
 from sync.client.timefmt import from_iso, to_iso
 
 
@@ -99,25 +100,11 @@ LocalEffect = Callable[[Connection], object]
 JOURNAL_MODE = "DELETE" if sys.platform == "emscripten" else "WAL"
 
 
-def _sqlite_engine(path: Path, *, immediate: bool) -> Engine:
-    engine = create_engine(f"sqlite:///{path}",
-                           connect_args={"check_same_thread": False, "timeout": 30})
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # BEGIN is issued below
-        cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA journal_mode={JOURNAL_MODE}")
-        # FULL: a committed op survives a power cut, not only an app kill.
-        cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA busy_timeout=30000")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
+def _configure(raw: sqlite3.Connection) -> None:
+    raw.execute(f"PRAGMA journal_mode={JOURNAL_MODE}")
+    # FULL: a committed op survives a power cut, not only an app kill.
+    raw.execute("PRAGMA synchronous=FULL")
+    raw.execute("PRAGMA busy_timeout=30000")
 
 
 class Store:
@@ -126,8 +113,9 @@ class Store:
     def __init__(self, path: Path | str, *, schema_version: int = LATEST) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = _sqlite_engine(self.path, immediate=True)
-        self._reader = _sqlite_engine(self.path, immediate=False)
+        self._writer = Pool(self.path, on_connect=_configure)
+        self._reader = Pool(self.path, on_connect=_configure)
+        self._on_commit: list[Callable[[], object]] = []
         try:
             self.migrated_from = migrate(self._writer, self.path, schema_version)
             with self.write() as conn:
@@ -139,30 +127,31 @@ class Store:
         self.schema_version = schema_version
 
     def close(self) -> None:
-        self._writer.dispose()
-        self._reader.dispose()
+        self._writer.close()
+        self._reader.close()
 
     def on_commit(self, callback: Callable[[], object]) -> None:
         """Call ``callback`` after each write transaction commits (the browser writes its
         files back to persistent storage then: ``mobile.web.storage``)."""
-        event.listen(self._writer, "commit", lambda _conn: callback())
+        self._on_commit.append(callback)
+
+    def _committed(self) -> None:
+        for callback in self._on_commit:
+            callback()
 
     # -- transactions ---------------------------------------------------------------
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One write transaction: committed when the block ends, rolled back on error."""
-        with self._writer.begin() as conn:
+        with self._writer.transaction("BEGIN IMMEDIATE", commit=True,
+                                      committed=self._committed) as conn:
             yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """One consistent read snapshot."""
-        with self._reader.connect() as conn:
-            conn.begin()
-            try:
-                yield conn
-            finally:
-                conn.rollback()
+        with self._reader.transaction("BEGIN", commit=False) as conn:
+            yield conn
 
     # -- sync state -----------------------------------------------------------------
     @staticmethod

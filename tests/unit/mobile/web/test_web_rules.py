@@ -77,11 +77,11 @@ def test_the_browser_keeps_the_size_pillow_would() -> None:
 
 def test_the_device_build_bundles_its_imports_and_not_the_office() -> None:
     packages = closure()
-    for needed in ("flet", "pydantic", "pydantic-core", "sqlalchemy", "httpx", "msgpack",
+    for needed in ("flet", "pydantic", "pydantic-core", "httpx", "msgpack",
                    "flet-charts", "flet-map", "fpdf2", "fonttools"):
         assert needed in packages, needed
     assert "uuid6" not in packages  # Python 3.14 in the browser has uuid.uuid7
-    assert "greenlet" not in packages  # SQLAlchemy's only native need, not on wasm32
+    assert "sqlalchemy" not in packages  # the device store is on sqlite3 itself
     assert "pillow" not in packages and "fastapi" not in packages
     names = {p.relative_to(Path(__file__).resolve().parents[4]).as_posix()
              for p in source_files()}
