@@ -144,7 +144,11 @@ class Pool:
         raw = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                               check_same_thread=False)
         raw.row_factory = _row_factory()
-        self._on_connect(raw)
+        try:
+            self._on_connect(raw)
+        except BaseException:  # e.g. the file is locked past busy_timeout: nothing kept open
+            raw.close()
+            raise
         return raw
 
     def _give_back(self, raw: sqlite3.Connection) -> None:
