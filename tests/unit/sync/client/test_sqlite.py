@@ -4,6 +4,7 @@ whose code runs without SQLAlchemy."""
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -124,3 +125,23 @@ def test_the_device_code_runs_without_sqlalchemy() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          timeout=120, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_a_connection_that_fails_to_set_up_is_not_kept(tmp_path: Path) -> None:
+    calls: list[int] = []
+
+    def flaky(raw: object) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise sqlite3.OperationalError("database is locked")
+
+    pool = Pool(tmp_path / "t.db", on_connect=flaky)
+    try:
+        with pytest.raises(sqlite3.OperationalError), pool.transaction(
+                "BEGIN IMMEDIATE", commit=True):
+            pass
+        with pool.transaction("BEGIN IMMEDIATE", commit=True) as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x)")
+        assert len(calls) == 2  # a fresh connection, set up again
+    finally:
+        pool.close()
