@@ -348,8 +348,7 @@ def first_paint(api_url: str, data_dir: Path) -> tuple[float, float]:
                     time.sleep(0.4)
                     if box.input_value() == value:
                         break
-            # a board row: a tappable group named by its cells (mobile/office/views/board.py)
-            first_row = page.get_by_role("group", name=re.compile(r"WB\d{11}")).first
+            first_row = page.get_by_role("row", name=re.compile(r"WB\d{11}")).first
             t0 = time.perf_counter()
             page.get_by_role("button", name="Sign in", exact=True).click()
             first_row.wait_for(state="attached")
@@ -362,7 +361,7 @@ def first_paint(api_url: str, data_dir: Path) -> tuple[float, float]:
             ph = page2.locator("flt-semantics-placeholder")
             ph.wait_for(state="attached")
             ph.evaluate("el => el.click()")
-            page2.get_by_role("group", name=re.compile(r"WB\d{11}")).first.wait_for(
+            page2.get_by_role("row", name=re.compile(r"WB\d{11}")).first.wait_for(
                 state="attached")
             goto = time.perf_counter() - t0
             b.close()

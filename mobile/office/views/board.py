@@ -70,69 +70,47 @@ def _list_chips(board: BoardState, lang: str, run: Any) -> ft.Control:
         for name in LISTS], wrap=True, spacing=6, run_spacing=6)
 
 
-#: Column widths of the board (px): fixed, so that Flutter lays each cell out once. The
-#: board's first draw with ``DataTable`` (intrinsic column widths, an ink well per cell)
-#: took 380-600 ms of the browser's main thread for 25 rows; this grid takes ~200 ms.
-COLUMNS = {"col_code": 118, "col_kind": 96, "col_priority": 64, "col_status": 104,
-           "col_area": 96, "col_address": 200, "col_age": 72, "col_sla": 112,
-           "col_assignee": 104, "col_flags": 200}
-COMPACT = ("col_code", "col_kind", "col_priority", "col_status", "col_sla", "col_assignee",
-           "col_flags")
-ROW_HEIGHT = 48
-
-
-def _pick_box(on: bool, label_text: str, on_click: Any) -> ft.Control:
-    """A check box drawn as its icon: 25 Material ``Checkbox`` widgets cost the browser
-    ~200 ms more on the board's first draw."""
-    return ft.Container(
-        ft.Icon(ft.Icons.CHECK_BOX if on else ft.Icons.CHECK_BOX_OUTLINE_BLANK, size=22,
-                color=theme.PRIMARY if on else ft.Colors.ON_SURFACE_VARIANT,
-                semantics_label=label_text),
-        width=40, height=40, alignment=ft.Alignment.CENTER, border_radius=20, ink=True,
-        on_click=on_click)
-
-
 def _table(board: BoardState, lang: str, run: Any, compact: bool) -> ft.Control:
-    """The page of jobs as a grid: a check box to pick the job for the bar of several
-    jobs, its cells; a tap anywhere else on the row opens its side panel."""
     lines = board.lines()
-    heads = list(COMPACT if compact else COLUMNS)
-    picked = set(board.selected)
-    every = bool(lines) and all(ln.id in picked for ln in lines)
-    header = ft.Container(
-        ft.Row([_pick_box(every, t("page_selected" if every else "select_page", lang),
-                          lambda _: board.select_all(not every)),
-                *[ft.Text(t(h, lang), weight=ft.FontWeight.BOLD, size=13, width=COLUMNS[h])
-                  for h in heads]], spacing=12),
-        height=40, padding=ft.Padding.only(left=4, right=8),
-        border=ft.Border.only(bottom=ft.BorderSide(1, ft.Colors.OUTLINE_VARIANT)))
-    rows: list[ft.Control] = [header]
+    heads = ["col_code", "col_kind", "col_priority", "col_status", "col_area", "col_address",
+             "col_age", "col_sla", "col_assignee", "col_flags"]
+    if compact:
+        heads = ["col_code", "col_kind", "col_priority", "col_status", "col_sla",
+                 "col_assignee", "col_flags"]
+    rows = []
     for ln in lines:
         values = {"col_code": ln.code, "col_kind": ln.kind, "col_priority": ln.priority,
                   "col_status": ln.status, "col_area": ln.area, "col_address": ln.address,
                   "col_age": ln.age, "col_sla": ln.sla, "col_assignee": ln.assignee or "—",
                   "col_flags": ln.flags}
-        colors = {"col_sla": theme.DANGER if ln.overdue else None,
-                  "col_priority": PRIORITY_COLORS.get(ln.priority_key),
-                  "col_flags": theme.DANGER if ln.stalled else None}
-        cells = [ft.Text(values[h], size=13, width=COLUMNS[h], color=colors.get(h),
-                         max_lines=2, overflow=ft.TextOverflow.ELLIPSIS,
-                         weight=ft.FontWeight.W_600 if h == "col_code" else None)
-                 for h in heads]
-        chosen = ln.id in picked
-        rows.append(ft.Container(
-            ft.Row([_pick_box(chosen, t("job_selected" if chosen else "select_job", lang,
-                                        code=ln.code),
-                              lambda _, i=ln.id, on=not chosen: board.toggle(i, on)),
-                    *cells], spacing=12),
-            height=ROW_HEIGHT, padding=ft.Padding.only(left=4, right=8), ink=True,
-            bgcolor=ft.Colors.with_opacity(0.08, theme.PRIMARY) if ln.id == board.open_id
-            else ft.Colors.with_opacity(0.05, theme.PRIMARY) if chosen else None,
-            border=ft.Border.only(bottom=ft.BorderSide(1, ft.Colors.OUTLINE_VARIANT)),
-            on_click=lambda _, i=ln.id: run(board.open(i))))
-    table = ft.Container(ft.Column(rows, spacing=0, tight=True), bgcolor=ft.Colors.WHITE,
-                         border_radius=8, border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
-                         clip_behavior=ft.ClipBehavior.ANTI_ALIAS)
+        cells = []
+        for h in heads:
+            color = None
+            if h == "col_sla" and ln.overdue:
+                color = theme.DANGER
+            elif h == "col_priority":
+                color = PRIORITY_COLORS.get(ln.priority_key)
+            elif h == "col_flags" and ln.stalled:
+                color = theme.DANGER
+            text = ft.Text(values[h], size=13, color=color, max_lines=2,
+                           overflow=ft.TextOverflow.ELLIPSIS,
+                           width=200 if h in ("col_address", "col_flags") else None,
+                           weight=ft.FontWeight.W_600 if h == "col_code" else None)
+            cells.append(ft.DataCell(text, on_tap=lambda _, i=ln.id: run(board.open(i))))
+        rows.append(ft.DataRow(
+            cells=cells, selected=ln.id in board.selected,
+            color=ft.Colors.with_opacity(0.08, theme.PRIMARY) if ln.id == board.open_id
+            else None,
+            on_select_change=lambda e, i=ln.id: board.toggle(i, bool(e.data == "true"
+                                                                     or e.data is True))))
+    table = ft.DataTable(
+        columns=[ft.DataColumn(ft.Text(t(h, lang), weight=ft.FontWeight.BOLD, size=13))
+                 for h in heads],
+        rows=rows, show_checkbox_column=True, column_spacing=14, horizontal_margin=8,
+        data_row_min_height=44, data_row_max_height=60, heading_row_height=40,
+        on_select_all=lambda e: board.select_all(bool(e.data == "true" or e.data is True)),
+        bgcolor=ft.Colors.WHITE, border_radius=8,
+        border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT))
     return ft.Row([table], scroll=ft.ScrollMode.AUTO)
 
 
