@@ -49,6 +49,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -353,12 +354,17 @@ def build(out: Path | None = None, *, label: str = "", cache: Path = CACHE / "bu
     copied to ``out`` when given. Returns where it is."""
     key = build_key(label)
     done = cache / key
-    if not (done / "build.json").exists():
-        tmp = cache / f"{key}.tmp{os.getpid()}"
-        make(tmp, label=label)
-        if done.exists():
-            shutil.rmtree(done)
-        tmp.rename(done)
+    cache.mkdir(parents=True, exist_ok=True)
+    # One builder per key at a time (several test workers or a demo beside them): the others
+    # wait and take its build. A finished build is never replaced, since a server may be
+    # serving it; only a half-made one (no ``build.json``: a builder that died) is.
+    with FileLock(cache / f"{key}.lock"):
+        if not (done / "build.json").exists():
+            tmp = cache / f"{key}.tmp{os.getpid()}"
+            make(tmp, label=label)
+            if done.exists():
+                shutil.rmtree(done)
+            tmp.rename(done)
     if out is None:
         return done
     if out.exists():
