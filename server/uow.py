@@ -14,9 +14,11 @@ from sqlmodel import Session, SQLModel
 from server.audit import chain
 from server.changes.models import ChangeLog
 from server.changes.notify import CHANNEL
-from server.db import Database, bump_counter
+from server.db import BulkWrite, Database, bump_counter
 from shared.timeutil import utcnow
 from shared.workorders.state_machine import Actor
+
+_INSERT_CHANGES = BulkWrite(insert(ChangeLog.__table__))  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ class UnitOfWork:
                     "deleted": not enter, "station_id": sc.station_id,
                     "account_id": sc.account_id, "user_id": sc.user_id})
             # One multi-row INSERT (no ORM objects): same rows, same transaction.
-            session.execute(insert(ChangeLog.__table__), entries)  # type: ignore[attr-defined]
+            _INSERT_CHANGES.run(session, entries)
             if not self.db.is_sqlite:  # other workers' long polls: delivered at commit
                 session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
         session.commit()

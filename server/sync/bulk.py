@@ -35,7 +35,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
-from server.db import Database
+from server.db import BulkWrite, Database
 from server.meters.models import MeterSwap
 from server.sync import handlers, times
 from server.sync import push as per_op
@@ -72,8 +72,9 @@ _WRITTEN = ("status", "assignee_id", "priority", "dispatched_at", "accepted_at",
 #: The job's columns read: what the rules and the change log need, and what is written.
 _READ = [_ORDERS.c[name] for name in ("id", "kind", "station_id", "account_id",
                                       "reported_at", *_WRITTEN)]
-_UPDATE = (update(_ORDERS).where(_ORDERS.c.id == bindparam("_id"))
-           .values({name: bindparam(name) for name in _WRITTEN}))
+_UPDATE = BulkWrite(update(_ORDERS).where(_ORDERS.c.id == bindparam("_id"))
+                    .values({name: bindparam(name) for name in _WRITTEN}))
+_INSERT_EVENTS, _INSERT_RECORDS = BulkWrite(insert(_EVENTS)), BulkWrite(insert(_RECORDS))
 
 
 def push(db: Database, *, actor: Any, request: PushRequest, lang: str,
@@ -280,13 +281,10 @@ class _Chunk:
         if not pending:
             return
         session.flush()
-        if pending.jobs:
-            session.execute(_UPDATE, [{"_id": j["id"], **{n: _plain(j[n]) for n in _WRITTEN}}
-                                      for j in pending.jobs.values()])
-        if pending.events:
-            session.execute(insert(_EVENTS), pending.events)
-        if pending.records:
-            session.execute(insert(_RECORDS), pending.records)
+        _UPDATE.run(session, [{"_id": j["id"], **{n: _plain(j[n]) for n in _WRITTEN}}
+                              for j in pending.jobs.values()])
+        _INSERT_EVENTS.run(session, pending.events)
+        _INSERT_RECORDS.run(session, pending.records)
         for order_id in pending.jobs:  # an ORM copy loaded by a per-op op is stale now
             loaded = session.identity_map.get(identity_key(WorkOrder, order_id))
             if loaded is not None:
