@@ -50,6 +50,11 @@ self.addEventListener("fetch", (event) => {
     if (!hit && request.mode === "navigate") {
       hit = await cache.match("./");
     }
+    // a fallback font Flutter asks for and the build lacks: the stand-in, as the server
+    // answers (server/webapp/files.py; a 404 is asked for again at every layout)
+    if (!hit && url.pathname.startsWith(SCOPE + "assets/fonts/")) {
+      hit = await cache.match("fonts/DejaVuSans.ttf");
+    }
     return hit || fetch(request);
   })());
 });

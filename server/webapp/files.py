@@ -30,12 +30,28 @@ CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval' "
        "base-uri 'self'; object-src 'none'")
 
 
+#: Flutter (no CDN) fetches a Noto font from here for any character the app's fonts lack.
+#: The build has none of them, and a missing one is asked for again at every layout: ~18
+#: requests a second on the crew's job list, which also held the service worker's update
+#: check back by a minute. DejaVu Sans (shipped for the PDFs) stands in for all of them: a
+#: real font, loaded once, drawing the symbols it has. ``mobile/web/sw.js`` does the same.
+FALLBACK_FONTS = "assets/fonts/"
+STAND_IN_FONT = "fonts/DejaVuSans.ttf"
+
+
 def resolve(root: Path, rel: str) -> Path | None:
-    """The file ``rel`` names under ``root``; None when it is not a file there (or tries
-    to leave it)."""
+    """The file ``rel`` names under ``root`` (for a fallback font the build lacks, the
+    stand-in); None when it is not a file there (or tries to leave it)."""
     parts = PurePosixPath(rel or "index.html").parts
     if any(p in ("..", "") or p.startswith(".") or "\\" in p or "\x00" in p for p in parts):
         return None
+    found = _file(root, parts)
+    if found is None and rel.startswith(FALLBACK_FONTS):
+        return _file(root, PurePosixPath(STAND_IN_FONT).parts)
+    return found
+
+
+def _file(root: Path, parts: tuple[str, ...]) -> Path | None:
     base = root.resolve()
     path = (base / Path(*parts)).resolve() if parts else base / "index.html"
     if path.is_dir():

@@ -46,6 +46,13 @@ class PwaServer(ApiServer):
 class PwaPhone(Phone):
     """A phone with the app installed from the server (a browser context of its own)."""
 
+    def _new_page(self) -> Any:
+        page = super()._new_page()
+        self.fonts: list[tuple[str, int]] = []  # (path, status) of each font Flutter fetched
+        page.on("response", lambda r: "/assets/fonts/" in r.url and self.fonts.append(
+            (r.url.split("/assets/fonts/", 1)[1], r.status)))
+        return page
+
     def open_semantics(self, ready: str | re.Pattern[str]) -> None:
         ph = self.page.locator("flt-semantics-placeholder")
         ph.wait_for(state="attached", timeout=START_S * 1000)

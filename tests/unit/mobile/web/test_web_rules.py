@@ -29,6 +29,19 @@ def test_resolve_serves_files_inside_the_build_only(tmp_path: Path) -> None:
         assert resolve(tmp_path, bad) is None, bad
 
 
+def test_a_fallback_font_the_build_lacks_is_answered_with_the_stand_in(tmp_path: Path) -> None:
+    (tmp_path / "fonts").mkdir()
+    (tmp_path / "fonts" / "DejaVuSans.ttf").write_bytes(b"\x00\x01\x00\x00font")
+    (tmp_path / "assets" / "fonts").mkdir(parents=True)
+    (tmp_path / "assets" / "fonts" / "roboto.woff2").write_bytes(b"wOF2")
+    stand_in = (tmp_path / "fonts" / "DejaVuSans.ttf").resolve()
+    assert resolve(tmp_path, "assets/fonts/notosanssymbols/v43/rP2up.woff2") == stand_in
+    assert resolve(tmp_path, "assets/fonts/roboto.woff2") == (
+        tmp_path / "assets/fonts/roboto.woff2").resolve()  # what the build has, as it is
+    for bad in ("assets/fonts/../../secret.txt", "assets/other/x.woff2", "fonts/nope.ttf"):
+        assert resolve(tmp_path, bad) is None, bad
+
+
 def test_browsers_get_the_types_and_headers_they_insist_on() -> None:
     assert content_type(Path("pyodide.mjs")).startswith("text/javascript")
     assert content_type(Path("pyodide.asm.wasm")) == "application/wasm"
