@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -131,8 +132,12 @@ class BulkWrite:
             conn.execute(self.statement, rows)
             return
         sql, order = self._plan(tuple(rows[0]), conn.dialect)
-        values = [tuple(row[name] if conv is None else conv(row[name]) for name, conv in order)
-                  for row in rows]
+        pick = itemgetter(*(name for name, _ in order))
+        values: list[list[Any]] = ([[v] for v in map(pick, rows)] if len(order) == 1
+                                   else [list(v) for v in map(pick, rows)])
+        for i, conv in [(i, conv) for i, (_, conv) in enumerate(order) if conv is not None]:
+            for v in values:
+                v[i] = conv(v[i])
         raw = conn.connection.driver_connection
         assert raw is not None
         raw.executemany(sql, values)
@@ -144,9 +149,9 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         raise ValueError("naive datetime refused: timestamps must be timezone-aware")
-    v = value.astimezone(UTC)
-    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
-            f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
 
 
 def _dump_json(value: Any) -> str:

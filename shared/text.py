@@ -67,9 +67,10 @@ def _check_and_break(value: str, newline: str) -> str:
 def _finish(value: str) -> str:
     # A regular expression and a translation table, not a Python loop over the
     # characters: a pushed note is checked on the server for every op (issue 9: it was a
-    # tenth of a push's CPU).
-    value = value.translate(_format_chars())
-    return unicodedata.normalize("NFC", value).strip()
+    # tenth of a push's CPU). ASCII has no format characters and is NFC already.
+    if not value.isascii():
+        value = unicodedata.normalize("NFC", value.translate(_format_chars()))
+    return value.strip()
 
 
 def clean_line(value: str) -> str:
