@@ -94,12 +94,13 @@ class HotRead:
 
 class BulkWrite:
     """One INSERT or UPDATE run for many rows at once (the set-wise push's writes, the change
-    log). On SQLite the statement is compiled once per set of keys and run with the DBAPI
-    cursor's ``executemany`` on the session's own connection (its transaction), each value
-    converted as its column's type converts it: SQLAlchemy's per-row parameter processing
-    cost ~3x the ``executemany`` itself (``bench/profile_push.py``). Aware datetimes take a
-    direct path to the text SQLAlchemy writes; other types use their own bind processor.
-    Other databases go through SQLAlchemy as usual."""
+    log). On SQLite the statement is compiled once per set of keys and its rows handed to
+    the driver's ``executemany`` (``exec_driver_sql`` on the session's connection: its
+    transaction, its events, its error classes), each value converted as its column's type
+    converts it: SQLAlchemy's per-row parameter processing cost ~3x the ``executemany``
+    itself (``bench/profile_push.py``). Aware datetimes take a direct path to the text
+    SQLAlchemy writes; other types use their own bind processor. Other databases go
+    through SQLAlchemy as usual."""
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
@@ -133,14 +134,20 @@ class BulkWrite:
             return
         sql, order = self._plan(tuple(rows[0]), conn.dialect)
         pick = itemgetter(*(name for name, _ in order))
-        values: list[list[Any]] = ([[v] for v in map(pick, rows)] if len(order) == 1
-                                   else [list(v) for v in map(pick, rows)])
-        for i, conv in [(i, conv) for i, (_, conv) in enumerate(order) if conv is not None]:
-            for v in values:
-                v[i] = conv(v[i])
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        raw.executemany(sql, values)
+        values: list[tuple[Any, ...]] = (list(map(pick, rows)) if len(order) > 1
+                                         else [(v,) for v in map(pick, rows)])
+        convs = [(i, conv) for i, (_, conv) in enumerate(order) if conv is not None]
+        if convs:
+            converted = []
+            for row in values:
+                out = list(row)
+                for i, conv in convs:
+                    out[i] = conv(out[i])
+                converted.append(tuple(out))
+            values = converted
+        # the driver's executemany, through the connection: its errors arrive as
+        # SQLAlchemy's (IntegrityError, OperationalError), as every caller expects
+        conn.exec_driver_sql(sql, values)
 
 
 def _sqlite_datetime(value: datetime | None) -> str | None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from server.db import AwareDateTime, BulkWrite, make_database
@@ -75,6 +76,23 @@ def test_a_naive_datetime_is_refused_and_the_transaction_keeps_nothing(tmp_path:
         BulkWrite(insert(THING)).run(s, ROWS[:1])
         with pytest.raises(ValueError, match="naive datetime"):
             BulkWrite(insert(THING)).run(s, [{**ROWS[1], "id": "z", "at": datetime(2026, 1, 1)}])
+        s.rollback()
+    with db.reader.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM thing")).scalar() == 0
+    db.dispose()
+
+
+def test_a_database_error_arrives_as_sqlalchemys_and_keeps_nothing(tmp_path: Path) -> None:
+    """The push tells a conflict (replayed op by op) and a busy database (deferred, retry)
+    apart by SQLAlchemy's error classes: a driver's error must not arrive raw."""
+    db = make_database(f"sqlite:///{tmp_path / 'refused.db'}")
+    META.create_all(db.writer)
+    with db.writer.begin() as conn:
+        conn.exec_driver_sql("CREATE TRIGGER refuse BEFORE INSERT ON thing WHEN NEW.id = 'c' "
+                             "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    with Session(db.writer) as s:
+        with pytest.raises(IntegrityError, match="refused"):
+            BulkWrite(insert(THING)).run(s, ROWS)
         s.rollback()
     with db.reader.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM thing")).scalar() == 0
