@@ -7,7 +7,9 @@ the small world of ``tests.factories``) and prints:
 * cold start online: a fresh browser profile, ``goto`` → the sign-in screen usable;
 * time to usable after a reload, online and offline (the target: ≤ 5 s warm);
 * warm start offline, ``--warm`` times (5; one start moves ±0.5 s between runs, so the
-  median is the figure): the tab closed and the app opened again with no signal, with where
+  median is the figure), Pyodide restored from the device's memory snapshot, and before
+  them ``--afresh`` times (3) with the snapshot removed first (Pyodide started afresh, as
+  on a device that has none yet): the tab closed and the app opened again with no signal, with where
   its time went: the Python worker logs each step of its start ("gridone-start <step>
   <epoch ms>", ``mobile/web/python-worker.js``), read here against the page's ``goto``;
 * a push of 500 queued ops from the browser device: 500 notes are queued in the device's
@@ -40,7 +42,7 @@ from mobile.web.build import build, built_version, size  # noqa: E402
 from sync.client.actions import Actions  # noqa: E402
 from sync.client.store import Store  # noqa: E402
 from tests.e2e.conftest import CHROMIUM_ARGS, free_port  # noqa: E402
-from tests.e2e.pwa.conftest import PwaServer  # noqa: E402
+from tests.e2e.pwa.conftest import SNAPSHOT_REPLACE, SNAPSHOT_SIZE, PwaServer  # noqa: E402
 from tests.e2e.world import dispatched_job  # noqa: E402
 from tests.factories import PASSWORD  # noqa: E402
 
@@ -74,7 +76,8 @@ def open_app(page: Any, url: str, ready: re.Pattern[str]) -> float:
 
 
 STEPS = {"worker": "the Python worker runs (beside Flutter's start)",
-         "pyodide": "Pyodide started (loadPyodide: runtime, stdlib)",
+         "pyodide": "Pyodide started afresh (loadPyodide: runtime, stdlib; no snapshot)",
+         "restored": "Pyodide restored from the device's memory snapshot",
          "packages": "app unpacked, packages' zip in place, native packages loaded",
          "app": "the app's imports and ft.run (Python ready for Flutter)"}
 
@@ -218,6 +221,9 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=500)
     parser.add_argument("--warm", type=int, default=5,
                         help="warm starts to time (one run moves ±0.5 s: the median counts)")
+    parser.add_argument("--afresh", type=int, default=3,
+                        help="warm starts without the memory snapshot (each removes it first),"
+                             " timed before the others, for comparison")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -248,18 +254,28 @@ def main() -> None:
             print(f"reload online → job list usable: {reload_app(page, ready_jobs):.1f} s")
             ctx.set_offline(True)
             print(f"reload offline → job list usable: {reload_app(page, ready_jobs):.1f} s")
-            warms: list[float] = []
-            for n in range(args.warm):
-                page.close()
-                page = ctx.new_page()
-                warm, steps = open_app_steps(page, server.app_url, ready_jobs)
-                warms.append(warm)
-                print(f"warm start offline #{n + 1} (tab closed, opened again) → usable: "
-                      f"{warm:.2f} s")
-                print("\n".join(steps))
-            print(f"warm start offline over {len(warms)}: median "
-                  f"{statistics.median(warms):.2f} s, min {min(warms):.2f}, "
-                  f"max {max(warms):.2f}")
+            for snapshot, runs in ((False, args.afresh), (True, args.warm)):
+                warms: list[float] = []
+                what = "from the snapshot" if snapshot else "Pyodide afresh (no snapshot)"
+                for n in range(runs):
+                    if snapshot:
+                        made = page.evaluate(SNAPSHOT_SIZE, 120_000)
+                        assert made, "no memory snapshot was made"
+                    else:
+                        page.evaluate(SNAPSHOT_REPLACE, None)
+                    page.close()
+                    page = ctx.new_page()
+                    warm, steps = open_app_steps(page, server.app_url, ready_jobs)
+                    warms.append(warm)
+                    print(f"warm start offline, {what}, #{n + 1} (tab closed, opened again)"
+                          f" → usable: {warm:.2f} s")
+                    print("\n".join(steps))
+                if warms:
+                    print(f"warm start offline, {what}, over {len(warms)}: median "
+                          f"{statistics.median(warms):.2f} s, min {min(warms):.2f}, "
+                          f"max {max(warms):.2f}")
+                    if snapshot:
+                        print(f"  the snapshot: {made / 1e6:.1f} MB in Cache Storage")
 
             # -- 500 queued ops, pushed by the browser ---------------------------------
             time.sleep(2.5)  # the last write-back to IndexedDB

@@ -20,8 +20,9 @@ that must open with no signal (the four fixes of ``flet-notes.md``):
 
 flet-web's page loader and Python worker (``python.js``, ``python-worker.js``) are replaced
 by GridOne's: the worker starts as the page loads, beside Flutter's start rather than after
-it, fetches everything at once and installs without micropip (``bench/README.md``, issue 11,
-has the breakdown of a start).
+it, fetches everything at once, installs without micropip and restores Pyodide from a
+memory snapshot the device made on an earlier start (``snapshot.js``;
+``bench/README.md``, issue 11, has the breakdown of a start).
 
 The app's Python (``mobile/`` without the office desk, ``sync/``, ``shared/``) goes into
 ``app.tar.gz`` with ``gridone_device.py`` as the module the worker runs.
@@ -250,6 +251,8 @@ def _copy_client(dist: Path, wheels: list[Wheel]) -> None:
                     ignore=shutil.ignore_patterns("README.md"))
     # GridOne's loader and worker in place of flet-web's
     shutil.copy2(WEB_DIR / "python.js", dist / "python.js")
+    for name in ("snapshot.js", "snapshot-worker.js"):
+        shutil.copy2(WEB_DIR / name, dist / name)
     worker = (WEB_DIR / "python-worker.js").read_text(encoding="utf-8")
     worker = (worker.replace("__PACKAGES_ZIP__", json.dumps(PACKAGES_ZIP))
               .replace("__NATIVE__", json.dumps([w.name for w in wheels if w.native])))

@@ -5,12 +5,17 @@
 // * the pure-Python packages are not installed: their zip (compiled bytecode inside) goes
 //   on sys.path as it is and Python reads a module from it when it is first imported;
 //   only the two packages with native code are unpacked, by Pyodide's loadPackage;
-// * no micropip (importing it and resolving the requirements took ~1/8 of a start).
+// * no micropip (importing it and resolving the requirements took ~1/8 of a start);
+// * Pyodide is restored from the device's memory snapshot of a started interpreter, not
+//   started afresh, when there is one (snapshot.js); a start without one has it made.
 // Each step is logged as "gridone-start <step> <epoch ms>" (bench/pwa_bench.py reads them).
 "use strict";
+import { makeSnapshot, readSnapshot, startPyodide } from "./snapshot.js";
+
 const PACKAGES_ZIP = __PACKAGES_ZIP__;
 const NATIVE = __NATIVE__;
 const PACKAGES_PATH = "/lib/gridone/" + PACKAGES_ZIP;
+const SNAPSHOT_DELAY_MS = 4000; // after the app is up: the first screen is not slowed
 
 self.flet_js = {}; // the module Python's flet imports as flet_js
 let userAppRunning = false;
@@ -98,12 +103,13 @@ async function start(config) {
   const files = Promise.all([download(new URL(config.appPackageUrl, here)),
                              download(new URL(PACKAGES_ZIP, here))]);
   files.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+  const snapshot = readSnapshot();
   const { loadPyodide } = await import(config.pyodideUrl);
-  const pyodide = await loadPyodide({
+  const [pyodide, restored] = await startPyodide(loadPyodide, await snapshot, {
     stdout: (text) => sendPythonOutput(text, false),
     stderr: (text) => sendPythonOutput(text, true),
   });
-  mark("pyodide");
+  mark(restored ? "restored" : "pyodide");
   const native = loadNative(pyodide);
   native.catch(() => {}); // awaited below
   const [app, packages] = await files;
@@ -146,6 +152,9 @@ except SystemExit as _exit:
   }
   await flet_js.start_connection(receiveCallback);
   self.postMessage("initialized");
+  if (!restored && self.caches && typeof Worker !== "undefined") {
+    setTimeout(makeSnapshot, SNAPSHOT_DELAY_MS, config.pyodideUrl);
+  }
 }
 
 let started = false;

@@ -25,6 +25,30 @@ from tests.e2e.phone import ARTIFACTS, Phone
 #: The build's first start runs Python in the browser: Flutter, then Pyodide and the wheels.
 START_S = 120
 
+#: The memory snapshot Pyodide is restored from (``mobile/web/python-worker.js``), read in
+#: the page (same origin, same Cache Storage): its size in bytes, or 0 while there is none.
+#: The argument: how long to wait for one (ms).
+SNAPSHOT_SIZE = """async (waitMs) => {
+    const key = new URL("pyodide/memory.snapshot", document.baseURI).href;
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+        const hit = await (await caches.open("gridone-pyodide-snapshot")).match(key);
+        if (hit) { return (await hit.arrayBuffer()).byteLength; }
+        if (Date.now() >= deadline) { return 0; }
+        await new Promise(r => setTimeout(r, 250));
+    }
+}"""
+#: Put ``bytes`` (a list of numbers, repeated to 1 MB) in the snapshot's place; none: remove it.
+SNAPSHOT_REPLACE = """async (bytes) => {
+    const key = new URL("pyodide/memory.snapshot", document.baseURI).href;
+    const cache = await caches.open("gridone-pyodide-snapshot");
+    if (bytes === null) { return cache.delete(key); }
+    const body = new Uint8Array(1 << 20);
+    for (let i = 0; i < body.length; i++) { body[i] = bytes[i % bytes.length]; }
+    await cache.put(key, new Response(body));
+    return true;
+}"""
+
 
 class PwaServer(ApiServer):
     """The API with the device app at ``/app/``, read from ``webapp`` (a symlink)."""
@@ -49,6 +73,9 @@ class PwaPhone(Phone):
     def _new_page(self) -> Any:
         page = super()._new_page()
         self.fonts: list[tuple[str, int]] = []  # (path, status) of each font Flutter fetched
+        # what the Python worker said of its start ("GridOne: Python restored from ...")
+        self.said: list[str] = []
+        page.on("console", lambda m: m.text.startswith("GridOne:") and self.said.append(m.text))
         page.on("response", lambda r: "/assets/fonts/" in r.url and self.fonts.append(
             (r.url.split("/assets/fonts/", 1)[1], r.status)))
         return page

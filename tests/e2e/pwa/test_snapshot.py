@@ -1,0 +1,94 @@
+"""The installed app restores Python from a memory snapshot the device made itself
+(``mobile/web/python-worker.js``, ``snapshot-worker.js``): a start without one makes it in
+the background; the next start restores Pyodide from it instead of starting it afresh; one
+that cannot be used (another Pyodide build, a damaged file) costs nothing but that start's
+speed: Python starts afresh, the work is all there, and a good snapshot is made again."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.e2e.pwa.conftest import SNAPSHOT_REPLACE, SNAPSHOT_SIZE, PwaServer
+from tests.e2e.world import dispatched_job
+from tests.factories import PASSWORD
+
+RESTORED = "GridOne: Python restored from its memory snapshot"
+REFUSED = "GridOne: the memory snapshot could not be used"
+#: The snapshot's header: its magic number ("\0snp"), then a build id no Pyodide has.
+OTHER_BUILD = [0x00, 0x73, 0x6E, 0x70]
+
+
+def test_a_start_restores_python_from_the_snapshot_and_a_bad_one_is_replaced(
+        pwa_server: PwaServer, phone_factory: Any) -> None:
+    job = dispatched_job(pwa_server, kind="fault_repair", assignee="crew1",
+                         description="Snapshot: lights flicker in the shop")
+    code = job["code"]
+    phone = phone_factory("pwa-snapshot")
+    phone.open()
+    phone.sign_in("crew1", PASSWORD)
+    phone.see(code)
+    phone.see("All synced")
+    phone.installed()
+    assert not any(RESTORED in line for line in phone.said), phone.said  # a fresh profile
+    made = phone.page.evaluate(SNAPSHOT_SIZE, 120_000)
+    assert made > 10_000_000, f"no memory snapshot was made: {phone.said}"
+
+    # -- with no signal, the app opened again: Python restored, and it works -----------------
+    phone.offline()
+    phone.reopen(ready=code)
+    assert any(RESTORED in line for line in phone.said), phone.said
+    phone.see("Offline", timeout=30_000)
+    phone.page.get_by_role("button", name=re.compile(code)).first.click()
+    phone.see("Customer acc1")
+    phone.tap("Accept", exact=True)
+    phone.see("1 pending")
+    phone.shot("restored-accepted")
+    phone.durable()
+
+    # -- a snapshot of another Pyodide build: refused, Python afresh, nothing lost -----------
+    phone.page.evaluate(SNAPSHOT_REPLACE, OTHER_BUILD)
+    phone.reopen(ready="1 pending")
+    assert any(REFUSED in line and "build id" in line for line in phone.said), phone.said
+    assert not any(RESTORED in line for line in phone.said), phone.said
+    phone.see("Offline", timeout=30_000)
+    # ... and a good one made in its place
+    remade = phone.page.evaluate(SNAPSHOT_SIZE, 120_000)
+    assert remade > 10_000_000, f"the refused snapshot was not made again: {phone.said}"
+
+    # -- a damaged file: the same ---------------------------------------------------------------
+    phone.page.evaluate(SNAPSHOT_REPLACE, [7, 1, 2])
+    phone.reopen(ready="1 pending")
+    assert any(REFUSED in line for line in phone.said), phone.said
+    phone.offline(False)
+    phone.see("All synced", timeout=60_000)
+    assert phone.page.evaluate(SNAPSHOT_SIZE, 120_000) > 10_000_000
+
+
+def test_starts_restored_from_one_snapshot_draw_different_random_numbers(
+        pwa_server: PwaServer, browser: Any) -> None:
+    """A snapshot holds Python's ``random`` module as seeded when it was made: without a
+    fresh seed at each restore, every start of the device would draw the same numbers (the
+    sync engine's retry jitter among them). ``startPyodide`` of the app's ``snapshot.js``,
+    run in a page of the app's origin, twice from one snapshot."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(pwa_server.app_url + "build.json")
+        drawn, restored = page.evaluate("""async () => {
+            const base = document.baseURI;
+            const { loadPyodide } = await import(new URL("pyodide/pyodide.mjs", base).href);
+            const { startPyodide } = await import(new URL("snapshot.js", base).href);
+            const snapshot = (await loadPyodide({ _makeSnapshot: true })).makeMemorySnapshot();
+            const drawn = [], restored = [];
+            for (let i = 0; i < 2; i++) {
+                const [python, fromSnapshot] = await startPyodide(loadPyodide, snapshot, {});
+                restored.push(fromSnapshot);
+                drawn.push(python.runPython("import random; random.random()"));
+            }
+            return [drawn, restored];
+        }""")
+    finally:
+        context.close()
+    assert restored == [True, True]
+    assert drawn[0] != drawn[1], drawn
