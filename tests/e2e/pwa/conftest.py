@@ -21,18 +21,22 @@ import pytest
 from mobile.web.build import build
 from tests.e2e.conftest import ApiServer, free_port
 from tests.e2e.phone import ARTIFACTS, Phone
+from tests.e2e.world import dispatched_job
+from tests.factories import PASSWORD
 
 #: The build's first start runs Python in the browser: Flutter, then Pyodide and the wheels.
 START_S = 120
 
-#: The memory snapshot Pyodide is restored from (``mobile/web/python-worker.js``), read in
-#: the page (same origin, same Cache Storage): its size in bytes, or 0 while there is none.
+#: The memory snapshot Pyodide is restored from (``mobile/web/snapshot.js``, whose cache name
+#: and key these use), read in the page (same origin, same Cache Storage): its size in
+#: bytes, or 0 while there is none.
 #: The argument: how long to wait for one (ms).
 SNAPSHOT_SIZE = """async (waitMs) => {
-    const key = new URL("pyodide/memory.snapshot", document.baseURI).href;
+    const { SNAPSHOT_CACHE, SNAPSHOT_KEY } =
+        await import(new URL("snapshot.js", document.baseURI).href);
     const deadline = Date.now() + waitMs;
     for (;;) {
-        const hit = await (await caches.open("gridone-pyodide-snapshot")).match(key);
+        const hit = await (await caches.open(SNAPSHOT_CACHE)).match(SNAPSHOT_KEY);
         if (hit) { return (await hit.arrayBuffer()).byteLength; }
         if (Date.now() >= deadline) { return 0; }
         await new Promise(r => setTimeout(r, 250));
@@ -40,12 +44,13 @@ SNAPSHOT_SIZE = """async (waitMs) => {
 }"""
 #: Put ``bytes`` (a list of numbers, repeated to 1 MB) in the snapshot's place; none: remove it.
 SNAPSHOT_REPLACE = """async (bytes) => {
-    const key = new URL("pyodide/memory.snapshot", document.baseURI).href;
-    const cache = await caches.open("gridone-pyodide-snapshot");
-    if (bytes === null) { return cache.delete(key); }
+    const { SNAPSHOT_CACHE, SNAPSHOT_KEY } =
+        await import(new URL("snapshot.js", document.baseURI).href);
+    const cache = await caches.open(SNAPSHOT_CACHE);
+    if (bytes === null) { return cache.delete(SNAPSHOT_KEY); }
     const body = new Uint8Array(1 << 20);
     for (let i = 0; i < body.length; i++) { body[i] = bytes[i % bytes.length]; }
-    await cache.put(key, new Response(body));
+    await cache.put(SNAPSHOT_KEY, new Response(body));
     return true;
 }"""
 
@@ -75,7 +80,12 @@ class PwaPhone(Phone):
         self.fonts: list[tuple[str, int]] = []  # (path, status) of each font Flutter fetched
         # what the Python worker said of its start ("GridOne: Python restored from ...")
         self.said: list[str] = []
-        page.on("console", lambda m: m.text.startswith("GridOne:") and self.said.append(m.text))
+
+        def said(message: Any) -> None:
+            if message.text.startswith("GridOne:"):
+                self.said.append(message.text)
+
+        page.on("console", said)
         page.on("response", lambda r: "/assets/fonts/" in r.url and self.fonts.append(
             (r.url.split("/assets/fonts/", 1)[1], r.status)))
         return page
@@ -142,6 +152,18 @@ class PwaPhone(Phone):
         """Give the last commit's write-back to IndexedDB its moment (it starts at the
         commit; a few ms of work)."""
         time.sleep(1.5)
+
+
+def installed_crew(server: PwaServer, phone_factory: Any, name: str, crew: str,
+                   description: str) -> tuple[PwaPhone, dict[str, Any], str]:
+    """A fault job dispatched to ``crew``, who signs in on a new phone (``name``) that
+    shows it and has the app installed: (the phone, the job, the installed version)."""
+    job = dispatched_job(server, kind="fault_repair", assignee=crew, description=description)
+    phone = phone_factory(name)
+    phone.open()
+    phone.sign_in(crew, PASSWORD)
+    phone.see(job["code"])
+    return phone, job, phone.installed()
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from mobile.web.build import build
-from tests.e2e.pwa.conftest import PwaPhone, PwaServer
+from tests.e2e.pwa.conftest import PwaPhone, PwaServer, installed_crew
 from tests.e2e.pwa.test_offline import applied_ops
-from tests.e2e.world import dispatched_job
-from tests.factories import PASSWORD
 
 
 def served_version(phone: PwaPhone, timeout_s: float = 120) -> str:
@@ -39,14 +37,9 @@ def served_version(phone: PwaPhone, timeout_s: float = 120) -> str:
 
 def test_a_new_version_replaces_the_cached_one_without_losing_pending_ops(
         pwa_server: PwaServer, pwa_build: Path, phone_factory: Any) -> None:
-    job = dispatched_job(pwa_server, kind="fault_repair", assignee="crew1b",
-                         description="Flickering lights in the shop")
+    phone, job, first = installed_crew(pwa_server, phone_factory, "pwa-update", "crew1b",
+                                       "Flickering lights in the shop")
     code = job["code"]
-    phone = phone_factory("pwa-update")
-    phone.open()
-    phone.sign_in("crew1b", PASSWORD)
-    phone.see(code)
-    first = phone.installed()
     assert served_version(phone) == first
 
     phone.offline()
