@@ -81,6 +81,11 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 90) -> None:
+        """Returns once every worker has started its application: ``/ready`` answers as
+        soon as the first one is up, and a request sent before the others are would
+        always land on that one."""
+        self.log.touch()
+        begin = self.log.stat().st_size
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port),
@@ -93,13 +98,23 @@ class Server:
                 raise RuntimeError(f"gridone serve exited {self.proc.returncode}:\n"
                                    f"{self.log.read_text(errors='replace')[-3000:]}")
             try:
-                if httpx.get(f"{self.url}/api/v1/ready", timeout=2).status_code == 200:
+                if (httpx.get(f"{self.url}/api/v1/ready", timeout=2).status_code == 200
+                        and self._all_started(begin)):
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"gridone serve did not get ready in {timeout} s")
+
+    def _all_started(self, begin: int) -> bool:
+        """Every worker has logged the end of its startup since ``begin`` (uvicorn says
+        so at INFO; with a quieter log level there is nothing to wait for)."""
+        if self.env.get("GRIDONE_LOG_LEVEL", "info").lower() not in ("info", "debug"):
+            return True
+        with open(self.log, "rb") as f:
+            f.seek(begin)
+            return f.read().count(b"Application startup complete") >= self.workers
 
     def pids(self) -> list[int]:
         """The server's processes (the supervisor and its workers)."""

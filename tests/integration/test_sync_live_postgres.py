@@ -24,6 +24,7 @@ from tests.factories import build_world
 
 pytestmark = pytest.mark.postgres
 POLLS = 12
+ROUNDS = 4
 
 
 def _processes(log: Path, request_ids: set[str]) -> set[int]:
@@ -48,45 +49,70 @@ def test_long_polls_on_both_workers_wake_on_a_commit_elsewhere(tmp_path: Path) -
             headers = {"Authorization": f"Bearer {token}", "Connection": "close"}
             log = tmp_path / "serve.log"
             with Server(env, log, workers=2) as server:
-                cursor = None
-                with httpx.Client(base_url=server.url, timeout=30, headers=headers) as http:
-                    while True:  # the fresh download, to an incremental cursor
-                        params = {"cursor": cursor} if cursor else {}
-                        page = http.get("/api/v1/sync/pull", params=params).json()
-                        cursor = page["next_cursor"]
-                        if not page["has_more"]:
-                            break
-                answers: dict[int, tuple[dict[str, Any], float]] = {}
-
-                def poll(i: int) -> None:
-                    with httpx.Client(base_url=server.url, timeout=30, headers={
-                            **headers, "X-Request-ID": f"poll-{i}"}) as http:
-                        r = http.get("/api/v1/sync/pull",
-                                     params={"cursor": cursor, "wait": 20})
-                        assert r.status_code == 200, r.text
-                        answers[i] = (r.json(), time.monotonic())
-
-                threads = [threading.Thread(target=poll, args=(i,), daemon=True)
-                           for i in range(POLLS)]
-                for t in threads:
-                    t.start()
-                time.sleep(2.5)  # every poll is waiting
-                assert answers == {}
-                order_id = svc_report(db, world, "dispatcher1",
-                                      account_id=world.accounts["acc1"].id)
-                svc_act(db, world, "dispatcher1", order_id, "dispatch",
-                        assignee_id=world.user("crew1").id)
-                committed = time.monotonic()
-                for t in threads:
-                    t.join(15)
-                time.sleep(0.3)  # (a worker writes its log line after answering)
-                served_by = _processes(log, {f"poll-{i}" for i in range(POLLS)})
+                cursor = _drain(server.url, headers, None)  # the fresh download
+                # The kernel hands each connection to whichever worker accepts first,
+                # so a round may land on one worker only; rounds go on (a new change
+                # each) until both workers have held polls, and every round is checked.
+                served_by: set[int] = set()
+                for round_ in range(ROUNDS):
+                    order_id, answers, committed = _round(db, world, server.url, headers,
+                                                          cursor, round_)
+                    _check(answers, committed, order_id)
+                    time.sleep(0.3)  # (a worker writes its log line after answering)
+                    served_by |= _processes(log, {f"poll-{round_}-{i}"
+                                                  for i in range(POLLS)})
+                    cursor = _drain(server.url, headers, cursor)
+                    if len(served_by) == 2:
+                        break
         finally:
             db.dispose()
+    assert len(served_by) == 2, f"all polls of {ROUNDS} rounds went to one worker"
+
+
+def _drain(url: str, headers: dict[str, str], cursor: str | None) -> str:
+    """Pull from ``cursor`` until nothing more: the cursor a long poll waits from."""
+    with httpx.Client(base_url=url, timeout=30, headers=headers) as http:
+        while True:
+            params = {"cursor": cursor} if cursor else {}
+            page = http.get("/api/v1/sync/pull", params=params).json()
+            cursor = page["next_cursor"]
+            if not page["has_more"]:
+                return cursor
+
+
+def _round(db: Any, world: Any, url: str, headers: dict[str, str], cursor: str,
+           round_: int) -> tuple[str, dict[int, tuple[dict[str, Any], float]], float]:
+    """POLLS long polls from ``cursor``, then a job reported and dispatched by this
+    process: the new job's id, each poll's page and when it came, and when it committed."""
+    answers: dict[int, tuple[dict[str, Any], float]] = {}
+
+    def poll(i: int) -> None:
+        with httpx.Client(base_url=url, timeout=30, headers={
+                **headers, "X-Request-ID": f"poll-{round_}-{i}"}) as http:
+            r = http.get("/api/v1/sync/pull", params={"cursor": cursor, "wait": 20})
+            assert r.status_code == 200, r.text
+            answers[i] = (r.json(), time.monotonic())
+
+    threads = [threading.Thread(target=poll, args=(i,), daemon=True) for i in range(POLLS)]
+    for t in threads:
+        t.start()
+    time.sleep(2.5)  # every poll is waiting
+    assert answers == {}
+    order_id = svc_report(db, world, "dispatcher1", account_id=world.accounts["acc1"].id)
+    svc_act(db, world, "dispatcher1", order_id, "dispatch",
+            assignee_id=world.user("crew1").id)
+    committed = time.monotonic()
+    for t in threads:
+        t.join(15)
+    return order_id, answers, committed
+
+
+def _check(answers: dict[int, tuple[dict[str, Any], float]], committed: float,
+           order_id: str) -> None:
+    """Every poll answered within 2 s of the commit, with the new job in its page."""
     assert len(answers) == POLLS
     late = {i: round(at - committed, 2) for i, (_, at) in answers.items()
             if at - committed > 2.0}
     assert not late, late
     for page, _ in answers.values():
         assert order_id in {c["id"] for c in page["changes"] if c["entity"] == "work_order"}
-    assert len(served_by) == 2, "all polls went to one worker"
