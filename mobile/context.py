@@ -6,11 +6,13 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mobile.services.backend import Backend
 from mobile.services.hardware import Hardware
-from mobile.state.swap_form import DraftStore
+
+if TYPE_CHECKING:  # (the swap form's module is imported when the form is first opened)
+    from mobile.state.swap_form import DraftStore
 
 
 @dataclass(eq=False)

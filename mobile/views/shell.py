@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import Any, NamedTuple
+
 import flet as ft
 
 from mobile import theme
@@ -9,22 +12,6 @@ from mobile.components.sync_badge import SyncBadge
 from mobile.context import AppContext
 from mobile.state.app import AppState
 from mobile.state.sync import SyncState
-from mobile.views.accounts import AccountsView
-from mobile.views.agent_cash import CashView, CountFixView
-from mobile.views.applications import AppDetailView, ApplyView, AppsView, InstallView
-from mobile.views.balance import HistoryView, InboxView
-from mobile.views.bill import BillView
-from mobile.views.fault_report import FaultReportView
-from mobile.views.faults import FaultsView
-from mobile.views.inspection_form import InspectionFormView
-from mobile.views.job_detail import JobDetailView
-from mobile.views.jobs import JobsView
-from mobile.views.login import LoginView
-from mobile.views.my_summary import MySummaryView
-from mobile.views.recharge import RechargeView
-from mobile.views.settings import SettingsView
-from mobile.views.swap_form import SwapFormView
-from mobile.views.sync import SyncView
 
 TAB_ICONS = {
     "jobs": (ft.Icons.ASSIGNMENT_OUTLINED, ft.Icons.ASSIGNMENT),
@@ -45,49 +32,64 @@ TITLES = {"jobs": "tab_jobs", "accounts": "tab_accounts", "faults": "my_faults",
           "install": "install_title", "inspection": "inspection_form"}
 
 
+class ScreenView(NamedTuple):
+    """How a screen's view is made: its module under ``mobile.views`` and component, the
+    screen parameter it takes (``None``: none), whether it takes the app's context and the
+    sync state, and its key's prefix (default: the screen's name)."""
+
+    module: str
+    component: str
+    param: str | None = None
+    sync: bool = False
+    key: str | None = None
+    ctx: bool = True
+
+
+# Each screen's view is imported when the screen is first shown: the app's start (in the
+# browser, Python compiles and runs every module it imports) pays only for what it opens.
+SCREENS = {
+    "login": ScreenView("login", "LoginView"),
+    "jobs": ScreenView("jobs", "JobsView"),
+    "job": ScreenView("job_detail", "JobDetailView", "order_id"),
+    "swap": ScreenView("swap_form", "SwapFormView", "order_id"),
+    "inspection": ScreenView("inspection_form", "InspectionFormView", "order_id", key="finding"),
+    "install": ScreenView("applications", "InstallView", "order_id"),
+    "accounts": ScreenView("accounts", "AccountsView", sync=True),
+    "recharge": ScreenView("recharge", "RechargeView", "account_id", sync=True),
+    "bill": ScreenView("bill", "BillView", "account_id"),
+    "history": ScreenView("balance", "HistoryView", "account_id"),
+    "inbox": ScreenView("balance", "InboxView"),
+    "faults": ScreenView("faults", "FaultsView"),
+    "report": ScreenView("fault_report", "FaultReportView"),
+    "cash": ScreenView("agent_cash", "CashView", sync=True),
+    "count_fix": ScreenView("agent_cash", "CountFixView", sync=True),
+    "apps": ScreenView("applications", "AppsView"),
+    "apply": ScreenView("applications", "ApplyView"),
+    "application": ScreenView("applications", "AppDetailView", "app_id", key="app"),
+    "summary": ScreenView("my_summary", "MySummaryView"),
+    "settings": ScreenView("settings", "SettingsView", sync=True),
+    "sync": ScreenView("sync", "SyncView", sync=True, ctx=False),
+}
+
+
+def view(name: str) -> Any:
+    """The view component of screen ``name`` (``SCREENS``), its module imported now."""
+    screen = SCREENS[name]
+    return getattr(importlib.import_module(f"mobile.views.{screen.module}"), screen.component)
+
+
 def _body(app: AppState, ctx: AppContext) -> ft.Control:
-    sync = ctx.sync
-    screen = app.screen
-    p = screen.params
-    if screen.name == "jobs":
-        return JobsView(app, ctx, key="jobs")
-    if screen.name == "job":
-        return JobDetailView(app, ctx, p["order_id"], key=f"job-{p['order_id']}")
-    if screen.name == "swap":
-        return SwapFormView(app, ctx, p["order_id"], key=f"swap-{p['order_id']}")
-    if screen.name == "inspection":
-        return InspectionFormView(app, ctx, p["order_id"], key=f"finding-{p['order_id']}")
-    if screen.name == "accounts":
-        return AccountsView(app, ctx, sync, key="accounts")
-    if screen.name == "faults":
-        return FaultsView(app, ctx, key="faults")
-    if screen.name == "report":
-        return FaultReportView(app, ctx, key="report")
-    if screen.name == "inbox":
-        return InboxView(app, ctx, key="inbox")
-    if screen.name == "recharge":
-        return RechargeView(app, ctx, sync, p["account_id"], key=f"recharge-{p['account_id']}")
-    if screen.name == "bill":
-        return BillView(app, ctx, p["account_id"], key=f"bill-{p['account_id']}")
-    if screen.name == "history":
-        return HistoryView(app, ctx, p["account_id"], key=f"history-{p['account_id']}")
-    if screen.name == "cash":
-        return CashView(app, ctx, sync, key="cash")
-    if screen.name == "count_fix":
-        return CountFixView(app, ctx, sync, key="count_fix")
-    if screen.name == "apps":
-        return AppsView(app, ctx, key="apps")
-    if screen.name == "apply":
-        return ApplyView(app, ctx, key="apply")
-    if screen.name == "application":
-        return AppDetailView(app, ctx, p["app_id"], key=f"app-{p['app_id']}")
-    if screen.name == "install":
-        return InstallView(app, ctx, p["order_id"], key=f"install-{p['order_id']}")
-    if screen.name == "sync":
-        return SyncView(app, sync, key="sync")
-    if screen.name == "summary":
-        return MySummaryView(app, ctx, key="summary")
-    return SettingsView(app, ctx, sync, key="settings")
+    name = app.screen.name if app.screen.name in SCREENS else "settings"
+    screen = SCREENS[name]
+    args: list[Any] = [app, ctx] if screen.ctx else [app]
+    if screen.sync:
+        args.append(ctx.sync)
+    key = screen.key or name
+    if screen.param:
+        value = app.screen.params[screen.param]
+        args.append(value)
+        key = f"{key}-{value}"
+    return view(name)(*args, key=key)
 
 
 def _title(app: AppState) -> str:
@@ -113,7 +115,7 @@ def App(app: AppState, ctx: AppContext) -> list[ft.View]:
 
     if app.session is None:
         return [ft.View(route="/office" if app.office_route else "/", bgcolor=theme.SURFACE,
-                        padding=0, controls=[LoginView(app, ctx, key="login")])]
+                        padding=0, controls=[view("login")(app, ctx, key="login")])]
     if app.office:
         try:
             from mobile.office.shell import OfficeShell

@@ -219,3 +219,29 @@ def test_each_browser_gets_its_own_device_key_and_folder(tmp_path: Path) -> None
     with pytest.raises(ValueError):
         device.device_dir(tmp_path, "../x")
     assert device.data_root(tmp_path) == tmp_path
+
+
+# -- screens ----------------------------------------------------------------------------
+def test_every_tab_and_opened_screen_has_a_view_imported_only_when_shown() -> None:
+    """Each screen's view module is imported when the screen is first shown (the start in
+    the browser compiles every module it imports): every name a tab or an ``app.open``
+    uses resolves to a view, and starting the app imports none of the screens'."""
+    import subprocess
+    import sys
+
+    from mobile.state.app import TABS
+    from mobile.views.shell import SCREENS, TITLES, view
+
+    views = Path(__file__).parents[3] / "mobile" / "views"
+    opened = {m for f in views.glob("*.py")
+              for m in re.findall(r"app\.open\(\"(\w+)\"", f.read_text(encoding="utf-8"))}
+    shown = opened | {tab for tabs in TABS.values() for tab in tabs} | {"login"}
+    assert shown <= set(SCREENS), shown - set(SCREENS)
+    assert set(TITLES) <= set(SCREENS)
+    for name in SCREENS:
+        assert callable(view(name)), name
+    started = subprocess.run(
+        [sys.executable, "-c", "import sys, mobile.main; print(sorted(m for m in sys.modules"
+         " if m.startswith('mobile.views.') and m != 'mobile.views.shell'))"],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).parents[3])
+    assert started.stdout.strip() == "[]", started.stdout
