@@ -1,12 +1,16 @@
 // Makes the memory snapshot Python's worker restores Pyodide from (mobile/web/python-worker.js):
 // a Pyodide started for nothing else (loadPyodide's _makeSnapshot), saved as it stands into
-// Cache Storage. Answers {bytes} or {error}.
+// Cache Storage, the standard library the app uses already imported. Answers {bytes} or
+// {error}.
 "use strict";
+import { preloadCode } from "./snapshot.js";
+
 self.onmessage = async (event) => {
   const { pyodideUrl, cacheName, key } = event.data;
   try {
     const { loadPyodide } = await import(pyodideUrl);
     const pyodide = await loadPyodide({ _makeSnapshot: true });
+    pyodide.runPython(preloadCode());
     const snapshot = pyodide.makeMemorySnapshot();
     const cache = await caches.open(cacheName);
     await cache.put(key, new Response(snapshot, {

@@ -13,6 +13,35 @@
 export const SNAPSHOT_CACHE = "gridone-pyodide-snapshot";
 export const SNAPSHOT_KEY = new URL("pyodide/memory.snapshot", import.meta.url).href;
 
+// The standard library the app imports beyond what Pyodide's own start does, imported before
+// the snapshot is taken: a restored start finds them in sys.modules (their import is part of
+// the app's start, ~10 % of it). Only the standard library: it is the same in every build of
+// this Pyodide, while the app's own code and its packages change with each update (and
+// pydantic-core's native library could not be restored). A name missing from a later
+// Pyodide is skipped.
+export const PRELOAD = [
+  "ast", "base64", "bisect", "calendar", "concurrent.futures", "contextvars", "copy", "csv",
+  "dataclasses", "datetime", "decimal", "dis", "email.header", "email.message",
+  "email.parser", "email.utils", "enum", "fractions", "hashlib", "hmac",
+  "importlib.metadata", "importlib.resources", "importlib.util", "inspect", "ipaddress",
+  "json", "locale", "logging", "numbers", "pathlib", "platform", "queue", "secrets",
+  "shutil", "sqlite3", "string", "tempfile", "textwrap", "threading", "tokenize",
+  "traceback", "typing", "urllib.parse", "uuid", "zipfile", "zoneinfo",
+];
+
+// Python that imports PRELOAD, skipping what this Pyodide lacks.
+export function preloadCode(names = PRELOAD) {
+  return `import importlib
+def _preload(names):
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+_preload(${JSON.stringify(names)})
+del _preload`;
+}
+
 export async function readSnapshot() {
   if (!self.caches) {
     return null; // not a secure context: no Cache Storage (and no installed app)

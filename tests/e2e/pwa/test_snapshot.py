@@ -62,26 +62,43 @@ def test_starts_restored_from_one_snapshot_draw_different_random_numbers(
         pwa_server: PwaServer, browser: Any) -> None:
     """A snapshot holds Python's ``random`` module as seeded when it was made: without a
     fresh seed at each restore, every start of the device would draw the same numbers (the
-    sync engine's retry jitter among them). ``startPyodide`` of the app's ``snapshot.js``,
-    run in a page of the app's origin, twice from one snapshot."""
+    sync engine's retry jitter among them). The snapshot is made as the app's
+    ``snapshot-worker.js`` makes it (the standard library the app uses imported first), and
+    restored by ``startPyodide`` of the app's ``snapshot.js``, twice, in a page of the app's
+    origin: those modules are there and work (SQLite on a file among them)."""
     context = browser.new_context()
     try:
         page = context.new_page()
         page.goto(pwa_server.app_url + "build.json")
-        drawn, restored, kept = page.evaluate("""async () => {
+        drawn, restored, kept, found = page.evaluate("""async () => {
             const base = document.baseURI;
             const { loadPyodide } = await import(new URL("pyodide/pyodide.mjs", base).href);
-            const { startPyodide } = await import(new URL("snapshot.js", base).href);
-            const snapshot = (await loadPyodide({ _makeSnapshot: true })).makeMemorySnapshot();
-            const drawn = [], restored = [], kept = [];
+            const { PRELOAD, preloadCode, startPyodide } = await import(
+                new URL("snapshot.js", base).href);
+            const maker = await loadPyodide({ _makeSnapshot: true });
+            maker.runPython(preloadCode());
+            const snapshot = maker.makeMemorySnapshot();
+            const drawn = [], restored = [], kept = [], found = [];
             for (let i = 0; i < 2; i++) {
                 const bytes = snapshot.slice();
                 const [python, fromSnapshot] = await startPyodide(loadPyodide, bytes, {});
                 restored.push(fromSnapshot);
                 kept.push(bytes.byteLength);
+                python.globals.set("preload", PRELOAD);
+                found.push(python.runPython(`
+import sqlite3, sys
+missing = [name for name in preload.to_py() if name not in sys.modules]
+with sqlite3.connect("/tmp/restored.db") as db:
+    db.execute("CREATE TABLE IF NOT EXISTS note (body TEXT)")
+    db.execute("INSERT INTO note VALUES (?)", ("kept",))
+db.close()
+with sqlite3.connect("/tmp/restored.db") as db:
+    rows = db.execute("SELECT body FROM note").fetchall()
+db.close()
+[missing, len(preload), rows == [("kept",)]]`).toJs());
                 drawn.push(python.runPython("import random; random.random()"));
             }
-            return [drawn, restored, kept];
+            return [drawn, restored, kept, found];
         }""")
     finally:
         context.close()
@@ -89,3 +106,6 @@ def test_starts_restored_from_one_snapshot_draw_different_random_numbers(
     assert drawn[0] != drawn[1], drawn
     # Pyodide keeps its options for the worker's life: the 31 MB given to it is let go
     assert kept == [0, 0], kept
+    for missing, preloaded, sqlite_works in found:
+        assert preloaded > 40 and missing == [], missing
+        assert sqlite_works
