@@ -20,7 +20,7 @@ def section(title: str | None, *controls: ft.Control, key: str | None = None) ->
 
 def kv(label_text: str, value: str, *, value_color: str | None = None) -> ft.Control:
     return ft.Row(
-        [ft.Text(label_text, size=14, color=theme.MUTED, width=110),
+        [ft.Text(label_text, size=14, color=theme.MUTED, width=130),
          ft.Text(value, size=15, color=value_color, expand=True)],
         vertical_alignment=ft.CrossAxisAlignment.START)
 
