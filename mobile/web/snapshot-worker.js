@@ -3,15 +3,13 @@
 // Cache Storage, the standard library the app uses already imported. Answers {bytes} or
 // {error}.
 "use strict";
-import { preloadCode } from "./snapshot.js";
+import { makeSnapshotBytes } from "./snapshot.js";
 
 self.onmessage = async (event) => {
   const { pyodideUrl, cacheName, key } = event.data;
   try {
     const { loadPyodide } = await import(pyodideUrl);
-    const pyodide = await loadPyodide({ _makeSnapshot: true });
-    pyodide.runPython(preloadCode());
-    const snapshot = pyodide.makeMemorySnapshot();
+    const snapshot = await makeSnapshotBytes(loadPyodide);
     const cache = await caches.open(cacheName);
     await cache.put(key, new Response(snapshot, {
       headers: { "content-type": "application/octet-stream" },

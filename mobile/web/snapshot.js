@@ -7,12 +7,6 @@
 // objects, e.g. `from js import location`).
 "use strict";
 
-// One snapshot per app address, outside the versioned app caches: it holds only Pyodide's
-// interpreter (none of GridOne's code), so an app update keeps it; a snapshot of another
-// Pyodide build is refused by loadPyodide itself (its build id), then dropped and made anew.
-export const SNAPSHOT_CACHE = "gridone-pyodide-snapshot";
-export const SNAPSHOT_KEY = new URL("pyodide/memory.snapshot", import.meta.url).href;
-
 // The standard library the app imports beyond what Pyodide's own start does, imported before
 // the snapshot is taken: a restored start finds them in sys.modules (their import is part of
 // the app's start, ~10 % of it). Only the standard library: it is the same in every build of
@@ -29,10 +23,28 @@ export const PRELOAD = [
   "traceback", "typing", "urllib.parse", "uuid", "zipfile", "zoneinfo",
 ];
 
+// FNV-1a of a string, as 8 hex digits.
+function fnv1a(text) {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, "0");
+}
+
+// One snapshot per app address, outside the versioned app caches: it holds only Pyodide's
+// interpreter and the stdlib of PRELOAD (none of GridOne's code), so an app update keeps it;
+// one made with another PRELOAD has another key (a device's old one is then not used but
+// dropped, and a new one made); one of another Pyodide build is refused by loadPyodide
+// itself (its build id), then dropped and made anew.
+export const SNAPSHOT_CACHE = "gridone-pyodide-snapshot";
+export const SNAPSHOT_KEY = new URL(
+  `pyodide/memory.snapshot?preload=${fnv1a(PRELOAD.join(","))}`, import.meta.url).href;
+
 // Python that imports PRELOAD, skipping what this Pyodide lacks.
 export function preloadCode(names = PRELOAD) {
-  return `import importlib
-def _preload(names):
+  return `def _preload(names):
+    import importlib
     for name in names:
         try:
             importlib.import_module(name)
@@ -47,7 +59,13 @@ export async function readSnapshot() {
     return null; // not a secure context: no Cache Storage (and no installed app)
   }
   try {
-    const hit = await (await caches.open(SNAPSHOT_CACHE)).match(SNAPSHOT_KEY);
+    const cache = await caches.open(SNAPSHOT_CACHE);
+    for (const old of await cache.keys()) { // made with another PRELOAD: of no use now
+      if (old.url !== SNAPSHOT_KEY) {
+        await cache.delete(old);
+      }
+    }
+    const hit = await cache.match(SNAPSHOT_KEY);
     return hit ? new Uint8Array(await hit.arrayBuffer()) : null;
   } catch (error) {
     console.warn(`GridOne: the memory snapshot could not be read: ${error}`);
@@ -83,6 +101,13 @@ export async function startPyodide(loadPyodide, snapshot, options) {
     }
   }
   return [await loadPyodide(options), false];
+}
+
+// A snapshot as snapshot-worker.js makes it: a Pyodide started for that, PRELOAD imported.
+export async function makeSnapshotBytes(loadPyodide) {
+  const pyodide = await loadPyodide({ _makeSnapshot: true });
+  pyodide.runPython(preloadCode());
+  return pyodide.makeMemorySnapshot();
 }
 
 // Made in a worker of its own; a failure costs nothing but the next start's restore.

@@ -24,7 +24,7 @@ from tests.factories import build_world
 
 pytestmark = pytest.mark.postgres
 POLLS = 12
-ROUNDS = 4
+ROUNDS = 6
 
 
 def _processes(log: Path, request_ids: set[str]) -> set[int]:
@@ -94,8 +94,9 @@ def _round(db: Any, world: Any, url: str, headers: dict[str, str], cursor: str,
             answers[i] = (r.json(), time.monotonic())
 
     threads = [threading.Thread(target=poll, args=(i,), daemon=True) for i in range(POLLS)]
-    for t in threads:
+    for t in threads:  # one at a time: a worker's loop takes every connection waiting at once
         t.start()
+        time.sleep(0.1)
     time.sleep(2.5)  # every poll is waiting
     assert answers == {}
     order_id = svc_report(db, world, "dispatcher1", account_id=world.accounts["acc1"].id)

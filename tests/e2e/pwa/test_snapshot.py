@@ -15,6 +15,14 @@ RESTORED = "GridOne: Python restored from its memory snapshot"
 REFUSED = "GridOne: the memory snapshot could not be used"
 #: The snapshot's header: its magic number ("\0snp"), then a build id no Pyodide has.
 OTHER_BUILD = [0x00, 0x73, 0x6E, 0x70]
+#: A snapshot under the key of another ``PRELOAD`` list: "put" one there, or whether one "has".
+OLD_KEY = """async (what) => {
+    const { SNAPSHOT_CACHE } = await import(new URL("snapshot.js", document.baseURI).href);
+    const key = new URL("pyodide/memory.snapshot?preload=00000000", document.baseURI).href;
+    const cache = await caches.open(SNAPSHOT_CACHE);
+    if (what === "put") { await cache.put(key, new Response(new Uint8Array(1024))); return true; }
+    return Boolean(await cache.match(key));
+}"""
 
 
 def test_a_start_restores_python_from_the_snapshot_and_a_bad_one_is_replaced(
@@ -49,10 +57,13 @@ def test_a_start_restores_python_from_the_snapshot_and_a_bad_one_is_replaced(
     remade = phone.page.evaluate(SNAPSHOT_SIZE, 120_000)
     assert remade > 10_000_000, f"the refused snapshot was not made again: {phone.said}"
 
-    # -- a damaged file: the same ---------------------------------------------------------------
+    # -- a damaged file: the same; and one kept under another key (made with another list of
+    # preloaded modules) is dropped, not used ---------------------------------------------------
     phone.page.evaluate(SNAPSHOT_REPLACE, [7, 1, 2])
+    assert phone.page.evaluate(OLD_KEY, "put") is True
     phone.reopen(ready="1 pending")
     assert any(REFUSED in line for line in phone.said), phone.said
+    assert phone.page.evaluate(OLD_KEY, "has") is False
     phone.offline(False)
     phone.see("All synced", timeout=60_000)
     assert phone.page.evaluate(SNAPSHOT_SIZE, 120_000) > 10_000_000
@@ -62,9 +73,9 @@ def test_starts_restored_from_one_snapshot_draw_different_random_numbers(
         pwa_server: PwaServer, browser: Any) -> None:
     """A snapshot holds Python's ``random`` module as seeded when it was made: without a
     fresh seed at each restore, every start of the device would draw the same numbers (the
-    sync engine's retry jitter among them). The snapshot is made as the app's
-    ``snapshot-worker.js`` makes it (the standard library the app uses imported first), and
-    restored by ``startPyodide`` of the app's ``snapshot.js``, twice, in a page of the app's
+    sync engine's retry jitter among them). The snapshot is made by the function the app's
+    ``snapshot-worker.js`` makes it with (the standard library the app uses imported first),
+    and restored by ``startPyodide`` of the app's ``snapshot.js``, twice, in a page of the app's
     origin: those modules are there and work (SQLite on a file among them)."""
     context = browser.new_context()
     try:
@@ -73,11 +84,9 @@ def test_starts_restored_from_one_snapshot_draw_different_random_numbers(
         drawn, restored, kept, found = page.evaluate("""async () => {
             const base = document.baseURI;
             const { loadPyodide } = await import(new URL("pyodide/pyodide.mjs", base).href);
-            const { PRELOAD, preloadCode, startPyodide } = await import(
+            const { PRELOAD, makeSnapshotBytes, startPyodide } = await import(
                 new URL("snapshot.js", base).href);
-            const maker = await loadPyodide({ _makeSnapshot: true });
-            maker.runPython(preloadCode());
-            const snapshot = maker.makeMemorySnapshot();
+            const snapshot = await makeSnapshotBytes(loadPyodide);
             const drawn = [], restored = [], kept = [], found = [];
             for (let i = 0; i < 2; i++) {
                 const bytes = snapshot.slice();
