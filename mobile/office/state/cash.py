@@ -14,6 +14,7 @@ import flet as ft
 
 from mobile.office.client import OfficeError
 from mobile.office.context import OfficeContext
+from mobile.office.state.live import ReloadsOnReconnect
 from mobile.office.state.said import Said, SaysThings, words
 from mobile.state.common import Now, default_clock
 from shared.billing.handover import Tally, clean_note, decide_handover
@@ -34,7 +35,7 @@ class Counted:
 
 @ft.observable
 @dataclass
-class CashSheetState(SaysThings):
+class CashSheetState(ReloadsOnReconnect, SaysThings):
     octx: OfficeContext = field(compare=False, repr=False)
     day: date | None = None
     items: list[dict[str, Any]] = field(default_factory=list)

@@ -33,6 +33,19 @@ class Change:
         return self.everything or bool(self.order_ids & order_ids)
 
 
+class ReloadsOnReconnect:
+    """For a page whose rows are not jobs (notices, cash hand-overs): the feed's job changes
+    leave it as it is; when the connection came back (``everything``), it reads its rows
+    again, since another person may have changed them meanwhile."""
+
+    async def load(self) -> None:
+        raise NotImplementedError
+
+    async def on_changes(self, change: Change) -> None:
+        if change.everything:
+            await self.load()
+
+
 @dataclass
 class ChangeFeed:
     octx: OfficeContext

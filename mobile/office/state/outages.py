@@ -13,6 +13,7 @@ import flet as ft
 
 from mobile.office.client import OfficeError
 from mobile.office.context import OfficeContext
+from mobile.office.state.live import ReloadsOnReconnect
 from mobile.office.state.said import Said, SaysThings, words
 from mobile.state.common import Now, default_clock
 from shared.errors import DomainError
@@ -35,7 +36,7 @@ def parse_local(text: str) -> datetime | None:
 
 @ft.observable
 @dataclass
-class OutagesState(SaysThings):
+class OutagesState(ReloadsOnReconnect, SaysThings):
     octx: OfficeContext = field(compare=False, repr=False)
     areas: list[dict[str, Any]] = field(default_factory=list)
     items: list[dict[str, Any]] = field(default_factory=list)

@@ -11,6 +11,7 @@ from typing import Any
 
 from mobile.office.client import OfficeError
 from mobile.office.context import OfficeContext
+from mobile.office.state.live import Change, ChangeFeed
 from mobile.office.state.outages import OutagesState, parse_local
 from mobile.office.state.shell import OfficeShellState
 from shared.enums import Role
@@ -37,6 +38,7 @@ class Client:
         return self.answer
 
     def get(self, path: str, **_: Any) -> Any:
+        self.gets = getattr(self, "gets", 0) + 1
         return [NOTICE]
 
     def desk_settings(self) -> dict[str, Any]:
@@ -128,3 +130,18 @@ def test_the_servers_refusal_keeps_the_dialog_open_in_the_users_language() -> No
     client.answer = unknown
     asyncio.run(s.cancel())
     assert s.cancel_error_text == "某个新错误"  # a code this app does not know: as said
+
+
+def test_the_live_feed_reaches_the_page_and_reloads_it_only_after_a_lost_connection(
+        caplog: Any) -> None:
+    """The page is tracked by the desk's live feed (it lists notices, not jobs): a job's
+    change leaves it as it is, a reconnection reads the list again; neither is an error."""
+    client = Client()
+    s = state(client)
+    s.octx.track(s)
+    feed = ChangeFeed(s.octx)
+    asyncio.run(feed.publish(Change(order_ids=frozenset({"wo1"}))))
+    assert getattr(client, "gets", 0) == 0 and not s.loaded
+    asyncio.run(feed.publish(Change(everything=True)))
+    assert client.gets == 1 and s.loaded and s.items == [NOTICE]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
