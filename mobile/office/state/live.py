@@ -38,12 +38,9 @@ class ReloadsOnReconnect:
     leave it as it is; when the connection came back (``everything``), it reads its rows
     again, since another person may have changed them meanwhile."""
 
-    async def load(self) -> None:
-        raise NotImplementedError
-
     async def on_changes(self, change: Change) -> None:
         if change.everything:
-            await self.load()
+            await self.load()  # type: ignore[attr-defined]  # (the page's own)
 
 
 @dataclass
