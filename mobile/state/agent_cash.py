@@ -7,6 +7,8 @@ agent's own recent requests are listed with their state while online)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -384,10 +386,17 @@ class CountFixState:
         became of them (waiting, approved, rejected with the approver's reason). Online
         only: without a connection the list says it needs one (the last list is not
         shown as if it were current)."""
+        before = self.requests_state
         self.requests_state, self.requests_error = "loading", ""
         try:
             items = await off_loop(lambda: self.backend.approval_requests(
                 kind="purchase_count", limit=REQUESTS_SHOWN))
+        except asyncio.CancelledError:
+            # Flet cancels an effect's run when the effect runs again (a pull or the link
+            # changed while the list was asked for): the next run must ask again, so the
+            # list is not left "loading" for good
+            self.requests_state = before
+            raise
         except TransientError:
             self.requests_state = "offline"
             return

@@ -9,6 +9,8 @@ when offline."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -342,3 +344,40 @@ def test_the_transport_lists_approvals_by_kind() -> None:
     assert t.approvals(kind="purchase_count", limit=10)["items"] == [{"id": "r1"}]
     assert seen == [("GET", "/api/v1/supervision/approvals",
                      {"kind": "purchase_count", "limit": "10"})]
+
+
+class SlowServer(FakeServer):
+    """Answers the list only when ``answer`` is set (a slow link)."""
+
+    def __init__(self, backend: EngineBackend, listed: list[dict[str, Any]]) -> None:
+        super().__init__(backend, listed)
+        self.answer, self.asking = threading.Event(), threading.Event()
+
+    def approval_requests(self, **kw: Any) -> list[dict[str, Any]]:
+        self.asking.set()
+        self.answer.wait(10)
+        return super().approval_requests(**kw)
+
+
+def test_a_list_asked_again_while_loading_still_arrives(agent: EngineBackend) -> None:
+    """Flet cancels an effect's earlier run when it runs again (a pull came in while the
+    list was being asked for): the list must still arrive, not stay "Loading…"."""
+    server = SlowServer(agent, [request("pending", new=9)])
+    fix = CountFixState(server, "en")  # type: ignore[arg-type]
+
+    async def screen() -> None:
+        first = asyncio.create_task(fix.refresh_requests())  # the screen opened
+        await asyncio.to_thread(server.asking.wait, 10)
+        assert fix.requests_state == "loading"
+        first.cancel()  # a pull arrived: the effect runs again
+        with contextlib.suppress(asyncio.CancelledError):
+            await first
+        second = asyncio.create_task(fix.refresh_requests())
+        await asyncio.sleep(0)
+        server.answer.set()
+        await asyncio.wait_for(second, 10)
+
+    asyncio.run(screen())
+    assert fix.requests_state == "ok"
+    assert [r["new_count"] for r in fix.requests] == [9]
+    assert texts(requests_section(fix, "en", None))[1:5] == ["MTR-0001", "7", "9", "Waiting"]
