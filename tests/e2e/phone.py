@@ -13,6 +13,15 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+#: the app and API processes' logs (their fixtures add them): a failure shows their last lines
+APP_LOGS: list[Path] = []
+
+
+def tail(log: Path, lines: int = 25) -> str:
+    """The last ``lines`` lines of a log (read from its end: logs can be long)."""
+    with open(log, "rb") as f:
+        f.seek(max(0, f.seek(0, 2) - 8_000))
+        return "\n".join(f.read().decode("utf-8", "replace").splitlines()[-lines:])
 VIEWPORT = {"width": 430, "height": 900}
 
 
@@ -81,11 +90,11 @@ class Phone:
         self.page.get_by_role("tab", name=re.compile(re.escape(name))).click()
         time.sleep(0.8)
 
-    def fill(self, label: str, text: str, *, settle: float = 0.4, secret: bool = False
-             ) -> None:
+    def fill(self, label: str, text: str, *, settle: float = 0.4) -> None:
         """Type into the field labelled ``label``. Flutter rebuilds its text-field DOM
         when the screen re-renders; a fill that landed on a replaced element is retried
-        (checked against what the field shows, except for secrets)."""
+        (checked against what the field shows; a password field shows its value to the
+        page too, so test passwords are checked alike)."""
         box = self.page.get_by_role("textbox", name=label, exact=True).first
         for attempt in range(4):
             if attempt:
@@ -93,8 +102,6 @@ class Phone:
                 time.sleep(0.3)
             box.fill(text)
             time.sleep(settle)
-            if secret:
-                return
             try:
                 if box.input_value(timeout=2_000) == text:
                     return
@@ -141,8 +148,10 @@ class Phone:
                 ".map(e => e.value).filter(v => v)")
         except Exception as exc:  # a closed page still gets its message
             fields = [f"(fields unreadable: {exc})"]
+        logs = "".join(f"\n--- {log.name} (last lines):\n{tail(log)}" for log in APP_LOGS
+                       if log.exists() and log.stat().st_size)
         return ("\n--- fields:\n" + "\n".join(map(str, fields))
-                + "\n--- console:\n" + "\n".join(self.console))
+                + "\n--- console:\n" + "\n".join(self.console) + logs)
 
     def safe_snapshot(self) -> str:
         """The screen for a failure message, or why there is none (a page whose main
@@ -168,7 +177,7 @@ class Phone:
             "User name", "Password", "Sign in")) -> None:
         for _attempt in range(3):
             self.fill(labels[0], username)
-            self.fill(labels[1], password, secret=True)
+            self.fill(labels[1], password)
             self.tap(labels[2], exact=True, settle=0.5)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
@@ -179,7 +188,8 @@ class Phone:
                              r"password|请填写用户名和密码", self.snapshot()):
                     break  # a fill the page dropped while it was still settling: again
                 time.sleep(0.25)
-        raise AssertionError(f"could not sign in as {username}:\n{self.snapshot()}")
+        raise AssertionError(f"could not sign in as {username}:\n"
+                             f"{self.safe_snapshot()}{self.diagnosis()}")
 
 
 REVIEW_SHOTS = Path("/tmp/phone-shots")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ARTIFACTS, ApiServer, Proc, free_port, wait_http
-from tests.e2e.phone import Phone
+from tests.e2e.phone import APP_LOGS, Phone
 
 DESKTOP = {"width": 1440, "height": 900}
 TABLET = {"width": 1024, "height": 768}
@@ -42,7 +42,7 @@ class Office(Phone):
                        ready: str | re.Pattern[str] = "Dispatch board") -> None:
         for _attempt in range(3):
             self.fill("User name", username)
-            self.fill("Password", password, secret=True)
+            self.fill("Password", password)
             self.tap("Sign in", exact=True, settle=0.5)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
@@ -52,7 +52,8 @@ class Office(Phone):
                 if re.search(r"Enter the server URL|请填写服务器地址", self.snapshot()):
                     break
                 time.sleep(0.25)
-        raise AssertionError(f"could not sign in as {username}:\n{self.snapshot()}")
+        raise AssertionError(f"could not sign in as {username}:\n"
+                             f"{self.safe_snapshot()}{self.diagnosis()}")
 
     def rail(self, name: str) -> None:
         """Open a page from the navigation rail (scrolling the rail when the page's entry
@@ -81,6 +82,8 @@ def desk_app(api: ApiServer, e2e_dir: Path) -> Iterator[str]:
     """The app for the office tests (its own process: phones sync every second)."""
     port = free_port()
     log = e2e_dir / "desk-app.log"
+    if log not in APP_LOGS:
+        APP_LOGS.append(log)
     proc = Proc([sys.executable, "-m", "mobile", "--api-url", api.url, "--port", str(port),
                  "--data-dir", str(e2e_dir / "desk-devices"), "--offline-retry-s", "1",
                  "--online-interval-s", "1"], log)
