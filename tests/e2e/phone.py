@@ -143,9 +143,11 @@ class Phone:
         """For a failure message: what the screen's text fields hold (Flet's "Error running
         app" shows the traceback in one) and the last lines logged to the console."""
         try:
-            fields = self.page.evaluate(
+            # wait_for_function, not evaluate: a page whose main thread is stuck never
+            # answers an evaluate, and this runs when something already went wrong
+            fields = self.page.wait_for_function(
                 "() => [...document.querySelectorAll('input, textarea')]"
-                ".map(e => e.value).filter(v => v)")
+                ".map(e => e.value).filter(v => v)", timeout=5_000).json_value()
         except Exception as exc:  # a closed page still gets its message
             fields = [f"(fields unreadable: {exc})"]
         logs = "".join(f"\n--- {log.name} (last lines):\n{tail(log)}" for log in APP_LOGS
