@@ -21,15 +21,12 @@ import pytest
 from mobile.web.build import build
 from tests.e2e.conftest import ApiServer, free_port
 from tests.e2e.phone import ARTIFACTS, Phone
+from tests.e2e.pwa.link import Link
 from tests.e2e.world import dispatched_job
 from tests.factories import PASSWORD
-from tests.fault.proxy import FaultProxy
 
 #: The build's first start runs Python in the browser: Flutter, then Pyodide and the wheels.
 START_S = 120
-
-#: How long ``PwaPhone.offline`` cuts the link for: until the test gives the signal back.
-OUTAGE_S = 24 * 3600
 
 #: The memory snapshot Pyodide is restored from (``mobile/web/snapshot.js``, whose cache name
 #: and key these use), read in the page (same origin, same Cache Storage): its size in
@@ -78,10 +75,10 @@ class PwaServer(ApiServer):
 
 class PwaPhone(Phone):
     """A phone with the app installed from the server (a browser context of its own),
-    which it reaches through its own link (``link``, a loopback proxy that ``offline``
+    which it reaches through its own link (``link``, a loopback relay that ``offline``
     cuts)."""
 
-    link: FaultProxy
+    link: Link
 
     def _new_page(self) -> Any:
         page = super()._new_page()
@@ -151,9 +148,9 @@ class PwaPhone(Phone):
         workers offline itself (Python runs in one), and a worker that starts with a new
         tab was seen to reach the server before the page's offline mode applied to it."""
         if value:
-            self.link.outage(OUTAGE_S, cut_open=True)
+            self.link.cut()
         else:
-            self.link.signal_back()
+            self.link.restore()
         self.context.set_offline(value)
 
     def reload(self, ready: str | re.Pattern[str]) -> None:
@@ -204,7 +201,7 @@ def phone_factory(browser: Any, pwa_server: PwaServer) -> Iterator[Any]:
     phones: list[PwaPhone] = []
 
     def make(name: str, **kw: Any) -> PwaPhone:
-        link = FaultProxy(pwa_server.port, seed=len(phones)).start()
+        link = Link(pwa_server.port).start()
         phone = PwaPhone(browser, f"{link.url}/app/", name, **kw)
         phone.link = link
         phone.page.set_default_timeout(30_000)
