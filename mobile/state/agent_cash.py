@@ -8,7 +8,6 @@ agent's own recent requests are listed with their state while online)."""
 from __future__ import annotations
 
 import asyncio
-
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any

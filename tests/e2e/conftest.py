@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.phone import APP_LOGS
+from tests.e2e.phone import watch_log
 from tests.factories import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,7 +130,7 @@ def api(e2e_dir: Path) -> Iterator[ApiServer]:
     """One API for the whole run (tests use their own jobs and phones); a test that
     stops it starts it again before it ends."""
     server = ApiServer(e2e_dir / "api", free_port(), e2e_dir / "api.log")
-    APP_LOGS.append(e2e_dir / "api.log")
+    watch_log(e2e_dir / "api.log")
     server.start()
     yield server
     server.stop()
@@ -152,7 +152,7 @@ def app_url(api: ApiServer, e2e_dir: Path) -> Iterator[str]:
     proc = Proc([sys.executable, "-m", "mobile", "--api-url", api.url, "--port", str(port),
                  "--data-dir", str(e2e_dir / "devices"), "--offline-retry-s", "2",
                  "--online-interval-s", "4", "--fixed-server"], e2e_dir / "app.log")
-    APP_LOGS.append(e2e_dir / "app.log")
+    watch_log(e2e_dir / "app.log")
     proc.start()
     url = f"http://127.0.0.1:{port}"
     try:

@@ -13,8 +13,15 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
-#: the app and API processes' logs (their fixtures add them): a failure shows their last lines
+VIEWPORT = {"width": 430, "height": 900}
+#: the app and API processes' logs (``watch_log``): a failure shows their last lines
 APP_LOGS: list[Path] = []
+
+
+def watch_log(log: Path) -> None:
+    """Show the last lines of ``log`` (an app's or the API's) in every failure message."""
+    if log not in APP_LOGS:
+        APP_LOGS.append(log)
 
 
 def tail(log: Path, lines: int = 25) -> str:
@@ -22,7 +29,6 @@ def tail(log: Path, lines: int = 25) -> str:
     with open(log, "rb") as f:
         f.seek(max(0, f.seek(0, 2) - 8_000))
         return "\n".join(f.read().decode("utf-8", "replace").splitlines()[-lines:])
-VIEWPORT = {"width": 430, "height": 900}
 
 
 class Phone:

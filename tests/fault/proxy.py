@@ -301,7 +301,7 @@ class FaultProxy:
         if cut_open and loop is not None:
             def cut() -> None:
                 for writer in list(self._open_writers):
-                    _abort(writer)
+                    reset(writer)
                     self.stats["outage_cut"] += 1
 
             loop.call_soon_threadsafe(cut)
@@ -318,7 +318,7 @@ class FaultProxy:
         self.stats["blackholed"] += 1
         while time.monotonic() < self._outage_until and not writer.transport.is_closing():
             await asyncio.sleep(0.05)
-        _abort(writer)
+        reset(writer)
         return True
 
     async def _cross(self, nbytes: int, *, up: bool) -> None:
@@ -369,7 +369,7 @@ class FaultProxy:
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         except BaseException:  # cancelled (the proxy stops), or a fault of the proxy's own
-            _abort(writer)
+            reset(writer)
             raise
         finally:
             self._tasks.discard(task)  # type: ignore[arg-type]
@@ -407,18 +407,18 @@ class FaultProxy:
                 if writer.transport.is_closing():
                     return False  # the link was cut while the request crossed it
             if fault == Fault.DROP_REQUEST:
-                _abort(writer)
+                reset(writer)
                 return False
             if fault == Fault.ERROR_BEFORE:
                 resp = self._error(error_status)
             elif fault == Fault.RESET_REQUEST:
                 await self._forward_partial(req, upstream_body)
-                _abort(writer)
+                reset(writer)
                 return False
             elif fault == Fault.CUT:
                 cut = await self._forward_cut(req, upstream_body)
                 if cut is None:
-                    _abort(writer)
+                    reset(writer)
                     return False
                 resp = cut
             else:
@@ -428,20 +428,20 @@ class FaultProxy:
                     resp = await self._forward_maybe_twice(req, upstream_body, fault)
                 except UpstreamDown:
                     if req.seq % 2:
-                        _abort(writer)
+                        reset(writer)
                         return False
                     resp = self._error(502)
                 if fault == Fault.DELAY:
                     await asyncio.sleep(delay / 2)
                 if fault == Fault.DROP_RESPONSE:
-                    _abort(writer)
+                    reset(writer)
                     return False
                 if fault == Fault.RESET_RESPONSE:
                     raw = resp.encode()
                     cut = len(raw) - max(1, len(resp.body) // 2) if resp.body else len(raw) // 2
                     writer.write(raw[:cut])
                     await writer.drain()
-                    _abort(writer)
+                    reset(writer)
                     return False
                 if fault == Fault.ERROR_AFTER:
                     resp = self._error(error_status)
@@ -490,10 +490,10 @@ class FaultProxy:
             await writer.drain()
             resp = await _read_response(reader, req.method)
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
-            _abort(writer)
+            reset(writer)
             raise UpstreamDown(str(exc)) from exc
         except BaseException:  # cancelled (the proxy stops) while a long poll is held
-            _abort(writer)
+            reset(writer)
             raise
         _close(writer)
         return resp
@@ -554,10 +554,10 @@ class FaultProxy:
             resp = await asyncio.wait_for(_read_response(reader, req.method),
                                           timeout=max(0.0, deadline - time.monotonic()))
         except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
-            _abort(writer)
+            reset(writer)
             return None
         except BaseException:  # cancelled (the proxy stops): the upstream socket goes too
-            _abort(writer)
+            reset(writer)
             raise
         _close(writer)
         return resp
@@ -577,7 +577,7 @@ class FaultProxy:
         except ConnectionError:
             pass
         finally:  # cancelled (the proxy stops) included
-            _abort(writer)
+            reset(writer)
 
 
 # -- HTTP/1.1 framing ---------------------------------------------------------------
@@ -643,7 +643,7 @@ async def _read_response(reader: asyncio.StreamReader, method: str) -> Response:
     return Response(status, headers, body)
 
 
-def _abort(writer: asyncio.StreamWriter) -> None:
+def reset(writer: asyncio.StreamWriter) -> None:
     """Close with a TCP reset (no FIN, no pending data sent)."""
     sock = writer.get_extra_info("socket")
     if sock is not None:

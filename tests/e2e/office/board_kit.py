@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ARTIFACTS, ApiServer, Proc, free_port, wait_http
-from tests.e2e.phone import APP_LOGS, Phone
+from tests.e2e.phone import Phone, watch_log
 
 DESKTOP = {"width": 1440, "height": 900}
 TABLET = {"width": 1024, "height": 768}
@@ -82,8 +82,7 @@ def desk_app(api: ApiServer, e2e_dir: Path) -> Iterator[str]:
     """The app for the office tests (its own process: phones sync every second)."""
     port = free_port()
     log = e2e_dir / "desk-app.log"
-    if log not in APP_LOGS:
-        APP_LOGS.append(log)
+    watch_log(log)
     proc = Proc([sys.executable, "-m", "mobile", "--api-url", api.url, "--port", str(port),
                  "--data-dir", str(e2e_dir / "desk-devices"), "--offline-retry-s", "1",
                  "--online-interval-s", "1"], log)

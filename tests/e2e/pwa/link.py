@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import struct
 import threading
+
+from tests.fault.proxy import reset
 
 
 class Link:
@@ -44,7 +44,7 @@ class Link:
                 self._server.close()
                 await self._server.wait_closed()
             for writer in list(self._open):
-                _reset(writer)
+                reset(writer)
             relays = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             await asyncio.gather(*relays, return_exceptions=True)
 
@@ -58,7 +58,7 @@ class Link:
         def cut_now() -> None:
             self._down = True
             for writer in list(self._open):
-                _reset(writer)
+                reset(writer)
                 self.cut_connections += 1
 
         self._loop.call_soon_threadsafe(cut_now)
@@ -73,13 +73,13 @@ class Link:
                      ) -> None:
         if self._down:
             self.cut_connections += 1
-            _reset(writer)
+            reset(writer)
             return
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1",
                                                                  self.upstream_port)
         except OSError:
-            _reset(writer)
+            reset(writer)
             return
         self._open.update((writer, up_writer))
         try:
@@ -99,11 +99,3 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         if writer.can_write_eof() and not writer.transport.is_closing():
             writer.write_eof()
 
-
-def _reset(writer: asyncio.StreamWriter) -> None:
-    """Close with a TCP reset (what a device sees when its link is gone)."""
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()

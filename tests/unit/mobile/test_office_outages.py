@@ -30,6 +30,7 @@ class Client:
         self.lang = "en"
         self.answer = answer
         self.posts: list[tuple[str, Any]] = []
+        self.gets = 0
 
     def post(self, path: str, body: Any) -> Any:
         self.posts.append((path, body))
@@ -38,7 +39,7 @@ class Client:
         return self.answer
 
     def get(self, path: str, **_: Any) -> Any:
-        self.gets = getattr(self, "gets", 0) + 1
+        self.gets += 1
         return [NOTICE]
 
     def desk_settings(self) -> dict[str, Any]:
@@ -141,7 +142,7 @@ def test_the_live_feed_reaches_the_page_and_reloads_it_only_after_a_lost_connect
     s.octx.track(s)
     feed = ChangeFeed(s.octx)
     asyncio.run(feed.publish(Change(order_ids=frozenset({"wo1"}))))
-    assert getattr(client, "gets", 0) == 0 and not s.loaded
+    assert client.gets == 0 and not s.loaded
     asyncio.run(feed.publish(Change(everything=True)))
     assert client.gets == 1 and s.loaded and s.items == [NOTICE]
     assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
