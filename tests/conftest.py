@@ -25,7 +25,8 @@ SECRET = "test-secret-" + "s" * 40
 #: With several test workers (``python3 run.py test`` runs the whole suite on two, pytest-xdist
 #: ``--dist loadgroup``), the browser tests run one after another on one worker (one Chromium
 #: at a time; the installed-app tests share one build) and the fault tests, whose timings are
-#: the point, one after another on one worker; the rest is shared out.
+#: the point, one after another on one worker; the rest is shared out. Keyed by the folder
+#: under ``tests/``.
 SERIAL_GROUPS = {"e2e": "browser", "fault": "fault"}
 
 
@@ -35,18 +36,31 @@ RUN_LAST = ("tests/e2e/test_applications.py",)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    tests_dir = Path(__file__).resolve().parent
-    root = tests_dir.parent
-    items.sort(key=lambda item: Path(str(item.path)).resolve().relative_to(root).as_posix()
-               in RUN_LAST)  # stable: everything else keeps its order
-    for item in items:
-        try:
-            top = Path(str(item.path)).resolve().relative_to(tests_dir).parts[0]
-        except ValueError:
-            continue
-        group = SERIAL_GROUPS.get(top)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: item.nodeid.split("::")[0] in RUN_LAST)  # stable: the rest
+    # keeps its order
+
+
+def serial_group(nodeid: str) -> str | None:
+    """The serial group of a test by its node id (``tests/<folder>/…``), if any."""
+    parts = nodeid.split("/", 2)
+    return SERIAL_GROUPS.get(parts[1]) if len(parts) == 3 and parts[0] == "tests" else None
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` with the groups taken from the tests' folders, in the controller.
+    xdist's own loadgroup reads ``xdist_group`` marks on the workers and passes them on by
+    appending ``@group`` to each node id, which pytest 9.2's node ids no longer take: every
+    group was silently split, and the browser tests ran on both workers at once
+    (pytest-dev/pytest-xdist#1386)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FolderGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return serial_group(nodeid) or nodeid
+
+    return FolderGroups(config, log)
 
 
 @pytest.fixture(scope="session")
