@@ -12,6 +12,7 @@ import flet as ft
 import flet_charts as fch
 
 from mobile import theme
+from mobile.components.charts import axis_range
 from mobile.i18n import fmt_time
 from mobile.office.context import OfficeContext
 from mobile.office.i18n import label, t
@@ -27,8 +28,7 @@ def _chart(readings: list[dict[str, Any]], lang: str) -> ft.Control:
     if not readings:
         return ft.Text(t("no_readings", lang), color=theme.MUTED)
     values = [float(Decimal(r["kwh"])) for r in readings]
-    low, high = min(values), max(values)
-    pad = max((high - low) * 0.1, 1.0)
+    bottom, top, step_y = axis_range(min(values), max(values))
     step = max(len(readings) // 6, 1)
     labels = [fch.ChartAxisLabel(value=i, label=ft.Text(str(r["read_date"])[5:], size=10))
               for i, r in enumerate(readings) if i % step == 0]
@@ -37,8 +37,8 @@ def _chart(readings: list[dict[str, Any]], lang: str) -> ft.Control:
         data_series=[fch.LineChartData(points=[fch.LineChartDataPoint(i, v)
                                                for i, v in enumerate(values)],
                                        color=theme.PRIMARY, stroke_width=2)],
-        min_y=low - pad, max_y=high + pad, interactive=True,
-        left_axis=fch.ChartAxis(label_size=56),
+        min_y=bottom, max_y=top, interactive=True,
+        left_axis=fch.ChartAxis(label_size=56, label_spacing=step_y),
         bottom_axis=fch.ChartAxis(labels=labels, label_size=22),
         horizontal_grid_lines=fch.ChartGridLines(color=ft.Colors.GREY_300, width=1)))
 
@@ -95,14 +95,17 @@ def _account(v: dict[str, Any], lang: str, state: CustomersState) -> list[ft.Con
                color=theme.DANGER if alert != "ok" else None),
         figure(t("alert_state", lang), t(f"alert_{alert}", lang),
                color=theme.DANGER if alert != "ok" else theme.OK),
-        figure(t("meter", lang), m["meter_no"] if m else "—"),
+        figure(t("meter", lang), m["meter_no"] if m else "—", size=18),
         figure(t("purchase_count", lang), m["purchase_count"] if m else "—"),
         figure(t("last_reading", lang), f"{m['last_reading_kwh']} kWh"
                if m and m.get("last_reading_kwh") else "—"),
-        figure(t("supply_" + (a.get("supply_state") or "on"), lang), ""),
+        figure(t("supply", lang), t("supply_" + (a.get("supply_state") or "on"), lang),
+               color=theme.DANGER if a.get("supply_state") == "off" else theme.OK),
     ], wrap=True, spacing=10, run_spacing=10))
     body = [*head, heading(t("readings_chart", lang), 16), _chart(v["readings"], lang)]
-    body += [heading(t("ledger", lang, n=v["ledger_total"]), 16), table(
+    shown, total = len(v["ledger"]), v["ledger_total"]
+    body += [heading(t("ledger_latest", lang, shown=shown, n=total) if total > shown
+                     else t("ledger", lang, n=total), 16), table(
         [t(h, lang) for h in ("when", "kind", "col_change", "balance", "reason")],
         [[cell(fmt_time(parse_dt(e["occurred_at"]), lang)), cell(e["kind"]),
           cell(format_fen(e["amount_fen"])), cell(format_fen(e["balance_after_fen"])),

@@ -48,13 +48,17 @@ def pager(text: str, lang: str, on_move: Callable[[int], Any]) -> ft.Control:
     ], spacing=4)
 
 
-def figure(title: str, value: Any, *, color: str | None = None) -> ft.Control:
+def figure(title: str, value: Any, *, color: str | None = None, size: int = 26
+           ) -> ft.Control:
+    """A card of one figure; the value stays on one line (the cards of a row keep one
+    height): pass a smaller ``size`` for a long value such as a meter number."""
     return ft.Container(
         width=170, padding=ft.Padding.all(12), bgcolor=ft.Colors.WHITE, border_radius=8,
         border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
         content=ft.Column([ft.Text(title, size=13, color=theme.MUTED),
-                           ft.Text(str(value), size=26, weight=ft.FontWeight.BOLD,
-                                   color=color)], spacing=2))
+                           ft.Text(str(value), size=size, weight=ft.FontWeight.BOLD,
+                                   color=color, max_lines=1,
+                                   overflow=ft.TextOverflow.ELLIPSIS)], spacing=2))
 
 
 def heading(text: str, size: int = 18) -> ft.Control:

@@ -16,7 +16,6 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-import flet as ft
 import httpx
 import pytest
 
@@ -31,6 +30,7 @@ from sync.client.errors import PermanentError, TransientError
 from sync.client.store import SignedIn
 from sync.client.timefmt import to_iso
 from sync.client.transport import Transport
+from tests.unit.mobile.shown import texts
 from tests.unit.mobile.test_support import ACCOUNT, METER, STATION, make_device, pull
 
 AGENT = SignedIn(new_id(), Role.AGENT, username="agent1", display_name="Agent One",
@@ -42,18 +42,6 @@ def agent(tmp_path: Path) -> Iterator[EngineBackend]:
     backend = make_device(tmp_path / "agent", AGENT)
     yield backend
     backend.close()
-
-
-def texts(control: Any) -> list[str]:
-    """The words a control shows (its texts, depth first), as the user reads them."""
-    if isinstance(control, list):
-        return [w for c in control for w in texts(c)]
-    out = [control.value] if isinstance(control, ft.Text) and control.value else []
-    for name in ("content", "controls"):
-        child = getattr(control, name, None)
-        if child is not None:
-            out += texts(child)
-    return out
 
 
 # -- the hand-over, from the synced rows ------------------------------------------------
