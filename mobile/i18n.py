@@ -204,6 +204,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "submit_rating": ("提交评价", "Submit rating"),
     "stars": ("{n} 星", "{n} stars"),
     "thanks_rating": ("感谢您的评价：{n} 星", "Thank you for rating: {n} stars"),
+    "thanks_rating_1": ("感谢您的评价：1 星", "Thank you for rating: 1 star"),
     "report_saved": ("报修已保存，联网后自动提交", "Report saved; it is sent when online"),
     "description_required": ("请描述故障情况", "Please describe the fault"),
     "phone_invalid": ("电话应为 5–20 位数字", "Phone must be 5–20 digits"),
@@ -222,9 +223,16 @@ class _Lenient(dict[str, Any]):
         return "{" + key + "}"
 
 
+def counted(strings: dict[str, tuple[str, str]], key: str, params: dict[str, Any]) -> str:
+    """``key``, or its singular ``key_1`` when the count ``n`` is 1 and there is one
+    ("1 job", not "1 jobs")."""
+    return f"{key}_1" if params.get("n") == 1 and f"{key}_1" in strings else key
+
+
 def t(key: str, lang: str, **params: Any) -> str:
-    """The app string ``key`` in ``lang`` (zh or en), placeholders filled in."""
-    pair = STRINGS.get(key)
+    """The app string ``key`` in ``lang`` (zh or en), placeholders filled in; with ``n=1``
+    the singular ``key_1`` if there is one."""
+    pair = STRINGS.get(counted(STRINGS, key, params))
     if pair is None:
         return key
     text = pair[1] if normalize_lang(lang) == "en" else pair[0]

@@ -13,6 +13,7 @@ APPRAISAL_STRINGS: dict[str, tuple[str, str]] = {
                         "The work summary needs a connection; try again later"),
     "summary_jobs": ("完成工单 {n} 单", "Jobs resolved: {n}"),
     "summary_from_n": ("依据 {n} 单", "from {n} jobs"),
+    "summary_from_n_1": ("依据 1 单", "from 1 job"),
     "summary_prev": ("上个月", "Previous month"),
     "summary_next": ("下个月", "Next month"),
     **{f"fig_{k}": v for k, v in FIGURE_NAMES.items()},

@@ -43,6 +43,7 @@ APP_STRINGS: dict[str, tuple[str, str]] = {
     "app_resent": ("已重新提交。", "Sent again."),
     "app_rate": ("评价本次服务", "Rate the service"),
     "app_rated": ("您的评价：{n} 星", "Your rating: {n} stars"),
+    "app_rated_1": ("您的评价：1 星", "Your rating: 1 star"),
     "app_new_account": ("新户号：{no}", "New account: {no}"),
     "app_opening": ("开户余额：{yuan} 元", "Opening balance: {yuan} yuan"),
     "app_archived": ("资料已归档", "Documents archived"),

@@ -66,7 +66,7 @@ class _Lenient(dict[str, Any]):
 
 def t(key: str, lang: str, **params: Any) -> str:
     """The office string ``key`` in ``lang`` (falls back to the app's strings)."""
-    pair = STRINGS.get(key)
+    pair = STRINGS.get(app_i18n.counted(STRINGS, key, params))
     if pair is None:
         return app_i18n.t(key, lang, **params)
     text = pair[1] if normalize_lang(lang) == "en" else pair[0]
@@ -121,6 +121,7 @@ STRINGS.update({
     "on_duty": ("值班", "on duty"),
     "off_duty": ("未值班", "off duty"),
     "open_jobs_n": ("手头 {n} 单", "{n} open jobs"),
+    "open_jobs_n_1": ("手头 1 单", "1 open job"),
     "same_area": ("同台区", "same area"),
     "cancel_job": ("撤销工单", "Cancel job"),
     "set_priority": ("优先级：", "Priority:"),
@@ -187,7 +188,9 @@ STRINGS.update({
     "legend_overdue": ("超时/停滞", "Overdue / stalled"),
     "legend_crew": ("人员最近位置", "Crew, last known position"),
     "jobs_n": ("{n} 个工单", "{n} jobs"),
+    "jobs_n_1": ("1 个工单", "1 job"),
     "crews_n": ("{n} 名人员", "{n} crews"),
+    "crews_n_1": ("1 名人员", "1 crew"),
 })
 
 STRINGS.update({

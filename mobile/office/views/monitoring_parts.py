@@ -12,6 +12,7 @@ import flet as ft
 import flet_charts as fch
 
 from mobile import theme
+from mobile.components.charts import axis_range
 from mobile.office.i18n import t
 from mobile.office.state.monitoring import (
     area_flags,
@@ -102,10 +103,9 @@ def _axis_labels(labels: list[tuple[int, str]]) -> list[fch.ChartAxisLabel]:
     return [fch.ChartAxisLabel(value=x, label=ft.Text(text, size=10)) for x, text in labels]
 
 
-def _nice(value: float, step: float = 5.0, *, down: bool = False) -> float:
-    """``value`` rounded up (or down) to a multiple of ``step``: round axis ends."""
-    n = math.floor(value / step) if down else math.ceil(value / step)
-    return float(n * step)
+def _nice(value: float, step: float = 5.0) -> float:
+    """``value`` rounded up to a multiple of ``step``: a round axis end."""
+    return float(math.ceil(value / step) * step)
 
 
 def _hline(y: float, color: str) -> fch.LineChartData:
@@ -153,7 +153,8 @@ def loss_chart(table: dict[str, Any], lang: str) -> ft.Control:
     tr = loss_trend(table)
     ys = [p[1] for p in tr.points] + [tr.norm_low, tr.norm_high]
     lo, hi = min([*ys, 0.0]), max(ys)
-    span = max(hi - lo, 5.0)
+    # headroom for the points' circles; labels on round values only (axis_range)
+    bottom, top, step_y = axis_range(lo, hi + max(hi - lo, 5.0) * 0.05)
     n = max(len(tr.labels) - 1, 1)
     band = fch.LineChartData(
         points=[fch.LineChartDataPoint(x=0, y=tr.norm_high),
@@ -177,8 +178,8 @@ def loss_chart(table: dict[str, Any], lang: str) -> ft.Control:
     step = max(len(tr.labels) // 6, 1)
     chart = fch.LineChart(
         data_series=[band, floor, line], min_x=0, max_x=n,
-        min_y=_nice(lo - span * 0.1, down=True), max_y=_nice(hi + span * 0.15),
-        interactive=True, left_axis=fch.ChartAxis(label_size=44),
+        min_y=bottom, max_y=top,
+        interactive=True, left_axis=fch.ChartAxis(label_size=44, label_spacing=step_y),
         bottom_axis=fch.ChartAxis(labels=_axis_labels(
             [(i, lab[5:]) for i, lab in enumerate(tr.labels) if i % step == 0]), label_size=24),
         horizontal_grid_lines=fch.ChartGridLines(color=ft.Colors.GREY_200, width=1))

@@ -73,7 +73,7 @@ def test_a_manager_drills_from_a_crews_scorecard_to_the_late_job(
         office.see(re.compile("Of the jobs with an arrival commitment"))
         office.shot("scorecard")
         # the arrival figure's drill-down lists the late job, and only it
-        office.page.get_by_role("button", name="Show 1 jobs").first.click()
+        office.page.get_by_role("button", name="Show 1 job").first.click()
         office.see(last_month["late"])
         assert last_month["on_time"] not in office.snapshot()
         office.shot("drill-down")

@@ -155,6 +155,23 @@ def test_every_string_exists_in_both_languages_with_the_same_placeholders() -> N
             assert re.search(r"[\u4e00-\u9fff]", zh), key
 
 
+def test_a_count_of_one_reads_in_the_singular() -> None:
+    from mobile.office import i18n as office_i18n
+
+    assert office_i18n.t("ap_drill", "en", n=1) == "Show 1 job"
+    assert office_i18n.t("ap_drill", "en", n=3) == "Show 3 jobs"
+    assert office_i18n.t("ap_drill", "zh", n=1) == "查看 1 单"
+    assert office_i18n.t("open_jobs_n", "en", n=1) == "1 open job"
+    assert office_i18n.t("summary_from_n", "en", n=1) == "from 1 job"  # an app string
+    assert i18n.t("summary_from_n", "en", n=0) == "from 0 jobs"
+    assert i18n.t("app_rated", "en", n=1) == "Your rating: 1 star"
+    # each singular belongs to a counted string
+    for strings in (i18n.STRINGS, office_i18n.STRINGS):
+        for key in strings:
+            if key.endswith("_1") and key[:-2] in strings:
+                assert "{n}" in strings[key[:-2]][1], key
+
+
 def test_times_and_durations() -> None:
     now = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
     assert i18n.countdown(now + timedelta(minutes=44, seconds=59), now, "en") == (
