@@ -49,6 +49,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "all_synced": ("已全部上传", "All synced"),
     "tab_jobs": ("我的工单", "My jobs"),
     "tab_accounts": ("我的户号", "My accounts"),
+    # the bottom bar's label where the title is too long for a sixth of a phone's width
+    "nav_accounts": ("我的户号", "Accounts"),
     "tab_faults": ("报修", "Faults"),
     "tab_sync": ("同步", "Sync"),
     "tab_settings": ("设置", "Settings"),

@@ -10,6 +10,7 @@ import flet as ft
 from mobile import theme
 from mobile.components.sync_badge import SyncBadge
 from mobile.context import AppContext
+from mobile.i18n import STRINGS
 from mobile.state.app import AppState
 from mobile.state.sync import SyncState
 
@@ -146,7 +147,7 @@ def App(app: AppState, ctx: AppContext) -> list[ft.View]:
         selected_index=tabs.index(current) if current in tabs else 0,
         destinations=[ft.NavigationBarDestination(
             icon=TAB_ICONS[name][0], selected_icon=TAB_ICONS[name][1],
-            label=app.tr(f"tab_{name}" if name != "faults" else "tab_faults"))
+            label=app.tr(f"nav_{name}" if f"nav_{name}" in STRINGS else f"tab_{name}"))
             for name in tabs],
         on_change=lambda e: app.select_tab(tabs[int(e.control.selected_index)]),
     )

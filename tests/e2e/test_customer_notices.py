@@ -103,7 +103,7 @@ def test_outage_notice_and_inbox_through_a_repair(api: ApiServer, app_url: str,
             True]
 
         # the monthly bill, and its PDF
-        phone.tab("My accounts")
+        phone.tab("Accounts")
         phone.tap("Monthly bill", exact=True, settle=1.0)
         phone.see("Opening balance")
         phone.see("Closing balance")
