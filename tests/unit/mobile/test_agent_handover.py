@@ -45,13 +45,13 @@ def agent(tmp_path: Path) -> Iterator[EngineBackend]:
 
 
 # -- the hand-over, from the synced rows ------------------------------------------------
-NOW = utcnow()
-DAY_START = datetime.combine(NOW.astimezone(LOCAL_TZ).date(), time(0), tzinfo=LOCAL_TZ)
-
-
 def today_at(frac: float) -> datetime:
-    """A moment of today (local) before now: ``frac`` of the way from midnight to now."""
-    return DAY_START + (NOW - DAY_START) * frac
+    """A moment of today (local) before now: ``frac`` of the way from midnight to now.
+    Read from the clock at each call, as the phone reads it when it records cash: a test
+    that runs just after midnight (16:00 UTC) has one day, not the day it was imported on."""
+    now = utcnow()
+    start = datetime.combine(now.astimezone(LOCAL_TZ).date(), time(0), tzinfo=LOCAL_TZ)
+    return start + (now - start) * frac
 
 
 def receipt(no: str, fen: int, *, taken: float, recorded: float, seq: int = 1
@@ -70,7 +70,7 @@ def handover(*, counted: tuple[int, int], recorded: tuple[int, int] | None, at: 
     counter entered what it counted)."""
     return ("cash_handover", {
         "id": new_id(), "agent_id": AGENT.user_id, "station_id": STATION,
-        "day": NOW.astimezone(LOCAL_TZ).date().isoformat(), "receipt_count": counted[0],
+        "day": utcnow().astimezone(LOCAL_TZ).date().isoformat(), "receipt_count": counted[0],
         "total_fen": counted[1], "confirmed_by": new_id(), "confirmed_by_name": "Manager1",
         "confirmed_at": to_iso(today_at(at)), "note": note,
         "recorded_count": recorded[0] if recorded else None,
@@ -78,7 +78,7 @@ def handover(*, counted: tuple[int, int], recorded: tuple[int, int] | None, at: 
 
 
 def cash_of(backend: EngineBackend) -> CashState:
-    cash = CashState(backend, "en", clock=lambda: NOW)
+    cash = CashState(backend, "en", clock=utcnow)
     cash.reload()
     return cash
 
@@ -170,9 +170,9 @@ def test_a_confirmation_from_before_the_counted_figures_reads_as_matching(
 def request(status: str, *, new: int, by: str = AGENT.user_id, **kw: Any) -> dict[str, Any]:
     return {"id": new_id(), "kind": "purchase_count", "status": status, "meter_id": METER,
             "meter_no": "MTR-0001", "old_count": 7, "new_count": new, "reason": "card reissued",
-            "requested_by": by, "requested_at": to_iso(NOW - timedelta(hours=new)),
+            "requested_by": by, "requested_at": to_iso(utcnow() - timedelta(hours=new)),
             "decided_by_name": None if status == "pending" else "Manager1",
-            "decided_at": None if status == "pending" else to_iso(NOW), **kw}
+            "decided_at": None if status == "pending" else to_iso(utcnow()), **kw}
 
 
 class FakeServer:
@@ -228,7 +228,7 @@ def test_the_correction_screen_lists_my_requests_with_their_state(agent: EngineB
     assert "未批准原因：The card shows 10, not 11" in zh
 
     # a pull while one is waiting: asked again, and the decision shows
-    server.listed[0] = {**waiting, "status": "approved", "decided_at": to_iso(NOW)}
+    server.listed[0] = {**waiting, "status": "approved", "decided_at": to_iso(utcnow())}
     fix.reload()
     asyncio.run(fix.refresh_requests())
     assert len(server.asked) == 2
@@ -255,7 +255,7 @@ def test_a_request_sent_heads_the_list_and_follows_its_decision(agent: EngineBac
     assert words[0] == "Earlier requests" and "Why rejected: Wrong meter" in words
     # the manager rejects it; the list, asked again, brings the decision to the card
     server.listed[0].update(status="rejected", decision_reason="Count is right",
-                            decided_at=to_iso(NOW), decided_by_name="Manager1")
+                            decided_at=to_iso(utcnow()), decided_by_name="Manager1")
     asyncio.run(fix.refresh_requests())
     assert fix.phase == "rejected" and fix.result["decision_reason"] == "Count is right"  # type: ignore[index]
 
