@@ -38,7 +38,7 @@ def _chart(readings: list[dict[str, Any]], lang: str) -> ft.Control:
                                                for i, v in enumerate(values)],
                                        color=theme.PRIMARY, stroke_width=2)],
         min_y=bottom, max_y=top, interactive=True,
-        left_axis=fch.ChartAxis(label_size=56, label_spacing=step_y),
+        left_axis=fch.ChartAxis(label_size=56, label_spacing=step_y, show_min=False),
         bottom_axis=fch.ChartAxis(labels=labels, label_size=22),
         horizontal_grid_lines=fch.ChartGridLines(color=ft.Colors.GREY_300, width=1)))
 

@@ -137,7 +137,9 @@ def load_chart(load: dict[str, Any], lang: str) -> ft.Control:
         below_line_bgcolor=ft.Colors.with_opacity(0.12, theme.PRIMARY))
     chart = fch.LineChart(
         data_series=[series, *lines], min_x=0, max_x=95, min_y=0, max_y=top,
-        interactive=True, left_axis=fch.ChartAxis(label_size=44, label_spacing=top / 5),
+        interactive=True,
+        # no label at the foot: it was drawn into the first time label (the grid shows it)
+        left_axis=fch.ChartAxis(label_size=44, label_spacing=top / 5, show_min=False),
         bottom_axis=fch.ChartAxis(labels=_axis_labels([(h * 4, f"{h:02d}:00")
                                                        for h in range(0, 24, 3)]),
                                   label_size=24, label_spacing=12),
@@ -179,7 +181,8 @@ def loss_chart(table: dict[str, Any], lang: str) -> ft.Control:
     chart = fch.LineChart(
         data_series=[band, floor, line], min_x=0, max_x=n,
         min_y=bottom, max_y=top,
-        interactive=True, left_axis=fch.ChartAxis(label_size=44, label_spacing=step_y),
+        interactive=True,
+        left_axis=fch.ChartAxis(label_size=44, label_spacing=step_y, show_min=False),
         bottom_axis=fch.ChartAxis(labels=_axis_labels(
             [(i, lab[5:]) for i, lab in enumerate(tr.labels) if i % step == 0]), label_size=24),
         horizontal_grid_lines=fch.ChartGridLines(color=ft.Colors.GREY_200, width=1))

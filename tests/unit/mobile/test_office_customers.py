@@ -95,3 +95,4 @@ def test_the_readings_chart_uses_the_round_axis() -> None:
     assert isinstance(chart, fch.LineChart)
     assert (chart.min_y, chart.max_y) == (350.0, 550.0)
     assert chart.left_axis.label_spacing == 50.0
+    assert not chart.left_axis.show_min  # 350 was drawn into the first date's label
