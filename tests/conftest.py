@@ -48,6 +48,7 @@ def serial_group(nodeid: str) -> str | None:
     return SERIAL_GROUPS.get(parts[1]) if len(parts) == 3 and parts[0] == "tests" else None
 
 
+@pytest.hookimpl(optionalhook=True)  # a run with -p no:xdist has no such hook
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``--dist loadgroup`` with the groups taken from the tests' folders, in the controller.
     xdist's own loadgroup reads ``xdist_group`` marks on the workers and passes them on by
