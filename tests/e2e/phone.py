@@ -5,6 +5,7 @@ by their labels."""
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,28 @@ from playwright.sync_api import expect
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 VIEWPORT = {"width": 430, "height": 900}
+#: Counts the messages between the Flutter client and the app's Python (Flet's websocket in
+#: web mode, the Python worker's messages in the installed app) and when the last one went:
+#: a step waits for the app's answer and a quiet moment instead of a fixed pause.
+TRAFFIC_JS = """(() => {
+  const t = {sent: 0, got: 0, last: 0};
+  const mark = (k) => { t[k]++; t.last = performance.now(); };
+  globalThis.__gridoneTraffic = t;
+  const WS = globalThis.WebSocket;
+  if (WS) globalThis.WebSocket = class extends WS {
+    constructor(...a) { super(...a); this.addEventListener("message", () => mark("got")); }
+    send(...a) { mark("sent"); return super.send(...a); }
+  };
+  const W = globalThis.Worker;
+  if (W) globalThis.Worker = class extends W {
+    constructor(...a) { super(...a); this.addEventListener("message", () => mark("got")); }
+    postMessage(...a) { mark("sent"); return super.postMessage(...a); }
+  };
+})();"""
+#: how long the app's messages must have been quiet for a step to count as done (ms)
+QUIET_MS = 200
+#: ... and before a screenshot (longer: a route's transition is drawn after the last message)
+SHOT_QUIET_MS = 400
 #: the app and API processes' logs (``watch_log``): a failure shows their last lines
 APP_LOGS: list[Path] = []
 
@@ -48,6 +71,7 @@ class Phone:
     def _new_page(self) -> Any:
         page = self.context.new_page()
         page.set_default_timeout(15_000)
+        page.add_init_script(TRAFFIC_JS)
 
         def keep(kind: str, text: str) -> None:
             self.console.append(f"[{kind}] {text}"[:2000])
@@ -87,14 +111,54 @@ class Phone:
     def button(self, name: str | re.Pattern[str], exact: bool = False) -> Any:
         return self.page.get_by_role("button", name=name, exact=exact)
 
+    def traffic(self) -> tuple[int, int]:
+        """(messages sent to the app's Python, messages it sent back) so far; (-1, -1)
+        when the page cannot tell."""
+        try:
+            sent, got = self.page.evaluate(
+                "() => { const t = globalThis.__gridoneTraffic; return t ? [t.sent, t.got]"
+                " : [-1, -1]; }")
+        except Exception:  # a page that is busy or gone: the step falls back to its pause
+            return (-1, -1)
+        return int(sent), int(got)
+
+    def settle(self, before: tuple[int, int], most: float) -> None:
+        """Wait until the app has answered the step begun at ``before`` (a message back
+        from its Python) and has then been quiet for ``QUIET_MS``; at most ``most``
+        seconds, the fixed pause this replaces (a step the app does not answer, such as a
+        typed value no screen reacts to, waits it out)."""
+        if before[1] < 0:
+            time.sleep(most)
+            return
+        try:
+            self.page.wait_for_function(
+                """([got, quiet]) => { const t = globalThis.__gridoneTraffic;
+                    return !!t && t.got > got && performance.now() - t.last >= quiet; }""",
+                arg=[before[1], QUIET_MS], timeout=most * 1000)
+        except PlaywrightTimeout:
+            pass
+
+    def quiet(self, most: float) -> None:
+        """Wait until the app's messages have been quiet for ``SHOT_QUIET_MS`` (a screen it
+        finished drawing, its route's transition included); at most ``most`` seconds."""
+        try:
+            self.page.wait_for_function(
+                "q => { const t = globalThis.__gridoneTraffic;"
+                " return !!t && performance.now() - t.last >= q; }",
+                arg=SHOT_QUIET_MS, timeout=most * 1000)
+        except PlaywrightTimeout:
+            pass
+
     def tap(self, name: str | re.Pattern[str], *, exact: bool = False, settle: float = 0.6
             ) -> None:
+        before = self.traffic()
         self.button(name, exact).first.click()
-        time.sleep(settle)
+        self.settle(before, settle)
 
     def tab(self, name: str) -> None:
+        before = self.traffic()
         self.page.get_by_role("tab", name=re.compile(re.escape(name))).click()
-        time.sleep(0.8)
+        self.settle(before, 0.8)
 
     def fill(self, label: str, text: str, *, settle: float = 0.4) -> None:
         """Type into the field labelled ``label``. Flutter rebuilds its text-field DOM
@@ -106,8 +170,9 @@ class Phone:
             if attempt:
                 box.focus()  # let Flutter attach its editing element to this field
                 time.sleep(0.3)
+            before = self.traffic()
             box.fill(text)
-            time.sleep(settle)
+            self.settle(before, settle)
             try:
                 if box.input_value(timeout=2_000) == text:
                     return
@@ -172,8 +237,9 @@ class Phone:
     def snapshot(self, timeout: float = 15_000) -> str:
         return str(self.page.locator("body").aria_snapshot(timeout=timeout))
 
-    def shot(self, name: str) -> Path:
-        time.sleep(0.5)
+    def shot(self, name: str, *, pause: float = 0.5) -> Path:
+        """A screenshot in the run's artifacts, once the screen has settled."""
+        self.quiet(pause)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{self.name}-{len(self.shots) + 1:02d}-{name}.png"
         self.page.screenshot(path=str(path))
@@ -190,7 +256,7 @@ class Phone:
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
                 if self.page.get_by_role("tablist").count():
-                    time.sleep(0.8)
+                    self.quiet(0.8)
                     return
                 if re.search(r"Enter the server URL|请填写服务器地址|Enter your user name and "
                              r"password|请填写用户名和密码", self.snapshot()):
@@ -207,6 +273,4 @@ def look(phone: Phone, name: str) -> None:
     """A screenshot kept for the people reviewing the screens (the phones that call this
     are set to 390x844), besides the run's own artifacts."""
     REVIEW_SHOTS.mkdir(parents=True, exist_ok=True)
-    time.sleep(0.8)
-    phone.page.screenshot(path=str(REVIEW_SHOTS / f"{name}.png"))
-    phone.shot(name)
+    shutil.copy(phone.shot(name, pause=0.8), REVIEW_SHOTS / f"{name}.png")

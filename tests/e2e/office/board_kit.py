@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ARTIFACTS, ApiServer, Proc, free_port, wait_http
-from tests.e2e.phone import Phone, watch_log
+from tests.e2e.phone import TRAFFIC_JS, Phone, watch_log
 
 DESKTOP = {"width": 1440, "height": 900}
 TABLET = {"width": 1024, "height": 768}
@@ -30,6 +30,7 @@ class Office(Phone):
         self.url = url.rstrip("/") + "/office"
         self.context = browser.new_context(viewport=viewport or DESKTOP, locale=locale)
         self.page = self.context.new_page()
+        self.page.add_init_script(TRAFFIC_JS)
         self.shots: list[Path] = []
         self.page.set_default_timeout(15_000)
         self.errors: list[str] = []
@@ -47,7 +48,7 @@ class Office(Phone):
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
                 if self._shows(ready) and self._shows("GridOne office"):
-                    time.sleep(0.5)
+                    self.quiet(0.5)
                     return
                 if re.search(r"Enter the server URL|请填写服务器地址", self.snapshot()):
                     break
@@ -59,6 +60,7 @@ class Office(Phone):
         """Open a page from the navigation rail (scrolling the rail when the page's entry
         is below its fold: a manager has more pages than a tablet shows)."""
         button = self.page.get_by_role("button", name=re.compile(re.escape(name))).first
+        before = self.traffic()
         for _ in range(6):
             try:
                 button.click(timeout=2_000)
@@ -69,12 +71,13 @@ class Office(Phone):
                 time.sleep(0.5)
         else:
             button.click()
-        time.sleep(0.8)
+        self.settle(before, 0.8)
 
     def row(self, code: str) -> None:
         """Open a job's side panel from its row on the board."""
+        before = self.traffic()
         self.page.get_by_role("cell", name=re.compile(code)).first.click()
-        time.sleep(0.6)
+        self.settle(before, 0.6)
 
 
 @pytest.fixture(scope="module")
