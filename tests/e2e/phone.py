@@ -4,6 +4,7 @@ by their labels."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import time
@@ -130,24 +131,20 @@ class Phone:
         if before[1] < 0:
             time.sleep(most)
             return
-        try:
+        with contextlib.suppress(PlaywrightTimeout):  # not answered: the pause is over
             self.page.wait_for_function(
                 """([got, quiet]) => { const t = globalThis.__gridoneTraffic;
                     return !!t && t.got > got && performance.now() - t.last >= quiet; }""",
                 arg=[before[1], QUIET_MS], timeout=most * 1000)
-        except PlaywrightTimeout:
-            pass
 
     def quiet(self, most: float) -> None:
         """Wait until the app's messages have been quiet for ``SHOT_QUIET_MS`` (a screen it
         finished drawing, its route's transition included); at most ``most`` seconds."""
-        try:
+        with contextlib.suppress(PlaywrightTimeout):  # never quiet: the pause is over
             self.page.wait_for_function(
                 "q => { const t = globalThis.__gridoneTraffic;"
                 " return !!t && performance.now() - t.last >= q; }",
                 arg=SHOT_QUIET_MS, timeout=most * 1000)
-        except PlaywrightTimeout:
-            pass
 
     def tap(self, name: str | re.Pattern[str], *, exact: bool = False, settle: float = 0.6
             ) -> None:

@@ -78,43 +78,52 @@ def fuzz(app: Any, tokens: dict[str, str], ids: dict[str, list[str]], mode: Gene
                for role, token in tokens.items()}
     for result in schema.get_all_operations():
         operation = result.ok()
-        failed: dict[str, str] = {}
-
-        @settings(max_examples=examples, deadline=None, database=None,
-                  phases=[Phase.explicit, Phase.generate],
-                  suppress_health_check=list(HealthCheck))
-        @seed(SEED)
-        @given(case=operation.as_strategy(mode), data=st.data())
-        def check(case: Any, data: Any) -> None:
-            for where in (case.path_parameters, case.body):
-                if isinstance(where, dict):
-                    for name in list(where):
-                        if ids.get(name) and data.draw(st.booleans()):
-                            where[name] = data.draw(st.sampled_from(ids[name]))
-            query = case.query if isinstance(case.query, dict) else {}
-            if isinstance(query.get("wait"), int | float) and not isinstance(
-                    query["wait"], bool) and query["wait"] > 1:
-                query["wait"] = 1  # long polls: checked elsewhere; here only the answer's shape
-            for role in tokens:
-                if role in failed:
-                    continue  # its first failure for this operation is the one reported
-                response = case.call(headers=headers[role])
-                runs[role].requests += 1
-                runs[role].statuses[response.status_code] += 1
-                try:
-                    case.validate_response(response, checks=CHECKS)
-                except Exception as exc:
-                    failed[role] = str(exc)[:3000]
-
-        try:
-            check()
-        except Unsatisfiable:  # nothing invalid can be made for it (no parameters)
-            pass
-        except BaseException as exc:
-            failed.setdefault("(all)", str(exc)[:3000])
+        failed = fuzz_operation(operation, headers, ids, mode, examples, runs)
         for role, text in failed.items():
             for name in (tokens if role == "(all)" else (role,)):
                 runs[name].failures[f"{operation.label} ({mode.value})"] = text
+
+
+def fuzz_operation(operation: Any, headers: dict[str, dict[str, str]],
+                   ids: dict[str, list[str]], mode: GenerationMode, examples: int,
+                   runs: dict[str, Run]) -> dict[str, str]:
+    """One operation's cases, each sent as every role: the first failure of each role
+    (``"(all)"``: one that stopped the run for all)."""
+    failed: dict[str, str] = {}
+
+    @settings(max_examples=examples, deadline=None, database=None,
+              phases=[Phase.explicit, Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @seed(SEED)
+    @given(case=operation.as_strategy(mode), data=st.data())
+    def check(case: Any, data: Any) -> None:
+        for where in (case.path_parameters, case.body):
+            if isinstance(where, dict):
+                for name in list(where):
+                    if ids.get(name) and data.draw(st.booleans()):
+                        where[name] = data.draw(st.sampled_from(ids[name]))
+        query = case.query if isinstance(case.query, dict) else {}
+        if isinstance(query.get("wait"), int | float) and not isinstance(
+                query["wait"], bool) and query["wait"] > 1:
+            query["wait"] = 1  # long polls: checked elsewhere; here only the answer's shape
+        for role in headers:
+            if role in failed:
+                continue  # its first failure for this operation is the one reported
+            response = case.call(headers=headers[role])
+            runs[role].requests += 1
+            runs[role].statuses[response.status_code] += 1
+            try:
+                case.validate_response(response, checks=CHECKS)
+            except Exception as exc:
+                failed[role] = str(exc)[:3000]
+
+    try:
+        check()
+    except Unsatisfiable:  # nothing invalid can be made for it (no parameters)
+        pass
+    except BaseException as exc:
+        failed.setdefault("(all)", str(exc)[:3000])
+    return failed
 
 
 @pytest.fixture(scope="module")
