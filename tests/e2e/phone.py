@@ -20,18 +20,19 @@ VIEWPORT = {"width": 430, "height": 900}
 #: web mode, the Python worker's messages in the installed app) and when the last one went:
 #: a step waits for the app's answer and a quiet moment instead of a fixed pause.
 TRAFFIC_JS = """(() => {
-  const t = {sent: 0, got: 0, last: 0};
-  const mark = (k) => { t[k]++; t.last = performance.now(); };
+  const t = {got: 0, last: 0};
   globalThis.__gridoneTraffic = t;
+  const got = () => { t.got++; t.last = performance.now(); };
+  const sent = () => { t.last = performance.now(); };
   const WS = globalThis.WebSocket;
   if (WS) globalThis.WebSocket = class extends WS {
-    constructor(...a) { super(...a); this.addEventListener("message", () => mark("got")); }
-    send(...a) { mark("sent"); return super.send(...a); }
+    constructor(...a) { super(...a); this.addEventListener("message", got); }
+    send(...a) { sent(); return super.send(...a); }
   };
   const W = globalThis.Worker;
   if (W) globalThis.Worker = class extends W {
-    constructor(...a) { super(...a); this.addEventListener("message", () => mark("got")); }
-    postMessage(...a) { mark("sent"); return super.postMessage(...a); }
+    constructor(...a) { super(...a); this.addEventListener("message", got); }
+    postMessage(...a) { sent(); return super.postMessage(...a); }
   };
 })();"""
 #: how long the app's messages must have been quiet for a step to count as done (ms)
@@ -112,39 +113,36 @@ class Phone:
     def button(self, name: str | re.Pattern[str], exact: bool = False) -> Any:
         return self.page.get_by_role("button", name=name, exact=exact)
 
-    def traffic(self) -> tuple[int, int]:
-        """(messages sent to the app's Python, messages it sent back) so far; (-1, -1)
-        when the page cannot tell."""
+    def traffic(self) -> int:
+        """How many messages the app's Python has sent the page so far; -1 when the page
+        cannot tell."""
         try:
-            sent, got = self.page.evaluate(
-                "() => { const t = globalThis.__gridoneTraffic; return t ? [t.sent, t.got]"
-                " : [-1, -1]; }")
+            return int(self.page.evaluate(
+                "() => globalThis.__gridoneTraffic ? globalThis.__gridoneTraffic.got : -1"))
         except Exception:  # a page that is busy or gone: the step falls back to its pause
-            return (-1, -1)
-        return int(sent), int(got)
+            return -1
 
-    def settle(self, before: tuple[int, int], most: float) -> None:
+    def settle(self, before: int, most: float) -> None:
         """Wait until the app has answered the step begun at ``before`` (a message back
         from its Python) and has then been quiet for ``QUIET_MS``; at most ``most``
         seconds, the fixed pause this replaces (a step the app does not answer, such as a
-        typed value no screen reacts to, waits it out)."""
-        if before[1] < 0:
+        typed value no screen reacts to, or a page that could not tell, waits it out)."""
+        if before < 0:
             time.sleep(most)
-            return
-        with contextlib.suppress(PlaywrightTimeout):  # not answered: the pause is over
-            self.page.wait_for_function(
-                """([got, quiet]) => { const t = globalThis.__gridoneTraffic;
-                    return !!t && t.got > got && performance.now() - t.last >= quiet; }""",
-                arg=[before[1], QUIET_MS], timeout=most * 1000)
+        else:
+            self._until_quiet(before, QUIET_MS, most)
 
     def quiet(self, most: float) -> None:
         """Wait until the app's messages have been quiet for ``SHOT_QUIET_MS`` (a screen it
         finished drawing, its route's transition included); at most ``most`` seconds."""
-        with contextlib.suppress(PlaywrightTimeout):  # never quiet: the pause is over
+        self._until_quiet(-1, SHOT_QUIET_MS, most)
+
+    def _until_quiet(self, got: int, quiet_ms: int, most: float) -> None:
+        with contextlib.suppress(PlaywrightTimeout):  # not so by then: the pause is over
             self.page.wait_for_function(
-                "q => { const t = globalThis.__gridoneTraffic;"
-                " return !!t && performance.now() - t.last >= q; }",
-                arg=SHOT_QUIET_MS, timeout=most * 1000)
+                """([got, quiet]) => { const t = globalThis.__gridoneTraffic;
+                    return !!t && t.got > got && performance.now() - t.last >= quiet; }""",
+                arg=[got, quiet_ms], timeout=most * 1000)
 
     def tap(self, name: str | re.Pattern[str], *, exact: bool = False, settle: float = 0.6
             ) -> None:
