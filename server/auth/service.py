@@ -9,7 +9,9 @@ from sqlmodel import Session, select
 
 from server.auth.security import (
     DUMMY_HASH,
+    hash_password,
     make_token,
+    needs_rehash,
     read_token,
     verify_password,
 )
@@ -62,6 +64,9 @@ def login(uow: UnitOfWork, *, username: str, password: str, settings: Settings, 
         raise DomainError(ErrorCode.AUTH_USER_DISABLED)
     if device_id and device_revoked(uow.session, device_id):
         raise DomainError(ErrorCode.AUTH_DEVICE_REVOKED)
+    if needs_rehash(user.password_hash):  # stored with older parameters: redone with today's
+        user.password_hash = hash_password(password)
+        uow.session.add(user)
     return _issue(uow, user=user, settings=settings, secret=secret, family=new_id(),
                   device_id=device_id)
 

@@ -206,6 +206,27 @@ def test_passwords_are_stored_as_argon2_hashes(client, world):
         assert PasswordHasher().verify(stored, PASSWORD)
 
 
+def test_a_hash_made_with_older_parameters_is_redone_at_the_next_sign_in(client, world):
+    """Hashes made before the parameters changed (argon2-cffi's heavier default) keep
+    working; a good sign-in stores a hash with today's parameters, a bad one changes
+    nothing."""
+    from argon2 import PasswordHasher
+    from argon2.profiles import RFC_9106_LOW_MEMORY
+
+    old = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY).hash(PASSWORD)
+    db = client.app.state.db
+    with db.writer.begin() as conn:
+        conn.execute(text('UPDATE "user" SET password_hash = :h WHERE username = :u'),
+                     {"h": old, "u": "crew1"})
+    error(login(client, "crew1", "wrong-pass-123"), 401, "AUTH_INVALID_CREDENTIALS")
+    assert table_rows(db, "user", username="crew1")[0]["password_hash"] == old
+    tokens(client, "crew1")
+    stored = table_rows(db, "user", username="crew1")[0]["password_hash"]
+    assert stored != old and stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$"), stored
+    tokens(client, "crew1")  # the new hash signs in, and is kept
+    assert table_rows(db, "user", username="crew1")[0]["password_hash"] == stored
+
+
 def test_refresh_answer_lost_on_the_way_may_be_asked_again(client, world):
     """A phone whose refresh answer was lost sends the same refresh token again: it gets a
     fresh pair (the lost one is retired) instead of being signed out."""
