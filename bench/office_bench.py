@@ -7,9 +7,10 @@ uvicorn in a child process, real HTTP on loopback):
     dispatcher and as the county (admin): p50 / p95 / max in ms — each list of the board
     (first page and a deep page), its counts, a search, one job's panel and its suggested
     crew, the roster, the change feed, the map; target p95 ≤ 100 ms;
-(b) the board's first paint in Chromium (desktop viewport): from the click on "Sign in" to
-    the first rows of the board drawn, and from ``goto`` of the office URL (signed in
-    already) to the first rows drawn; target ≤ 1.5 s.
+(b) the board's first paint in Chromium (desktop viewport, a browser profile on disk as a
+    desk's browser keeps): from the click on "Sign in" to the first rows of the board drawn,
+    and from ``goto`` of the office URL (signed in already, a new tab) to the first rows
+    drawn, timed in the page (when the first row enters it); target ≤ 1.5 s.
 
 Other screens add their endpoints with ``ENDPOINTS.extend(...)`` (or a function of their own
 called from ``main``). The supervision pages' endpoints (review queue, approvals, audit
@@ -316,7 +317,44 @@ def measure(base: str, ctx: dict[str, Any], repeat: int,
 
 
 # -- (b) the board's first paint ----------------------------------------------------------------
-def first_paint(api_url: str, data_dir: Path) -> tuple[float, float]:
+#: Notes in the page when the frame that drew the board's first row is done (Flutter puts
+#: the row in its semantics tree while drawing it; the next animation frame starts once
+#: the renderer is free again: 0.1-0.28 s after the row entered the page, here) and when
+#: a pointer went down (the click on "Sign in"). Playwright's wait, which cannot look
+#: while the renderer is busy either, saw the row a few tens of ms after that.
+ROW_WATCH = r"""
+(() => {
+  const job = /WB\d{11}/;
+  const isRow = (el) => el.getAttribute('role') === 'row'
+      && job.test((el.getAttribute('aria-label') || '') + ' ' + (el.textContent || ''));
+  const holds = (el) => isRow(el) || [...el.querySelectorAll('[role=row]')].some(isRow);
+  window.addEventListener('pointerdown', () => { window.__pressAt = performance.now(); },
+                          true);
+  const watch = new MutationObserver((changes) => {
+    for (const c of changes) {
+      const els = c.type === 'childList' ? [...c.addedNodes] : [c.target];
+      if (els.some((el) => el.nodeType === 1 && holds(el))) {
+        watch.disconnect();
+        // the next animation frame starts when the renderer is done with this one
+        requestAnimationFrame(() => { window.__rowAt = performance.now(); });
+        return;
+      }
+    }
+  });
+  const start = () => watch.observe(document.documentElement, {
+    subtree: true, childList: true, attributes: true, attributeFilter: ['aria-label', 'role']});
+  if (document.documentElement) start(); else addEventListener('DOMContentLoaded', start);
+})();
+"""
+
+
+def first_paint(api_url: str, data_dir: Path, *, incognito: bool = False) -> dict[str, float]:
+    """The board's first row after "Sign in" and after ``goto`` (signed in): in the page
+    (``*_page``: the row entered the page) and as Playwright's wait saw it (``*_seen``).
+
+    The browser keeps a profile on disk, as a desk's browser does (``incognito``: a fresh
+    in-memory context, whose cache cannot hold the 8.5 MB ``main.dart.wasm``, so the new
+    tab fetches and compiles it again)."""
     from playwright.sync_api import sync_playwright
 
     from tests.factories import PASSWORD
@@ -326,13 +364,20 @@ def first_paint(api_url: str, data_dir: Path) -> tuple[float, float]:
                             str(port), "--data-dir", str(data_dir / "devices")], cwd=ROOT,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/office"
+    row = re.compile(r"WB\d{11}")
+    chromium = os.environ.get("GRIDONE_CHROMIUM", "/usr/bin/chromium")
+    options: dict[str, Any] = {"viewport": {"width": 1440, "height": 900}, "locale": "en-US"}
     try:
         wait(f"http://127.0.0.1:{port}/", app)
-        with sync_playwright() as p:
-            b = p.chromium.launch(executable_path=os.environ.get("GRIDONE_CHROMIUM",
-                                                                 "/usr/bin/chromium"),
-                                  headless=True, args=["--no-sandbox", "--disable-gpu"])
-            ctx = b.new_context(viewport={"width": 1440, "height": 900}, locale="en-US")
+        with sync_playwright() as p, tempfile.TemporaryDirectory(prefix="profile-") as prof:
+            launch: dict[str, Any] = {"executable_path": chromium, "headless": True,
+                                      "args": ["--no-sandbox", "--disable-gpu"]}
+            if incognito:
+                browser: Any = p.chromium.launch(**launch)
+                ctx = browser.new_context(**options)
+            else:
+                ctx = browser = p.chromium.launch_persistent_context(prof, **launch, **options)
+            ctx.add_init_script(ROW_WATCH)
             page = ctx.new_page()
             page.set_default_timeout(60_000)
             page.goto(url)
@@ -348,11 +393,12 @@ def first_paint(api_url: str, data_dir: Path) -> tuple[float, float]:
                     time.sleep(0.4)
                     if box.input_value() == value:
                         break
-            first_row = page.get_by_role("row", name=re.compile(r"WB\d{11}")).first
             t0 = time.perf_counter()
             page.get_by_role("button", name="Sign in", exact=True).click()
-            first_row.wait_for(state="attached")
-            signin = time.perf_counter() - t0
+            page.get_by_role("row", name=row).first.wait_for(state="attached")
+            out = {"signin_seen": time.perf_counter() - t0,
+                   "signin_page": page.evaluate("() => (window.__rowAt - window.__pressAt)"
+                                                " / 1000")}
             # a new tab of the same browser: signed in already (the device keeps the session)
             page2 = ctx.new_page()
             page2.set_default_timeout(60_000)
@@ -361,11 +407,12 @@ def first_paint(api_url: str, data_dir: Path) -> tuple[float, float]:
             ph = page2.locator("flt-semantics-placeholder")
             ph.wait_for(state="attached")
             ph.evaluate("el => el.click()")
-            page2.get_by_role("row", name=re.compile(r"WB\d{11}")).first.wait_for(
-                state="attached")
-            goto = time.perf_counter() - t0
-            b.close()
-        return signin, goto
+            page2.get_by_role("row", name=row).first.wait_for(state="attached")
+            out["goto_seen"] = time.perf_counter() - t0
+            # from the navigation's start (the page's time origin)
+            out["goto_page"] = page2.evaluate("() => window.__rowAt / 1000")
+            browser.close()
+        return out
     finally:
         app.terminate()
         try:
@@ -388,6 +435,9 @@ def main() -> None:
                     help="measure the board's first paint only (no endpoints)")
     ap.add_argument("--paint-runs", type=int, default=3,
                     help="first-paint runs (the median is reported)")
+    ap.add_argument("--incognito", action="store_true",
+                    help="first paint in a fresh in-memory browser context instead of a "
+                         "browser profile on disk")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="office-bench-") as tmp:
         db_path = Path(tmp) / "gridone.db"
@@ -413,14 +463,20 @@ def main() -> None:
             signin = goto = float("nan")
             if not (args.no_browser or args.only_supervision):
                 # a fresh app process and browser each run; one run moves by ±0.3 s here
-                runs = [first_paint(base, Path(tmp)) for _ in range(args.paint_runs)]
-                for i, (s_in, s_goto) in enumerate(runs, 1):
-                    print(f"board first paint, run {i}: {s_in:.2f} s from 'Sign in', "
-                          f"{s_goto:.2f} s from goto (signed in)", flush=True)
-                signin = statistics.median(r[0] for r in runs)
-                goto = statistics.median(r[1] for r in runs)
-                print(f"board first paint, median of {len(runs)}: {signin:.2f} s from "
-                      f"'Sign in', {goto:.2f} s from goto (signed in)", flush=True)
+                runs = [first_paint(base, Path(tmp), incognito=args.incognito)
+                        for _ in range(args.paint_runs)]
+                for i, r in enumerate(runs, 1):
+                    print(f"board first paint, run {i}: {r['signin_page']:.2f} s from "
+                          f"'Sign in', {r['goto_page']:.2f} s from goto (signed in); "
+                          f"Playwright's wait saw it at {r['signin_seen']:.2f} / "
+                          f"{r['goto_seen']:.2f} s", flush=True)
+                med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+                signin, goto = med["signin_page"], med["goto_page"]
+                print(f"board first paint, median of {len(runs)} "
+                      f"({'incognito' if args.incognito else 'a browser profile on disk'}): "
+                      f"{signin:.2f} s from 'Sign in', {goto:.2f} s from goto (signed in); "
+                      f"Playwright's wait saw it at {med['signin_seen']:.2f} / "
+                      f"{med['goto_seen']:.2f} s", flush=True)
         finally:
             proc.terminate()
             proc.wait(10)
