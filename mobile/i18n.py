@@ -297,26 +297,37 @@ def fmt_bytes(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
 
 
+def merge_strings(into: dict[str, tuple[str, str]], table: dict[str, tuple[str, str]]
+                  ) -> None:
+    """Add ``table``'s strings to ``into``. A key already there with other words is a
+    mistake (one screen would show the other's words, placeholders and all): refused,
+    and nothing of ``table`` is added."""
+    for key, pair in table.items():
+        if into.get(key, pair) != pair:
+            raise ValueError(f"string {key!r} defined twice: {into[key]} / {pair}")
+    into.update(table)
+
+
 def _register_billing() -> None:
     from mobile.i18n_apps import APP_STRINGS
     from mobile.i18n_billing import BILLING_STRINGS
     from mobile.i18n_phone import PHONE_STRINGS
 
-    STRINGS.update(BILLING_STRINGS)
-    STRINGS.update(PHONE_STRINGS)
-    STRINGS.update(APP_STRINGS)
+    merge_strings(STRINGS, BILLING_STRINGS)
+    merge_strings(STRINGS, PHONE_STRINGS)
+    merge_strings(STRINGS, APP_STRINGS)
 
 
 def _register_inspection() -> None:
     from mobile.i18n_inspection import INSPECTION_STRINGS
 
-    STRINGS.update(INSPECTION_STRINGS)
+    merge_strings(STRINGS, INSPECTION_STRINGS)
 
 
 def _register_appraisal() -> None:
     from mobile.i18n_appraisal import APPRAISAL_STRINGS
 
-    STRINGS.update(APPRAISAL_STRINGS)
+    merge_strings(STRINGS, APPRAISAL_STRINGS)
 
 
 _register_billing()

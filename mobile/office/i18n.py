@@ -45,12 +45,17 @@ STRINGS: dict[str, tuple[str, str]] = {
 }
 
 
+def _add(table: dict[str, tuple[str, str]]) -> None:
+    """The office's strings, each key once (the app's own may differ: these come first)."""
+    app_i18n.merge_strings(STRINGS, table)
+
+
 def _register(module: str) -> None:
     try:
         extra = importlib.import_module(module)
     except ModuleNotFoundError:
         return
-    STRINGS.update(getattr(extra, "STRINGS", {}))
+    _add(getattr(extra, "STRINGS", {}))
 
 
 _register("mobile.office.i18n_supervision")
@@ -72,7 +77,7 @@ def t(key: str, lang: str, **params: Any) -> str:
     text = pair[1] if normalize_lang(lang) == "en" else pair[0]
     return string.Formatter().vformat(text, (), _Lenient(params)) if params else text
 
-STRINGS.update({
+_add({
     # -- the board
     "list_unassigned": ("待派单", "Unassigned"),
     "list_dispatched": ("已派未接", "Not accepted"),
@@ -130,7 +135,7 @@ STRINGS.update({
     "priority_set": ("{code} 优先级改为 {p}", "{code} priority set to {p}"),
 })
 
-STRINGS.update({
+_add({
     # -- hotline
     "find_caller": ("查找来电客户", "Find the caller"),
     "search_accounts": ("户号、电话或姓名", "Account no., phone or name"),
@@ -157,7 +162,7 @@ STRINGS.update({
     "chosen_account": ("已选客户", "Caller's account"),
 })
 
-STRINGS.update({
+_add({
     # -- roster
     "role": ("岗位", "Role"),
     "duty": ("值班", "On duty"),
@@ -176,7 +181,7 @@ STRINGS.update({
     "duty_no": ("休息", "Off duty"),
 })
 
-STRINGS.update({
+_add({
     # -- map
     "map_no_tiles": ("未配置地图瓦片服务：标记显示在空白底图上。",
                      "No map tile server is set: markers are shown on a plain background."),
@@ -193,7 +198,7 @@ STRINGS.update({
     "crews_n_1": ("1 名人员", "1 crew"),
 })
 
-STRINGS.update({
+_add({
     # -- admin
     "stall_rules": ("停滞与升级规则", "Stall and escalation rules"),
     "stall_rules_help": ("阈值为分钟（“多次返工”为次数）；停滞先通知所长，"
@@ -228,7 +233,7 @@ STRINGS.update({
 })
 
 # planned outages and the cash hand-over sheet (issue 15)
-STRINGS.update({
+_add({
     "page_outages": ("停电通知", "Outages"),
     "page_cash": ("收费交款", "Cash hand-over"),
     "outage_new": ("发布计划停电通知", "Publish a planned outage"),

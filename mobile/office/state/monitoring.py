@@ -246,7 +246,7 @@ class MonitoringState:
         if data is None:
             return None
         name = f"gridone-{table}-{self.day.isoformat() if self.day else 'latest'}.{fmt}"
-        self.notice = t("exported", self.lang, name=name)
+        self.notice = t("mon_exported", self.lang, name=name)
         return name, data
 
     def shown_jobs(self) -> set[str]:

@@ -64,9 +64,9 @@ def flag_chips(row: dict[str, Any], lang: str) -> ft.Control:
 def export_buttons(table: str, title: str, lang: str, on_export: Callable[[str, str], Any]
                    ) -> ft.Control:
     return ft.Row([
-        ft.TextButton(t("export_csv", lang, table=title), icon=ft.Icons.DOWNLOAD,
+        ft.TextButton(t("mon_export_csv", lang, table=title), icon=ft.Icons.DOWNLOAD,
                       on_click=lambda _: on_export(table, "csv")),
-        ft.TextButton(t("export_xlsx", lang, table=title), icon=ft.Icons.TABLE_VIEW,
+        ft.TextButton(t("mon_export_xlsx", lang, table=title), icon=ft.Icons.TABLE_VIEW,
                       on_click=lambda _: on_export(table, "xlsx")),
     ], spacing=4)
 
