@@ -1,7 +1,7 @@
 """Every supervision page drawn at desktop (1440x900) and tablet (1024x768) size, in
-English and Chinese, by an administrator (who sees them all): each shows its own content
-and the app logs no error. The screenshots go to ``$GRIDONE_SHOTS`` (default
-/tmp/super-shots) to be looked at."""
+English and Chinese, by an administrator (who sees them all): each shows its own content,
+no text with a placeholder left in it, and the app logs no error. The screenshots go to
+``$GRIDONE_SHOTS`` (default /tmp/super-shots) to be looked at."""
 
 from __future__ import annotations
 
@@ -59,6 +59,7 @@ def test_every_supervision_page_in_both_languages(
                 if name[0] == "Review queue":
                     office.page.get_by_role("cell", name=re.compile(job["code"])).first.click()
                     office.see(re.compile("Replaced the blown fuse"))
+                assert office.unfilled() == [], (name[0], lang, office.unfilled())
                 time.sleep(0.5)
                 office.page.screenshot(
                     path=str(SHOTS / f"{name[0].lower().replace(' ', '-')}-{size}-{lang}.png"))
