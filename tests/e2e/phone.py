@@ -233,13 +233,27 @@ class Phone:
         return str(self.page.locator("body").aria_snapshot(timeout=timeout))
 
     def shot(self, name: str, *, pause: float = 0.5) -> Path:
-        """A screenshot in the run's artifacts, once the screen has settled."""
+        """A screenshot in the run's artifacts, once the screen has settled; the screen
+        must not show a text with a placeholder left in it."""
         self.quiet(pause)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{self.name}-{len(self.shots) + 1:02d}-{name}.png"
         self.page.screenshot(path=str(path))
         self.shots.append(path)
+        assert self.unfilled() == [], (path.name, self.unfilled())
         return path
+
+    def unfilled(self) -> list[str]:
+        """Texts on screen with a placeholder left in them ("Export CSV: {table}"): a
+        string shown with the wrong key or without its values."""
+        return self.page.evaluate(r"""() => {
+          const texts = [...document.querySelectorAll('flt-semantics, [aria-label]')].map(
+              (el) => (el.getAttribute('aria-label') || '') + ' ' + (el.textContent || ''));
+          const hits = [...new Set(texts.filter((x) => /\{[a-z_]+\}/.test(x))
+                                        .map((x) => x.trim()))];
+          // the innermost texts only (a container's text holds its children's)
+          return hits.filter((x) => !hits.some((y) => y !== x && x.includes(y)));
+        }""")
 
     # -- flows ----------------------------------------------------------------------------
     def sign_in(self, username: str, password: str, *, labels: tuple[str, str, str] = (

@@ -73,18 +73,6 @@ class Office(Phone):
             button.click()
         self.settle(before, 0.8)
 
-    def unfilled(self) -> list[str]:
-        """Texts on screen with a placeholder left in them ("Export CSV: {table}"): a
-        string shown with the wrong key or without its values."""
-        return self.page.evaluate(r"""() => {
-          const texts = [...document.querySelectorAll('flt-semantics, [aria-label]')].map(
-              (el) => (el.getAttribute('aria-label') || '') + ' ' + (el.textContent || ''));
-          const hits = [...new Set(texts.filter((x) => /\{[a-z_]+\}/.test(x))
-                                        .map((x) => x.trim()))];
-          // the innermost texts only (a container's text holds its children's)
-          return hits.filter((x) => !hits.some((y) => y !== x && x.includes(y)));
-        }""")
-
     def row(self, code: str) -> None:
         """Open a job's side panel from its row on the board."""
         before = self.traffic()
