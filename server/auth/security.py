@@ -38,11 +38,9 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 def needs_rehash(password_hash: str) -> bool:
-    """Whether a stored hash was made with other parameters than today's."""
-    try:
-        return _hasher.check_needs_rehash(password_hash)
-    except InvalidHashError:
-        return True
+    """Whether a stored hash (one that just verified) was made with other parameters than
+    today's."""
+    return _hasher.check_needs_rehash(password_hash)
 
 
 # Verified against when the user does not exist, so timing does not reveal user names.

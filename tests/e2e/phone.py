@@ -240,7 +240,8 @@ class Phone:
         path = ARTIFACTS / f"{self.name}-{len(self.shots) + 1:02d}-{name}.png"
         self.page.screenshot(path=str(path))
         self.shots.append(path)
-        assert self.unfilled() == [], (path.name, self.unfilled())
+        left = self.unfilled()
+        assert left == [], (path.name, left)
         return path
 
     def unfilled(self) -> list[str]:

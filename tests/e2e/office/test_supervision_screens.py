@@ -59,7 +59,8 @@ def test_every_supervision_page_in_both_languages(
                 if name[0] == "Review queue":
                     office.page.get_by_role("cell", name=re.compile(job["code"])).first.click()
                     office.see(re.compile("Replaced the blown fuse"))
-                assert office.unfilled() == [], (name[0], lang, office.unfilled())
+                left = office.unfilled()
+                assert left == [], (name[0], lang, left)
                 time.sleep(0.5)
                 office.page.screenshot(
                     path=str(SHOTS / f"{name[0].lower().replace(' ', '-')}-{size}-{lang}.png"))
