@@ -18,7 +18,7 @@ class AppliedOp(SQLModel, table=True):
     __tablename__ = "applied_op"
 
     op_id: str = Field(primary_key=True, max_length=36)
-    device_id: str = Field(max_length=64, index=True)
+    device_id: str = Field(max_length=64)  # looked up by ix_applied_op_device_seq
     device_seq: int = Field(sa_type=BigInteger)  # 1 .. 2^63 - 1 (issue 8, item 24)
     user_id: str = Field(max_length=36, index=True)
     lane: str = Field(max_length=100)
