@@ -13,7 +13,21 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, DateTime, Engine, create_engine, event, text
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    DateTime,
+    Engine,
+    String,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
@@ -202,6 +216,18 @@ def make_database(url: str) -> Database:
     # never waits for a connection that only a thread can give back
     engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30, **_JSON)
     return Database(url, engine, engine)
+
+
+def among(column: Any, values: list[Any], dialect: str) -> Any:
+    """``column IN (values)`` with the values bound as one parameter: on SQLite a JSON
+    array read by ``json_each``, elsewhere an array (``= ANY``). A literal IN list of a
+    push's 500 ids cost SQLAlchemy rendering and binding each value at every execution
+    (``server.sync.bulk``'s reads before a chunk: ~15 % of its time)."""
+    if dialect == "sqlite":
+        ids = select(literal_column("value")).select_from(
+            func.json_each(bindparam(None, orjson.dumps(values).decode(), type_=String)))
+        return column.in_(ids)
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
 
 
 def bump_counter(session: Session, name: str, by: int = 1) -> int:

@@ -35,7 +35,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
-from server.db import BulkWrite, Database
+from server.db import BulkWrite, Database, among
 from server.meters.models import MeterSwap
 from server.sync import handlers, times
 from server.sync import push as per_op
@@ -124,7 +124,8 @@ class _Chunk:
         self.uow, self.session, self.batch = uow, uow.session, batch
         self.actor = batch.actor
         self.chunk, self.lanes = chunk, lanes
-        self.known = _decided(self.session, chunk)
+        self.dialect = self.session.get_bind().dialect.name
+        self.known = _decided(self.session, chunk, self.dialect)
         self.holders = per_op.seq_holders(self.session, batch.request.device_id, chunk)
         self.pending = _Pending()
         self.jobs: dict[str, dict[str, Any] | None] = {}  # None: not visible to the actor
@@ -135,24 +136,24 @@ class _Chunk:
         ids = sorted({op.op_id for op in chunk if op.type in _LIGHT_TYPES})
         if ids:
             self.events_taken = set(self.session.execute(select(_EVENTS.c.id).where(
-                _EVENTS.c.id.in_(ids))).scalars())
+                among(_EVENTS.c.id, ids, self.dialect))).scalars())
 
     # -- reading -------------------------------------------------------------------
     def _load(self, order_ids: list[str]) -> None:
         """The jobs the actor may see among ``order_ids``, locked in id order."""
         if not order_ids:
             return
-        stmt = (select(*_READ).where(_ORDERS.c.id.in_(order_ids),
+        stmt = (select(*_READ).where(among(_ORDERS.c.id, order_ids, self.dialect),
                                       work_orders.visible_clause(self.actor))
                 .order_by(_ORDERS.c.id))
-        if self.session.get_bind().dialect.name == "postgresql":
+        if self.dialect == "postgresql":
             stmt = stmt.with_for_update()
         rows = {r.id: dict(r._mapping) for r in self.session.execute(stmt)}
         swaps = [i for i, r in rows.items() if r["kind"] == WorkOrderKind.METER_SWAP.value]
         if swaps:
             swap_job = MeterSwap.__table__.c.work_order_id  # type: ignore[attr-defined]
             self.swapped.update(self.session.execute(select(swap_job).where(
-                swap_job.in_(swaps))).scalars())
+                among(swap_job, swaps, self.dialect))).scalars())
         for order_id in order_ids:
             self.jobs[order_id] = rows.get(order_id)
 
@@ -319,12 +320,13 @@ def _update_of(names: frozenset[str]) -> BulkWrite:
 _DECIDED = select(*(_RECORDS.c[name] for name in Decided.__dataclass_fields__))
 
 
-def _decided(session: Any, chunk: list[OpEnvelope]) -> dict[str, Decided]:
+def _decided(session: Any, chunk: list[OpEnvelope], dialect: str) -> dict[str, Decided]:
     """``per_op._decided`` with Core rows (no ORM objects): the records of the chunk's
     ops and of their lane predecessors."""
     ids = {op.op_id for op in chunk} | {op.lane_prev for op in chunk if op.lane_prev}
-    rows = session.execute(_DECIDED.where(_RECORDS.c.op_id.in_(sorted(ids))))
+    rows = session.execute(_DECIDED.where(among(_RECORDS.c.op_id, sorted(ids), dialect)))
     return {r.op_id: Decided(*r) for r in rows}
+
 
 
 def _plain(value: Any) -> Any:

@@ -29,7 +29,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, col
 
-from server.db import Database
+from server.db import Database, among
 from server.errors import error_body
 from server.sync import handlers, serialize, times
 from server.sync.envelope import InvalidOp, seq_not_increasing
@@ -118,8 +118,8 @@ def _decided(session: Session, chunk: list[OpEnvelope]) -> dict[str, Decided]:
     chunk's transaction holds the write lock on SQLite; on PostgreSQL a record committed
     meanwhile by a concurrent push makes the insert fail, handled in ``_one``)."""
     ids = {op.op_id for op in chunk} | {op.lane_prev for op in chunk if op.lane_prev}
-    rows = session.execute(select(AppliedOp).where(
-        AppliedOp.op_id.in_(sorted(ids)))).scalars()  # type: ignore[attr-defined]
+    rows = session.execute(select(AppliedOp).where(among(
+        col(AppliedOp.op_id), sorted(ids), session.get_bind().dialect.name))).scalars()
     return {r.op_id: Decided.of(r) for r in rows}
 
 
@@ -132,7 +132,8 @@ def seq_holders(session: Session, device_id: str, ops: list[OpEnvelope]
     if not seqs:
         return found
     rows = session.execute(select(col(AppliedOp.device_seq), col(AppliedOp.op_id)).where(
-        col(AppliedOp.device_id) == device_id, col(AppliedOp.device_seq).in_(seqs))).all()
+        col(AppliedOp.device_id) == device_id,
+        among(col(AppliedOp.device_seq), seqs, session.get_bind().dialect.name))).all()
     for seq, op_id in rows:
         found.setdefault(int(seq), set()).add(op_id)
     return found
