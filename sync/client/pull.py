@@ -17,8 +17,6 @@ stored cursor is still the one it was fetched after, so the cursor never goes ba
 
 from __future__ import annotations
 
-import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.timeutil import utcnow
 from sync.client import outbox, rows
+from sync.client.ahead import THREADS, Ahead
 from sync.client.store import Key, Store
 from sync.client.timefmt import to_iso
 from sync.protocol import DEFAULT_PULL_LIMIT
@@ -35,10 +34,6 @@ if TYPE_CHECKING:  # made by the device, imported with httpx only when used
 
 Page = dict[str, Any]
 
-#: Python in the browser (Pyodide) has no threads: no page is fetched ahead there.
-THREADS = sys.platform != "emscripten"
-
-
 @dataclass
 class PullReport:
     pages: int = 0
@@ -47,30 +42,6 @@ class PullReport:
     compacted: int = 0
     #: the last page said ``has_more`` (a long poll's page: the rest is for a full pull)
     more: bool = False
-
-
-class _Prefetch:
-    """One page request running in a helper thread."""
-
-    def __init__(self, transport: Transport, cursor: str, limit: int) -> None:
-        self._page: Page | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(transport, cursor, limit),
-                                        name="gridone-prefetch", daemon=True)
-        self._thread.start()
-
-    def _run(self, transport: Transport, cursor: str, limit: int) -> None:
-        try:
-            self._page = transport.pull(cursor, limit)
-        except BaseException as exc:  # handed to the caller by result()
-            self._error = exc
-
-    def result(self) -> Page:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._page is not None
-        return self._page
 
 
 class Puller:
@@ -87,7 +58,7 @@ class Puller:
         cursor = self.store.state(Key.CURSOR)
         page = self.transport.pull(cursor, self.limit)
         while True:
-            ahead = (_Prefetch(self.transport, page["next_cursor"], self.limit)
+            ahead = (Ahead(self.transport.pull, page["next_cursor"], self.limit)
                      if self.prefetch and page["has_more"] else None)
             if not self._apply(page, cursor, started, report):  # a failure drops ``ahead``
                 # the live listener moved the cursor meanwhile: go on from there

@@ -8,6 +8,16 @@ When the server refuses a whole request because of its body (413, 422), or fails
 (500), the batch is split in halves and each half is sent on its own, down to single
 ops, within ``SPLIT_BUDGET`` extra requests per push: one poison op then ends up
 rejected (or backing off) alone, its lane held behind it, and every other lane moves on.
+
+With threads (``overlap``, not in the browser) the phone's own work hides behind the
+server's: while a batch is out, the next one is read and built; when every op of the
+batch comes back applied (or duplicate), the next batch goes out at once and the answers
+are recorded while it is out. The server sees the same requests in the same order as
+one step at a time (a batch leaves only after the previous one's answer), so nothing it
+decides changes. A crash between the two leaves the recorded batch ``sending``: it is
+sent again and answered from the server's records. Any other answer (a refusal, a
+deferral, a missing answer, a failed request) drops the prepared batch and the push
+goes on one step at a time from there.
 """
 
 from __future__ import annotations
@@ -15,16 +25,17 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared.timeutil import utcnow
 from sync.client import outbox, sending
+from sync.client.ahead import THREADS, Ahead
 from sync.client.errors import AuthRequired, ClientTooOld, PermanentError, TransientError
 from sync.client.outbox import OutboxEntry
 from sync.client.sending import BatchOutcome
 from sync.client.store import SignedIn, Store
 from sync.client.timefmt import to_iso
-from sync.protocol import MAX_PUSH_OPS, PROTOCOL_VERSION, OpResult, OpStatus
+from sync.protocol import MAX_PUSH_OPS, PROTOCOL_VERSION, OpResult, OpStatus, PushResponse
 
 if TYPE_CHECKING:  # made by the device, imported with httpx only when used
     from sync.client.transport import Transport
@@ -58,26 +69,86 @@ class PushReport:
             t.want_retry(o.retry_at)
 
 
+@dataclass
+class _Prepared:
+    """A batch read and built, not sent yet (nothing written for it)."""
+
+    batch: list[OutboxEntry]
+    ops: list[dict[str, Any]]
+
+
 class Pusher:
-    def __init__(self, store: Store, transport: Transport, rng: random.Random) -> None:
+    def __init__(self, store: Store, transport: Transport, rng: random.Random, *,
+                 overlap: bool = THREADS) -> None:
         self.store = store
         self.transport = transport
         self.rng = rng
+        self.overlap = overlap
 
     def run(self, who: SignedIn) -> PushReport:
         report = PushReport()
         self._budget = SPLIT_BUDGET
         device_id = self.store.device_id
-        after = 0
+        after = self._overlapped(who, device_id, report) if self.overlap else 0
         while True:
-            with self.store.read() as conn:
-                candidates = sending.pushable(conn, user_id=who.user_id, now=utcnow(),
-                                             after_seq=after, limit=MAX_PUSH_OPS)
-            if not candidates:
+            prepared = self._prepare(who, device_id, after)
+            if prepared is None:
                 return report
+            self._send(prepared, device_id, report)
+            after = prepared.batch[-1].device_seq
+
+    def _prepare(self, who: SignedIn, device_id: str, after: int) -> _Prepared | None:
+        with self.store.read() as conn:
+            candidates = sending.pushable(conn, user_id=who.user_id, now=utcnow(),
+                                         after_seq=after, limit=MAX_PUSH_OPS)
+            if not candidates:
+                return None
             batch = self._fit(candidates, device_id)
-            self._send(batch, device_id, report)
-            after = batch[-1].device_seq
+            prevs = sending.lane_prevs(conn, batch)
+        return _Prepared(batch, [e.wire(device_id, prevs[e.op_id]) for e in batch])
+
+    def _overlapped(self, who: SignedIn, device_id: str, report: PushReport) -> int:
+        """Push while every answer is an ack, the next batch out while this one's
+        answers are recorded; the ``device_seq`` the one-step loop goes on after."""
+        current = self._prepare(who, device_id, 0)
+        if current is None:
+            return 0
+        out = self._launch(current, device_id, report)
+        while True:
+            upcoming = self._prepare(who, device_id, current.batch[-1].device_seq)
+            try:
+                answer = out.result()
+            except (AuthRequired, ClientTooOld, TransientError, PermanentError) as exc:
+                self._failed(current, device_id, exc, report)
+                return current.batch[-1].device_seq
+            if upcoming is None or not _all_acked(current.batch, answer):
+                self._record(current.batch, answer, report)
+                return current.batch[-1].device_seq
+            out = self._launch(upcoming, device_id, report)
+            self._record(current.batch, answer, report)  # while ``upcoming`` is out
+            current = upcoming
+
+    def _launch(self, prepared: _Prepared, device_id: str, report: PushReport
+                ) -> Ahead[PushResponse]:
+        body = self._body(prepared, device_id, report)
+        return Ahead(self.transport.push, body)
+
+    def _body(self, prepared: _Prepared, device_id: str, report: PushReport
+              ) -> dict[str, Any]:
+        """Mark the batch ``sending`` and count it; the request's body."""
+        now = utcnow()
+        with self.store.write() as conn:
+            sending.mark_sending(conn, prepared.batch, now)
+        report.requests += 1
+        report.sent += len(prepared.batch)
+        return {"protocol": PROTOCOL_VERSION, "device_id": device_id, "sent_at": to_iso(now),
+                "ops": prepared.ops}
+
+    def _record(self, batch: list[OutboxEntry], answer: PushResponse, report: PushReport
+                ) -> None:
+        with self.store.write() as conn:
+            report.add(sending.apply_results(conn, batch, answer.results, now=utcnow(),
+                                            rng=self.rng))
 
     @staticmethod
     def _fit(candidates: Sequence[OutboxEntry], device_id: str) -> list[OutboxEntry]:
@@ -91,35 +162,31 @@ class Pusher:
             size += n
         return batch
 
-    def _send(self, batch: list[OutboxEntry], device_id: str, report: PushReport) -> None:
-        now = utcnow()
-        with self.store.read() as conn:
-            prevs = sending.lane_prevs(conn, batch)
-        body = {"protocol": PROTOCOL_VERSION, "device_id": device_id, "sent_at": to_iso(now),
-                "ops": [e.wire(device_id, prevs[e.op_id]) for e in batch]}
-        with self.store.write() as conn:
-            sending.mark_sending(conn, batch, now)
-        report.requests += 1
-        report.sent += len(batch)
+    def _send(self, prepared: _Prepared, device_id: str, report: PushReport) -> None:
+        body = self._body(prepared, device_id, report)
         try:
             answer = self.transport.push(body)
-        except (AuthRequired, ClientTooOld):
-            self._unmark(batch)
-            raise
-        except (TransientError, PermanentError) as exc:
-            self._unmark(batch)
-            if exc.status not in _SPLIT_STATUSES:
-                raise
-            if len(batch) == 1:
-                self._single_failed(batch[0], exc, report)
-                return
-            if self._budget <= 0:
-                raise
-            self._split(batch, device_id, report)
+        except (AuthRequired, ClientTooOld, TransientError, PermanentError) as exc:
+            self._failed(prepared, device_id, exc, report)
             return
-        with self.store.write() as conn:
-            report.add(sending.apply_results(conn, batch, answer.results, now=utcnow(),
-                                            rng=self.rng))
+        self._record(prepared.batch, answer, report)
+
+    def _failed(self, prepared: _Prepared, device_id: str, exc: Exception,
+                report: PushReport) -> None:
+        """The request failed without answers: the batch is pending again; on a refusal
+        of the whole body it is split (or, alone, the op takes the refusal); otherwise
+        the error goes up."""
+        batch = prepared.batch
+        self._unmark(batch)
+        if not isinstance(exc, TransientError | PermanentError) or (
+                exc.status not in _SPLIT_STATUSES):
+            raise exc
+        if len(batch) == 1:
+            self._single_failed(batch[0], exc, report)
+            return
+        if self._budget <= 0:
+            raise exc
+        self._split(batch, device_id, report)
 
     def _unmark(self, batch: Sequence[OutboxEntry]) -> None:
         with self.store.write() as conn:
@@ -136,9 +203,12 @@ class Pusher:
                 blocked = {e.lane for e in outbox.select(
                     conn, "state IN ('pending', 'sending') AND next_attempt_at > ?",
                     (to_iso(utcnow()),))}
-            part = [e for e in part if e.device_seq in still and e.lane not in blocked]
-            if part:
-                self._send(part, device_id, report)
+                part = [e for e in part if e.device_seq in still and e.lane not in blocked]
+                if not part:
+                    continue
+                prevs = sending.lane_prevs(conn, part)
+            self._send(_Prepared(part, [e.wire(device_id, prevs[e.op_id]) for e in part]),
+                       device_id, report)
 
     def _single_failed(self, e: OutboxEntry, exc: TransientError | PermanentError,
                        report: PushReport) -> None:
@@ -152,4 +222,12 @@ class Pusher:
                               message=exc.message, retry_after=retry)
         with self.store.write() as conn:
             report.add(sending.apply_results(conn, [e], [result], now=utcnow(), rng=self.rng))
+
+
+def _all_acked(batch: Sequence[OutboxEntry], answer: PushResponse) -> bool:
+    """Every op of ``batch`` answered applied or duplicate (nothing to hold, retry or
+    re-link: the next batch as prepared is still right)."""
+    acked = {r.op_id for r in answer.results
+             if r.status in (OpStatus.APPLIED, OpStatus.DUPLICATE)}
+    return all(e.op_id in acked for e in batch)
 
