@@ -150,7 +150,8 @@ class BulkWrite:
         pick = itemgetter(*(name for name, _ in order))
         values: list[tuple[Any, ...]] = (list(map(pick, rows)) if len(order) > 1
                                          else [(v,) for v in map(pick, rows)])
-        convs = [(i, conv) for i, (_, conv) in enumerate(order) if conv is not None]
+        convs = [(i, _remembered(conv) if conv is _sqlite_datetime else conv)
+                 for i, (_, conv) in enumerate(order) if conv is not None]
         if convs:
             converted = []
             for row in values:
@@ -162,6 +163,21 @@ class BulkWrite:
         # the driver's executemany, through the connection: its errors arrive as
         # SQLAlchemy's (IntegrityError, OperationalError), as every caller expects
         conn.exec_driver_sql(sql, values)
+
+
+def _remembered(conv: Any) -> Any:
+    """``conv`` with its answers kept for one statement: a push's rows share most of their
+    times (the chunk's receipt, an op's time in its event and its record), and formatting
+    a datetime is the dearest step of the conversion."""
+    seen: dict[Any, Any] = {}
+
+    def converted(value: Any) -> Any:
+        text = seen.get(value, seen)
+        if text is seen:
+            text = seen[value] = conv(value)
+        return text
+
+    return converted
 
 
 def _sqlite_datetime(value: datetime | None) -> str | None:

@@ -11,6 +11,7 @@ Written up for client authors in ``docs/sync-protocol.md``; keep the two in step
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from datetime import datetime
@@ -233,6 +234,21 @@ class OpResult(BaseModel):
     version: int | None = None
     row: dict[str, Any] | None = Field(default=None, description="The server's row now")
     retry_after: float | None = None
+
+    @classmethod
+    def applied(cls, op_id: str, entity: str, entity_id: str, version: int) -> OpResult:
+        """An applied op's answer, unvalidated (the values come from the server's own
+        decision): a copy of a template, half the cost of ``model_construct``, which the
+        set-wise push paid for each of a chunk's 500 answers."""
+        answer = copy.copy(_APPLIED)
+        answer.__dict__.update(op_id=op_id, entity=entity, entity_id=entity_id,
+                               version=version)
+        return answer
+
+
+_APPLIED = OpResult.model_construct(op_id="", status=OpStatus.APPLIED, code=None, message=None,
+                                   details=None, entity=None, entity_id=None, version=None,
+                                   row=None, retry_after=None)
 
 
 class PushResponse(BaseModel):

@@ -50,7 +50,7 @@ from shared.workorders.rules import Decision, JobState, decide
 from shared.workorders.state_machine import TRANSITIONS, Action
 from sync.idempotency import Decided, Gate, gate
 from sync.lanes import LaneGate
-from sync.protocol import ACTION_OF, OpEnvelope, OpResult, OpStatus, PushRequest
+from sync.protocol import ACTION_OF, OpEnvelope, OpResult, PushRequest
 
 log = logging.getLogger("gridone.sync.bulk")
 #: Ops per transaction: a whole push (500 notes hold SQLite's write lock ~0.1 s here).
@@ -124,6 +124,8 @@ class _Chunk:
         self.uow, self.session, self.batch = uow, uow.session, batch
         self.actor = batch.actor
         self.chunk, self.lanes = chunk, lanes
+        #: when the chunk is recorded: the records' receipt, the events' and jobs' writes
+        self.now = utcnow()
         self.dialect = self.session.get_bind().dialect.name
         self.known = _decided(self.session, chunk, self.dialect)
         self.holders = per_op.seq_holders(self.session, batch.request.device_id, chunk)
@@ -244,15 +246,14 @@ class _Chunk:
                        "clock_flagged": flagged},
             "device_created_at": op.created_at, "effective_at": at,
             "clock_offset_s": self.batch.clock.offset.total_seconds(),
-            "received_at": utcnow()}
+            "received_at": self.now}
         record["result"]["time_flagged"] = None
         self.holders.setdefault(op.device_seq, set()).add(op.op_id)
         self.pending.records.append(record)
-        self.known[op.op_id] = Decided.of(record)
-        return OpResult.model_construct(
-            op_id=op.op_id, status=OpStatus.APPLIED, code=None, message=None, details=None,
-            entity="work_order", entity_id=op.entity_id, version=version, row=None,
-            retry_after=None)
+        self.known[op.op_id] = Decided(op.op_id, self.actor.user_id, op.entity_id,
+                                       content_hash, "applied", None, record["details"],
+                                       record["result"], at)
+        return OpResult.applied(op.op_id, "work_order", op.entity_id, version)
 
     def _store(self, job: dict[str, Any], decision: Decision, op: OpEnvelope,
                at: datetime) -> None:
@@ -264,7 +265,7 @@ class _Chunk:
             if job[name] != value:
                 job[name] = value
                 changed.add(name)
-        job["updated_at"] = utcnow()
+        job["updated_at"] = self.now
         job["version"] += 1
         self.pending.jobs[job["id"]] = job
         uow.written(Written("work_order", job))
@@ -277,7 +278,7 @@ class _Chunk:
                  "from_status": decision.from_status.value,
                  "to_status": _plain(job["status"]),
                  "actor_id": actor.user_id, "actor_role": actor.role.value,
-                 "occurred_at": at, "recorded_at": utcnow(), "data": decision.event_data}
+                 "occurred_at": at, "recorded_at": self.now, "data": decision.event_data}
         self.pending.events.append(event)
         uow.written(Written("work_order_event", event),
                     scope=Scope(job["station_id"], job["account_id"], job["assignee_id"]))
