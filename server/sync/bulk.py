@@ -291,15 +291,16 @@ class _Chunk:
         if not pending:
             return
         session.flush()
+        formatted: dict[datetime, str] = {}
         by_columns: dict[frozenset[str], list[dict[str, Any]]] = {}
         for order_id, names in pending.changed.items():
             job = pending.jobs[order_id]
             by_columns.setdefault(frozenset(names), []).append(
                 {"_id": order_id, **{n: _plain(job[n]) for n in names}})
         for names, rows in by_columns.items():
-            _update_of(names).run(session, rows)
-        _INSERT_EVENTS.run(session, pending.events)
-        _INSERT_RECORDS.run(session, pending.records)
+            _update_of(names).run(session, rows, formatted=formatted)
+        _INSERT_EVENTS.run(session, pending.events, formatted=formatted)
+        _INSERT_RECORDS.run(session, pending.records, formatted=formatted)
         for order_id in pending.jobs:  # an ORM copy loaded by a per-op op is stale now
             loaded = session.identity_map.get(identity_key(WorkOrder, order_id))
             if loaded is not None:
