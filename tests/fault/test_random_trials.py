@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import threading
 import time
@@ -213,6 +214,8 @@ def test_random_trial(env: FaultEnv, seed: int) -> None:
     codes: Counter[str] = Counter()
     for name, dev in phones.items():
         audit = audit_device(env.db, dev.store, journal=workers[name].journal())
+        if audit.problems:  # keep the evidence: the phones' stores, the server's database
+            _keep(env, seed)
         assert_clean(audit)
         assert audit.made >= OPS
         totals["ops"] += audit.made
@@ -235,6 +238,15 @@ def test_random_trial(env: FaultEnv, seed: int) -> None:
     assert stats["sigkill"] > 0 and stats["server_killed"] + stats["server_stopped"] > 0
     assert totals["rejected"] > 0  # poison ops at least
     assert office.counts["reassign"] + office.counts["cancel"] > 0
+
+
+def _keep(env: FaultEnv, seed: int) -> None:
+    """A failed trial's folder (server database, phones' stores and journals, logs) into
+    ``test-artifacts/fault/failed-<seed>``: the temporary folder does not outlive the run."""
+    out = ROOT / "test-artifacts" / "fault" / f"failed-{seed}"
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(env.root, out, ignore=shutil.ignore_patterns("*.jpg", "*.webp"))
+    print(f"trial {seed} kept in {out}")
 
 
 def _record(summary: dict[str, Any]) -> None:
