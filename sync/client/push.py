@@ -76,6 +76,12 @@ class _Prepared:
     batch: list[OutboxEntry]
     ops: list[dict[str, Any]]
 
+    @classmethod
+    def of(cls, conn: Any, batch: list[OutboxEntry], device_id: str) -> _Prepared:
+        """``batch`` as envelopes, each naming its lane predecessor (read in ``conn``)."""
+        prevs = sending.lane_prevs(conn, batch)
+        return cls(batch, [e.wire(device_id, prevs[e.op_id]) for e in batch])
+
 
 class Pusher:
     def __init__(self, store: Store, transport: Transport, rng: random.Random, *,
@@ -103,9 +109,7 @@ class Pusher:
                                          after_seq=after, limit=MAX_PUSH_OPS)
             if not candidates:
                 return None
-            batch = self._fit(candidates, device_id)
-            prevs = sending.lane_prevs(conn, batch)
-        return _Prepared(batch, [e.wire(device_id, prevs[e.op_id]) for e in batch])
+            return _Prepared.of(conn, self._fit(candidates, device_id), device_id)
 
     def _overlapped(self, who: SignedIn, device_id: str, report: PushReport) -> int:
         """Push while every answer is an ack, the next batch out while this one's
@@ -206,9 +210,8 @@ class Pusher:
                 part = [e for e in part if e.device_seq in still and e.lane not in blocked]
                 if not part:
                     continue
-                prevs = sending.lane_prevs(conn, part)
-            self._send(_Prepared(part, [e.wire(device_id, prevs[e.op_id]) for e in part]),
-                       device_id, report)
+                prepared = _Prepared.of(conn, part, device_id)
+            self._send(prepared, device_id, report)
 
     def _single_failed(self, e: OutboxEntry, exc: TransientError | PermanentError,
                        report: PushReport) -> None:
