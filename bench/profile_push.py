@@ -6,6 +6,11 @@ across 200 jobs, in requests of 500 like the phone sends, on a fresh SQLite file
 prints the server-side rate and (``--profile``) the top functions from cProfile by own
 time and by cumulative time.
 
+``--http`` sends the same requests through the whole app instead (``create_app``: its
+middleware, FastAPI's body and response handling, the route), as the phone sends them
+(compact JSON, gzip-encoded, a bearer token), driven as ASGI in this process: the server's
+work per op without the socket.
+
 ``--instructions`` counts instead of timing: the same pushes under valgrind's callgrind,
 instrumented only while they run (the first request, which compiles the statements, is
 left out), printing CPU instructions per op. Unlike seconds on this shared host (±30 %
@@ -27,13 +32,15 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-secret-" + "s" * 40
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def build(db_path: Path, n_jobs: int) -> tuple[object, object, list[str]]:
+def build(db_path: Path, n_jobs: int, app: object = None) -> tuple[object, object, list[str]]:
     from sqlmodel import Session
 
     from server.db import make_database
@@ -47,7 +54,7 @@ def build(db_path: Path, n_jobs: int) -> tuple[object, object, list[str]]:
 
     url = f"sqlite:///{db_path}"
     upgrade(url)
-    db = make_database(url)
+    db = app.state.db if app is not None else make_database(url)  # type: ignore[attr-defined]
     world = build_world(db)
     u = world.user("dispatcher1")
     office = Actor(u.id, u.role, u.station_id)
@@ -93,6 +100,81 @@ def requests(jobs: list[str], n: int, per_request: int = 500) -> list[object]:
             for i in range(0, n, per_request)]
 
 
+def make_app(folder: Path) -> object:
+    """The whole server app on a SQLite file in ``folder`` (as ``sync_bench.serve``)."""
+    from server.app import create_app
+    from server.config import Settings
+    from server.migrate import upgrade
+    from tests.factories import PEPPER
+
+    url = f"sqlite:///{folder / 'gridone.db'}"
+    upgrade(url)
+    settings = Settings(env="test", data_dir=folder / "data", database_url=url,
+                        secret_key=SECRET, lookup_pepper=PEPPER, stalled_check=False,
+                        sync_pull_per_minute=10**9, sync_push_per_minute=10**9)
+    return create_app(settings, migrate=False)
+
+
+class Wire:
+    """The phone's push requests as the app gets them, sent as ASGI calls."""
+
+    def __init__(self, app: object, user_id: str) -> None:
+        from server.auth.security import make_token
+
+        token, _ = make_token(secret=SECRET, sub=user_id, kind="access",
+                              ttl=timedelta(hours=1))
+        self.app, self.token = app, token
+
+    def bodies(self, batches: list[object]) -> list[tuple[bytes, list[tuple[bytes, bytes]]]]:
+        from sync.client.transport import push_body
+
+        out = []
+        for req in batches:
+            args = push_body(req.model_dump(mode="json"))  # type: ignore[attr-defined]
+            headers = [(k.lower().encode(), v.encode()) for k, v in args["headers"].items()]
+            headers += [(b"authorization", f"Bearer {self.token}".encode()),
+                        (b"accept-encoding", b"gzip"), (b"host", b"bench"),
+                        (b"content-length", str(len(args["content"])).encode())]
+            out.append((args["content"], headers))
+        return out
+
+    def post(self, body: bytes, headers: list[tuple[bytes, bytes]]) -> dict[str, int]:
+        """One push; the answer's statuses counted."""
+        import asyncio
+        import gzip
+        import json
+
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": "POST", "scheme": "http", "path": "/api/v1/sync/push",
+                 "raw_path": b"/api/v1/sync/push", "root_path": "", "query_string": b"",
+                 "headers": headers, "client": ("127.0.0.1", 1), "server": ("bench", 80)}
+        parts: list[bytes] = []
+        status: list[int] = []
+        sent = [False]
+
+        async def receive() -> dict[str, object]:
+            if not sent[0]:
+                sent[0] = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(3600)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])  # type: ignore[arg-type]
+            elif message["type"] == "http.response.body":
+                parts.append(message.get("body", b""))  # type: ignore[arg-type]
+
+        asyncio.run(self.app(scope, receive, send))  # type: ignore[operator]
+        raw = b"".join(parts)
+        answer = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
+        assert status == [200], (status, answer)
+        counts: dict[str, int] = {}
+        for r in answer["results"]:
+            counts[r["status"]] = counts.get(r["status"], 0) + 1
+        return counts
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ops", type=int, default=5000)
@@ -101,35 +183,50 @@ def main() -> None:
     ap.add_argument("--path", choices=("bulk", "per_op"), default="bulk")
     ap.add_argument("--instructions", action="store_true",
                     help="count CPU instructions per op under callgrind (valgrind)")
+    ap.add_argument("--http", action="store_true",
+                    help="through the whole app (middleware, FastAPI, the route), as ASGI")
+    ap.add_argument("--keep", metavar="FILE",
+                    help="with --instructions: keep callgrind's output there "
+                         "(callgrind_annotate --inclusive=yes FILE)")
     ap.add_argument("--counted", metavar="DIR", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.instructions:
-        count_instructions(args.ops, args.path)
+        count_instructions(args.ops, args.path, args.http, args.keep)
         return
     from server.sync import bulk
     from server.sync import push as per_op
     from sync.protocol import OpStatus
 
     tmp = Path(tempfile.mkdtemp(prefix="gridone-profile-"))
-    db, actor, jobs = build(tmp / "gridone.db", 200)
+    app = make_app(tmp) if args.http else None
+    db, actor, jobs = build(tmp / "gridone.db", 200, app)
     batches = requests(jobs, args.ops)
+    if args.http:
+        send = http_sender(app, actor, batches)
+    else:
+        def send(i: int) -> dict[str, int]:
+            decide = bulk.push if args.path == "bulk" else per_op.push
+            out: dict[str, int] = {}
+            for r in decide(db, actor=actor, request=batches[i],  # type: ignore[arg-type]
+                            lang="en"):
+                out[r.status] = out.get(r.status, 0) + 1
+            return out
     if args.counted:
-        counted(Path(args.counted), db, actor, batches, args.path)
+        counted(Path(args.counted), send, len(batches))
         return
     prof = cProfile.Profile() if args.profile else None
     t0, c0 = time.perf_counter(), time.process_time()
     if prof:
         prof.enable()
     statuses: dict[str, int] = {}
-    for req in batches:
-        decide = bulk.push if args.path == "bulk" else per_op.push
-        for r in decide(db, actor=actor, request=req, lang="en"):  # type: ignore[arg-type]
-            statuses[r.status] = statuses.get(r.status, 0) + 1
+    for i in range(len(batches)):
+        for status, n in send(i).items():
+            statuses[status] = statuses.get(status, 0) + n
     if prof:
         prof.disable()
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert statuses == {OpStatus.APPLIED: args.ops}, statuses
-    print(f"server push path {args.path} (no HTTP): {args.ops} ops in {seconds:.2f} s -> "
+    print(f"server push path {args.path} ({'the whole app, ASGI' if args.http else 'no HTTP'}): {args.ops} ops in {seconds:.2f} s -> "
           f"{args.ops / seconds:,.0f} ops/s ({seconds / args.ops * 1000:.3f} ms/op; CPU "
           f"{cpu / args.ops * 1000:.3f} ms/op = {args.ops / cpu:,.0f} ops/s of CPU)"
           + (" [under cProfile]" if prof else ""))
@@ -141,29 +238,31 @@ def main() -> None:
     db.dispose()  # type: ignore[attr-defined]
 
 
-def counted(signals: Path, db: object, actor: object, batches: list[object], path: str
-            ) -> None:
+def http_sender(app: object, actor: object, batches: list[object]) -> Any:
+    """``send(i)``: the ``i``-th request through the app (its body built beforehand)."""
+    wire = Wire(app, actor.user_id)  # type: ignore[attr-defined]
+    bodies = wire.bodies(batches)
+    return lambda i: wire.post(*bodies[i])
+
+
+def counted(signals: Path, send: Any, n: int) -> None:
     """Child of ``count_instructions``: the first request warms up, the rest run while
     the parent has callgrind's instrumentation on."""
-    from server.sync import bulk
-    from server.sync import push as per_op
 
-    decide = bulk.push if path == "bulk" else per_op.push
+    def run(i: int) -> None:
+        assert set(send(i)) == {"applied"}
 
-    def run(req: object) -> None:
-        results = decide(db, actor=actor, request=req, lang="en")  # type: ignore[arg-type]
-        assert all(r.status == "applied" for r in results)
-
-    run(batches[0])
+    run(0)
     (signals / "ready").write_text(str(os.getpid()))
     _wait_for(signals / "go")
-    for req in batches[1:]:
-        run(req)
+    for i in range(1, n):
+        run(i)
     (signals / "done").touch()
     _wait_for(signals / "stop")
 
 
-def count_instructions(ops: int, path: str) -> None:
+def count_instructions(ops: int, path: str, http: bool = False, keep: str | None = None
+                       ) -> None:
     if shutil.which("valgrind") is None:
         raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
     signals = Path(tempfile.mkdtemp(prefix="gridone-count-"))
@@ -171,7 +270,7 @@ def count_instructions(ops: int, path: str) -> None:
     child = subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
          sys.executable, __file__, "--ops", str(ops), "--path", path,
-         "--counted", str(signals)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--counted", str(signals), *(["--http"] if http else [])], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_for(signals / "ready", child)
     pid = (signals / "ready").read_text()
     subprocess.run(["callgrind_control", "-i", "on", pid], check=True, capture_output=True)
@@ -182,9 +281,11 @@ def count_instructions(ops: int, path: str) -> None:
     child.wait()
     total = max(int(line.split()[1]) for line in out.read_text().splitlines()
                 if line.startswith(("summary:", "totals:")))
+    if keep:
+        shutil.copy(out, keep)
     shutil.rmtree(signals)
     measured = ops - 500  # the first request of 500 is the warm-up
-    print(f"server push path {path} (no HTTP): {total:,} instructions for {measured} ops "
+    print(f"server push path {path} ({'the whole app, ASGI' if http else 'no HTTP'}): {total:,} instructions for {measured} ops "
           f"-> {total / measured:,.0f} instructions per op (callgrind)")
 
 
