@@ -73,9 +73,12 @@ class WorkOrderEvent(SQLModel, table=True):
     """One line of a job's timeline: who did what, when (device and server time)."""
 
     __tablename__ = "work_order_event"
+    #: By job, then id: a fresh download sends the timelines job by job in this order
+    #: (``server.sync.pull``); the index hands them over sorted, no sort per page.
+    __table_args__ = (Index("ix_work_order_event_work_order_id_id", "work_order_id", "id"),)
 
     id: str = id_field()
-    work_order_id: str = fk("work_order.id")
+    work_order_id: str = fk("work_order.id", index=False)
     action: str = Field(max_length=20)
     from_status: WorkOrderStatus | None = Field(default=None, sa_type=String(12))
     to_status: WorkOrderStatus = Field(sa_type=String(12))
