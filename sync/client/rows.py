@@ -8,10 +8,10 @@ only by one at least as new, so an older copy never overwrites a newer one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from sync.client import jsontext
 from sync.client.schema import HANGERS
 from sync.client.sqlite import Connection
 
@@ -43,7 +43,7 @@ def apply_changes(conn: Connection, changes: Iterable[dict[str, Any]]) -> int:
             deletes.append((entity, rid))
         else:
             upserts.append((entity, rid, int(c["version"]),
-                            json.dumps(row, separators=(",", ":")), _parent(entity, row)))
+                            jsontext.dumps(row), _parent(entity, row)))
     if upserts:
         conn.exec_driver_sql(_UPSERT, upserts)
     if deletes:
@@ -57,7 +57,7 @@ def refresh_existing(conn: Connection, entity: str, rid: str, version: int,
     res = conn.exec_driver_sql(
         "UPDATE server_row SET version = ?, data = ?, parent_id = ? "
         "WHERE entity = ? AND id = ? AND version <= ?",
-        (version, json.dumps(row, separators=(",", ":")), _parent(entity, row), entity, rid,
+        (version, jsontext.dumps(row), _parent(entity, row), entity, rid,
          version))
     return bool(res.rowcount)
 
@@ -85,11 +85,11 @@ def clear(conn: Connection) -> None:
 def get(conn: Connection, entity: str, rid: str) -> tuple[int, dict[str, Any]] | None:
     r = conn.exec_driver_sql("SELECT version, data FROM server_row WHERE entity = ? AND id = ?",
                              (entity, rid)).first()
-    return (int(r[0]), json.loads(r[1])) if r else None
+    return (int(r[0]), jsontext.loads(r[1])) if r else None
 
 
 def children(conn: Connection, entity: str, parent_id: str) -> list[dict[str, Any]]:
-    return [json.loads(r[0]) for r in conn.exec_driver_sql(
+    return [jsontext.loads(r[0]) for r in conn.exec_driver_sql(
         "SELECT data FROM server_row WHERE entity = ? AND parent_id = ?", (entity, parent_id))]
 
 
@@ -100,7 +100,7 @@ def all_of(conn: Connection, entity: str, where: str = "", params: tuple[Any, ..
     if where:
         sql += f" AND ({where})"
     for version, data in conn.exec_driver_sql(sql, (entity, *params)):
-        yield int(version), json.loads(data)
+        yield int(version), jsontext.loads(data)
 
 
 def versions(conn: Connection, entity: str, ids: Iterable[str]) -> dict[str, int]:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import functools
 import gzip
-import json
 import ssl
 import threading
 from collections.abc import Callable
@@ -43,6 +42,7 @@ from typing import Any, Protocol
 import httpx
 
 from shared.timeutil import utcnow
+from sync.client import jsontext
 from sync.client.errors import (
     AuthRequired,
     ClientTooOld,
@@ -82,7 +82,7 @@ PUSH_GZIP_MIN_BYTES = 512
 def push_body(body: dict[str, Any]) -> dict[str, Any]:
     """The request arguments of a push: compact JSON, gzip-encoded when that pays (the
     server decodes ``Content-Encoding: gzip`` with the same bound on the decoded size)."""
-    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    raw = jsontext.dump_bytes(body)
     headers = {"Content-Type": "application/json"}
     if len(raw) >= PUSH_GZIP_MIN_BYTES:
         raw = gzip.compress(raw, compresslevel=6)
@@ -336,7 +336,7 @@ class Transport:
                                           connect=self.connect_timeout_s)
             kw["client"] = self._long_poll_client()
         resp, sent, received = self._authed("GET", "/api/v1/sync/pull", params=params, **kw)
-        page: dict[str, Any] = resp.json()
+        page: dict[str, Any] = jsontext.loads(resp.content)
         for key in ("changes", "next_cursor", "has_more"):
             if key not in page:
                 raise TransientError(f"pull answer without {key!r}", code="SYNC_BAD_ANSWER")
