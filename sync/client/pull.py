@@ -1,9 +1,10 @@
 """Pulling the server's changes: page after page, each page and its cursor committed in one
 local transaction, so a crash resumes from the last committed page.
 
-While a page is applied the next one is already on its way (``prefetch``): the request
-for page n+1 runs in a helper thread as soon as page n says ``has_more``, so the network
-and the local writes overlap. At most two pages are ever held in memory.
+While a page is applied the next ones are already on their way (``prefetch``): a helper
+thread asks for each page as soon as the one before it has arrived (its ``next_cursor``),
+so the server works on page n+2 while page n is written and n+1 waits. The network, the
+server and the local writes overlap; at most three pages are held in memory.
 
 No cursor means a full download: the device's server rows are dropped in the
 transaction that applies the first page. ``reset: true`` means the same mid-way (the
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.timeutil import utcnow
 from sync.client import outbox, rows
-from sync.client.ahead import THREADS, Ahead
+from sync.client.ahead import THREADS, Chain
 from sync.client.store import Key, Store
 from sync.client.timefmt import to_iso
 from sync.protocol import DEFAULT_PULL_LIMIT
@@ -57,19 +58,33 @@ class Puller:
         started = utcnow()
         cursor = self.store.state(Key.CURSOR)
         page = self.transport.pull(cursor, self.limit)
-        while True:
-            ahead = (Ahead(self.transport.pull, page["next_cursor"], self.limit)
-                     if self.prefetch and page["has_more"] else None)
-            if not self._apply(page, cursor, started, report):  # a failure drops ``ahead``
-                # the live listener moved the cursor meanwhile: go on from there
-                cursor = self.store.state(Key.CURSOR)
-                page = self.transport.pull(cursor, self.limit)
-                continue
-            cursor = page["next_cursor"]
-            if not page["has_more"]:
-                return report
-            page = ahead.result() if ahead is not None else self.transport.pull(
-                cursor, self.limit)
+        pages = self._chain(page)
+        try:
+            while True:
+                if not self._apply(page, cursor, started, report):
+                    # the live listener moved the cursor meanwhile: go on from there
+                    if pages is not None:
+                        pages.close()
+                    cursor = self.store.state(Key.CURSOR)
+                    page = self.transport.pull(cursor, self.limit)
+                    pages = self._chain(page)
+                    continue
+                cursor = page["next_cursor"]
+                if not page["has_more"]:
+                    return report
+                page = pages.next() if pages is not None else self.transport.pull(
+                    cursor, self.limit)
+        finally:  # a failure (or the end) drops the pages still on their way
+            if pages is not None:
+                pages.close()
+
+    def _chain(self, page: Page) -> Chain[Page] | None:
+        """The pages after ``page``, fetched one after another in a helper thread."""
+        if not (self.prefetch and page["has_more"]):
+            return None
+        return Chain(lambda cursor: self.transport.pull(cursor, self.limit),  # type: ignore[arg-type]
+                     page["next_cursor"],
+                     lambda p: p["next_cursor"] if p["has_more"] else None)
 
     def listen(self, wait_s: float, *, wanted: Callable[[], bool] = lambda: True
                ) -> PullReport | None:
