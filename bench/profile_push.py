@@ -226,7 +226,8 @@ def main() -> None:
         prof.disable()
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert statuses == {OpStatus.APPLIED: args.ops}, statuses
-    print(f"server push path {args.path} ({'the whole app, ASGI' if args.http else 'no HTTP'}): {args.ops} ops in {seconds:.2f} s -> "
+    where = "the whole app, ASGI" if args.http else "no HTTP"
+    print(f"server push path {args.path} ({where}): {args.ops} ops in {seconds:.2f} s -> "
           f"{args.ops / seconds:,.0f} ops/s ({seconds / args.ops * 1000:.3f} ms/op; CPU "
           f"{cpu / args.ops * 1000:.3f} ms/op = {args.ops / cpu:,.0f} ops/s of CPU)"
           + (" [under cProfile]" if prof else ""))
@@ -270,7 +271,8 @@ def count_instructions(ops: int, path: str, http: bool = False, keep: str | None
     child = subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
          sys.executable, __file__, "--ops", str(ops), "--path", path,
-         "--counted", str(signals), *(["--http"] if http else [])], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--counted", str(signals), *(["--http"] if http else [])],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_for(signals / "ready", child)
     pid = (signals / "ready").read_text()
     subprocess.run(["callgrind_control", "-i", "on", pid], check=True, capture_output=True)
@@ -285,7 +287,8 @@ def count_instructions(ops: int, path: str, http: bool = False, keep: str | None
         shutil.copy(out, keep)
     shutil.rmtree(signals)
     measured = ops - 500  # the first request of 500 is the warm-up
-    print(f"server push path {path} ({'the whole app, ASGI' if http else 'no HTTP'}): {total:,} instructions for {measured} ops "
+    where = "the whole app, ASGI" if http else "no HTTP"
+    print(f"server push path {path} ({where}): {total:,} instructions for {measured} ops "
           f"-> {total / measured:,.0f} instructions per op (callgrind)")
 
 
