@@ -43,6 +43,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         r = self.registry
         self.request_seconds = Histogram(
             "gridone_http_request_duration_seconds", "Request latency by route template",
@@ -65,17 +66,27 @@ class Metrics:
             ["job"], buckets=LATENCY_BUCKETS, registry=r)
 
     # -- the thin helpers the routers and the scheduler call --------------------------
+    def child(self, metric: Any, *values: str) -> Any:
+        """``metric.labels(*values)``, kept: prometheus_client checks the values and takes
+        a lock on every ``labels`` call, and every request makes two (a few % of a
+        no-change pull). The label sets are bounded (routes, methods, statuses)."""
+        key = (id(metric), values)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*values)
+        return found
+
     def pushed(self, results: Iterable[Any]) -> None:
         counts: dict[str, int] = {}
         for result in results:
             status = str(getattr(result, "status", "unknown"))
             counts[status] = counts.get(status, 0) + 1
         for status, n in counts.items():
-            self.push_ops.labels(status).inc(n)
+            self.child(self.push_ops, status).inc(n)
 
     def pulled(self, rows: int, *, reset: bool = False) -> None:
         self.pull_rows.inc(rows)
-        self.pull_pages.labels("reset" if reset else "page").inc()
+        self.child(self.pull_pages, "reset" if reset else "page").inc()
 
     def job_tick(self, job: str, outcome: str, seconds: float) -> None:
         self.scheduler_runs.labels(job, outcome).inc()

@@ -52,8 +52,9 @@ class RequestMiddleware:
             seconds = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or UNMATCHED
             method = scope["method"]
-            self.metrics.request_seconds.labels(method, route).observe(seconds)
-            self.metrics.requests.labels(method, route, str(status)).inc()
+            metrics = self.metrics
+            metrics.child(metrics.request_seconds, method, route).observe(seconds)
+            metrics.child(metrics.requests, method, route, str(status)).inc()
             access_log.info(
                 "%s %s %s %.1f ms", method, scope.get("path", ""), status, seconds * 1000,
                 extra={"method": method, "route": route, "status": status,
