@@ -71,14 +71,13 @@ class Chain(Generic[T]):
         while not self._stop.is_set():
             try:
                 value = self._fetch(arg)
+                after = self._following(value)
             except BaseException as exc:  # handed to the caller by next()
                 self._hand((False, exc))
                 return
-            if not self._hand((True, value)):
+            if not self._hand((True, value)) or after is None:
                 return
-            arg = self._following(value)
-            if arg is None:
-                return
+            arg = after
 
     def _hand(self, item: tuple[bool, object]) -> bool:
         while not self._stop.is_set():
