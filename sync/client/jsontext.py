@@ -28,9 +28,7 @@ def dumps(value: Any) -> str:
 
 def dump_bytes(value: Any) -> bytes:
     """``dumps`` as UTF-8 bytes (a request body)."""
-    if orjson is not None:
-        return orjson.dumps(value)
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return orjson.dumps(value) if orjson is not None else dumps(value).encode("utf-8")
 
 
 def loads(text: str | bytes) -> Any:

@@ -17,17 +17,20 @@ from tests.contract.conftest import Device
 from tests.contract.test_sync_pull import snapshot
 
 
-def _jobs(new_job: Callable[..., dict[str, Any]], n: int = 4) -> None:
-    for _ in range(n):
+def one_page_at_a_time(device: Callable[..., Device], new_job: Callable[..., dict[str, Any]]
+                       ) -> Device:
+    """Four jobs for crew1, and a phone that downloaded them a page (of three) at a time."""
+    for _ in range(4):
         new_job("crew1")
+    plain = device("crew1", pull_limit=3)
+    plain.engine.puller.prefetch = False
+    plain.sync()
+    return plain
 
 
 def test_the_server_works_on_page_three_while_page_one_is_written(
         device: Callable[..., Device], new_job: Callable[..., dict[str, Any]]) -> None:
-    _jobs(new_job)
-    plain = device("crew1", pull_limit=3)
-    plain.engine.puller.prefetch = False
-    plain.sync()
+    plain = one_page_at_a_time(device, new_job)
 
     phone = device("crew1", pull_limit=3)
     puller = phone.engine.puller
@@ -61,10 +64,7 @@ def test_the_server_works_on_page_three_while_page_one_is_written(
 
 def test_a_page_that_fails_keeps_the_pages_before_it_and_the_next_pull_resumes(
         device: Callable[..., Device], new_job: Callable[..., dict[str, Any]]) -> None:
-    _jobs(new_job)
-    plain = device("crew1", pull_limit=3)
-    plain.engine.puller.prefetch = False
-    plain.sync()
+    plain = one_page_at_a_time(device, new_job)
 
     phone = device("crew1", pull_limit=3)
     fetch = phone.transport.pull
