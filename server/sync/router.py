@@ -26,6 +26,7 @@ from server.deps import (
 from server.devices import service as devices
 from server.ops.metrics import metrics_of
 from server.ratelimit.deps import DEVICE_ID_DOC, DEVICE_ID_MAX, DEVICE_ID_PATTERN, PUSH_BUDGET
+from server.routing import OrjsonRoute
 from server.sync import bulk
 from server.sync import pull as pulling
 from server.sync import push as pushing
@@ -50,7 +51,8 @@ from sync.protocol import (
     SyncErrorCode,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["sync"])
+#: A push body is ~200 KB of JSON: read with orjson (``server.routing``).
+router = APIRouter(prefix="/api/v1", tags=["sync"], route_class=OrjsonRoute)
 #: Longest a pull waits for a change (a long poll), and how often it looks meanwhile even
 #: without a wake-up (a commit by a process that rings no bell here).
 MAX_PULL_WAIT_S = 25.0

@@ -93,6 +93,22 @@ def test_item4_only_a_malformed_top_level_fails_the_whole_push(as_user, world, d
     assert db_snapshot(db, exclude=("rate_limit",)) == before
 
 
+@pytest.mark.parametrize("value", ["NaN", "-Infinity", '"\\ud800"'],
+                         ids=["NaN", "Infinity", "a lone surrogate"])
+def test_what_json_forbids_is_malformed_json(as_user, world, db, value: str) -> None:
+    """Python's json module reads these; they are not JSON. The sync routes read bodies
+    with orjson (``server.routing``): a clear MALFORMED_JSON, nothing stored."""
+    before = db_snapshot(db, exclude=("rate_limit",))
+    body = ('{"protocol": 1, "device_id": "device-crew1-0001", '
+            '"sent_at": "2026-11-27T10:00:00+08:00", "ops": [{"payload": {"text": '
+            + value + "}}]}")
+    r = as_user("crew1").post("/api/v1/sync/push", content=body,
+                              headers={"Content-Type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "MALFORMED_JSON"
+    assert db_snapshot(db, exclude=("rate_limit",)) == before
+
+
 def test_item6_more_than_the_maximum_ops_is_413_payload_too_large(as_user, world,
                                                                   db) -> None:
     oid = dispatched_job(db, world)
