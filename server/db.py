@@ -7,6 +7,7 @@ written in one transaction or not at all (``UnitOfWork.commit``).
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -15,9 +16,15 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     ARRAY,
+    JSON,
+    Boolean,
     Connection,
+    Date,
     DateTime,
     Engine,
+    Enum,
+    Float,
+    Numeric,
     String,
     any_,
     bindparam,
@@ -27,9 +34,10 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
+    type_coerce,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import NullType, TypeDecorator
 from sqlmodel import Session
 
 from server.changes.notify import ChangeNotifier
@@ -104,6 +112,83 @@ class HotRead:
         assert raw is not None
         row = raw.execute(sql, [values[name] for name in order]).fetchone()
         return None if row is None else row_type(*row)
+
+
+class BulkRead:
+    """Many rows of some columns as plain dicts (the set-wise push's reads before a chunk).
+    On SQLite the columns are read as the driver gives them (``type_coerce`` to no type:
+    no result processing by SQLAlchemy) and converted here by each column's type: aware
+    datetimes from their stored UTC text with ``datetime.fromisoformat``, JSON with orjson,
+    booleans from 0/1. SQLAlchemy's per-value processing (a regular expression per datetime,
+    then ``AwareDateTime``) was most of the cost of reading a chunk's 200 jobs
+    (``bench/profile_push.py``). Other databases give typed values: read as they are."""
+
+    def __init__(self, columns: Sequence[Any]) -> None:
+        self.names = tuple(c.name for c in columns)
+        self._typed = select(*columns)
+        self._raw = select(*(type_coerce(c, NullType()).label(c.name) for c in columns))
+        self._convert = tuple((i, conv) for i, c in enumerate(columns)
+                              if (conv := _from_sqlite(c)) is not None)
+        self._compiled: dict[Any, tuple[str, tuple[str, ...], dict[str, Any]]] = {}
+
+    def select(self, dialect: str) -> Any:
+        """``SELECT`` of the columns (add the ``WHERE``); read its result with ``dicts``,
+        or build it once and run it with ``run``."""
+        return self._raw if dialect == "sqlite" else self._typed
+
+    def run(self, session: Session, statement: Any, params: dict[str, Any]
+            ) -> list[dict[str, Any]]:
+        """``statement`` (from ``select``, built once: on SQLite it is compiled once and
+        its text run through ``exec_driver_sql``, without SQLAlchemy's compiled-cache
+        lookup, which cost more than reading a chunk's 200 jobs) with ``params``."""
+        conn = session.connection()
+        dialect = conn.dialect
+        if dialect.name != "sqlite":
+            return self.dicts(conn.execute(statement, params), dialect.name)
+        compiled = self._compiled.get(statement)
+        if compiled is None:
+            done = statement.compile(dialect=dialect,
+                                     compile_kwargs={"render_postcompile": True})
+            compiled = self._compiled[statement] = (str(done), tuple(done.positiontup or ()),
+                                                    dict(done.params))
+        sql, order, fixed = compiled
+        values = {**fixed, **params}
+        return self.dicts(conn.exec_driver_sql(sql, tuple(values[n] for n in order)),
+                          "sqlite")
+
+    def dicts(self, result: Any, dialect: str) -> list[dict[str, Any]]:
+        names = self.names
+        if dialect != "sqlite" or not self._convert:
+            return [dict(zip(names, row, strict=True)) for row in result]
+        out = []
+        for row in result:
+            values = list(row)
+            for i, conv in self._convert:
+                if values[i] is not None:
+                    values[i] = conv(values[i])
+            out.append(dict(zip(names, values, strict=True)))
+        return out
+
+
+def _from_sqlite(column: Any) -> Any:
+    """How a raw SQLite value of ``column`` becomes the value SQLAlchemy would give (None:
+    as it is); a type without a known raw form is refused (read it typed)."""
+    kind = column.type
+    if isinstance(kind, AwareDateTime):
+        return _aware_from_sqlite
+    if isinstance(kind, JSON):
+        return orjson.loads
+    if isinstance(kind, Boolean):
+        return bool
+    if isinstance(kind, DateTime | Date | Numeric | Enum) and not isinstance(kind, Float):
+        raise TypeError(f"{column.name}: no raw SQLite form for {kind!r}")
+    return None
+
+
+def _aware_from_sqlite(text: str) -> datetime:
+    """SQLite's stored UTC text (``2026-12-04 07:01:02.123456``) as an aware datetime."""
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class BulkWrite:
@@ -203,13 +288,23 @@ def _dump_json(value: Any) -> str:
 _JSON: dict[str, Any] = {"json_serializer": _dump_json, "json_deserializer": orjson.loads}
 
 
+#: Pages read through a memory map instead of a read() call each (SQLite's mmap I/O), up to
+#: this much of the file. With the pool's LIFO order (below), a pushed note's server time
+#: fell ~7 % (in process, best of five alternating rounds each: 114.6 -> 106.7 µs).
+MMAP_BYTES = 256 * 1024 * 1024
+
+
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     # No bound on connections (max_overflow=-1; five are kept): a SQLite connection is a
     # file handle, and a bounded pool could run dry under load with every thread-pool
     # thread waiting for a connection held by a request that waits for a thread (the
     # server stopped answering at 400 simulated devices: bench/load_county.py).
+    # The most recently returned connection is handed out first (LIFO): SQLite keeps its
+    # page cache across transactions while no other connection wrote meanwhile, so a
+    # connection used again at once reads from its cache; in FIFO order each request took
+    # the connection idle longest, whose cache the others' commits had made stale.
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                           pool_size=5, max_overflow=-1, **_JSON)
+                           pool_size=5, max_overflow=-1, pool_use_lifo=True, **_JSON)
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
@@ -218,6 +313,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -242,11 +338,22 @@ def among(column: Any, values: list[Any], dialect: str) -> Any:
     array read by ``json_each``, elsewhere an array (``= ANY``). A literal IN list of a
     push's 500 ids cost SQLAlchemy rendering and binding each value at every execution
     (``server.sync.bulk``'s reads before a chunk: ~15 % of its time)."""
+    return among_param(column, None, dialect, among_value(values, dialect))
+
+
+def among_param(column: Any, name: str | None, dialect: str, value: Any = None) -> Any:
+    """``among`` with the values in the parameter ``name``, for a statement built once
+    and run with ``{name: among_value(values, dialect)}``."""
     if dialect == "sqlite":
         ids = select(literal_column("value")).select_from(
-            func.json_each(bindparam(None, orjson.dumps(values).decode(), type_=String)))
+            func.json_each(bindparam(name, value, type_=String)))
         return column.in_(ids)
-    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column == any_(bindparam(name, value, type_=ARRAY(column.type)))
+
+
+def among_value(values: list[Any], dialect: str) -> Any:
+    """The parameter's value for ``among_param``."""
+    return orjson.dumps(values).decode() if dialect == "sqlite" else list(values)
 
 
 def bump_counter(session: Session, name: str, by: int = 1) -> int:

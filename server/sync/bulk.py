@@ -26,6 +26,7 @@ rolls the chunk back and replays it op by op.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,7 +36,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
-from server.db import BulkWrite, Database, among
+from server.db import BulkRead, BulkWrite, Database, among, among_param, among_value
 from server.meters.models import MeterSwap
 from server.sync import handlers, times
 from server.sync import push as per_op
@@ -72,6 +73,7 @@ _WRITTEN = ("status", "assignee_id", "priority", "dispatched_at", "accepted_at",
 #: The job's columns read: what the rules and the change log need, and what is written.
 _READ = [_ORDERS.c[name] for name in ("id", "kind", "station_id", "account_id",
                                       "reported_at", *_WRITTEN)]
+_JOBS = BulkRead(_READ)
 #: One UPDATE per set of changed columns: SQLite rewrites the entries of every index on a
 #: column the statement sets, changed or not (a note sets three unindexed columns; writing
 #: all of ``_WRITTEN`` rewrote ~7 of the job's index entries and cost ~40 µs a job).
@@ -145,12 +147,9 @@ class _Chunk:
         """The jobs the actor may see among ``order_ids``, locked in id order."""
         if not order_ids:
             return
-        stmt = (select(*_READ).where(among(_ORDERS.c.id, order_ids, self.dialect),
-                                      work_orders.visible_clause(self.actor))
-                .order_by(_ORDERS.c.id))
-        if self.dialect == "postgresql":
-            stmt = stmt.with_for_update()
-        rows = {r.id: dict(r._mapping) for r in self.session.execute(stmt)}
+        rows = {r["id"]: r for r in _JOBS.run(
+            self.session, _jobs_of(self.actor, self.dialect),
+            {"ids": among_value(order_ids, self.dialect)})}
         swaps = [i for i, r in rows.items() if r["kind"] == WorkOrderKind.METER_SWAP.value]
         if swaps:
             swap_job = MeterSwap.__table__.c.work_order_id  # type: ignore[attr-defined]
@@ -319,15 +318,28 @@ def _update_of(names: frozenset[str]) -> BulkWrite:
     return write
 
 
-_DECIDED = select(*(_RECORDS.c[name] for name in Decided.__dataclass_fields__))
+@functools.lru_cache(maxsize=1024)
+def _jobs_of(actor: Any, dialect: str) -> Any:
+    """The read of the jobs ``actor`` may see among the ``ids``, in id order (locked on
+    PostgreSQL), built once per actor."""
+    stmt = (_JOBS.select(dialect).where(among_param(_ORDERS.c.id, "ids", dialect),
+                                        work_orders.visible_clause(actor))
+            .order_by(_ORDERS.c.id))
+    return stmt.with_for_update() if dialect == "postgresql" else stmt
+
+
+_DECIDED = BulkRead([_RECORDS.c[name] for name in Decided.__dataclass_fields__])
+_DECIDED_AMONG = {dialect: _DECIDED.select(dialect).where(
+    among_param(_RECORDS.c.op_id, "ids", dialect)) for dialect in ("sqlite", "postgresql")}
 
 
 def _decided(session: Any, chunk: list[OpEnvelope], dialect: str) -> dict[str, Decided]:
-    """``per_op._decided`` with Core rows (no ORM objects): the records of the chunk's
+    """``per_op._decided`` with plain rows (no ORM objects): the records of the chunk's
     ops and of their lane predecessors."""
     ids = {op.op_id for op in chunk} | {op.lane_prev for op in chunk if op.lane_prev}
-    rows = session.execute(_DECIDED.where(among(_RECORDS.c.op_id, sorted(ids), dialect)))
-    return {r.op_id: Decided(*r) for r in rows}
+    rows = _DECIDED.run(session, _DECIDED_AMONG[dialect],
+                        {"ids": among_value(sorted(ids), dialect)})
+    return {r["op_id"]: Decided(**r) for r in rows}
 
 
 
