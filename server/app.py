@@ -20,7 +20,7 @@ from server.changes.notify import PgListener, conninfo_of
 from server.config import Settings
 from server.counters import Counters
 from server.customers.router import router as customers_router
-from server.db import make_database
+from server.db import WalCheckpointer, make_database
 from server.deps import refuse_nul_in_url
 from server.devices.router import router as devices_router
 from server.discrepancies.router import router as discrepancies_router
@@ -69,10 +69,13 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler: Scheduler = app.state.scheduler
-        listener = None
+        listener = checkpointer = None
         if not db.is_sqlite:  # other workers' commits wake this one's long polls
             listener = PgListener(conninfo_of(db.url), db.notifier)
             listener.start()
+        else:  # the WAL copied into the database beside the requests, not in a commit
+            checkpointer = WalCheckpointer(db.reader)
+            checkpointer.start()
         if settings.runs_scheduler:
             scheduler.start()
         # What start-up made (routes, schemas, mappers, metadata) lives as long as the
@@ -86,6 +89,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             scheduler.shutdown()
             if listener is not None:
                 listener.stop()
+            if checkpointer is not None:
+                checkpointer.stop()
             db.dispose()
 
     app = FastAPI(
