@@ -157,7 +157,7 @@ class BulkRead:
                                                     dict(done.params))
         sql, order, fixed = compiled
         values = {**fixed, **params}
-        return self.dicts(conn.exec_driver_sql(sql, tuple(values[n] for n in order)),
+        return self.dicts(conn.exec_driver_sql(sql, tuple(values[n] for n in order)).all(),
                           "sqlite")
 
     def dicts(self, result: Any, dialect: str) -> list[dict[str, Any]]:

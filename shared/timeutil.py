@@ -14,6 +14,8 @@ def utcnow() -> datetime:
 
 def ensure_aware(value: datetime) -> datetime:
     """Return ``value`` in UTC; raise ``ValueError`` when it carries no timezone."""
+    if value.tzinfo is UTC:  # already so (the usual case): no new object
+        return value
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         raise ValueError("timestamp must carry a timezone")
     return value.astimezone(UTC)
@@ -21,6 +23,9 @@ def ensure_aware(value: datetime) -> datetime:
 
 def as_utc(value: datetime) -> datetime:
     """Like ensure_aware, but treats a naive value as UTC (for values read back from SQLite)."""
-    if value.tzinfo is None:
+    tz = value.tzinfo
+    if tz is UTC:
+        return value
+    if tz is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
