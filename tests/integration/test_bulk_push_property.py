@@ -150,9 +150,11 @@ def _dump(db: Any) -> dict[str, list[str]]:
 
 
 def _stable(table: str, row: Any) -> dict[str, Any]:
-    """A row without what the server makes afresh: clock readings, random ids."""
+    """A row without what the server makes afresh: clock readings, random ids (a photo
+    link's, a customer notice's: the per-op path makes both in either run)."""
     out = {k: v for k, v in row.items() if k not in VOLATILE}
-    if table == "photo_link" or (table == "change_log" and row["entity"] == "photo_link"):
+    if table == "photo_link" or (table == "change_log"
+                                 and row["entity"] in ("photo_link", "notification")):
         out.pop("id" if table == "photo_link" else "entity_id")
     return out
 
