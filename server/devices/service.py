@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from server.auth.service import revoke_family
-from server.db import Database
+from server.db import Database, HotRead
 from server.devices.models import HeldOp
 from server.sync.models import AppliedOp, Device
 from server.uow import UnitOfWork
@@ -145,9 +146,15 @@ def revoke(uow: UnitOfWork, *, actor: Actor, user_id: str, device_id: str, reaso
     return _view(session, user.id, device_id)
 
 
+#: Read before every push: a prebuilt statement on SQLite's own connection (``HotRead``);
+#: only whether the time is NULL is read.
+_REVOKED = HotRead(sa_select(col(Device.revoked_at)).where(
+    col(Device.id) == bindparam("device_id")))
+
+
 def revoked(session: Session, device_id: str) -> bool:
-    return session.exec(select(Device.revoked_at).where(
-        Device.id == device_id)).first() is not None
+    row = _REVOKED.one_or_none(session.connection(), {"device_id": device_id})
+    return row is not None and row.revoked_at is not None
 
 
 def hold(db: Database, *, user_id: str, device_id: str, ops: list[OpEnvelope]) -> int:
@@ -181,9 +188,14 @@ def held(session: Session, *, actor: Actor, user_id: str, device_id: str) -> lis
 def note_push(db: Database, *, device_id: str, app: str | None, ops: int, pending: int
               ) -> None:
     """What the office sees of a device's last push (the push noted the device itself)."""
-    values: dict[str, Any] = {"last_push_ops": ops, "last_push_pending": pending}
+    values: dict[str, Any] = {"device": device_id, "ops": ops, "pending": pending}
     if app:
-        values["last_app"] = app[:100]
+        values["app"] = app[:100]
     with db.writer.begin() as conn:
-        conn.execute(update(Device).where(Device.id == device_id)  # type: ignore[arg-type]
-                     .values(**values))
+        conn.execute(_NOTE_PUSH[bool(app)], values)
+
+
+#: ``note_push``'s two statements (with the app's name, without), built once.
+_NOTE_PUSH = {with_app: update(Device).where(col(Device.id) == bindparam("device")).values(
+    last_push_ops=bindparam("ops"), last_push_pending=bindparam("pending"),
+    **({"last_app": bindparam("app")} if with_app else {})) for with_app in (False, True)}

@@ -12,14 +12,16 @@ SQLite a second writer inside one would wait for the first).
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Table, case, delete, func, or_, select, update
+from sqlalchemy import Table, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -45,15 +47,22 @@ def _key(*parts: str) -> str:
 
 def _hit(conn: object, db: Database, key: str, window_s: float, now: float) -> Hit:
     """Count one hit on ``key`` in its current window (a new window if the last ended)."""
-    insert = sqlite_insert if db.is_sqlite else pg_insert
-    expired = TABLE.c.window_start <= now - window_s
-    stmt = insert(TABLE).values(key=key, window_start=now, hits=1, lockouts=0)
-    upsert = stmt.on_conflict_do_update(index_elements=["key"], set_={
+    row = conn.execute(_upsert(db.is_sqlite), {  # type: ignore[attr-defined]
+        "key": key, "now": now, "cutoff": now - window_s}).one()
+    return Hit(int(row.hits), float(row.window_start), int(row.lockouts))
+
+
+@functools.lru_cache(maxsize=2)
+def _upsert(sqlite: bool) -> Any:
+    """The hit's upsert, built once per dialect (every sync request spends a budget:
+    building the statement and its cache key anew cost more than running it)."""
+    insert = sqlite_insert if sqlite else pg_insert
+    now, expired = bindparam("now"), TABLE.c.window_start <= bindparam("cutoff")
+    stmt = insert(TABLE).values(key=bindparam("key"), window_start=now, hits=1, lockouts=0)
+    return stmt.on_conflict_do_update(index_elements=["key"], set_={
         "hits": case((expired, 1), else_=TABLE.c.hits + 1),
         "window_start": case((expired, now), else_=TABLE.c.window_start),
     }).returning(TABLE.c.hits, TABLE.c.window_start, TABLE.c.lockouts)
-    row = conn.execute(upsert).one()  # type: ignore[attr-defined]
-    return Hit(int(row.hits), float(row.window_start), int(row.lockouts))
 
 
 def spend(db: Database, *, kind: str, subject: str, limit: int, window_s: float = 60.0,

@@ -19,17 +19,18 @@ else ``row: null``). Transient database trouble leaves the chunk's ops undecided
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, col
 
-from server.db import Database, among
+from server.db import Database, among, among_param, among_value
 from server.errors import error_body
 from server.sync import handlers, serialize, times
 from server.sync.envelope import InvalidOp, seq_not_increasing
@@ -131,12 +132,20 @@ def seq_holders(session: Session, device_id: str, ops: list[OpEnvelope]
     found: dict[int, set[str]] = {}
     if not seqs:
         return found
-    rows = session.execute(select(col(AppliedOp.device_seq), col(AppliedOp.op_id)).where(
-        col(AppliedOp.device_id) == device_id,
-        among(col(AppliedOp.device_seq), seqs, session.get_bind().dialect.name))).all()
+    dialect = session.get_bind().dialect.name
+    rows = session.execute(_holders_stmt(dialect), {
+        "device_id": device_id, "seqs": among_value(seqs, dialect)}).all()
     for seq, op_id in rows:
         found.setdefault(int(seq), set()).add(op_id)
     return found
+
+
+@functools.lru_cache(maxsize=4)
+def _holders_stmt(dialect: str) -> Any:
+    """``seq_holders``' read, built once per dialect (run before every chunk)."""
+    return select(col(AppliedOp.device_seq), col(AppliedOp.op_id)).where(
+        col(AppliedOp.device_id) == bindparam("device_id"),
+        among_param(col(AppliedOp.device_seq), "seqs", dialect))
 
 
 def seq_problem(op: OpEnvelope, *, out_of_order: dict[str, int],
