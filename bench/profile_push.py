@@ -124,6 +124,11 @@ class Wire:
         token, _ = make_token(secret=SECRET, sub=user_id, kind="access",
                               ttl=timedelta(hours=1))
         self.app, self.token = app, token
+        # one event loop for every request, as a server has (a loop per request would
+        # count a new loop and new thread-pool threads each time)
+        import asyncio
+
+        self.loop = asyncio.new_event_loop()
 
     def bodies(self, batches: list[object]) -> list[tuple[bytes, list[tuple[bytes, bytes]]]]:
         from sync.client.transport import push_body
@@ -166,7 +171,12 @@ class Wire:
             elif message["type"] == "http.response.body":
                 parts.append(message.get("body", b""))  # type: ignore[arg-type]
 
-        asyncio.run(self.app(scope, receive, send))  # type: ignore[operator]
+        self.loop.run_until_complete(self.app(scope, receive, send))  # type: ignore[operator]
+        left = asyncio.all_tasks(self.loop)  # a receive() still waiting: not needed now
+        for task in left:
+            task.cancel()
+        if left:
+            self.loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
         raw = b"".join(parts)
         # orjson: the answer's parse is this process's work too, not the server's
         answer = orjson.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
@@ -180,6 +190,8 @@ class Wire:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ops", type=int, default=5000)
+    ap.add_argument("--per-request", type=int, default=500,
+                    help="ops per push request (500: as the phone sends a backlog)")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--top", type=int, default=35)
     ap.add_argument("--path", choices=("bulk", "per_op"), default="bulk")
@@ -193,7 +205,7 @@ def main() -> None:
     ap.add_argument("--counted", metavar="DIR", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.instructions:
-        count_instructions(args.ops, args.path, args.http, args.keep)
+        count_instructions(args.ops, args.path, args.http, args.keep, args.per_request)
         return
     from server.sync import bulk
     from server.sync import push as per_op
@@ -202,7 +214,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="gridone-profile-"))
     app = make_app(tmp) if args.http else None
     db, actor, jobs = build(tmp / "gridone.db", 200, app)
-    batches = requests(jobs, args.ops)
+    batches = requests(jobs, args.ops, args.per_request)
     if args.http:
         send = http_sender(app, actor, batches)
     else:
@@ -264,8 +276,8 @@ def counted(signals: Path, send: Any, n: int) -> None:
     _wait_for(signals / "stop")
 
 
-def count_instructions(ops: int, path: str, http: bool = False, keep: str | None = None
-                       ) -> None:
+def count_instructions(ops: int, path: str, http: bool = False, keep: str | None = None,
+                       per_request: int = 500) -> None:
     if shutil.which("valgrind") is None:
         raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
     signals = Path(tempfile.mkdtemp(prefix="gridone-count-"))
@@ -273,6 +285,7 @@ def count_instructions(ops: int, path: str, http: bool = False, keep: str | None
     child = subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
          sys.executable, __file__, "--ops", str(ops), "--path", path,
+         "--per-request", str(per_request),
          "--counted", str(signals), *(["--http"] if http else [])],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_for(signals / "ready", child)
@@ -288,10 +301,11 @@ def count_instructions(ops: int, path: str, http: bool = False, keep: str | None
     if keep:
         shutil.copy(out, keep)
     shutil.rmtree(signals)
-    measured = ops - 500  # the first request of 500 is the warm-up
+    measured = ops - per_request  # the first request is the warm-up
     where = "the whole app, ASGI" if http else "no HTTP"
     print(f"server push path {path} ({where}): {total:,} instructions for {measured} ops "
-          f"-> {total / measured:,.0f} instructions per op (callgrind)")
+          f"-> {total / measured:,.0f} instructions per op (callgrind; {per_request} ops per "
+          "request)")
 
 
 def _wait_for(flag: Path, child: subprocess.Popen[bytes] | None = None) -> None:

@@ -174,19 +174,6 @@ class RevokedDevice:
     device_id: str
 
 
-def get_pushing_user(
-    request: Request, session: SessionDep, settings: SettingsDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> AuthUser | RevokedDevice:
-    try:
-        return get_current_user(request, session, settings, token)
-    except DeviceRevoked as exc:
-        return RevokedDevice(exc.user_id, exc.device_id)
-
-
-PushingUser = Annotated[AuthUser | RevokedDevice, Depends(get_pushing_user)]
-
-
 def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
     """A dependency that lets only ``roles`` through (403 FORBIDDEN otherwise)."""
     allowed = frozenset(roles)
