@@ -109,6 +109,35 @@ def test_what_json_forbids_is_malformed_json(as_user, world, db, value: str) -> 
     assert db_snapshot(db, exclude=("rate_limit",)) == before
 
 
+@pytest.mark.parametrize("body", ['{"protocol": 1}', "{}", '{"ops": "x", "protocol": -1}'],
+                         ids=["fields missing", "empty", "wrong types"])
+def test_an_anonymous_push_hears_401_whatever_its_body(as_user, world, db, body: str) -> None:
+    """Who asks is checked before the body's fields are (the token on the event loop, in
+    the push's own dependency): an unauthenticated caller learns nothing of what its
+    body lacks. (Text that is not JSON at all is refused first, as FastAPI reads it.)"""
+    before = db_snapshot(db, exclude=("rate_limit",))
+    r = as_user(None).post("/api/v1/sync/push", content=body,
+                           headers={"Content-Type": "application/json"})
+    assert r.status_code == 401 and r.json()["code"] == "AUTH_REQUIRED", r.text
+    r = as_user(None).post("/api/v1/sync/push", content=body, headers={
+        "Content-Type": "application/json", "Authorization": "Bearer not-a-token"})
+    assert r.status_code == 401 and r.json()["code"].startswith("AUTH_TOKEN"), r.text
+    assert db_snapshot(db, exclude=("rate_limit",)) == before
+
+
+def test_a_bad_device_header_on_a_push_is_422_naming_the_header(as_user, world, db) -> None:
+    job = dispatched_job(db, world)
+    before = db_snapshot(db, exclude=("rate_limit",))
+    r = as_user("crew1").post("/api/v1/sync/push", headers={"X-Device-ID": "no spaces!"},
+                              json={"protocol": PROTOCOL_VERSION, "device_id": DEVICE,
+                                    "sent_at": "2026-11-27T10:00:00+08:00",
+                                    "ops": [op(1, "work_order.add_note@1", job,
+                                               {"text": "hello"})]})
+    assert r.status_code == 422, r.text
+    assert [f["loc"] for f in r.json()["details"]["fields"]] == [["header", "X-Device-ID"]]
+    assert db_snapshot(db, exclude=("rate_limit",)) == before
+
+
 def test_item6_more_than_the_maximum_ops_is_413_payload_too_large(as_user, world,
                                                                   db) -> None:
     oid = dispatched_job(db, world)
