@@ -178,6 +178,69 @@ def test_large_queues_go_in_batches_of_at_most_500(store: Store, server: FakeSer
     assert seqs == sorted(seqs) and len(set(seqs)) == 1203
 
 
+def _sending(store: Store) -> int:
+    with store.read() as conn:
+        return sum(e.state == "sending" for e in outbox.select(conn))
+
+
+def _wait_for(check: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def test_the_next_batch_is_marked_and_encoded_while_one_is_out(
+        store: Store, server: FakeServer, engine: SyncEngine) -> None:
+    """While the server has a batch, the phone marks the next one ``sending`` and encodes
+    its request, which leaves as soon as the answer is in: the same bytes a request made
+    then would carry."""
+    import gzip
+    import json
+
+    for _ in range(1203):
+        store.enqueue(OpType.WO_ACCEPT, new_id(), {})
+    seen: list[tuple[int, bool]] = []
+
+    def slow_server(body: dict[str, Any]) -> PushResponse:
+        first = not seen
+        # the second batch's 500 are marked while the first is out (the first's too)
+        ready = _wait_for(lambda: _sending(store) == 1000) if first else None
+        seen.append((len(body["ops"]), ready if first else hasattr(body, "wire")))
+        return applied_all(body)
+
+    server.push_fn = slow_server
+    report = engine.sync_once()
+    assert seen == [(500, True), (500, True), (203, True)]
+    assert (report.push.requests, report.push.sent, report.push.outcome.acked) == (
+        3, 1203, 1203)
+    later = server.pushes[1]
+    wire = later.wire  # type: ignore[attr-defined]
+    assert wire["headers"]["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(wire["content"])) == dict(later)
+    assert states(store) == []
+
+
+def test_a_batch_made_ready_but_not_sent_is_pending_again(
+        store: Store, server: FakeServer, engine: SyncEngine) -> None:
+    """The first request fails after the next batch was marked and encoded: that batch
+    never left, and every op is pending again (the one-step loop sends them later)."""
+    for _ in range(700):
+        store.enqueue(OpType.WO_ACCEPT, new_id(), {})
+
+    def fail_once_the_next_is_ready(body: dict[str, Any]) -> PushResponse:
+        assert _wait_for(lambda: _sending(store) == 700)
+        raise TransientError("no route to host", code="SYNC_OFFLINE")
+
+    server.push_fn = fail_once_the_next_is_ready
+    with pytest.raises(TransientError):
+        engine.pusher.run(USER)
+    assert len(server.pushes) == 1
+    assert _sending(store) == 0 and states(store) == ["pending"] * 700
+
+
 def test_a_request_refused_for_one_poison_op_is_split_until_the_op_is_alone(
         store: Store, server: FakeServer, engine: SyncEngine) -> None:
     good = [store.enqueue(OpType.WO_ACCEPT, new_id(), {}) for _ in range(6)]
