@@ -151,6 +151,8 @@ class BulkRead:
             return self.dicts(conn.execute(statement, params), dialect.name)
         compiled = self._compiled.get(statement)
         if compiled is None:
+            if len(self._compiled) >= _MAX_COMPILED:  # statements built per actor: bounded
+                self._compiled.clear()
             done = statement.compile(dialect=dialect,
                                      compile_kwargs={"render_postcompile": True})
             compiled = self._compiled[statement] = (str(done), tuple(done.positiontup or ()),
@@ -172,6 +174,10 @@ class BulkRead:
                     values[i] = conv(values[i])
             out.append(dict(zip(names, values, strict=True)))
         return out
+
+
+#: Compiled statements a ``BulkRead`` keeps (one per statement built, e.g. per actor).
+_MAX_COMPILED = 4096
 
 
 def _from_sqlite(column: Any) -> Any:
