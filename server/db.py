@@ -404,7 +404,7 @@ def among_param(column: Any, name: str | None, dialect: str, value: Any = None) 
     """``among`` with the values in the parameter ``name``, for a statement built once
     and run with ``{name: among_value(values, dialect)}``."""
     if dialect == "sqlite":
-        ids = select(literal_column("value")).select_from(
+        ids: Any = select(literal_column("value")).select_from(
             func.json_each(bindparam(name, value, type_=String)))
         return column.in_(ids)
     return column == any_(bindparam(name, value, type_=ARRAY(column.type)))

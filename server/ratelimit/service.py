@@ -57,7 +57,8 @@ def _upsert(sqlite: bool) -> Any:
     """The hit's upsert, built once per dialect (every sync request spends a budget:
     building the statement and its cache key anew cost more than running it)."""
     insert = sqlite_insert if sqlite else pg_insert
-    now, expired = bindparam("now"), TABLE.c.window_start <= bindparam("cutoff")
+    now: Any = bindparam("now")
+    expired = TABLE.c.window_start <= bindparam("cutoff")
     stmt = insert(TABLE).values(key=bindparam("key"), window_start=now, hits=1, lockouts=0)
     return stmt.on_conflict_do_update(index_elements=["key"], set_={
         "hits": case((expired, 1), else_=TABLE.c.hits + 1),

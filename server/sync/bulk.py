@@ -296,8 +296,8 @@ class _Chunk:
             job = pending.jobs[order_id]
             by_columns.setdefault(frozenset(names), []).append(
                 {"_id": order_id, **{n: _plain(job[n]) for n in names}})
-        for names, rows in by_columns.items():
-            _update_of(names).run(session, rows, formatted=formatted)
+        for columns, rows in by_columns.items():
+            _update_of(columns).run(session, rows, formatted=formatted)
         _INSERT_EVENTS.run(session, pending.events, formatted=formatted)
         _INSERT_RECORDS.run(session, pending.records, formatted=formatted)
         for order_id in pending.jobs:  # an ORM copy loaded by a per-op op is stale now
