@@ -7,7 +7,6 @@ written in one transaction or not at all (``UnitOfWork.commit``).
 from __future__ import annotations
 
 import logging
-import threading
 from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import NullType, TypeDecorator
 from sqlmodel import Session
 
+from server.background import BackgroundThread
 from server.changes.notify import ChangeNotifier
 
 log = logging.getLogger("gridone.db")
@@ -311,7 +311,7 @@ MMAP_BYTES = 256 * 1024 * 1024
 AUTOCHECKPOINT_PAGES = 10_000
 
 
-class WalCheckpointer:
+class WalCheckpointer(BackgroundThread):
     """Checkpoints a SQLite database's WAL every ``every_s`` seconds from a daemon thread.
 
     SQLite's automatic checkpoint runs inside the commit that crosses its threshold:
@@ -322,21 +322,12 @@ class WalCheckpointer:
     them nothing). ``PASSIVE``: it never waits for or blocks a reader or a writer; what it
     cannot copy yet it copies next time."""
 
+    thread_name = "gridone-wal-checkpoint"
+
     def __init__(self, engine: Engine, every_s: float = 0.5) -> None:
+        super().__init__()
         self.engine = engine
         self.every_s = every_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="gridone-wal-checkpoint",
-                                        daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
 
     def checkpoint(self) -> tuple[int, int, int]:
         """One passive checkpoint: (busy, WAL frames, frames copied), as SQLite says."""

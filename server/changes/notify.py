@@ -20,6 +20,8 @@ import contextlib
 import logging
 import threading
 
+from server.background import BackgroundThread
+
 log = logging.getLogger("gridone.changes.notify")
 #: The PostgreSQL channel change-log commits are announced on.
 CHANNEL = "gridone_changes"
@@ -64,27 +66,18 @@ class ChangeNotifier:
                 self._waiters.discard(item)
 
 
-class PgListener:
+class PgListener(BackgroundThread):
     """A daemon thread holding one PostgreSQL connection that ``LISTEN``s on ``CHANNEL``
     and rings ``notifier`` for each notification (and once after each (re)connect, since
     a notification may have been missed while it was away)."""
 
+    thread_name = "gridone-pg-listen"
+
     def __init__(self, conninfo: str, notifier: ChangeNotifier) -> None:
+        super().__init__()
         self.conninfo = conninfo
         self.notifier = notifier
         self.listening = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="gridone-pg-listen",
-                                        daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
 
     def _run(self) -> None:
         import psycopg
