@@ -178,18 +178,18 @@ def test_large_queues_go_in_batches_of_at_most_500(store: Store, server: FakeSer
     assert seqs == sorted(seqs) and len(set(seqs)) == 1203
 
 
-def _sending(store: Store) -> int:
-    with store.read() as conn:
-        return sum(e.state == "sending" for e in outbox.select(conn))
-
-
-def _wait_for(check: Callable[[], bool], timeout: float = 5.0) -> bool:
+def _until(check: Callable[[], bool], timeout: float = 5.0) -> bool:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
             return False
-        time.sleep(0.005)
+        time.sleep(0.01)
     return True
+
+
+def _sending(store: Store) -> int:
+    with store.read() as conn:
+        return sum(e.state == "sending" for e in outbox.select(conn))
 
 
 def test_the_next_batch_is_marked_and_encoded_while_one_is_out(
@@ -207,7 +207,7 @@ def test_the_next_batch_is_marked_and_encoded_while_one_is_out(
     def slow_server(body: dict[str, Any]) -> PushResponse:
         first = not seen
         # the second batch's 500 are marked while the first is out (the first's too)
-        ready = _wait_for(lambda: _sending(store) == 1000) if first else None
+        ready = _until(lambda: _sending(store) == 1000) if first else None
         seen.append((len(body["ops"]), ready if first else hasattr(body, "wire")))
         return applied_all(body)
 
@@ -231,7 +231,7 @@ def test_a_batch_made_ready_but_not_sent_is_pending_again(
         store.enqueue(OpType.WO_ACCEPT, new_id(), {})
 
     def fail_once_the_next_is_ready(body: dict[str, Any]) -> PushResponse:
-        assert _wait_for(lambda: _sending(store) == 700)
+        assert _until(lambda: _sending(store) == 700)
         raise TransientError("no route to host", code="SYNC_OFFLINE")
 
     server.push_fn = fail_once_the_next_is_ready
@@ -560,15 +560,6 @@ def test_ops_left_sending_by_a_killed_app_are_sent_again_after_restart(
 
 
 # -- the scheduler: live delivery, ops before photos, events --------------------------
-def _until(check: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def test_a_long_poll_stays_open_and_brings_news_at_once(store: Store, server: FakeServer
                                                          ) -> None:
     server.honours_wait = True
