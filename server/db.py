@@ -96,26 +96,43 @@ class HotRead:
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
-        self._sqlite: tuple[str, tuple[str, ...], dict[str, Any], Any] | None = None
+        self._sqlite: tuple[SqliteStatement, Any] | None = None
 
-    def _compiled(self, dialect: Dialect) -> tuple[str, tuple[str, ...], dict[str, Any], Any]:
+    def _compiled(self, dialect: Dialect) -> tuple[SqliteStatement, Any]:
         if self._sqlite is None:
-            compiled = self.statement.compile(dialect=dialect)
             names = tuple(c.key for c in self.statement.selected_columns)
-            self._sqlite = (str(compiled), tuple(compiled.positiontup or ()),
-                            dict(compiled.params),  # the statement's own literal values
+            self._sqlite = (SqliteStatement.of(self.statement, dialect),
                             namedtuple("Row", names))  # type: ignore[misc]
         return self._sqlite
 
     def one_or_none(self, conn: Connection, params: dict[str, Any] | None = None) -> Any:
         if conn.dialect.name != "sqlite":
             return conn.execute(self.statement, params or {}).one_or_none()
-        sql, order, fixed, row_type = self._compiled(conn.dialect)
-        values = {**fixed, **(params or {})}
+        compiled, row_type = self._compiled(conn.dialect)
         raw = conn.connection.driver_connection
         assert raw is not None
-        row = raw.execute(sql, [values[name] for name in order]).fetchone()
+        row = raw.execute(compiled.sql, compiled.values(params or {})).fetchone()
         return None if row is None else row_type(*row)
+
+
+@dataclass(frozen=True)
+class SqliteStatement:
+    """A statement compiled once for SQLite: its text, the order of its parameters and the
+    values it carries itself (literals, the lists of an ``IN`` rendered in place)."""
+
+    sql: str
+    order: tuple[str, ...]
+    fixed: dict[str, Any]
+
+    @classmethod
+    def of(cls, statement: Any, dialect: Dialect) -> SqliteStatement:
+        done = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        return cls(str(done), tuple(done.positiontup or ()), dict(done.params))
+
+    def values(self, params: dict[str, Any]) -> tuple[Any, ...]:
+        """The positional values for a run with ``params``."""
+        merged = {**self.fixed, **params}
+        return tuple(merged[name] for name in self.order)
 
 
 class BulkRead:
@@ -133,7 +150,7 @@ class BulkRead:
         self._raw = select(*(type_coerce(c, NullType()).label(c.name) for c in columns))
         self._convert = tuple((i, conv) for i, c in enumerate(columns)
                               if (conv := _from_sqlite(c)) is not None)
-        self._compiled: dict[Any, tuple[str, tuple[str, ...], dict[str, Any]]] = {}
+        self._compiled: dict[Any, SqliteStatement] = {}
 
     def select(self, dialect: str) -> Any:
         """``SELECT`` of the columns (add the ``WHERE``); read its result with ``dicts``,
@@ -153,13 +170,8 @@ class BulkRead:
         if compiled is None:
             if len(self._compiled) >= _MAX_COMPILED:  # statements built per actor: bounded
                 self._compiled.clear()
-            done = statement.compile(dialect=dialect,
-                                     compile_kwargs={"render_postcompile": True})
-            compiled = self._compiled[statement] = (str(done), tuple(done.positiontup or ()),
-                                                    dict(done.params))
-        sql, order, fixed = compiled
-        values = {**fixed, **params}
-        return self.dicts(conn.exec_driver_sql(sql, tuple(values[n] for n in order)).all(),
+            compiled = self._compiled[statement] = SqliteStatement.of(statement, dialect)
+        return self.dicts(conn.exec_driver_sql(compiled.sql, compiled.values(params)).all(),
                           "sqlite")
 
     def dicts(self, result: Any, dialect: str) -> list[dict[str, Any]]:
