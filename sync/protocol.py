@@ -11,9 +11,9 @@ Written up for client authors in ``docs/sync-protocol.md``; keep the two in step
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -196,14 +196,30 @@ class OpEnvelope(Strict):
 
     def content_hash(self) -> str:
         """What must be identical when an ``op_id`` is sent again."""
-        body = {"type": self.type, "entity_id": self.entity_id, "payload": self.payload,
-                "lane": self.lane, "photos": self.photos, "device_id": self.device_id}
-        return hashlib.sha256(_CANONICAL.encode(body).encode()).hexdigest()
+        return canonical_hash({"type": self.type, "entity_id": self.entity_id,
+                               "payload": self.payload, "lane": self.lane,
+                               "photos": self.photos, "device_id": self.device_id})
 
 
-#: ``json.dumps(…, sort_keys=True, separators=(",", ":"), default=str)``, made once: ``dumps``
-#: with options builds a new encoder at every call (a seventh of a pushed note's hash).
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+def canonical_hash(body: dict[str, Any]) -> str:
+    """SHA-256 of ``json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)``:
+    the form every recorded op's hash was taken of, so it must never change."""
+    return hashlib.sha256(_canonical(body).encode()).hexdigest()
+
+
+#: ``json.dumps(…, sort_keys=True, separators=(",", ":"), default=str)`` made once: ``dumps``
+#: with options builds a new encoder at every call, and ``JSONEncoder.encode`` a new C
+#: scanner (``c_make_encoder``); the C one kept and called directly writes the same text in
+#: two thirds of the time (a note's hash: 3.2 -> 2.2 µs). ``markers=None``: no cycle check,
+#: which JSON read from a request cannot have. Without the C encoder, the Python one.
+if c_make_encoder is not None:
+    _C_CANONICAL = c_make_encoder(None, str, encode_basestring_ascii, None, ":", ",", True,
+                                  False, True)
+
+    def _canonical(body: dict[str, Any]) -> str:
+        return "".join(_C_CANONICAL(body, 0))
+else:  # pragma: no cover - CPython has the C encoder
+    _canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
 
 
 class PushRequest(Strict):
@@ -242,17 +258,22 @@ class OpResult(BaseModel):
     @classmethod
     def applied(cls, op_id: str, entity: str, entity_id: str, version: int) -> OpResult:
         """An applied op's answer, unvalidated (the values come from the server's own
-        decision): a copy of a template, half the cost of ``model_construct``, which the
-        set-wise push paid for each of a chunk's 500 answers."""
-        answer = copy.copy(_APPLIED)
-        answer.__dict__.update(op_id=op_id, entity=entity, entity_id=entity_id,
-                               version=version)
+        decision), built as ``model_construct`` builds one but without its per-field
+        loop: the set-wise push makes one per op (~1 µs here; ``model_construct`` ~4 µs,
+        a copy of a template ~2 µs)."""
+        answer = _new(cls)
+        _set(answer, "__dict__", {
+            "op_id": op_id, "status": OpStatus.APPLIED, "code": None, "message": None,
+            "details": None, "entity": entity, "entity_id": entity_id, "version": version,
+            "row": None, "retry_after": None})
+        _set(answer, "__pydantic_fields_set__", set(_ALL_FIELDS))
+        _set(answer, "__pydantic_extra__", None)
+        _set(answer, "__pydantic_private__", None)
         return answer
 
 
-_APPLIED = OpResult.model_construct(op_id="", status=OpStatus.APPLIED, code=None, message=None,
-                                   details=None, entity=None, entity_id=None, version=None,
-                                   row=None, retry_after=None)
+_new, _set = object.__new__, object.__setattr__
+_ALL_FIELDS = frozenset(OpResult.model_fields)
 
 
 class PushResponse(BaseModel):

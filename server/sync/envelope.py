@@ -17,8 +17,6 @@ paths both call them.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +31,7 @@ from sync.protocol import (
     MAX_TYPE_CHARS,
     OpEnvelope,
     OpResult,
+    canonical_hash,
 )
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
@@ -96,10 +95,8 @@ class InvalidOp:
     def content_hash(self) -> str:
         """What must be identical when this op id is sent again (the same fields as
         ``OpEnvelope.content_hash``, as sent)."""
-        body = {k: self._get(k) for k in ("type", "entity_id", "payload", "lane", "photos",
-                                          "device_id")}
-        raw = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(raw.encode()).hexdigest()
+        return canonical_hash({k: self._get(k) for k in (
+            "type", "entity_id", "payload", "lane", "photos", "device_id")})
 
     @property
     def details(self) -> dict[str, Any]:

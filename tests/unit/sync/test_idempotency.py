@@ -3,12 +3,17 @@ decided before, in the protocol's order."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from shared.ids import new_id
 from sync.idempotency import Decided, Gate, gate
-from sync.protocol import OpEnvelope
+from sync.protocol import OpEnvelope, canonical_hash
 
 DEVICE, USER = "phone-0001", "user-1"
 
@@ -57,3 +62,22 @@ def test_another_devices_op_is_refused_first() -> None:
     first = op()
     assert where(first, {first.op_id: record(first)}, device="phone-9999") == (
         Gate.DEVICE_MISMATCH)
+
+
+# An op sent again months later must hash as it did when it was recorded: the hash is
+# always taken of the json module's canonical text, however it is computed.
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True)
+    | st.text(st.characters(codec="utf-8") | st.just("\ud800")),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner,
+                                                                 max_size=4),
+    max_leaves=12)
+
+
+@given(payload=_JSON_VALUES, text=st.text())
+def test_an_ops_content_hash_is_the_sha256_of_the_json_modules_canonical_text(
+        payload: Any, text: str) -> None:
+    body = {"type": "wo_add_note", "entity_id": new_id(), "payload": {"v": payload, "t": text},
+            "lane": text, "photos": [], "device_id": "phone-1"}
+    legacy = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    assert canonical_hash(body) == hashlib.sha256(legacy.encode()).hexdigest()
