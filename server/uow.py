@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import insert, text
 from sqlmodel import Session, SQLModel
@@ -21,8 +21,7 @@ from shared.workorders.state_machine import Actor
 _INSERT_CHANGES = BulkWrite(insert(ChangeLog.__table__))  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(NamedTuple):
     """Who may see a change: rows of a station, an account, a user. Each change-log entry
     carries these keys; ``server.sync.scope.DeviceScope`` (what one user's devices hold)
     selects entries by them."""

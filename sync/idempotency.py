@@ -17,17 +17,16 @@ Storage-agnostic: the records come in as a mapping, read however the caller read
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sync.protocol import OpEnvelope
 
 
-@dataclass(frozen=True)
-class Decided:
-    """The record of a decided op."""
+class Decided(NamedTuple):
+    """The record of a decided op (a ``NamedTuple``: a push builds one per op, where a
+    frozen dataclass's ``__init__`` cost ~1 µs more)."""
 
     op_id: str
     user_id: str
@@ -49,7 +48,7 @@ class Decided:
                    getattr(record, "effective_at", None))
 
 
-_FIELDS = tuple(Decided.__dataclass_fields__)
+_FIELDS = Decided._fields
 _REQUIRED = tuple(f for f in _FIELDS if f != "effective_at")
 
 

@@ -147,7 +147,7 @@ class _Chunk:
         """The jobs the actor may see among ``order_ids``, locked in id order."""
         if not order_ids:
             return
-        rows = {r["id"]: r for r in _JOBS.run(
+        rows = {r["id"]: _typed(r) for r in _JOBS.run(
             self.session, _jobs_of(self.actor, self.dialect),
             {"ids": among_value(order_ids, self.dialect)})}
         swaps = [i for i, r in rows.items() if r["kind"] == WorkOrderKind.METER_SWAP.value]
@@ -328,7 +328,7 @@ def _jobs_of(actor: Any, dialect: str) -> Any:
     return stmt.with_for_update() if dialect == "postgresql" else stmt
 
 
-_DECIDED = BulkRead([_RECORDS.c[name] for name in Decided.__dataclass_fields__])
+_DECIDED = BulkRead([_RECORDS.c[name] for name in Decided._fields])
 _DECIDED_AMONG = {dialect: _DECIDED.select(dialect).where(
     among_param(_RECORDS.c.op_id, "ids", dialect)) for dialect in ("sqlite", "postgresql")}
 
@@ -347,9 +347,16 @@ def _plain(value: Any) -> Any:
     return value.value if isinstance(value, WorkOrderStatus | Priority) else value
 
 
+def _typed(job: dict[str, Any]) -> dict[str, Any]:
+    """A job's row as read, its status, kind and priority as the rules' enums (once per
+    job read, not once per op: written back as text by ``_plain``)."""
+    job["status"] = WorkOrderStatus(job["status"])
+    job["kind"] = WorkOrderKind(job["kind"])
+    job["priority"] = Priority(job["priority"])
+    return job
+
+
 def _state(job: dict[str, Any], has_swap: bool) -> JobState:
-    return JobState(status=WorkOrderStatus(job["status"]), kind=WorkOrderKind(job["kind"]),
-                    station_id=job["station_id"], assignee_id=job["assignee_id"],
-                    account_id=job["account_id"], priority=Priority(job["priority"]),
-                    last_activity_at=job["last_activity_at"],
-                    reopen_count=job["reopen_count"], has_swap=has_swap)
+    return JobState(job["status"], job["kind"], job["station_id"], job["assignee_id"],
+                    job["account_id"], job["priority"], job["last_activity_at"],
+                    job["reopen_count"], has_swap)

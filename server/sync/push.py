@@ -176,28 +176,36 @@ def _one_in_chunk(uow: UnitOfWork, batch: _Batch, op: OpEnvelope, lanes: LaneGat
     return result
 
 
+_DEVICES = Device.__table__  # type: ignore[attr-defined]
+_DEVICE_SESSION = (select(_DEVICES.c.clock_session_offset_s, _DEVICES.c.clock_session_at)
+                   .where(_DEVICES.c.id == bindparam("id")))
+_UPDATE_DEVICE = _DEVICES.update().where(_DEVICES.c.id == bindparam("_id"))
+
+
 def _touch_device(uow: UnitOfWork, batch: _Batch) -> None:
-    """Note the device and its clock offset (bookkeeping only; never fails a push)."""
+    """Note the device and its clock offset (bookkeeping only; never fails a push).
+    Plain statements: through the ORM (load, flush) this cost ~1.4 ms a push, most of
+    a crew's one-op push."""
     req = batch.request
-    try:
-        with uow.savepoint():
-            session = uow.session
-            device = session.get(Device, req.device_id) or Device(
-                id=req.device_id, user_id=batch.actor.user_id)
-            clock = times.session_clock(stored_offset_s=device.clock_session_offset_s,
-                                        stored_at=device.clock_session_at,
-                                        sample=batch.clock, now=batch.now)
-            device.user_id = batch.actor.user_id
-            device.last_seen = batch.now
-            device.last_clock_offset_s = batch.clock.offset.total_seconds()
-            device.clock_session_offset_s = clock.offset_s
-            device.clock_session_at = clock.seen_at
-            device.last_protocol = req.protocol
-            session.add(device)
-            session.flush()
-    except IntegrityError:
-        log.info("device %s first seen by a concurrent push", req.device_id)
-        return
+    session = uow.session
+    stored = session.execute(_DEVICE_SESSION, {"id": req.device_id}).first()
+    clock = times.session_clock(stored_offset_s=stored[0] if stored else None,
+                                stored_at=stored[1] if stored else None,
+                                sample=batch.clock, now=batch.now)
+    values = {"user_id": batch.actor.user_id, "last_seen": batch.now,
+              "last_clock_offset_s": batch.clock.offset.total_seconds(),
+              "clock_session_offset_s": clock.offset_s, "clock_session_at": clock.seen_at,
+              "last_protocol": req.protocol}
+    if stored is not None:
+        session.execute(_UPDATE_DEVICE, {"_id": req.device_id, **values})
+    else:
+        try:
+            with uow.savepoint():
+                session.execute(_DEVICES.insert(), {"id": req.device_id,
+                                                    "first_seen": batch.now, **values})
+        except IntegrityError:
+            log.info("device %s first seen by a concurrent push", req.device_id)
+            return
     # One correction for the device's clock session, not one per push (item 11).
     batch.clock = Clock.of_seconds(clock.offset_s)
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.timeutil import as_utc
 from shared.workorders.rules import STATUS_TIME
@@ -72,8 +72,9 @@ def session_clock(*, stored_offset_s: float | None, stored_at: datetime | None,
     return Session(stored_offset_s, now, False)
 
 
-@dataclass(frozen=True)
-class Timing:
+class Timing(NamedTuple):
+    """When an op is recorded (``bound``; one per pushed op: a ``NamedTuple``)."""
+
     at: datetime  # the time recorded (on the server's clock)
     flag: str | None  # why the device's time was not used (None: it was)
     device_at: datetime  # the device's own claim, as sent

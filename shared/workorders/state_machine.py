@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from shared.enums import (
     FIELD_ROLES,
@@ -68,9 +69,9 @@ class Actor:
     device_id: str | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
-class OrderFacts:
-    """What the state machine needs to know about a work order."""
+class OrderFacts(NamedTuple):
+    """What the state machine needs to know about a work order (a ``NamedTuple``: one is
+    built for every action decided)."""
 
     status: WorkOrderStatus
     kind: WorkOrderKind

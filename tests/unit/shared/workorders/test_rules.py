@@ -163,7 +163,7 @@ def test_a_report_is_not_decided_here() -> None:
 def test_a_recorded_swap_is_not_offered_again() -> None:
     swap_job = job(S.ON_SITE, kind=WorkOrderKind.METER_SWAP)
     assert A.RECORD_SWAP in available_actions(swap_job, CREW)
-    done = JobState(**{**swap_job.__dict__, "has_swap": True})
+    done = swap_job._replace(has_swap=True)
     assert A.RECORD_SWAP not in available_actions(done, CREW)
     assert A.RESOLVE in available_actions(done, CREW)
 
