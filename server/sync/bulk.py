@@ -36,7 +36,15 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
-from server.db import BulkRead, BulkWrite, Database, among, among_param, among_value
+from server.db import (
+    BulkRead,
+    BulkWrite,
+    Database,
+    DatetimeTexts,
+    among,
+    among_param,
+    among_value,
+)
 from server.meters.models import MeterSwap
 from server.sync import handlers, times
 from server.sync import push as per_op
@@ -290,7 +298,7 @@ class _Chunk:
         if not pending:
             return
         session.flush()
-        formatted: dict[datetime, str] = {}
+        formatted = DatetimeTexts()
         by_columns: dict[frozenset[str], list[dict[str, Any]]] = {}
         for order_id, names in pending.changed.items():
             job = pending.jobs[order_id]
