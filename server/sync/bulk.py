@@ -274,8 +274,9 @@ class _Chunk:
                 changed.add(name)
         job["updated_at"] = self.now
         job["version"] += 1
-        self.pending.jobs[job["id"]] = job
-        uow.written(Written("work_order", job))
+        if job["id"] not in self.pending.jobs:  # its change-log entry reads it at commit
+            self.pending.jobs[job["id"]] = job
+            uow.written(Written("work_order", job))
         if job["assignee_id"] != previous_assignee:
             for user_id, enter in ((previous_assignee, False), (job["assignee_id"], True)):
                 if user_id:

@@ -25,6 +25,7 @@ Plain functions of the values: the per-op and the set-wise push paths both call 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -98,7 +99,7 @@ def job_floor(row: Any, *, actor_id: str, transition: bool) -> datetime | None:
     its dispatch to them (a reassignment dispatches again) and the time the job entered
     its current status, which their ops follow; for anyone else's status change the
     latter; otherwise its report. ``row``: the work order (attributes or a mapping)."""
-    get = row.get if isinstance(row, dict) else (lambda name: getattr(row, name, None))
+    get = row.get if isinstance(row, dict) else functools.partial(_attribute, row)
     times = [get("reported_at")]
     if get("assignee_id") == actor_id:
         times += [get("dispatched_at"), _entered_current_status(get)]
@@ -108,14 +109,26 @@ def job_floor(row: Any, *, actor_id: str, transition: bool) -> datetime | None:
     return max(found) if found else None
 
 
+def _attribute(row: Any, name: str) -> Any:
+    return getattr(row, name, None)
+
+
+@functools.lru_cache(maxsize=64)
+def _receipt_bounds(received: datetime) -> tuple[datetime, datetime, datetime]:
+    """A receipt time in UTC, the latest time an op received then may claim (within
+    ``TOLERANCE``) and the earliest (``MAX_OFFLINE``): the same for every op of a push."""
+    received = as_utc(received)
+    return received, received + TOLERANCE, received - MAX_OFFLINE
+
+
 def bound(device_at: datetime, *, clock: Clock, received: datetime,
           floors: list[datetime | None]) -> Timing:
     """The time to record for an op made at ``device_at`` (device clock)."""
     corrected = as_utc(device_at + clock.offset)
-    received = as_utc(received)
-    if corrected > received + TOLERANCE:
+    received, latest, earliest = _receipt_bounds(received)
+    if corrected > latest:
         return Timing(received, Flag.AFTER_RECEIPT, device_at)
-    if corrected < received - MAX_OFFLINE:
+    if corrected < earliest:
         return Timing(received, Flag.TOO_OLD, device_at)
     at = min(corrected, received)
     floor = max((as_utc(f) for f in floors if f is not None), default=None)

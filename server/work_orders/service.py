@@ -307,7 +307,7 @@ def does_more_than_the_row(*, action: Action, kind: str, account_id: str | None)
     the customer is told (inbox, SMS), or a business application's step follows. The
     set-wise push leaves such ops to ``act``."""
     return ((account_id is not None and action in JOB_NOTICES
-             and WorkOrderKind(kind) not in CUSTOMER_HIDDEN_KINDS)
+             and kind not in CUSTOMER_HIDDEN_KINDS)
             or (action == Action.RESOLVE and kind in _APPLICATION_JOB_KINDS))
 
 
