@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
 import io
 import os
 import pstats
@@ -229,7 +228,9 @@ def main() -> None:
     if args.counted:
         counted(Path(args.counted), send, len(batches))
         return
-    settle()
+    from shared.heap import settle
+
+    settle()  # as the server's lifespan does
     prof = cProfile.Profile() if args.profile else None
     t0, c0 = time.perf_counter(), time.process_time()
     if prof:
@@ -262,15 +263,6 @@ def http_sender(app: object, actor: object, batches: list[object]) -> Any:
     return lambda i: wire.post(*bodies[i])
 
 
-def settle() -> None:
-    """What start-up made, out of the collector's sight, as the server's lifespan does
-    (``server.app``): without it a full collection walks the whole app's ~300,000 objects
-    (~0.15 s each, ~30 µs per pushed note here) where the server walks only what requests
-    made."""
-    gc.collect()
-    gc.freeze()
-
-
 def counted(signals: Path, send: Any, n: int) -> None:
     """Child of ``count_instructions``: the first request warms up, the rest run while
     the parent has callgrind's instrumentation on."""
@@ -278,8 +270,10 @@ def counted(signals: Path, send: Any, n: int) -> None:
     def run(i: int) -> None:
         assert set(send(i)) == {"applied"}
 
+    from shared.heap import settle
+
     run(0)
-    settle()
+    settle()  # as the server's lifespan does (``server.app``): see ``shared.heap``
     (signals / "ready").write_text(str(os.getpid()))
     _wait_for(signals / "go")
     for i in range(1, n):

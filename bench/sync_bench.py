@@ -62,6 +62,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from shared.heap import settle  # noqa: E402 (after the path)
+
 SECRET = "bench-secret-" + "s" * 40
 JOBS = 200
 
@@ -269,6 +271,7 @@ def phone(url: str, folder: Path, username: str, wire: Wire | None = None) -> An
 
 def pull_device(url: str, username: str, folder: str) -> None:
     """Child-process mode: a fresh phone pulls everything; prints JSON with peak RSS."""
+    settle()  # as the app's start does
     store, transport, engine = phone(url, Path(folder), username)
     t0 = time.perf_counter()
     report = engine.puller.run()
@@ -559,6 +562,9 @@ def main() -> None:
     (tmp / "server").mkdir()
     url = f"sqlite:///{tmp / 'server' / 'gridone.db'}"
     ids = seed(url, args.big)
+    # the phones below run in this process: its start-up out of the collector's sight, as
+    # the app's start does (``mobile.main.run``, ``mobile/web/entry.py``: ``shared.heap``)
+    settle()
     print(f"setup: seeded the server database in {time.perf_counter() - t0:.1f} s "
           f"({tmp})", flush=True)
     server = Server(url, tmp / "server.log", args.push_path)

@@ -30,6 +30,7 @@ from mobile.state.app import AppState
 from mobile.state.common import off_loop
 from mobile.state.sync import SyncDriver, SyncState
 from mobile.views.shell import App
+from shared.heap import settle
 
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).parent / "assets"
@@ -215,6 +216,7 @@ def run(*, api_url: str = "", host: str = "127.0.0.1", port: int = 8550,
                      fixed_server=fixed_server, map_tiles=map_tiles, devices=devices)
     if not open_browser:
         os.environ.setdefault("FLET_FORCE_WEB_SERVER", "true")  # serve only, open nothing
+    settle()  # the imports above out of the collector's sight (a device's first download)
     try:
         ft.run(main, name="", host=host, port=port, view=ft.AppView.WEB_BROWSER,
                assets_dir=str(ASSETS), no_cdn=True)

@@ -36,6 +36,7 @@ def run() -> None:
     from mobile.web.fonts import browser_fonts
     from mobile.web.images import downscale
     from mobile.web.storage import DATA, BrowserStorage
+    from shared.heap import settle
 
     def fetch_transport(*args: Any, **kw: Any) -> Any:
         # imported when the engine is first made, after the first screen: httpx and the
@@ -50,4 +51,7 @@ def run() -> None:
     platform = Platform(transport=fetch_transport, prepare_image=downscale,
                         server_fixed=True, open_storage=storage.open, stored=storage.changed,
                         version=build_version(), fonts=browser_fonts)
+    # the imports above out of the collector's sight: no full collection of them during
+    # the device's first big download (no collection now: it would delay the first screen)
+    settle(collect=False)
     ft.run(make_main(api_url=str(location.origin), data_root=DATA, platform=platform))
