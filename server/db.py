@@ -178,18 +178,10 @@ class BulkRead:
         names = self.names
         if dialect != "sqlite" or not self._convert:
             return [dict(zip(names, row, strict=True)) for row in result]
-        rows = list(result)
-        if not rows:
-            return []
-        # column by column: a time's text is read once per answer (a chunk's jobs share
-        # most of theirs: the same push wrote them), JSON and the rest once per value
-        columns: list[Any] = list(zip(*rows, strict=True))
-        times = _Memo(_aware_from_sqlite)
-        for i, conv in self._convert:
-            columns[i] = (list(map(times.__getitem__, columns[i]))
-                          if conv is _aware_from_sqlite
-                          else [None if v is None else conv(v) for v in columns[i]])
-        return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+        # a time's text is read once per answer (a chunk's jobs share most of theirs: the
+        # same push wrote them), JSON and the rest once per value
+        return converted_rows(list(result), names, self._convert,
+                              once=frozenset({_aware_from_sqlite}))
 
 
 #: Compiled statements a ``BulkRead`` keeps (one per statement built, e.g. per actor).
@@ -209,6 +201,27 @@ def _from_sqlite(column: Any) -> Any:
     if isinstance(kind, DateTime | Date | Numeric | Enum) and not isinstance(kind, Float):
         raise TypeError(f"{column.name}: no raw SQLite form for {kind!r}")
     return None
+
+
+def converted_rows(rows: Sequence[Sequence[Any]], names: tuple[str, ...],
+                   convert: Sequence[tuple[int, Any]], *, once: frozenset[Any] = frozenset()
+                   ) -> list[dict[str, Any]]:
+    """``rows`` as dicts of ``names``, the ``i``-th value of each converted by ``conv``
+    for every ``(i, conv)`` of ``convert`` (None stays None). Column by column: ``map``
+    over a column, no Python loop per value. A converter in ``once`` (a pure one with an
+    immutable answer, e.g. a time's text) runs once per distinct value, however many
+    columns and rows hold it."""
+    if not rows:
+        return []
+    columns: list[Any] = list(zip(*rows, strict=True))
+    memos: dict[Any, _Memo] = {}
+    for i, conv in convert:
+        if conv in once:
+            memo = memos.get(conv) or memos.setdefault(conv, _Memo(conv))
+            columns[i] = list(map(memo.__getitem__, columns[i]))
+        else:
+            columns[i] = [None if v is None else conv(v) for v in columns[i]]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 class _Memo(dict[Any, Any]):

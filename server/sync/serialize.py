@@ -27,7 +27,7 @@ from sqlmodel import Session
 from server.applications.models import Application
 from server.billing.models import CashHandover, LedgerEntry
 from server.customers.models import Account
-from server.db import AwareDateTime
+from server.db import AwareDateTime, converted_rows
 from server.meters.models import Meter, MeterReading, MeterSwap
 from server.monitoring.models import InspectionFinding
 from server.notifications.models import Notification
@@ -153,6 +153,11 @@ def _raw_converter(entity: str, name: str) -> Callable[[Any], Any] | None:
     return None
 
 
+#: Converters whose answer depends on the value alone and is immutable (a time's text, a
+#: decimal's): computed once per distinct value of a page (its rows share many times).
+_ONCE = frozenset({_sqlite_datetime, _isoformat, str})
+
+
 @functools.lru_cache(maxsize=256)
 def _converters(entity: str, names: tuple[str, ...], raw: bool = False
                 ) -> tuple[tuple[int, Any], ...]:
@@ -169,14 +174,7 @@ def to_dicts(session: Session, entity: str, rows: Sequence[Any], *, raw: bool = 
     if not rows:
         return []
     names = tuple(rows[0]._fields)
-    convert = _converters(entity, names, raw)
-    out = []
-    for row in rows:
-        values = list(row)
-        for i, conv in convert:
-            if values[i] is not None:
-                values[i] = conv(values[i])
-        out.append(dict(zip(names, values, strict=True)))
+    out = converted_rows(rows, names, _converters(entity, names, raw), once=_ONCE)
     if entity == "work_order":
         _enrich_orders(session, out)
     return out
