@@ -12,9 +12,11 @@ from shared.heap import settle
 
 @pytest.fixture
 def thawed() -> Iterator[None]:
+    thresholds = gc.get_threshold()
     gc.unfreeze()
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 class _Node:
@@ -30,6 +32,7 @@ def test_settling_keeps_what_exists_out_of_later_collections(thawed: None) -> No
     assert not any(gc.is_tracked(x) and x in gc.get_objects() for x in kept[:3])
     made_later = _Node()
     assert any(x is made_later for x in gc.get_objects())  # the new work is collected
+    assert gc.get_threshold()[0] >= 10_000  # a request's objects mostly die uncollected
 
 
 def test_settling_first_drops_start_ups_garbage_unless_told_not_to(thawed: None) -> None:
