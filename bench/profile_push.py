@@ -228,9 +228,9 @@ def main() -> None:
     if args.counted:
         counted(Path(args.counted), send, len(batches))
         return
-    from shared.heap import settle
+    from shared.heap import SERVER_YOUNG, settle
 
-    settle()  # as the server's lifespan does
+    settle(young=SERVER_YOUNG)  # as the server's lifespan does
     prof = cProfile.Profile() if args.profile else None
     t0, c0 = time.perf_counter(), time.process_time()
     if prof:
@@ -270,10 +270,10 @@ def counted(signals: Path, send: Any, n: int) -> None:
     def run(i: int) -> None:
         assert set(send(i)) == {"applied"}
 
-    from shared.heap import settle
+    from shared.heap import SERVER_YOUNG, settle
 
     run(0)
-    settle()  # as the server's lifespan does (``server.app``): see ``shared.heap``
+    settle(young=SERVER_YOUNG)  # as the server's lifespan does (``server.app``)
     (signals / "ready").write_text(str(os.getpid()))
     _wait_for(signals / "go")
     for i in range(1, n):
