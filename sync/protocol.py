@@ -212,14 +212,15 @@ def canonical_hash(body: dict[str, Any]) -> str:
 #: scanner (``c_make_encoder``); the C one kept and called directly writes the same text in
 #: two thirds of the time (a note's hash: 3.2 -> 2.2 µs). ``markers=None``: no cycle check,
 #: which JSON read from a request cannot have. Without the C encoder, the Python one.
-if c_make_encoder is not None:
-    _C_CANONICAL = c_make_encoder(None, str, encode_basestring_ascii, None, ":", ",", True,
-                                  False, True)
+_C_CANONICAL = (c_make_encoder(None, str, encode_basestring_ascii, None, ":", ",", True,
+                               False, True) if c_make_encoder is not None else None)
+_PY_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
 
-    def _canonical(body: dict[str, Any]) -> str:
-        return "".join(_C_CANONICAL(body, 0))
-else:  # pragma: no cover - CPython has the C encoder
-    _canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
+
+def _canonical(body: dict[str, Any]) -> str:
+    if _C_CANONICAL is None:  # pragma: no cover - CPython has the C encoder
+        return _PY_CANONICAL.encode(body)
+    return "".join(_C_CANONICAL(body, 0))
 
 
 class PushRequest(Strict):
