@@ -89,13 +89,17 @@ class KillingTransport(Transport):
         if once is not None and where in self.kill_once:
             done = set(once.read_text().split()) if once.exists() else set()
             if where not in done:
+                # the event first, then "done": a kill from outside between the two makes
+                # the phone die here once more (two events), never die with none written
+                self._events.write("self_kill", where=where)
                 write_atomically(once, " ".join(sorted(done | {where})))
-                self._die(where)
+                self._die(where, noted=True)
         if self._p and self._rng.random() < self._p:
             self._die(where)
 
-    def _die(self, where: str) -> None:
-        self._events.write("self_kill", where=where)
+    def _die(self, where: str, *, noted: bool = False) -> None:
+        if not noted:
+            self._events.write("self_kill", where=where)
         os.kill(os.getpid(), signal.SIGKILL)
 
     def push(self, body: dict[str, Any]) -> PushResponse:

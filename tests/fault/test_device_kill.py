@@ -86,7 +86,9 @@ def test_phones_killed_mid_sync_resume_without_losing_or_doubling_anything(
     assert stats["sigkill"] >= 10, stats
     for name, wp in workers.items():
         points = [e["where"] for e in wp.events() if e["event"] == "self_kill"]
-        assert sorted(points) == sorted(POINTS), (name, points)
+        # each point reached (the test's own kill may land just after one: then the phone
+        # dies there once more when it comes back)
+        assert set(points) == set(POINTS), (name, points)
     phones = {n: env.track(open_device(wp.folder, env.server.url)) for n, wp in workers.items()}
     settle(list(phones.values()))
     for name, dev in phones.items():

@@ -89,7 +89,10 @@ def test_two_workers_firing_the_same_tick_run_it_once(kind: str, tmp_path: Path)
         try:
             for s in scheds:
                 s.ensure_rows()
-            start = utcnow()
+            # 10 s into a tick's slot: the late firing (+1 s) is always the same tick (from
+            # a start in its slot's last second, +1 s was the next tick: a 1-in-60 failure)
+            probe = rec.job("t", 60, "probe")
+            start = probe.slot_time(probe.slot(utcnow())) + timedelta(seconds=10)
             outcomes: list[str] = []
             for tick in range(5):
                 at = start + timedelta(seconds=60 * tick)
