@@ -217,7 +217,9 @@ def converted_rows(rows: Sequence[Sequence[Any]], names: tuple[str, ...],
     memos: dict[Any, _Memo] = {}
     for i, conv in convert:
         if conv in once:
-            memo = memos.get(conv) or memos.setdefault(conv, _Memo(conv))
+            memo = memos.get(conv)
+            if memo is None:
+                memo = memos[conv] = _Memo(conv)
             columns[i] = list(map(memo.__getitem__, columns[i]))
         else:
             columns[i] = [None if v is None else conv(v) for v in columns[i]]

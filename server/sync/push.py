@@ -155,8 +155,8 @@ def seq_problem(op: OpEnvelope, *, out_of_order: dict[str, int],
     if op.op_id in out_of_order:
         return (SyncErrorCode.DEVICE_SEQ_NOT_INCREASING,
                 {"device_seq": op.device_seq, "previous": out_of_order[op.op_id]})
-    held = holders.get(op.device_seq)
-    others = held - {op.op_id} if held and (len(held) > 1 or op.op_id not in held) else None
+    held = holders.get(op.device_seq)  # usually none: no set built for the usual op
+    others = held - {op.op_id} if held else None
     if others:
         return (SyncErrorCode.DEVICE_SEQ_REUSED,
                 {"device_seq": op.device_seq, "op_id": min(others)})

@@ -99,7 +99,7 @@ def job_floor(row: Any, *, actor_id: str, transition: bool) -> datetime | None:
     its dispatch to them (a reassignment dispatches again) and the time the job entered
     its current status, which their ops follow; for anyone else's status change the
     latter; otherwise its report. ``row``: the work order (attributes or a mapping)."""
-    get = row.get if isinstance(row, dict) else functools.partial(_attribute, row)
+    get = row.get if isinstance(row, dict) else (lambda name: getattr(row, name, None))
     times = [get("reported_at")]
     if get("assignee_id") == actor_id:
         times += [get("dispatched_at"), _entered_current_status(get)]
@@ -107,10 +107,6 @@ def job_floor(row: Any, *, actor_id: str, transition: bool) -> datetime | None:
         times.append(_entered_current_status(get))
     found = [as_utc(t) for t in times if t is not None]
     return max(found) if found else None
-
-
-def _attribute(row: Any, name: str) -> Any:
-    return getattr(row, name, None)
 
 
 @functools.lru_cache(maxsize=64)
