@@ -55,15 +55,6 @@ def get_session(db: DatabaseDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-async def refuse_nul_in_url(request: Request) -> None:
-    """A NUL character in the path or query is never meant (and PostgreSQL cannot even
-    compare text with one): refuse it as bad input rather than fail later."""
-    if "\x00" in request.scope.get("path", "") or any(
-            "\x00" in key or "\x00" in value
-            for key, value in request.query_params.multi_items()):
-        raise DomainError(ErrorCode.VALIDATION_ERROR, summary="NUL character in the URL")
-
-
 async def get_lang(accept_language: Annotated[str | None, Header()] = None) -> str:
     return negotiate(accept_language)
 

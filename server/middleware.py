@@ -1,6 +1,9 @@
-"""ASGI middleware: request body size limit (counted, not trusted from Content-Length), and
-gzip-encoded request bodies (``Content-Encoding: gzip``) decoded with a bound on the decoded
-size."""
+"""ASGI middleware: a NUL character in the URL refused, the request body's size limit
+(counted, not trusted from Content-Length), and gzip-encoded request bodies
+(``Content-Encoding: gzip``) decoded with a bound on the decoded size.
+
+Each reads only the request headers it needs from the raw list (``_header``): building a
+dict of every header, on every request, was a measurable part of a no-change pull."""
 
 from __future__ import annotations
 
@@ -10,13 +13,39 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.errors import error_body
+from server.errors import error_body, http_status
 from shared.errors import ErrorCode
 from shared.messages import negotiate
 
 
 class _TooLarge(Exception):
     pass
+
+
+class RefuseNulInUrl:
+    """A NUL character in the path or the query (raw or ``%00``) is never meant, and
+    PostgreSQL cannot even compare text with one: 422 ``VALIDATION_ERROR`` before any
+    route runs. (Pure ASGI: as an app-wide FastAPI dependency it made every request solve
+    a dependency, ~6 % of a no-change pull's instructions.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and nul_in_url(scope):
+            await _answer(send, http_status(ErrorCode.VALIDATION_ERROR), error_body(
+                ErrorCode.VALIDATION_ERROR, _lang(scope),
+                {"summary": "NUL character in the URL"}))
+            return
+        await self.app(scope, receive, send)
+
+
+def nul_in_url(scope: Scope) -> bool:
+    """Whether the path (decoded by the server) or the query string (raw: a NUL arrives
+    percent-encoded, and percent-decoding is the only way a query's text gets one) holds
+    a NUL character."""
+    query: bytes = scope.get("query_string", b"")
+    return "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query
 
 
 class BodyLimitMiddleware:
@@ -34,14 +63,12 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(scope)
-        headers = _headers(scope)
-        lang = negotiate(headers.get("accept-language"))
         try:
-            declared = int(headers.get("content-length", "0") or 0)
+            declared = int(_header(scope, b"content-length") or 0)
         except ValueError:
             declared = 0
         if declared > limit:
-            await self._refuse(send, lang, limit)
+            await self._refuse(send, _lang(scope), limit)
             return
         received = 0
         started = False
@@ -64,7 +91,7 @@ class BodyLimitMiddleware:
                 # body into a 400): whatever it answers, the answer is 413.
                 if not started:
                     started = True
-                    await self._refuse(send, lang, limit)
+                    await self._refuse(send, _lang(scope), limit)
                 return
             if message["type"] == "http.response.start":
                 started = True
@@ -74,7 +101,7 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(send, lang, limit)
+                await self._refuse(send, _lang(scope), limit)
 
     def limit_for(self, scope: Scope) -> int:
         path: str = scope.get("path", "")
@@ -97,11 +124,10 @@ class GunzipMiddleware(BodyLimitMiddleware):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = _headers(scope)
-        if headers.get("content-encoding", "").strip().lower() != "gzip":
+        if (_header(scope, b"content-encoding") or "").strip().lower() != "gzip":
             await self.app(scope, receive, send)
             return
-        lang = negotiate(headers.get("accept-language"))
+        lang = _lang(scope)
         limit = self.limit_for(scope)
         inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         out = bytearray()
@@ -141,8 +167,18 @@ class GunzipMiddleware(BodyLimitMiddleware):
         await self.app({**scope, "headers": raw}, decoded, send)
 
 
-def _headers(scope: Scope) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The value of request header ``name`` (lowercase; the last one if it is repeated),
+    or None."""
+    found: bytes | None = None
+    for key, value in scope["headers"]:
+        if key == name or key.lower() == name:
+            found = value
+    return None if found is None else found.decode("latin-1")
+
+
+def _lang(scope: Scope) -> str:
+    return negotiate(_header(scope, b"accept-language"))
 
 
 async def _answer(send: Send, status: int, body: Any) -> None:

@@ -185,6 +185,11 @@ CASES: dict[str, Bad] = {
                                     "VALIDATION_ERROR", {"q": "77\u0000"}),
     "NUL character in the path": Bad("admin", "GET", f"{WO}/a%00b", None, 422,
                                      "VALIDATION_ERROR"),
+    # the sync routes read their query themselves: refused before them all the same
+    "NUL character in a sync cursor": Bad("crew1", "GET", "/api/v1/sync/pull", None, 422,
+                                          "VALIDATION_ERROR", {"cursor": "a\u0000b"}),
+    "NUL character in the path of no route": Bad("crew1", "GET", "/api/v1/nowhere%00", None,
+                                                 422, "VALIDATION_ERROR"),
     "NUL character in a user name": Bad(None, "POST", "/api/v1/auth/token",
                                         {"__form__": {"username": "crew1\u0000",
                                                       "password": "x"}},

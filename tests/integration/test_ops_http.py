@@ -60,6 +60,46 @@ def test_security_headers_on_every_answer(client: TestClient) -> None:
     assert docs.status_code == 200 and "Content-Security-Policy" not in docs.headers
 
 
+def test_an_answer_keeps_its_own_headers_and_gets_each_one_once() -> None:
+    """The security headers are defaults (an answer that sets one keeps its value); the
+    request id is the middleware's, whatever the app wrote; nothing appears twice."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from server.ops.metrics import Metrics
+    from server.ops.middleware import RequestMiddleware, SecurityHeadersMiddleware
+
+    def page(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("ok", headers={"X-Frame-Options": "SAMEORIGIN",
+                                                "X-Request-ID": "made-by-the-app"})
+
+    app: Any = Starlette(routes=[Route("/framed", page), Route("/docs/framed", page)])
+    app = RequestMiddleware(SecurityHeadersMiddleware(app, hsts_seconds=60),
+                            metrics=Metrics())
+    with TestClient(app) as http:
+        for path, csp in (("/framed", True), ("/docs/framed", False)):
+            r = http.get(path, headers={"X-Request-ID": "from-the-caller"})
+            names = [k.lower() for k, _ in r.headers.raw]
+            assert len(names) == len(set(names)), names
+            assert r.headers["X-Frame-Options"] == "SAMEORIGIN"
+            assert r.headers["X-Request-ID"] == "from-the-caller"
+            assert r.headers["X-Content-Type-Options"] == "nosniff"
+            assert r.headers["Strict-Transport-Security"] == "max-age=60"
+            assert ("Content-Security-Policy" in r.headers) is csp
+
+
+def test_a_nul_in_the_url_is_refused_with_every_header(client: TestClient) -> None:
+    r = client.get("/api/v1/sync/pull", params={"cursor": "x\u0000"},
+                   headers={"X-Request-ID": "nul-1", "Accept-Language": "en"})
+    assert (r.status_code, r.json()["code"]) == (422, "VALIDATION_ERROR")
+    assert "NUL" in r.json()["message"]
+    assert r.headers["X-Request-ID"] == "nul-1"
+    assert r.headers["X-Frame-Options"] == "DENY"
+    # the text "%00" (sent as %2500) is no NUL
+    assert client.get("/api/v1/health", params={"q": "%00"}).status_code == 200
+
+
 def make_client(tmp_path: Path, db_path: Path, **changes: Any) -> TestClient:
     settings = sqlite_settings(tmp_path, db_path).model_copy(update=changes)
     return TestClient(create_app(settings, migrate=False), raise_server_exceptions=False)
