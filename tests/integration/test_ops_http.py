@@ -100,6 +100,18 @@ def test_a_nul_in_the_url_is_refused_with_every_header(client: TestClient) -> No
     assert client.get("/api/v1/health", params={"q": "%00"}).status_code == 200
 
 
+def test_the_pull_is_documented_though_it_reads_its_request_itself(client: TestClient
+                                                                    ) -> None:
+    """``/sync/pull`` is a ``RawRoute`` (FastAPI solves nothing for it): its query, header,
+    answer and security are in the OpenAPI document all the same."""
+    op = client.get("/openapi.json").json()["paths"]["/api/v1/sync/pull"]["get"]
+    params = {(p["in"], p["name"]) for p in op["parameters"]}
+    assert {("query", "cursor"), ("query", "limit"), ("query", "wait"),
+            ("header", "X-Device-ID")} <= params
+    assert op["security"] == [{"OAuth2PasswordBearer": []}]
+    assert "PullResponse" in str(op["responses"]["200"])
+
+
 def make_client(tmp_path: Path, db_path: Path, **changes: Any) -> TestClient:
     settings = sqlite_settings(tmp_path, db_path).model_copy(update=changes)
     return TestClient(create_app(settings, migrate=False), raise_server_exceptions=False)
