@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from server.applications.router import router as applications_router
@@ -45,6 +47,7 @@ from server.storage.store import make_blob_store
 from server.supervision.router import desk_router as customer_desk_router
 from server.supervision.router import discrepancy_router
 from server.supervision.router import router as supervision_router
+from server.sync.pull import warm_up
 from server.sync.router import router as sync_router
 from server.webapp import router as webapp_router
 from server.work_orders.router import router as work_orders_router
@@ -54,6 +57,9 @@ from sync.protocol import MAX_PUSH_BYTES
 __all__ = ["API_VERSION", "create_app", "create_app_from_env"]
 #: Answers smaller than this go out as they are (gzip's header would eat the gain).
 GZIP_MIN_BYTES = 300
+
+
+log = logging.getLogger("gridone.app")
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
@@ -77,6 +83,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             checkpointer.start()
         if settings.runs_scheduler:
             scheduler.start()
+        if settings.warm_up:  # the first phone's download does not compile them
+            try:
+                await run_in_threadpool(warm_up, db)
+            except Exception:  # never a reason not to serve
+                log.warning("the sync download's warm-up failed", exc_info=True)
         # What start-up made (routes, schemas, mappers, metadata) lives as long as the
         # process: out of the collector's sight, a full collection during a request walks
         # only what requests made (the station overview's p95 at 100,000 jobs).

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     refresh_token_days: int = 30
     max_body_bytes: int = 1_000_000
     stalled_check: bool = True
+    #: compile the sync download's statements at start-up (``server.sync.pull.warm_up``)
+    warm_up: bool = True
     # -- HTTP: CORS and security headers --------------------------------------------------
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to call the API from a browser "

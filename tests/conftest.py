@@ -75,8 +75,9 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def sqlite_settings(data_dir: Path, db_path: Path) -> Settings:
+    # no start-up warm-up of the sync download (~0.2 s an app): its own test turns it on
     return Settings(env="test", data_dir=data_dir, database_url=f"sqlite:///{db_path}",
-                    secret_key=SECRET, lookup_pepper=PEPPER)
+                    secret_key=SECRET, lookup_pepper=PEPPER, warm_up=False)
 
 
 @pytest.fixture

@@ -24,12 +24,13 @@ from sqlalchemy import Connection, and_, or_, select
 from sqlmodel import Session, col
 
 from server.changes.models import ChangeLog, Counter
-from server.db import HotRead
+from server.db import Database, HotRead
 from server.sync import serialize
 from server.sync.scope import DeviceScope, build_scope, fingerprint
+from shared.enums import OFFICE_ROLES, Role
 from shared.workorders.state_machine import Actor
 from sync import cursor as cursors
-from sync.protocol import ENTITIES, Change
+from sync.protocol import DEFAULT_PULL_LIMIT, ENTITIES, Change
 
 _HANGER_ENTITIES = ("work_order_event", "meter_swap", "photo_link", "inspection_finding")
 
@@ -199,3 +200,30 @@ def _expand_order(session: Session, order_id: str, wanted: dict[str, set[str]]) 
         wanted.setdefault("account", set()).add(account_id)
         meters = session.execute(select(Meter.id).where(Meter.account_id == account_id))
         wanted.setdefault("meter", set()).update(meters.scalars())
+
+
+#: The ids a start-up warm-up pulls with: no user, station or account has them.
+_NOBODY = "00000000-0000-0000-0000-000000000000"
+
+
+def warm_up(db: Database) -> int:
+    """A fresh download for every shape a user's scope can take (each role; the office
+    roles with a station and county-wide), on an empty scope, at start-up: the reader
+    engine compiles and caches the download's statements then, not while the first phone
+    waits (that first download paid ~25-35 ms for them, a quarter of a 10,606-row
+    download's server time). Returns how many downloads it ran."""
+    ran = 0
+    for role in Role:
+        for station in ((None, _NOBODY) if role in OFFICE_ROLES else (_NOBODY,)):
+            accounts = frozenset({_NOBODY}) if role == Role.CUSTOMER else frozenset()
+            actor = Actor(_NOBODY, role, station, accounts)
+            cursor = None
+            with Session(db.reader) as session:
+                while True:  # an empty scope: one page
+                    page = pull(session, actor=actor, cursor=cursor,
+                                limit=DEFAULT_PULL_LIMIT, secret="warm-up")
+                    cursor = page.next_cursor
+                    if not page.has_more:
+                        break
+            ran += 1
+    return ran
