@@ -84,7 +84,7 @@ def empty_pulls(folder: Path) -> tuple[Any, int]:
     """``(pull(), 1)``: one no-change pull through the whole app."""
     app = make_app(folder)
     _db, actor, _jobs = build(folder / "gridone.db", 20, app)
-    http = Asgi(app, actor.user_id)
+    http = Asgi(app, actor.user_id)  # type: ignore[attr-defined]
     query: dict[str, Any] = {"limit": 1000, "protocol": 1}
     while True:  # the crew's download, to the end: its cursor
         page = http.get("/api/v1/sync/pull", query)
@@ -122,7 +122,7 @@ def downloads(folder: Path, *, cold: bool) -> tuple[Any, int]:
         cursor, rows = None, 0
         while True:
             with Session(db.reader) as session:
-                page = pulling.pull(session, actor=actor, cursor=cursor, limit=1000,
+                page = pulling.pull(session, actor=actor, cursor=cursor, limit=1000,  # type: ignore[arg-type]
                                     secret=SECRET)
             orjson.dumps({"changes": page.changes, "next_cursor": page.next_cursor})
             rows += len(page.changes)
