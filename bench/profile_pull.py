@@ -21,9 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +31,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from profile_push import ROOT, SECRET, _wait_for, build, make_app, requests
+from profile_push import (
+    ROOT,
+    SECRET,
+    build,
+    callgrind_total,
+    counted_window,
+    make_app,
+    requests,
+)
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -163,13 +169,11 @@ def main() -> None:
             run()  # the first requests build what requests reuse
     settle(young=SERVER_YOUNG)  # as the server's lifespan does
     if args.counted:
-        signals = Path(args.counted)
-        (signals / "ready").write_text(str(os.getpid()))
-        _wait_for(signals / "go")
-        for _ in range(n):
-            run()
-        (signals / "done").touch()
-        _wait_for(signals / "stop")
+        def measured() -> None:
+            for _ in range(n):
+                run()
+
+        counted_window(Path(args.counted), measured)
         return
     if args.download:
         for i in range(n):
@@ -188,28 +192,9 @@ def main() -> None:
 
 
 def count_instructions(args: Any, n: int) -> None:
-    if shutil.which("valgrind") is None:
-        raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
-    signals = Path(tempfile.mkdtemp(prefix="gridone-count-"))
-    out = signals / "callgrind.out"
-    child = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-         sys.executable, __file__, "--n", str(n), "--counted", str(signals),
-         *(["--download"] if args.download else []), *(["--cold"] if args.cold else [])],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_for(signals / "ready", child)
-    pid = (signals / "ready").read_text()
-    subprocess.run(["callgrind_control", "-i", "on", pid], check=True, capture_output=True)
-    (signals / "go").touch()
-    _wait_for(signals / "done", child)
-    subprocess.run(["callgrind_control", "-i", "off", pid], check=True, capture_output=True)
-    (signals / "stop").touch()
-    child.wait()
-    total = max(int(line.split()[1]) for line in out.read_text().splitlines()
-                if line.startswith(("summary:", "totals:")))
-    if args.keep:
-        shutil.copy(out, args.keep)
-    shutil.rmtree(signals)
+    total = callgrind_total([__file__, "--n", str(n),
+                             *(["--download"] if args.download else []),
+                             *(["--cold"] if args.cold else [])], args.keep)
     if args.download:
         rows = 10_606 * n
         print(f"{'first ' if args.cold else ''}download, {n} x 10,606 rows: {total:,} "

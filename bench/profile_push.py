@@ -274,25 +274,36 @@ def counted(signals: Path, send: Any, n: int) -> None:
 
     run(0)
     settle(young=SERVER_YOUNG)  # as the server's lifespan does (``server.app``)
-    (signals / "ready").write_text(str(os.getpid()))
-    _wait_for(signals / "go")
-    for i in range(1, n):
-        run(i)
-    (signals / "done").touch()
-    _wait_for(signals / "stop")
+    def rest() -> None:
+        for i in range(1, n):
+            run(i)
+
+    counted_window(signals, rest)
 
 
 def count_instructions(ops: int, path: str, http: bool = False, keep: str | None = None,
                        per_request: int = 500) -> None:
+    total = callgrind_total([__file__, "--ops", str(ops), "--path", path,
+                             "--per-request", str(per_request),
+                             *(["--http"] if http else [])], keep)
+    measured = ops - per_request  # the first request is the warm-up
+    where = "the whole app, ASGI" if http else "no HTTP"
+    print(f"server push path {path} ({where}): {total:,} instructions for {measured} ops "
+          f"-> {total / measured:,.0f} instructions per op (callgrind; {per_request} ops per "
+          "request)")
+
+
+def callgrind_total(argv: list[str], keep: str | None = None) -> int:
+    """CPU instructions of the measured part of ``python argv... --counted DIR`` under
+    callgrind: the child calls ``counted_window`` around that part, and only it is
+    instrumented (``keep``: callgrind's output copied there)."""
     if shutil.which("valgrind") is None:
         raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
     signals = Path(tempfile.mkdtemp(prefix="gridone-count-"))
     out = signals / "callgrind.out"
     child = subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-         sys.executable, __file__, "--ops", str(ops), "--path", path,
-         "--per-request", str(per_request),
-         "--counted", str(signals), *(["--http"] if http else [])],
+         sys.executable, *argv, "--counted", str(signals)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_for(signals / "ready", child)
     pid = (signals / "ready").read_text()
@@ -307,11 +318,17 @@ def count_instructions(ops: int, path: str, http: bool = False, keep: str | None
     if keep:
         shutil.copy(out, keep)
     shutil.rmtree(signals)
-    measured = ops - per_request  # the first request is the warm-up
-    where = "the whole app, ASGI" if http else "no HTTP"
-    print(f"server push path {path} ({where}): {total:,} instructions for {measured} ops "
-          f"-> {total / measured:,.0f} instructions per op (callgrind; {per_request} ops per "
-          "request)")
+    return total
+
+
+def counted_window(signals: Path, measured: Any) -> None:
+    """The child's side of ``callgrind_total``: ``measured()`` while the parent has
+    callgrind's instrumentation on."""
+    (signals / "ready").write_text(str(os.getpid()))
+    _wait_for(signals / "go")
+    measured()
+    (signals / "done").touch()
+    _wait_for(signals / "stop")
 
 
 def _wait_for(flag: Path, child: subprocess.Popen[bytes] | None = None) -> None:

@@ -3,6 +3,8 @@ so the first phone to download after a restart does not wait for them."""
 
 from __future__ import annotations
 
+import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,16 +13,13 @@ from sqlalchemy import event
 from sqlalchemy.engine.default import CACHE_MISS
 
 from server.app import create_app
+from server.auth.security import make_token
 from tests.conftest import SECRET, sqlite_settings, svc_act, svc_report
 from tests.factories import build_world
 
 
 def _first_download(tmp_path: Path, db_path: Path, *, warm: bool) -> tuple[int, int]:
     """(statements compiled during crew1's first download, rows it got)."""
-    from datetime import timedelta
-
-    from server.auth.security import make_token
-
     settings = sqlite_settings(tmp_path, db_path).model_copy(update={"warm_up": warm})
     app = create_app(settings, migrate=False)
     db = app.state.db
@@ -62,8 +61,6 @@ def _first_download(tmp_path: Path, db_path: Path, *, warm: bool) -> tuple[int, 
 
 def test_the_first_download_after_start_up_compiles_next_to_nothing(
         tmp_path: Path, db_path: Path, template_db: Path) -> None:
-    import shutil
-
     cold_db = tmp_path / "cold" / "gridone.db"
     cold_db.parent.mkdir()
     shutil.copy(template_db, cold_db)
