@@ -17,7 +17,7 @@ from server.appraisal.router import router as appraisal_router
 from server.auth.router import router as auth_router
 from server.billing.setup import install as install_billing
 from server.care.router import router as care_router
-from server.changes.notify import PgListener, conninfo_of
+from server.changes.notify import PgListener, SqliteWatcher, conninfo_of
 from server.config import Settings
 from server.counters import Counters
 from server.customers.router import router as customers_router
@@ -74,13 +74,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler: Scheduler = app.state.scheduler
-        listener = checkpointer = None
+        checkpointer = None
+        listener: PgListener | SqliteWatcher
         if not db.is_sqlite:  # other workers' commits wake this one's long polls
             listener = PgListener(conninfo_of(db.url), db.notifier)
-            listener.start()
         else:  # the WAL copied into the database beside the requests, not in a commit
             checkpointer = WalCheckpointer(db.reader)
             checkpointer.start()
+            listener = SqliteWatcher(db.reader, db.notifier)  # other workers' commits
+        listener.start()
         if settings.runs_scheduler:
             scheduler.start()
         if settings.warm_up:  # the first phone's download does not compile them
@@ -96,8 +98,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             yield
         finally:
             scheduler.shutdown()
-            if listener is not None:
-                listener.stop()
+            listener.stop()
             if checkpointer is not None:
                 checkpointer.stop()
             db.dispose()

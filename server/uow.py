@@ -175,4 +175,4 @@ class UnitOfWork:
         session.commit()
         self.committed = True
         if n:
-            self.db.notifier.notify()  # this process's long polls
+            self.db.notifier.notify(top)  # this process's long polls

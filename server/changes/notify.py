@@ -10,7 +10,10 @@ scope, and waits on if nothing there changed.
 With PostgreSQL several API workers (processes) serve the same database: the committing
 transaction also sends ``NOTIFY gridone_changes`` (delivered by PostgreSQL at commit, never
 for a rolled-back transaction), and each worker's ``PgListener`` thread rings its own
-notifier when one arrives. SQLite is served by one worker: the in-process bell suffices.
+notifier when one arrives. SQLite has no such channel: with several workers on one file
+(``gridone serve --workers N``: they decide pushes side by side), each worker's
+``SqliteWatcher`` reads the change log's counter every 50 ms and rings its notifier when
+another process's commit moved it past what this process announced itself.
 """
 
 from __future__ import annotations
@@ -19,8 +22,12 @@ import asyncio
 import contextlib
 import logging
 import threading
+from typing import TYPE_CHECKING, Any
 
 from server.background import BackgroundThread
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger("gridone.changes.notify")
 #: The PostgreSQL channel change-log commits are announced on.
@@ -34,14 +41,20 @@ class ChangeNotifier:
         self._lock = threading.Lock()
         self._count = 0
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        #: the highest change-log number announced here (``SqliteWatcher`` rings only
+        #: for numbers past it: another process's commits)
+        self.seq = 0
 
     def mark(self) -> int:
         """Take before looking; pass to ``wait``."""
         return self._count
 
-    def notify(self) -> None:
+    def notify(self, seq: int | None = None) -> None:
+        """Ring; ``seq``: the change-log number the commit reached, if known."""
         with self._lock:
             self._count += 1
+            if seq is not None and seq > self.seq:
+                self.seq = seq
             waiters = list(self._waiters)
         for loop, event in waiters:
             with contextlib.suppress(RuntimeError):  # that loop is closed: waiter gone
@@ -102,3 +115,51 @@ def conninfo_of(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+#: The change log's high-water mark, as ``UnitOfWork.commit`` takes numbers from it.
+_CHANGE_SEQ = "SELECT value FROM counter WHERE name = 'change_seq'"
+
+
+class SqliteWatcher(BackgroundThread):
+    """A daemon thread that rings ``notifier`` when the change log's counter in a SQLite
+    database moves past what this process announced (a commit by another worker process,
+    or by a command run beside the server): long polls then wake within ``every_s``
+    instead of at their next re-look. One primary-key read on its own connection per
+    ``every_s`` (a WAL reader never waits for the writer)."""
+
+    thread_name = "gridone-sqlite-watch"
+
+    def __init__(self, engine: Engine, notifier: ChangeNotifier, every_s: float = 0.05
+                 ) -> None:
+        super().__init__()
+        self.engine = engine
+        self.notifier = notifier
+        self.every_s = every_s
+
+    def look(self, conn: Any) -> None:
+        """One look: ring if another process's commit moved the counter."""
+        row = conn.execute(_CHANGE_SEQ).fetchone()
+        seq = int(row[0]) if row else 0
+        if seq > self.notifier.seq:
+            self.notifier.notify(seq)
+
+    def _run(self) -> None:
+        conn = None
+        while not self._stop.is_set():
+            try:
+                if conn is None:
+                    conn = self.engine.raw_connection()
+                    row = conn.execute(_CHANGE_SEQ).fetchone()  # where this process starts
+                    self.notifier.notify(int(row[0]) if row else 0)
+                while not self._stop.wait(self.every_s):
+                    self.look(conn)
+            except Exception as exc:  # never let the thread die: long polls still re-look
+                log.warning("change watcher failed (%s); again in 1 s", exc)
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                    conn = None
+                self._stop.wait(1.0)
+        if conn is not None:
+            conn.close()

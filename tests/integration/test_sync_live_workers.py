@@ -1,13 +1,17 @@
-"""Live delivery across API workers: ``gridone serve --workers 2`` on PostgreSQL, long
-polls (pull with ``wait``) spread over both workers, and a change committed by a third
-process (so no worker's in-process bell rings): every poll answers within 2 s, woken by
-PostgreSQL's NOTIFY."""
+"""Live delivery across API workers: ``gridone serve --workers 2``, long polls (pull with
+``wait``) spread over both workers, and a change committed by a third process (so no
+worker's in-process bell rings): every poll answers within 2 s, woken by PostgreSQL's
+NOTIFY, or on SQLite by each worker's watch on the change log's counter
+(``server.changes.notify.SqliteWatcher``; without it a poll waited for its next re-look,
+up to 5 s)."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +26,6 @@ from tests import pg
 from tests.conftest import svc_act, svc_report
 from tests.factories import build_world
 
-pytestmark = pytest.mark.postgres
 POLLS = 12
 ROUNDS = 6
 
@@ -37,8 +40,20 @@ def _processes(log: Path, request_ids: set[str]) -> set[int]:
     return out
 
 
-def test_long_polls_on_both_workers_wake_on_a_commit_elsewhere(tmp_path: Path) -> None:
-    with pg.fresh_database() as url:
+@contextmanager
+def _database(kind: str, folder: Path) -> Iterator[str]:
+    if kind == "postgres":
+        with pg.fresh_database() as url:
+            yield url
+    else:
+        yield f"sqlite:///{folder / 'shared.db'}"
+
+
+@pytest.mark.parametrize("kind", [pytest.param("postgres", marks=pytest.mark.postgres),
+                                  "sqlite"])
+def test_long_polls_on_both_workers_wake_on_a_commit_elsewhere(kind: str, tmp_path: Path
+                                                               ) -> None:
+    with _database(kind, tmp_path) as url:
         env = server_env(url, tmp_path, env="dev", log_format="json")
         gridone(["migrate"], env)
         db = make_database(url)
