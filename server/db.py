@@ -393,7 +393,12 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        # Switching to WAL takes an exclusive lock, and two connections switching at once
+        # can deadlock, which SQLite answers "database is locked" without waiting: a file
+        # is switched once, before it is shared (``make_database``, ``migrate.upgrade``);
+        # here it is only checked.
+        if cur.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
@@ -410,8 +415,13 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
 
 def make_database(url: str) -> Database:
     if url.startswith("sqlite"):
-        return Database(url, _sqlite_engine(url, immediate=True),
-                        _sqlite_engine(url, immediate=False))
+        db = Database(url, _sqlite_engine(url, immediate=True),
+                      _sqlite_engine(url, immediate=False))
+        # The file in WAL mode before any thread shares it (``_on_connect``): a first
+        # request, the change watcher and the checkpoint thread connect at once.
+        with db.writer.connect():
+            pass
+        return db
     # as many connections as the thread pool has threads (anyio's 40 a worker): a thread
     # never waits for a connection that only a thread can give back
     engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30, **_JSON)

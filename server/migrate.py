@@ -18,7 +18,18 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate ``url`` to ``revision``. A SQLite file is left in WAL mode, as the server
+    runs it: its worker processes then never race to switch it (``server.db``)."""
     command.upgrade(alembic_config(url), revision)
+    if url.startswith("sqlite") and ":memory:" not in url and url.rstrip("/") != "sqlite:":
+        from sqlalchemy import create_engine
+
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        finally:
+            engine.dispose()
 
 
 def current(url: str) -> str | None:
