@@ -74,6 +74,9 @@ def test_crew_and_technician_screens_in_chinese(api: ApiServer, app_url: str, br
     try:
         tech.open()
         tech.sign_in("tech1", PASSWORD, labels=ZH_LOGIN)
+        # the first download after signing in, in the page's Python: a loaded 2-core run
+        # once took longer than the click's own 15 s
+        tech.see(swap["code"], timeout=30_000)
         tech.page.get_by_role("button", name=re.compile(swap["code"])).first.click()
         tech.tap("接单", exact=True)
         tech.tap("定位并到达", settle=1.0)
@@ -87,9 +90,14 @@ def test_crew_and_technician_screens_in_chinese(api: ApiServer, app_url: str, br
         tech.fill("新表表号", "NEW-STOCK3")
         tech.see("不在本机表库中")
         photo = jpeg(tmp_path / "face.jpg")
+        both_missing = re.compile(r"未拍摄[\s\S]*未拍摄")  # 未拍摄: no photo yet
+        tech.see(both_missing)
         with tech.page.expect_file_chooser() as chooser:
             tech.page.get_by_role("button", name="从相册选择").nth(0).click()
         chooser.value.set_files(str(photo))
+        # the old meter's photo shown before submitting (as a user would see it): a tap
+        # while the form redrew for it was once lost, and no message came
+        tech.gone(both_missing, timeout=10_000)
         tech.tap("提交换表记录", exact=True)
         tech.see("旧表表号 MTR-M1-9999 与工单上的表号 MTR-M2-0001 不一致")
         tech.see("须拍摄新旧电表表面照片")
