@@ -11,7 +11,7 @@ With PostgreSQL several API workers (processes) serve the same database: the com
 transaction also sends ``NOTIFY gridone_changes`` (delivered by PostgreSQL at commit, never
 for a rolled-back transaction), and each worker's ``PgListener`` thread rings its own
 notifier when one arrives. SQLite has no such channel: with several workers on one file
-(``gridone serve --workers N``: they decide pushes side by side), each worker's
+(``gridone serve --workers N``), or a command writing beside the server, each worker's
 ``SqliteWatcher`` reads the change log's counter every 50 ms and rings its notifier when
 another process's commit moved it past what this process announced itself.
 """
