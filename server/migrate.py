@@ -22,14 +22,9 @@ def upgrade(url: str, revision: str = "head") -> None:
     runs it: its worker processes then never race to switch it (``server.db``)."""
     command.upgrade(alembic_config(url), revision)
     if url.startswith("sqlite") and ":memory:" not in url and url.rstrip("/") != "sqlite:":
-        from sqlalchemy import create_engine
+        from server.db import make_database
 
-        engine = create_engine(url)
-        try:
-            with engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-        finally:
-            engine.dispose()
+        make_database(url).dispose()  # it switches the file to WAL before returning
 
 
 def current(url: str) -> str | None:

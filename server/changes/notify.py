@@ -49,6 +49,12 @@ class ChangeNotifier:
         """Take before looking; pass to ``wait``."""
         return self._count
 
+    def reached(self, seq: int) -> None:
+        """Note that the change log stands at ``seq`` without ringing (where a watcher
+        starts: nothing changed for the polls)."""
+        with self._lock:
+            self.seq = max(self.seq, seq)
+
     def notify(self, seq: int | None = None) -> None:
         """Ring; ``seq``: the change-log number the commit reached, if known."""
         with self._lock:
@@ -151,7 +157,7 @@ class SqliteWatcher(BackgroundThread):
                 if conn is None:
                     conn = self.engine.raw_connection()
                     row = conn.execute(_CHANGE_SEQ).fetchone()  # where this process starts
-                    self.notifier.notify(int(row[0]) if row else 0)
+                    self.notifier.reached(int(row[0]) if row else 0)
                 while not self._stop.wait(self.every_s):
                     self.look(conn)
             except Exception as exc:  # never let the thread die: long polls still re-look
