@@ -36,7 +36,7 @@ PROTOCOL_VERSION = 1
 #: Oldest client protocol the server still accepts (older: HTTP 426 SYNC_CLIENT_TOO_OLD).
 MIN_PROTOCOL_VERSION = 1
 #: Ops in one push (more: HTTP 413 PAYLOAD_TOO_LARGE, the whole push; split the batch).
-MAX_PUSH_OPS = 500
+MAX_PUSH_OPS = 2000
 #: Largest push request body the server accepts (larger: HTTP 413; split the batch).
 MAX_PUSH_BYTES = 8 * 1024 * 1024
 DEFAULT_PULL_LIMIT = 1000

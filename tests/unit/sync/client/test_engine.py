@@ -168,14 +168,21 @@ def test_a_pass_pushes_in_order_pulls_and_compacts(store: Store, server: FakeSer
     assert status.online is True
 
 
-def test_large_queues_go_in_batches_of_at_most_500(store: Store, server: FakeServer,
-                                                   engine: SyncEngine) -> None:
-    for _ in range(1203):
+def test_a_backlog_goes_in_batches_doubling_from_250_to_at_most_2000(
+        store: Store, server: FakeServer, engine: SyncEngine) -> None:
+    """The oldest ops leave in a small first request; later requests double up to the
+    server's limit (``MAX_PUSH_OPS``), each op once and in order."""
+    for _ in range(6203):
         store.enqueue(OpType.WO_ACCEPT, new_id(), {})
     engine.sync_once()
-    assert [len(p["ops"]) for p in server.pushes] == [500, 500, 203]
+    assert [len(p["ops"]) for p in server.pushes] == [250, 500, 1000, 2000, 2000, 453]
     seqs = [o["device_seq"] for p in server.pushes for o in p["ops"]]
-    assert seqs == sorted(seqs) and len(set(seqs)) == 1203
+    assert seqs == sorted(seqs) and len(set(seqs)) == 6203
+    server.pushes.clear()
+    for _ in range(300):  # the next push starts small again
+        store.enqueue(OpType.WO_ACCEPT, new_id(), {})
+    engine.sync_once()
+    assert [len(p["ops"]) for p in server.pushes] == [250, 50]
 
 
 def _until(check: Callable[[], bool], timeout: float = 5.0) -> bool:
@@ -206,14 +213,14 @@ def test_the_next_batch_is_marked_and_encoded_while_one_is_out(
 
     def slow_server(body: dict[str, Any]) -> PushResponse:
         first = not seen
-        # the second batch's 500 are marked while the first is out (the first's too)
-        ready = _until(lambda: _sending(store) == 1000) if first else None
+        # the second batch's 500 are marked while the first 250 are out (those too)
+        ready = _until(lambda: _sending(store) == 750) if first else None
         seen.append((len(body["ops"]), ready if first else hasattr(body, "wire")))
         return applied_all(body)
 
     server.push_fn = slow_server
     report = engine.sync_once()
-    assert seen == [(500, True), (500, True), (203, True)]
+    assert seen == [(250, True), (500, True), (453, True)]
     assert (report.push.requests, report.push.sent, report.push.outcome.acked) == (
         3, 1203, 1203)
     later = server.pushes[1]
