@@ -30,6 +30,11 @@ from pydantic import (
 from shared.timeutil import ensure_aware
 from shared.workorders.state_machine import Action
 
+try:  # the server and native phones; Python in the browser has the json module only
+    import orjson
+except ImportError:  # pragma: no cover - the browser build
+    orjson = None  # type: ignore[assignment]
+
 #: The protocol this release speaks (the newest the server accepts; newer: HTTP 400
 #: SYNC_CLIENT_TOO_NEW, with the versions it speaks in ``details``).
 PROTOCOL_VERSION = 1
@@ -196,15 +201,53 @@ class OpEnvelope(Strict):
 
     def content_hash(self) -> str:
         """What must be identical when an ``op_id`` is sent again."""
-        return canonical_hash({"type": self.type, "entity_id": self.entity_id,
-                               "payload": self.payload, "lane": self.lane,
-                               "photos": self.photos, "device_id": self.device_id})
+        # validated: the payload is the only part that can hold other than text
+        return _hash({"type": self.type, "entity_id": self.entity_id,
+                      "payload": self.payload, "lane": self.lane, "photos": self.photos,
+                      "device_id": self.device_id}, _alike_in_orjson(self.payload))
 
 
 def canonical_hash(body: dict[str, Any]) -> str:
     """SHA-256 of ``json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)``:
-    the form every recorded op's hash was taken of, so it must never change."""
+    the form every recorded op's hash was taken of, so it must never change. Written by
+    orjson where it writes the same text (a note's hash: 1.9 -> 1.0 µs)."""
+    return _hash(body, _alike_in_orjson(body))
+
+
+def _hash(body: dict[str, Any], alike: bool) -> str:
+    if alike and orjson is not None:
+        try:
+            text = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:  # an integer over 64 bits, a lone surrogate
+            pass
+        else:
+            # orjson writes non-ASCII as UTF-8 and DEL as itself where the json module
+            # escapes both (``\uXXXX``); otherwise, for these types, the same text
+            if text.isascii() and b"\x7f" not in text:
+                return hashlib.sha256(text).hexdigest()
     return hashlib.sha256(_canonical(body).encode()).hexdigest()
+
+
+#: Values orjson writes as the json module does (ASCII text aside, checked on its output):
+#: not floats (``1e-05`` against ``1e-5``, ``NaN`` against ``null``), not the types the json
+#: module writes with ``default=str`` (orjson knows datetimes, UUIDs … itself), not
+#: subclasses (a ``StrEnum``).
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def _alike_in_orjson(value: Any) -> bool:
+    kind = type(value)
+    if kind in _PLAIN:
+        return True
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or (type(item) not in _PLAIN
+                                        and not _alike_in_orjson(item)):
+                return False
+        return True
+    if kind is list:
+        return all(type(item) in _PLAIN or _alike_in_orjson(item) for item in value)
+    return False
 
 
 #: ``json.dumps(…, sort_keys=True, separators=(",", ":"), default=str)`` made once: ``dumps``

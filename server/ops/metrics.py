@@ -10,6 +10,7 @@ database when scraped, so every worker reports the same numbers.
 from __future__ import annotations
 
 import hmac
+from collections import Counter as Tally
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -77,12 +78,9 @@ class Metrics:
         return found
 
     def pushed(self, results: Iterable[Any]) -> None:
-        counts: dict[str, int] = {}
-        for result in results:
-            status = str(getattr(result, "status", "unknown"))
-            counts[status] = counts.get(status, 0) + 1
+        counts = Tally(getattr(result, "status", "unknown") for result in results)
         for status, n in counts.items():
-            self.child(self.push_ops, status).inc(n)
+            self.child(self.push_ops, str(status)).inc(n)
 
     def pulled(self, rows: int, *, reset: bool = False) -> None:
         self.pull_rows.inc(rows)

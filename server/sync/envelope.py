@@ -121,6 +121,10 @@ class CheckedOps:
     def merge(self, valid_results: Sequence[OpResult], invalid_results: Sequence[OpResult]
               ) -> list[OpResult]:
         """One result per op, in the order the ops were sent."""
+        if not self.invalid:  # the usual push: every op valid, its results in order
+            if len(valid_results) != len(self.valid):
+                raise ValueError(f"{len(valid_results)} results for {len(self.valid)} ops")
+            return list(valid_results)
         by_index: dict[int, OpResult] = {}
         for (i, _), result in zip(self.valid, valid_results, strict=True):
             by_index[i] = result
