@@ -2,9 +2,9 @@
 
 Calls the server's push (``--path bulk``: ``server.sync.bulk.push``, the default; ``per_op``:
 ``server.sync.push.push``) in this process (no HTTP) with ``--ops`` ``add_note`` ops
-across 200 jobs, in requests of 500 like the phone sends, on a fresh SQLite file, and
-prints the server-side rate and (``--profile``) the top functions from cProfile by own
-time and by cumulative time.
+across 200 jobs, in requests of 2,000 like the phone sends a backlog, on a fresh SQLite
+file, and prints the server-side rate and (``--profile``) the top functions from cProfile
+by own time and by cumulative time.
 
 ``--http`` sends the same requests through the whole app instead (``create_app``: its
 middleware, FastAPI's body and response handling, the route), as the phone sends them
@@ -75,7 +75,7 @@ def build(db_path: Path, n_jobs: int, app: object = None) -> tuple[object, objec
     return db, actor, jobs
 
 
-def requests(jobs: list[str], n: int, per_request: int = 500) -> list[object]:
+def requests(jobs: list[str], n: int, per_request: int = 2000) -> list[object]:
     from shared.ids import new_id
     from shared.timeutil import utcnow
     from sync.protocol import OpType, PushRequest
@@ -189,9 +189,9 @@ class Wire:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--ops", type=int, default=5000)
-    ap.add_argument("--per-request", type=int, default=500,
-                    help="ops per push request (500: as the phone sends a backlog)")
+    ap.add_argument("--ops", type=int, default=10000)
+    ap.add_argument("--per-request", type=int, default=2000,
+                    help="ops per push request (2000: as the phone sends a backlog)")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--top", type=int, default=35)
     ap.add_argument("--path", choices=("bulk", "per_op"), default="bulk")
@@ -282,7 +282,7 @@ def counted(signals: Path, send: Any, n: int) -> None:
 
 
 def count_instructions(ops: int, path: str, http: bool = False, keep: str | None = None,
-                       per_request: int = 500) -> None:
+                       per_request: int = 2000) -> None:
     total = callgrind_total([__file__, "--ops", str(ops), "--path", path,
                              "--per-request", str(per_request),
                              *(["--http"] if http else [])], keep)

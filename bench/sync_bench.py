@@ -7,11 +7,11 @@ engine. Prints one line per figure and ends with exactly one line::
     push_bytes_per_op=… pull_bytes_per_row=… assign_to_phone_ms=… empty_pulls_per_s=…
 
 (a) ``--ops`` (10,000) small ops (``add_note`` across 200 jobs) queued on one phone and
-    pushed by the engine (``Pusher.run``: batches of 500, results recorded); the bytes
-    on the wire both ways per op (bodies and headers, as sent: the phone's HTTP client
-    is given a counting transport; the phone gzip-encodes push bodies of 512 bytes or
-    more, as it does in the field, unless ``--plain-push``; the size of the same bodies
-    plain is printed too);
+    pushed by the engine (``Pusher.run``: batches doubling from 250 to 2,000, results
+    recorded); the bytes on the wire both ways per op (bodies and headers, as sent: the
+    phone's HTTP client is given a counting transport; the phone gzip-encodes push bodies
+    of 512 bytes or more, as it does in the field, unless ``--plain-push``; the size of
+    the same bodies plain is printed too);
 (b) a fresh phone of the same crew pulling its whole scope (~10,600 rows), and the bytes
     per row on the wire (gzip-encoded answers);
 (c) a pull with nothing new: the median of ``--empty`` (200) round trips; then 16 phones
