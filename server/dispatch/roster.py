@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, literal_column, select
 from sqlmodel import Session, col
 
 from server.dispatch.models import CrewDuty
@@ -136,7 +136,9 @@ def last_positions(session: Session, user_ids: list[str], now: datetime
             select(col(WorkOrderEvent.occurred_at), col(WorkOrderEvent.data),
                    col(WorkOrderEvent.work_order_id))
             .where(col(WorkOrderEvent.actor_id) == user_id,
-                   col(WorkOrderEvent.action) == "arrive",
+                   # a literal, as the arrivals index's condition (a bound parameter
+                   # would not let SQLite use that partial index)
+                   col(WorkOrderEvent.action) == literal_column("'arrive'"),
                    col(WorkOrderEvent.occurred_at) >= since)
             .order_by(col(WorkOrderEvent.occurred_at).desc()).limit(POSITION_LOOKBACK)).all()
         for at, data, order_id in rows:
