@@ -63,10 +63,11 @@ from sync.lanes import LaneGate
 from sync.protocol import ACTION_OF, OpEnvelope, OpResult, PushRequest
 
 log = logging.getLogger("gridone.sync.bulk")
-#: Ops per transaction: a whole push. 2,000 notes hold SQLite's write lock ~0.15 s here;
-#: against 500 a transaction, a note's share of the commit (the WAL pages every chunk
-#: writes again: the jobs, the ends of the indexes) and of the chunk's reads is a quarter,
-#: ~20 % of the server's CPU per note (``bench/README.md``, 2026-12-04 evening).
+#: Ops per transaction: a whole push. 2,000 notes hold SQLite's write lock 0.09-0.11 s
+#: here (another writer waits that long at most); against 500 a transaction, a note's
+#: share of the chunk's per-job work (the jobs read and written, their change-log entries,
+#: the WAL pages every commit writes again) is a quarter: 654,830 -> 559,549 instructions
+#: a note; 4,000 would save only 1.8 % more (``bench/README.md``, 2026-12-04 evening).
 CHUNK = 2000
 
 #: The actions decided set-wise: they change the job's row and add one timeline event.
