@@ -88,7 +88,7 @@ def push_body(body: dict[str, Any]) -> dict[str, Any]:
     raw = jsontext.dump_bytes(body)
     headers = {"Content-Type": "application/json"}
     if len(raw) >= PUSH_GZIP_MIN_BYTES:
-        raw = gzip.compress(raw, compresslevel=6)
+        raw = gzip.compress(raw, compresslevel=3)
         headers["Content-Encoding"] = "gzip"
     return {"content": raw, "headers": headers}
 

@@ -281,3 +281,18 @@ def test_backoff_grows_with_jitter_and_is_capped() -> None:
     late = [backoff.backoff_s(30, rng) for _ in range(200)]
     assert all(0 <= d <= 300 for d in late)
     assert min(late) < 75 and max(late) > 225  # full jitter: the whole window is used
+
+
+def test_stored_payloads_read_back_as_written_whichever_reader(store: Store) -> None:
+    """Queued ops are read with orjson where it can and with the json module that wrote
+    them where it cannot (NaN, an escaped lone surrogate): the same values either way."""
+    import math
+
+    order = new_id()
+    plain = store.enqueue(OpType.WO_ADD_NOTE, order, {"text": "电表 ok", "n": [1, 2.5, None]})
+    odd = store.enqueue(OpType.WO_ADD_NOTE, order, {"text": "x\ud800", "v": float("nan")})
+    with store.read() as conn:
+        got = {e.op_id: e for e in outbox.select(conn)}
+    assert got[plain.op_id].payload == {"text": "电表 ok", "n": [1, 2.5, None]}
+    assert got[odd.op_id].payload["text"] == "x\ud800"
+    assert math.isnan(got[odd.op_id].payload["v"])
