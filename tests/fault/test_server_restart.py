@@ -1,23 +1,24 @@
 """The server stopped while a push is in flight, and started again on the same database.
 
 Killed (SIGKILL) as soon as ops of the push committed: exactly whole transactions are on
-the server (the set-wise push commits a push of up to 500 ops at once, the per-op path
-chunks of ``CHUNK``; each op with its record, never half of one), the phone never got its
-answer (the proxy resets that one), resends everything, and the committed ops come back
-``duplicate`` — each op applied once.
+the server (the set-wise push commits each request, up to ``bulk.CHUNK`` ops, at once;
+each op with its record, never half of one), the phone never got its answer (the proxy
+resets that one), resends everything, and the committed ops come back ``duplicate`` —
+each op applied once.
 Stopped gracefully (SIGTERM) mid-push: the push in flight finishes first.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 
 import pytest
 from sqlalchemy import text
 
-from server.sync.push import CHUNK
+from server.sync import bulk
 from sync.client.errors import TransientError
 from tests.fault.checks import assert_clean, assert_same_rows, audit_device, audit_domain, settle
 from tests.fault.conftest import FaultEnv
@@ -30,6 +31,17 @@ JOBS = 5
 def _applied(env: FaultEnv) -> int:
     with env.db.reader.connect() as conn:
         return int(conn.execute(text("SELECT count(*) FROM applied_op")).scalar() or 0)
+
+
+def _transaction_ends(sizes: list[int]) -> set[int]:
+    """How many ops are committed after each of the push's transactions: a request
+    is decided in transactions of ``bulk.CHUNK`` ops."""
+    ends, done = set(), 0
+    for size in sizes:
+        for start in range(0, size, bulk.CHUNK):
+            done += min(bulk.CHUNK, size - start)
+            ends.add(done)
+    return ends
 
 
 @pytest.mark.parametrize("how", ["kill", "stop"])
@@ -49,7 +61,7 @@ def test_server_restarted_while_a_push_is_in_flight(env: FaultEnv, how: str) -> 
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             n = _applied(env) - before
-            if n >= CHUNK:  # the first chunk committed, the push goes on
+            if n > 0:  # the first transaction committed, the push goes on
                 seen.append(n)
                 if how == "kill":
                     env.server.kill()
@@ -59,8 +71,11 @@ def test_server_restarted_while_a_push_is_in_flight(env: FaultEnv, how: str) -> 
             time.sleep(0.002)
 
     answered = [False]
+    sizes: list[int] = []  # the ops of each push request, in order
 
     def lose_the_answer(req: Request) -> Fault | None:
+        if req.path == "/api/v1/sync/push" and not seen:
+            sizes.append(len(json.loads(req.decoded())["ops"]))
         if how == "kill" and req.path == "/api/v1/sync/push" and not answered[0]:
             answered[0] = True
             return Fault.RESET_RESPONSE
@@ -76,8 +91,9 @@ def test_server_restarted_while_a_push_is_in_flight(env: FaultEnv, how: str) -> 
     committed = _applied(env) - before
     if how == "kill":
         assert 0 < committed <= total, committed
-        assert committed == total or committed % CHUNK == 0, \
-            f"{committed} ops: half a transaction survived the crash"
+        whole = _transaction_ends(sizes)
+        assert committed in whole, \
+            f"{committed} ops: half a transaction survived the crash (whole: {whole})"
     else:
         assert committed == total  # a graceful stop lets the push in flight finish
     env.proxy.rule = None
