@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, literal_column, select
+from sqlalchemy import and_, func, select, text
 from sqlmodel import Session, col
 
 from server.dispatch.models import CrewDuty
 from server.dispatch.schemas import CrewOut, OpenJobOut, PositionOut
 from server.users.models import RefreshToken, User
-from server.work_orders.models import WorkOrder, WorkOrderEvent
+from server.work_orders.models import ARRIVALS, WorkOrder, WorkOrderEvent
 from shared.enums import FIELD_ROLES, OPEN_STATUSES, Role
 from shared.timeutil import LOCAL_TZ, as_utc
 from shared.workorders.state_machine import Actor
@@ -136,9 +136,7 @@ def last_positions(session: Session, user_ids: list[str], now: datetime
             select(col(WorkOrderEvent.occurred_at), col(WorkOrderEvent.data),
                    col(WorkOrderEvent.work_order_id))
             .where(col(WorkOrderEvent.actor_id) == user_id,
-                   # a literal, as the arrivals index's condition (a bound parameter
-                   # would not let SQLite use that partial index)
-                   col(WorkOrderEvent.action) == literal_column("'arrive'"),
+                   text(ARRIVALS),  # the arrivals index's own condition, as written
                    col(WorkOrderEvent.occurred_at) >= since)
             .order_by(col(WorkOrderEvent.occurred_at).desc()).limit(POSITION_LOOKBACK)).all()
         for at, data, order_id in rows:

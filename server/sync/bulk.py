@@ -368,7 +368,8 @@ _TEXT: dict[Any, str] = {m: m.value for kind in (Action, WorkOrderStatus, Priori
 
 
 def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, WorkOrderStatus | Priority) else value
+    """A job's value as written: an enum member as its text, anything else as it is."""
+    return _TEXT.get(value, value)
 
 
 def _typed(job: dict[str, Any]) -> dict[str, Any]:

@@ -32,4 +32,12 @@ def dump_bytes(value: Any) -> bytes:
 
 
 def loads(text: str | bytes) -> Any:
-    return orjson.loads(text) if orjson is not None else json.loads(text)
+    """A JSON value, read with orjson where it can; what only the ``json`` module reads
+    (``NaN``, an escaped lone surrogate: it writes both, e.g. an op's payload in the
+    outbox) with the ``json`` module. Text that is not JSON fails either way."""
+    if orjson is None:
+        return json.loads(text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)

@@ -40,3 +40,16 @@ def test_either_reads_what_the_other_wrote(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(jsontext, "orjson", None)
     plain = jsontext.dumps(ROW)
     assert jsontext.loads(fast) == jsontext.loads(plain) == ROW
+
+
+def test_what_only_the_json_module_writes_is_read_back(flavour: str) -> None:
+    """The json module writes NaN and escaped lone surrogates (an op's payload in the
+    outbox is written so); orjson refuses both, so they are read with the json module;
+    text that is not JSON still fails."""
+    import math
+
+    text = json.dumps({"v": float("nan"), "t": "x\ud800"})
+    back = jsontext.loads(text)
+    assert math.isnan(back["v"]) and back["t"] == "x\ud800"
+    with pytest.raises(ValueError):
+        jsontext.loads("{not json")
