@@ -23,6 +23,8 @@ class ChangeLog(SQLModel, table=True):
     entity_id: str = Field(max_length=64)
     version: int
     deleted: bool = False
-    station_id: str | None = Field(default=None, max_length=36, index=True)
-    account_id: str | None = Field(default=None, max_length=36, index=True)
-    user_id: str | None = Field(default=None, max_length=36, index=True)
+    # The scope's keys (``server.uow.Scope``). Not indexed: a pull reads the entries after
+    # its cursor by ``seq`` and filters them by these (migration 0021).
+    station_id: str | None = Field(default=None, max_length=36)
+    account_id: str | None = Field(default=None, max_length=36)
+    user_id: str | None = Field(default=None, max_length=36)
