@@ -3,6 +3,7 @@ online API uses. A handler returns the entity it touched; it never commits."""
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,10 +61,33 @@ def _parse(model: type[BaseModel], payload: dict[str, Any]) -> Any:
         raise PayloadError(summary) from exc
 
 
+def _holds_a_model(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_holds_a_model(arg) for arg in typing.get_args(annotation))
+
+
+#: Bodies none of whose fields can hold a model (all the actions' but an arrival's, which
+#: may carry a GPS fix): their ``__dict__`` is what ``model_dump()`` gives.
+_FLAT: dict[type[BaseModel], bool] = {}
+
+
+def fields_of(body: BaseModel) -> dict[str, Any]:
+    """``body.model_dump()``, the fields as plain values. A body of plain fields is its
+    ``__dict__`` copied (0.1 against 1.6 µs a pushed note: pydantic's serializer walks
+    every field); one that may hold a model (a GPS fix) is dumped."""
+    kind = type(body)
+    flat = _FLAT.get(kind)
+    if flat is None:
+        flat = _FLAT[kind] = kind.model_config.get("extra") != "allow" and not any(
+            _holds_a_model(f.annotation) for f in kind.model_fields.values())
+    return dict(body.__dict__) if flat else body.model_dump()
+
+
 def _action(action: Action) -> Handler:
     def apply(uow: UnitOfWork, actor: Actor, op: OpEnvelope, body: Any, at: datetime
               ) -> Applied:
-        data = body.model_dump()
+        data = fields_of(body)
         data["event_id"] = op.op_id  # the op id doubles as the timeline event id
         result = work_orders.act(uow, actor=actor, order_id=op.entity_id, action=action,
                                  data=data, at=at)

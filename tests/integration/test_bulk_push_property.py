@@ -238,3 +238,42 @@ def test_a_long_valid_stream_is_decided_set_wise(base: dict[str, Any]) -> None:
     assert got[0][0][-1]["version"] == 2 + 250
     _same(got, expected)
     assert len(statements) < 60, len(statements)  # 3 chunks; per op it is ~1,800
+
+
+def test_an_op_id_already_an_events_id_is_answered_as_the_per_op_push_answers(
+        base: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+    """A client that made an event online with its own id, then sent an op with that id:
+    the set-wise push does not look for such ids, its event's insert fails and the chunk
+    is decided again op by op. The answers and the database are the per-op path's, and
+    the other ops of the chunk are applied. (The per-op path answers such an op as the
+    online API answers a retry: applied, the job as it is, no second event.)"""
+    folder: Path = base["folder"]
+    taken = str(uuid.UUID(int=777, version=4))
+    ops = [{"op_id": str(uuid.UUID(int=1000 + i, version=4)) if i != 3 else taken,
+            "device_id": DEVICE, "device_seq": i + 1, "type": "work_order.add_note@1",
+            "entity_id": "JOB0", "lane": "work_order:JOB0", "payload": {"text": f"note {i}"},
+            "photos": [], "created_at": (T0 + timedelta(seconds=i)).isoformat(),
+            "lane_prev": None} for i in range(8)]
+    answers = []
+    caplog.set_level("INFO", logger="gridone.sync.bulk")
+    for name, decide in (("taken_per_op.db", oracle), ("taken_bulk.db", bulk.push)):
+        shutil.copy(base["path"], folder / name)
+        db = make_database(f"sqlite:///{folder / name}")
+        try:  # the event made online, with the id the op will carry
+            from server.uow import UnitOfWork
+            from server.work_orders import service
+            from shared.workorders.state_machine import Action
+
+            with UnitOfWork(db, base["actor"]) as uow:
+                service.act(uow, actor=base["actor"], order_id=base["jobs"][0],
+                            action=Action.ADD_NOTE, data={"text": "online", "event_id": taken},
+                            at=T0 - timedelta(minutes=1))
+                uow.commit()
+        finally:
+            db.dispose()
+        answers.append(_run(folder / name, [ops], base["jobs"], base["actor"], decide))
+    expected, got = answers
+    _same(got, expected)
+    assert [a["status"] for a in got[0][0]] == ["applied"] * 8
+    assert got[0][0][-1]["version"] == 2 + 1 + 7  # dispatched, the online note, 7 more
+    assert "replayed op by op" in caplog.text

@@ -1,0 +1,54 @@
+"""``server.sync.handlers.fields_of``: an op body's fields as ``model_dump()`` gives them,
+for every body an action op carries (plain ones copied, one holding a GPS fix dumped)."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from server.sync.handlers import fields_of
+from server.work_orders.schemas import ACTION_BODY, ArriveIn, NoteIn
+
+SAMPLES = {
+    "dispatch": {"assignee_id": "0" * 8 + "-0000-0000-0000-" + "0" * 12},
+    "decline": {"reason": "out of area"}, "cancel": {"reason": "duplicate"},
+    "request_help": {"reason": "ladder"}, "reopen": {"reason": "again"},
+    "reassign": {"assignee_id": "0" * 8 + "-0000-0000-0000-" + "0" * 12, "reason": "x"},
+    "arrive": {"gps": {"lat": 28.1, "lon": 112.9, "accuracy_m": 8}},
+    "add_note": {"text": " A\r\nnote ", "expected_version": 3},
+    "add_photo": {"sha256": "ab" * 32, "caption": "meter box"},
+    "resolve": {"resolution": "Fixed", "cause": "storm"},
+    "confirm": {"rating": 5, "comment": "quick"},
+}
+
+
+@pytest.mark.parametrize("action", sorted(ACTION_BODY, key=str))
+def test_the_fields_are_what_model_dump_gives(action):
+    model = ACTION_BODY[action]
+    checked = 0
+    for payload in ({}, SAMPLES.get(action.value, {}), {"event_id": None}):
+        try:
+            body = model.model_validate(payload)
+        except ValueError:
+            continue  # a body this payload does not fit (a reason required, ...)
+        got = fields_of(body)
+        assert got == body.model_dump()
+        assert got is not body.__dict__  # a copy: the caller may add to it
+        checked += 1
+    assert checked
+
+
+def test_a_nested_model_is_dumped_not_copied():
+    body = ArriveIn.model_validate(SAMPLES["arrive"])
+    assert fields_of(body)["gps"] == {"lat": 28.1, "lon": 112.9, "accuracy_m": 8.0}
+    assert fields_of(ArriveIn.model_validate({}))["gps"] is None
+    assert fields_of(NoteIn.model_validate({"text": "x"}))["text"] == "x"
+
+
+def test_a_model_that_keeps_unknown_fields_is_dumped():
+    class Loose(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        a: int = 1
+
+    body = Loose.model_validate({"a": 2, "b": 3})
+    assert fields_of(body) == {"a": 2, "b": 3}
