@@ -285,6 +285,36 @@ class BulkWrite:
             plan = self._plans[keys] = (str(compiled), order)
         return plan
 
+    def run_values(self, session: Session, keys: tuple[str, ...],
+                   values: list[tuple[Any, ...]]) -> None:
+        """``run`` with each row given as the tuple of its ``keys``' values (no dict a
+        row: the change log's entries, several a pushed note)."""
+        if not values:
+            return
+        conn = session.connection()
+        if conn.dialect.name != "sqlite":
+            conn.execute(self.statement, [dict(zip(keys, v, strict=True)) for v in values])
+            return
+        sql, order = self._plan(keys, conn.dialect)
+        names = [name for name, _ in order]
+        if names != list(keys):
+            pick = itemgetter(*(keys.index(name) for name in names))
+            values = [pick(v) for v in values] if len(names) > 1 else [
+                (pick(v),) for v in values]
+        conn.exec_driver_sql(sql, self._converted(values, order, DatetimeTexts()))
+
+    def _converted(self, values: list[tuple[Any, ...]], order: list[tuple[str, Any]],
+                   texts: DatetimeTexts) -> list[tuple[Any, ...]]:
+        """``values`` (in ``order``) each converted as its column's type converts it."""
+        convs = [(i, texts.__getitem__ if conv is _sqlite_datetime else conv)
+                 for i, (_, conv) in enumerate(order) if conv is not None]
+        if convs:  # column by column (``map``: no Python loop of its own)
+            columns: list[Any] = list(zip(*values, strict=True))
+            for i, conv in convs:
+                columns[i] = tuple(map(conv, columns[i]))
+            values = list(zip(*columns, strict=True))
+        return values
+
     def run(self, session: Session, rows: list[dict[str, Any]], *,
             formatted: DatetimeTexts | None = None) -> None:
         """Write ``rows`` (dicts with the same keys) in the session's transaction.
@@ -300,14 +330,8 @@ class BulkWrite:
         pick = itemgetter(*(name for name, _ in order))
         values: list[tuple[Any, ...]] = (list(map(pick, rows)) if len(order) > 1
                                          else [(v,) for v in map(pick, rows)])
-        texts = DatetimeTexts() if formatted is None else formatted
-        convs = [(i, texts.__getitem__ if conv is _sqlite_datetime else conv)
-                 for i, (_, conv) in enumerate(order) if conv is not None]
-        if convs:  # column by column (``map``: no Python loop of its own)
-            columns: list[Any] = list(zip(*values, strict=True))
-            for i, conv in convs:
-                columns[i] = tuple(map(conv, columns[i]))
-            values = list(zip(*columns, strict=True))
+        values = self._converted(values, order,
+                                 DatetimeTexts() if formatted is None else formatted)
         # the driver's executemany, through the connection: its errors arrive as
         # SQLAlchemy's (IntegrityError, OperationalError), as every caller expects
         conn.exec_driver_sql(sql, values)

@@ -19,6 +19,9 @@ from shared.timeutil import utcnow
 from shared.workorders.state_machine import Actor
 
 _INSERT_CHANGES = BulkWrite(insert(ChangeLog.__table__))  # type: ignore[attr-defined]
+#: A change-log entry's values, in this order (a ``Scope``'s three keys last).
+_ENTRY = ("seq", "entity", "entity_id", "version", "deleted", "station_id", "account_id",
+          "user_id")
 
 
 class Scope(NamedTuple):
@@ -73,7 +76,10 @@ class UnitOfWork:
     def __init__(self, db: Database, actor: Actor | None = None) -> None:
         self.db = db
         self.actor = actor
-        self._changes: dict[tuple[str, str], tuple[SQLModel | Written, Scope | None, bool]] = {}
+        #: what changed, in the order first noted (the change log's order): the row (None:
+        #: a new row at version 1, ``added``), its scope if given, deleted or not
+        self._changes: dict[tuple[str, str],
+                            tuple[SQLModel | Written | None, Scope | None, bool]] = {}
         self._scope_moves: list[tuple[str, int, Scope, bool, str]] = []
         self._audits: list[dict[str, Any]] = []
         self.committed = False
@@ -103,6 +109,13 @@ class UnitOfWork:
     def written(self, row: Written, *, scope: Scope | None = None) -> None:
         """Note that a row written set-wise (by the caller's own statements) changed."""
         self._changes[(row.table, str(row.values["id"]))] = (row, scope, False)
+
+    def added(self, table: str, row_id: str, scope: Scope) -> None:
+        """Note a new row written set-wise that changes no more in this transaction (a
+        timeline event): its change-log entry, at version 1, without the bookkeeping
+        ``written`` keeps for a row that may change again (the set-wise push adds one
+        per pushed note)."""
+        self._changes[(table, row_id)] = (None, scope, False)
 
     def scope_move(self, *, order_id: str, version: int, scope: Scope, enter: bool) -> None:
         """A job entered (or left) one user's scope: their devices must fetch (or drop) it
@@ -153,23 +166,20 @@ class UnitOfWork:
             # Take sequence numbers last: the counter row stays locked until commit.
             top = bump_counter(session, "change_seq", n)
             seq = top - n
-            entries: list[dict[str, Any]] = []
+            entries: list[tuple[Any, ...]] = []  # in _ENTRY's order
             for (entity, entity_id), (row, scope, deleted) in self._changes.items():
                 seq += 1
-                sc = scope or scope_of(row)
-                entries.append({
-                    "seq": seq, "entity": entity, "entity_id": entity_id,
-                    "version": int(getattr(row, "version", 1) or 1), "deleted": deleted,
-                    "station_id": sc.station_id, "account_id": sc.account_id,
-                    "user_id": sc.user_id})
+                if row is None:  # added: new, version 1, its scope given
+                    entries.append((seq, entity, entity_id, 1, deleted, *scope))  # type: ignore[misc]
+                else:
+                    entries.append((seq, entity, entity_id,
+                                    int(getattr(row, "version", 1) or 1), deleted,
+                                    *(scope or scope_of(row))))
             for entity_id, version, sc, enter, entity in self._scope_moves:
                 seq += 1
-                entries.append({
-                    "seq": seq, "entity": entity, "entity_id": entity_id, "version": version,
-                    "deleted": not enter, "station_id": sc.station_id,
-                    "account_id": sc.account_id, "user_id": sc.user_id})
+                entries.append((seq, entity, entity_id, version, not enter, *sc))
             # One multi-row INSERT (no ORM objects): same rows, same transaction.
-            _INSERT_CHANGES.run(session, entries)
+            _INSERT_CHANGES.run_values(session, _ENTRY, entries)
             if not self.db.is_sqlite:  # other workers' long polls: delivered at commit
                 session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
         session.commit()

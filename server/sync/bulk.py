@@ -287,8 +287,8 @@ class _Chunk:
                  "actor_id": actor.user_id, "actor_role": _TEXT[actor.role],
                  "occurred_at": at, "recorded_at": self.now, "data": decision.event_data}
         self.pending.events.append(event)
-        uow.written(Written("work_order_event", event),
-                    scope=Scope(job["station_id"], job["account_id"], job["assignee_id"]))
+        uow.added("work_order_event", op.op_id,
+                  Scope(job["station_id"], job["account_id"], job["assignee_id"]))
         work_orders.audit_decision(uow, order_id=job["id"], decision=decision)
 
     # -- writing -------------------------------------------------------------------

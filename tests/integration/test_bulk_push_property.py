@@ -277,3 +277,21 @@ def test_an_op_id_already_an_events_id_is_answered_as_the_per_op_push_answers(
     assert [a["status"] for a in got[0][0]] == ["applied"] * 8
     assert got[0][0][-1]["version"] == 2 + 1 + 7  # dispatched, the online note, 7 more
     assert "replayed op by op" in caplog.text
+
+
+def test_notes_spread_over_jobs_give_the_per_op_change_log(base: dict[str, Any]) -> None:
+    """Notes taking turns over three jobs: the change log's entries come in the per-op
+    path's order (a job's entry where it first changed, each event's where it was made),
+    sequence numbers included. (Random streams seldom hold several jobs' valid ops.)"""
+    ops = [{"op_id": str(uuid.UUID(int=5000 + i, version=4)), "device_id": DEVICE,
+            "device_seq": i + 1, "type": "work_order.add_note@1", "entity_id": f"JOB{i % 3}",
+            "lane": f"work_order:JOB{i % 3}", "payload": {"text": f"note {i}"}, "photos": [],
+            "created_at": (T0 + timedelta(seconds=i)).isoformat(), "lane_prev": None}
+           for i in range(30)]
+    folder: Path = base["folder"]
+    for name in ("spread_per_op.db", "spread_bulk.db"):
+        shutil.copy(base["path"], folder / name)
+    expected = _run(folder / "spread_per_op.db", [ops], base["jobs"], base["actor"], oracle)
+    got = _run(folder / "spread_bulk.db", [ops], base["jobs"], base["actor"], bulk.push)
+    assert [a["status"] for a in got[0][0]] == ["applied"] * 30
+    _same(got, expected)

@@ -53,6 +53,12 @@ def _written(path: Path, how: str) -> list[tuple[Any, ...]]:
         if how == "bulk":
             BulkWrite(insert(THING)).run(s, ROWS)
             BulkWrite(UPDATE).run(s, CHANGES)
+        elif how == "values":  # tuples, the keys in another order than the table's
+            keys = ("data", "id", "at", "status", "n")
+            BulkWrite(insert(THING)).run_values(s, keys, [tuple(r[k] for k in keys)
+                                                         for r in ROWS])
+            BulkWrite(UPDATE).run_values(s, ("at", "_id", "data", "n"), [
+                (c["at"], c["_id"], c["data"], c["n"]) for c in CHANGES])
         else:
             s.execute(insert(THING), ROWS)
             s.execute(UPDATE, CHANGES)
@@ -63,8 +69,9 @@ def _written(path: Path, how: str) -> list[tuple[Any, ...]]:
     return rows
 
 
-def test_the_rows_on_disk_are_those_sqlalchemy_writes(tmp_path: Path) -> None:
-    got = _written(tmp_path / "bulk.db", "bulk")
+@pytest.mark.parametrize("how", ["bulk", "values"])
+def test_the_rows_on_disk_are_those_sqlalchemy_writes(tmp_path: Path, how: str) -> None:
+    got = _written(tmp_path / f"{how}.db", how)
     assert got == _written(tmp_path / "sqlalchemy.db", "sqlalchemy")
     assert got[0][3] == "2026-03-02 00:00:00.000000" and got[1][3] == "2026-03-01 00:00:00.000007"
 
