@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from shared.timeutil import as_utc
@@ -100,13 +100,28 @@ def job_floor(row: Any, *, actor_id: str, transition: bool) -> datetime | None:
     its current status, which their ops follow; for anyone else's status change the
     latter; otherwise its report. ``row``: the work order (attributes or a mapping)."""
     get = row.get if isinstance(row, dict) else (lambda name: getattr(row, name, None))
-    times = [get("reported_at")]
+    reported = get("reported_at")
     if get("assignee_id") == actor_id:
-        times += [get("dispatched_at"), _entered_current_status(get)]
+        times: tuple[datetime | None, ...] = (reported, get("dispatched_at"),
+                                              _entered_current_status(get))
     elif transition:
-        times.append(_entered_current_status(get))
-    found = [as_utc(t) for t in times if t is not None]
-    return max(found) if found else None
+        times = (reported, _entered_current_status(get))
+    else:
+        times = (reported,)
+    return _latest(times)
+
+
+def _latest(times: Any) -> datetime | None:
+    """The latest of ``times`` in UTC (None: none given). Once per pushed op, twice: a
+    time already in UTC (as read and as validated) is not passed to ``as_utc``."""
+    latest = None
+    for t in times:
+        if t is not None:
+            if t.tzinfo is not UTC:
+                t = as_utc(t)
+            if latest is None or t > latest:
+                latest = t
+    return latest
 
 
 @functools.lru_cache(maxsize=64)
@@ -120,14 +135,16 @@ def _receipt_bounds(received: datetime) -> tuple[datetime, datetime, datetime]:
 def bound(device_at: datetime, *, clock: Clock, received: datetime,
           floors: list[datetime | None]) -> Timing:
     """The time to record for an op made at ``device_at`` (device clock)."""
-    corrected = as_utc(device_at + clock.offset)
+    corrected = device_at + clock.offset
+    if corrected.tzinfo is not UTC:
+        corrected = as_utc(corrected)
     received, latest, earliest = _receipt_bounds(received)
     if corrected > latest:
         return Timing(received, Flag.AFTER_RECEIPT, device_at)
     if corrected < earliest:
         return Timing(received, Flag.TOO_OLD, device_at)
     at = min(corrected, received)
-    floor = max((as_utc(f) for f in floors if f is not None), default=None)
+    floor = _latest(floors)
     if floor is not None and at < floor:
         if floor - at > TOLERANCE:
             return Timing(received, Flag.BEFORE_JOB, device_at)

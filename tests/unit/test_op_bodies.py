@@ -1,13 +1,16 @@
-"""``server.sync.handlers.fields_of``: an op body's fields as ``model_dump()`` gives them,
-for every body an action op carries (plain ones copied, one holding a GPS fix dumped)."""
+"""Op bodies: ``server.sync.handlers.fields_of`` gives an op body's fields as ``model_dump()``
+gives them, for every body an action op carries (plain ones copied, one holding a GPS fix
+dumped); a NUL anywhere in a body is refused (``Strict``), and only a NUL."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from server.sync.handlers import fields_of
-from server.work_orders.schemas import ACTION_BODY, ArriveIn, NoteIn
+from server.work_orders.schemas import ACTION_BODY, ArriveIn, NoteIn, Strict
 
 SAMPLES = {
     "dispatch": {"assignee_id": "0" * 8 + "-0000-0000-0000-" + "0" * 12},
@@ -52,3 +55,29 @@ def test_a_model_that_keeps_unknown_fields_is_dumped():
 
     body = Loose.model_validate({"a": 2, "b": 3})
     assert fields_of(body) == {"a": 2, "b": 3}
+
+
+class _Probe(Strict):
+    """A body with text no other rule cleans: only the NUL check stands in the way."""
+
+    note: str = ""
+    tags: list[str] = Field(default_factory=list)
+    more: dict[str, Any] = Field(default_factory=dict)
+
+
+@pytest.mark.parametrize("body", [
+    {"note": "a\x00b"}, {"tags": ["ok", "x\x00"]}, {"more": {"k\x00": 1}},
+    {"more": {"deep": [{"v": "\x00"}]}},
+    {"more": {"big": 2**70, "v": "\x00"}},  # not plain JSON for orjson: looked at value by value
+])
+def test_a_nul_anywhere_in_a_body_is_refused(body):
+    with pytest.raises(ValidationError, match="NUL"):
+        _Probe.model_validate(body)
+
+
+@pytest.mark.parametrize("body", [
+    {"note": "C:\\u0000 is how JSON writes it"}, {"tags": ["\\u0000"]}, {"more": {"big": 2**70}},
+    {"note": "换表, no NUL"},
+])
+def test_text_that_only_looks_like_an_escaped_nul_is_kept(body):
+    assert _Probe.model_validate(body).model_dump(exclude_defaults=True) == body
