@@ -4,11 +4,13 @@ integer bounded (item 24). Real app, real SQLite, real HTTP through the ASGI cli
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from shared.ids import new_id
+from shared.timeutil import utcnow
 from sync.protocol import MAX_DEVICE_SEQ, MAX_PUSH_OPS, PROTOCOL_VERSION
 from tests.conftest import db_snapshot, table_rows
 from tests.integration.sync_kit import DEVICE, dispatched_job, op, push, push_raw
@@ -271,3 +273,19 @@ def test_item24_a_revoked_device_keeps_its_valid_ops_and_ignores_bad_ones(as_use
     r = push_raw(crew, [good, {"op_id": new_id(), "device_seq": 2**70}])
     assert (r.status_code, r.json()["code"]) == (401, "AUTH_DEVICE_REVOKED")
     assert [h["op_id"] for h in table_rows(db, "held_op")] == [good["op_id"]]
+
+
+def test_an_op_time_with_an_offset_is_recorded_as_the_same_instant(as_user, world, db) -> None:
+    """A time sent with another offset than UTC (+08:00, the county's) is the same instant:
+    the record and the event keep it in UTC, as one sent in UTC."""
+    oid = dispatched_job(db, world)
+    crew = as_user("crew1")
+    local = (utcnow() - timedelta(seconds=30)).astimezone(timezone(timedelta(hours=8)))
+    sent = {**op(1, NOTE, oid, {"text": "local time"}), "created_at": local.isoformat()}
+    assert push(crew, [sent])[0]["status"] == "applied"
+    (rec,) = table_rows(db, "applied_op", op_id=sent["op_id"])
+    (event,) = table_rows(db, "work_order_event", id=sent["op_id"])
+    utc_text = local.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+    assert str(rec["device_created_at"]) == utc_text
+    assert abs(datetime.fromisoformat(str(event["occurred_at"])).replace(tzinfo=UTC)
+               - local) < timedelta(seconds=5)
