@@ -295,3 +295,33 @@ def test_notes_spread_over_jobs_give_the_per_op_change_log(base: dict[str, Any])
     got = _run(folder / "spread_bulk.db", [ops], base["jobs"], base["actor"], bulk.push)
     assert [a["status"] for a in got[0][0]] == ["applied"] * 30
     _same(got, expected)
+
+
+@pytest.mark.parametrize("same_content", [False, True], ids=["other content", "same content"])
+def test_an_op_id_sent_again_under_a_new_number_is_answered_as_the_per_op_push_answers(
+        base: dict[str, Any], same_content: bool) -> None:
+    """An op id sent again under a new, higher number (a client's mistake): reused with
+    other content, or a duplicate, as the per-op push answers; the other ops apply."""
+    def note(i: int, op_id: str, text: str) -> dict[str, Any]:
+        return {"op_id": op_id, "device_id": DEVICE, "device_seq": i, "lane_prev": None,
+                "type": "work_order.add_note@1", "entity_id": f"JOB{i % 2}",
+                "lane": f"work_order:JOB{i % 2}", "payload": {"text": text}, "photos": [],
+                "created_at": (T0 + timedelta(seconds=i)).isoformat()}
+
+    first = str(uuid.UUID(int=4242, version=4))
+    pushes = [[note(1, first, "first")],
+              [note(2, str(uuid.UUID(int=4243, version=4)), "second"),
+               {**note(3, first, "first" if same_content else "not the first"),
+                "entity_id": "JOB1", "lane": "work_order:JOB1"},
+               note(4, str(uuid.UUID(int=4244, version=4)), "fourth")]]
+    folder: Path = base["folder"]
+    for name in ("again_per_op.db", "again_bulk.db"):
+        shutil.copy(base["path"], folder / name)
+    expected = _run(folder / "again_per_op.db", pushes, base["jobs"], base["actor"], oracle)
+    got = _run(folder / "again_bulk.db", pushes, base["jobs"], base["actor"], bulk.push)
+    _same(got, expected)
+    answers = got[0][1]
+    assert [a["status"] for a in answers] == ["applied", "duplicate" if same_content
+                                              else "rejected", "applied"]
+    if not same_content:
+        assert answers[1]["code"] == "SYNC_OP_ID_REUSED"
