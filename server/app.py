@@ -47,6 +47,7 @@ from server.storage.store import make_blob_store
 from server.supervision.router import desk_router as customer_desk_router
 from server.supervision.router import discrepancy_router
 from server.supervision.router import router as supervision_router
+from server.sync import bulk
 from server.sync.pull import warm_up
 from server.sync.router import router as sync_router
 from server.webapp import router as webapp_router
@@ -90,6 +91,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 await run_in_threadpool(warm_up, db)
             except Exception:  # never a reason not to serve
                 log.warning("the sync download's warm-up failed", exc_info=True)
+        if settings.warm_up and settings.sync_push_path == "bulk":  # nor its push
+            try:
+                await run_in_threadpool(bulk.warm_up, db)
+            except Exception:  # never a reason not to serve
+                log.warning("the sync push's warm-up failed", exc_info=True)
         # What start-up made (routes, schemas, mappers, metadata) lives as long as the
         # process: out of the collector's sight, a full collection during a request walks
         # only what requests made (the station overview's p95 at 100,000 jobs).

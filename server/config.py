@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     refresh_token_days: int = 30
     max_body_bytes: int = 1_000_000
     stalled_check: bool = True
-    #: compile the sync download's statements at start-up (``server.sync.pull.warm_up``)
+    #: warm the sync download and push up at start-up: their statements compiled, the
+    #: heap grown (``server.sync.pull.warm_up``, ``server.sync.bulk.warm_up``)
     warm_up: bool = True
     # -- HTTP: CORS and security headers --------------------------------------------------
     cors_origins: list[str] = Field(

@@ -155,7 +155,23 @@ class UnitOfWork:
         nested.commit()
 
     # -- finishing --------------------------------------------------------------------
+    def rehearse(self) -> None:
+        """Write what ``commit`` writes (the change log, the audit chain), then undo all of
+        it: nothing is kept and nobody is told (the push's start-up warm-up,
+        ``server.sync.bulk.warm_up``)."""
+        self._write()
+        self.session.rollback()
+
     def commit(self) -> None:
+        top = self._write()
+        self.session.commit()
+        self.committed = True
+        if top is not None:
+            self.db.notifier.notify(top)  # this process's long polls
+
+    def _write(self) -> int | None:
+        """The audit entries and change-log entries noted; the log's new high-water mark
+        (None: no entry)."""
         session = self.session
         session.flush()
         # The audit chain's lock first, then the change log's: always in this order.
@@ -182,7 +198,5 @@ class UnitOfWork:
             _INSERT_CHANGES.run_values(session, _ENTRY, entries)
             if not self.db.is_sqlite:  # other workers' long polls: delivered at commit
                 session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
-        session.commit()
-        self.committed = True
-        if n:
-            self.db.notifier.notify(top)  # this process's long polls
+            return top
+        return None
