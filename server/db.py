@@ -344,9 +344,10 @@ def _json_as_text(type_: Any, dialect: Dialect) -> bool:
     column (None written as JSON ``null``, as SQLAlchemy writes it) on an engine of
     ``make_database``'s. Bound directly, one Python call a value less (three a pushed
     note)."""
-    return (isinstance(type_, JSON) and not type_.none_as_null
+    text = getattr(type_, "_str_impl", None)  # SQLAlchemy's own: else its processor
+    return (isinstance(type_, JSON) and not type_.none_as_null and text is not None
             and getattr(dialect, "_json_serializer", None) is _dump_json
-            and type_._str_impl.bind_processor(dialect) is None)
+            and text.bind_processor(dialect) is None)
 
 
 def _sqlite_datetime(value: datetime | None) -> str | None:
