@@ -23,8 +23,9 @@ class ChangeLog(SQLModel, table=True):
     entity_id: str = Field(max_length=64)
     version: int
     deleted: bool = False
-    # The scope's keys (``server.uow.Scope``). Not indexed: a pull reads the entries after
-    # its cursor by ``seq`` and filters them by these (migration 0021).
+    # The scope's keys (``server.uow.Scope``). Not indexed: a pull and the desk's change
+    # feed read the entries after a position by ``seq`` and filter them by these
+    # (migration 0021).
     station_id: str | None = Field(default=None, max_length=36)
     account_id: str | None = Field(default=None, max_length=36)
     user_id: str | None = Field(default=None, max_length=36)

@@ -202,11 +202,17 @@ class Changes:
 
 def changes_since(session: Session, *, actor: Actor, since: int) -> Changes:
     """What changed on the board after ``since`` for ``actor`` (the change log, filtered to
-    the jobs, stall marks and duty marks of their station)."""
+    the jobs, stall marks and duty marks of their station). ``since`` below 0: nothing,
+    and the feed's position now (the route's documented answer to ``since=-1``; it read
+    the whole log before and, past 500 entries, answered an old position with ``more``)."""
     from server.changes.models import ChangeLog
 
     c = ChangeLog
     top = high_water(session)  # first: every change up to it is committed and readable
+    if since < 0:  # where the feed stands now: a desk that just read its screens
+        return Changes(top, [], False, False)
+    # The entries after ``since`` by their sequence (the log keeps no index by station:
+    # migration 0021), filtered to the station's board.
     stmt = select(col(c.seq), col(c.entity), col(c.entity_id)).where(
         col(c.seq) > since, col(c.seq) <= top, col(c.entity).in_(FEED_ENTITIES))
     if not (actor.role == Role.ADMIN or actor.station_id is None):

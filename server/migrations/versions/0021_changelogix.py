@@ -1,11 +1,12 @@
 """issue 9, push: the change log keeps no index by station, account or user.
 
 Every change-log entry took an entry in three indexes (``station_id``, ``account_id``,
-``user_id``), and nothing reads them: a pull reads the entries after its cursor by
-``seq`` (the primary key, ``EXPLAIN QUERY PLAN``: ``SEARCH change_log USING INTEGER
-PRIMARY KEY (rowid>? AND rowid<?)`` for every role) and filters that range by the
-scope's keys. Those indexes cover the whole history, so they would not serve that read
-better as the log grows. A pushed note writes two change-log entries' worth of index
+``user_id``). The log's two readers read the entries after a position by ``seq`` (the
+primary key) and filter that range by these keys: a pull (``EXPLAIN QUERY PLAN``:
+``SEARCH change_log USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)`` for every role,
+with or without the indexes) and the desk's change feed, which used the station's index
+for its range; its range is the few entries since its last long poll, and its
+``since=-1`` no longer reads the log at all (``server.dispatch.service.changes_since``). A pushed note writes two change-log entries' worth of index
 entries less (its event's, and its share of its job's): 546,586 -> 524,778 instructions
 a note (``bench/profile_push.py --http --instructions``).
 
