@@ -76,20 +76,34 @@ def _finish(value: str) -> str:
 #: Texts cleaned lately, each with its answer: the same text is cleaned twice on every
 #: path (a body's validation, then the rules that decide on it, a few calls apart), and
 #: the second time it is already clean (a pushed note: ~1 -> 0.07 µs the second time).
-#: Refusals are not kept. A few are enough, and a few long texts cost little memory.
+#: Refusals are not kept. Only texts up to ``_KEPT_CHARS`` are kept (text is cleaned
+#: before its length is checked: a refused megabyte must not stay in memory), so the
+#: cache holds at most ~2 MB.
 _RECENT = 64
+_KEPT_CHARS = 4096
 
 
-@functools.lru_cache(maxsize=_RECENT)
 def clean_line(value: str) -> str:
     """One line of text: names, addresses, captions. Raises ``TextError``."""
+    return _line(value) if len(value) <= _KEPT_CHARS else _clean_line(value)
+
+
+def clean_paragraphs(value: str) -> str:
+    """Longer text that may keep its line breaks (as ``\\n``). Raises ``TextError``."""
+    return (_paragraphs(value) if len(value) <= _KEPT_CHARS
+            else _clean_paragraphs(value))
+
+
+def _clean_line(value: str) -> str:
     return _finish(_check_and_break(value, " "))
 
 
-@functools.lru_cache(maxsize=_RECENT)
-def clean_paragraphs(value: str) -> str:
-    """Longer text that may keep its line breaks (as ``\\n``). Raises ``TextError``."""
+def _clean_paragraphs(value: str) -> str:
     return _finish(_check_and_break(value, "\n"))
+
+
+_line = functools.lru_cache(maxsize=_RECENT)(_clean_line)
+_paragraphs = functools.lru_cache(maxsize=_RECENT)(_clean_paragraphs)
 
 
 def _pass_non_str(fn: Any) -> Any:

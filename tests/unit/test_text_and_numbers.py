@@ -145,3 +145,21 @@ def test_the_text_rule_agrees_with_unicode_on_every_code_point() -> None:
         refused = (category == "Cc" and ch != "\n") or category == "Cs"
         assert bool(text._CONTROL.fullmatch(ch)) == refused, hex(code)
         assert (code in removed) == (category == "Cf"), hex(code)
+
+
+def test_cleaned_text_is_kept_for_a_second_cleaning_but_never_a_long_one():
+    """The same text is cleaned twice on every path (validation, then the rules): short
+    texts keep their answer; a long one (text is cleaned before its length is checked) is
+    cleaned each time and never kept, so a refused megabyte does not stay in memory."""
+    from shared import text as t
+
+    t._paragraphs.cache_clear()  # (earlier tests may have filled it: nothing could grow)
+    short = "Replaced the fuse\r\nat 10:05 " + "x" * 100
+    assert t.clean_paragraphs(short) == t.clean_paragraphs(short) == t._clean_paragraphs(short)
+    hits = t._paragraphs.cache_info().hits
+    t.clean_paragraphs(short)
+    assert t._paragraphs.cache_info().hits == hits + 1
+    long = "换表" * 100_000
+    kept = t._paragraphs.cache_info().currsize
+    assert t.clean_paragraphs(long) == long and t.clean_line(long) == long
+    assert t._paragraphs.cache_info().currsize == kept
