@@ -161,6 +161,7 @@ class UnitOfWork:
         ``server.sync.bulk.warm_up``)."""
         self._write()
         self.session.rollback()
+        self._changes, self._scope_moves, self._audits = {}, [], []
 
     def commit(self) -> None:
         top = self._write()
