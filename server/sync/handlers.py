@@ -79,9 +79,21 @@ def fields_of(body: BaseModel) -> dict[str, Any]:
     kind = type(body)
     flat = _FLAT.get(kind)
     if flat is None:
-        flat = _FLAT[kind] = kind.model_config.get("extra") != "allow" and not any(
-            _holds_a_model(f.annotation) for f in kind.model_fields.values())
+        flat = _FLAT[kind] = _dumps_as_is(kind)
     return dict(body.__dict__) if flat else body.model_dump()
+
+
+def _dumps_as_is(kind: type[BaseModel]) -> bool:
+    """Whether ``model_dump()`` of a ``kind`` is its ``__dict__``: no extra fields kept, no
+    computed or excluded field, no serializer of its own, names not aliases, and no field
+    that can hold a model."""
+    config = kind.model_config
+    own = kind.__pydantic_decorators__
+    return (config.get("extra") != "allow" and not config.get("serialize_by_alias")
+            and not kind.model_computed_fields
+            and not own.field_serializers and not own.model_serializers
+            and not any(f.exclude or _holds_a_model(f.annotation)
+                        for f in kind.model_fields.values()))
 
 
 def _action(action: Action) -> Handler:

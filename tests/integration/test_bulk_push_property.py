@@ -170,7 +170,10 @@ def _answers(results: list[Any]) -> list[dict[str, Any]]:
 
 
 def _run(path: Path, pushes: list[list[dict[str, Any]]], jobs: list[str], actor: Any,
-         decide: Any) -> tuple[list[Any], dict[str, list[str]]]:
+         decide: Any, skews: list[float] | None = None
+         ) -> tuple[list[Any], dict[str, list[str]]]:
+    """``pushes`` decided by ``decide``; ``skews``: each push's device clock behind the
+    server's by that many seconds (none: in step)."""
     db = make_database(f"sqlite:///{path}")
     try:
         answers = []
@@ -179,10 +182,12 @@ def _run(path: Path, pushes: list[list[dict[str, Any]]], jobs: list[str], actor:
                 **op, "entity_id": jobs[int(op["entity_id"][3:])],
                 "lane": "work_order:" + jobs[int(op["lane"].split(":JOB")[1])]})
                 for op in ops]
+            received = T0 + timedelta(hours=3, minutes=n)
+            skew = timedelta(seconds=skews[n] if skews else 0)
             request = PushRequest(protocol=1, device_id=DEVICE, ops=real,
-                                  sent_at=T0 + timedelta(hours=3, minutes=n))
+                                  sent_at=received - skew)
             answers.append(_answers(decide(db, actor=actor, request=request, lang="en",
-                                           received_at=T0 + timedelta(hours=3, minutes=n))))
+                                           received_at=received)))
         return answers, _dump(db)
     finally:
         db.dispose()
@@ -246,14 +251,18 @@ def test_an_op_id_already_an_events_id_is_answered_as_the_per_op_push_answers(
     the set-wise push does not look for such ids, its event's insert fails and the chunk
     is decided again op by op. The answers and the database are the per-op path's, and
     the other ops of the chunk are applied. (The per-op path answers such an op as the
-    online API answers a retry: applied, the job as it is, no second event.)"""
+    online API answers a retry: applied, the job as it is, no second event.) The device
+    pushed before and its clock is now 30 s behind, within its clock session: the replay
+    notes the device with this push's own offset, as the per-op path does, not the
+    session's."""
     folder: Path = base["folder"]
     taken = str(uuid.UUID(int=777, version=4))
     ops = [{"op_id": str(uuid.UUID(int=1000 + i, version=4)) if i != 3 else taken,
             "device_id": DEVICE, "device_seq": i + 1, "type": "work_order.add_note@1",
             "entity_id": "JOB0", "lane": "work_order:JOB0", "payload": {"text": f"note {i}"},
             "photos": [], "created_at": (T0 + timedelta(seconds=i)).isoformat(),
-            "lane_prev": None} for i in range(8)]
+            "lane_prev": None} for i in range(9)]
+    pushes = [ops[8:], ops[:8]]  # one note first (the device's clock session), then eight
     answers = []
     caplog.set_level("INFO", logger="gridone.sync.bulk")
     for name, decide in (("taken_per_op.db", oracle), ("taken_bulk.db", bulk.push)):
@@ -271,11 +280,14 @@ def test_an_op_id_already_an_events_id_is_answered_as_the_per_op_push_answers(
                 uow.commit()
         finally:
             db.dispose()
-        answers.append(_run(folder / name, [ops], base["jobs"], base["actor"], decide))
+        answers.append(_run(folder / name, pushes, base["jobs"], base["actor"], decide,
+                            skews=[0, 30]))
     expected, got = answers
     _same(got, expected)
-    assert [a["status"] for a in got[0][0]] == ["applied"] * 8
-    assert got[0][0][-1]["version"] == 2 + 1 + 7  # dispatched, the online note, 7 more
+    assert [a["status"] for a in got[0][1]] == ["applied"] * 8
+    assert got[0][1][-1]["version"] == 2 + 1 + 1 + 7  # dispatched, online, first push, 7
+    (device,) = [json.loads(r) for r in got[1]["device"]]
+    assert device["last_clock_offset_s"] == 30.0
     assert "replayed op by op" in caplog.text
 
 

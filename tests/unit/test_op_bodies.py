@@ -81,3 +81,30 @@ def test_a_nul_anywhere_in_a_body_is_refused(body):
 ])
 def test_text_that_only_looks_like_an_escaped_nul_is_kept(body):
     assert _Probe.model_validate(body).model_dump(exclude_defaults=True) == body
+
+
+def test_a_model_that_dumps_other_than_its_fields_is_dumped():
+    from pydantic import computed_field, field_serializer
+
+    class Computed(BaseModel):
+        a: int = 1
+
+        @computed_field  # type: ignore[prop-decorator]
+        @property
+        def b(self) -> int:
+            return self.a + 1
+
+    class Hidden(BaseModel):
+        a: int = 1
+        secret: str = Field(default="s", exclude=True)
+
+    class Serialized(BaseModel):
+        a: int = 1
+
+        @field_serializer("a")
+        def _a(self, value: int) -> str:
+            return str(value)
+
+    for body, dumped in ((Computed(), {"a": 1, "b": 2}), (Hidden(), {"a": 1}),
+                         (Serialized(), {"a": "1"})):
+        assert fields_of(body) == body.model_dump() == dumped
