@@ -51,3 +51,28 @@ def dispatched_job(db: Any, world: Any, crew: str = "crew1",
     svc_act(db, world, "dispatcher1", oid, "dispatch", assignee_id=world.user(crew).id,
             at=at)
     return oid
+
+
+def change_log_plans(db: Any, call: Any) -> tuple[Any, list[str]]:
+    """``call()``'s answer, and SQLite's plan (``EXPLAIN QUERY PLAN``, its steps joined by
+    " / ") of each statement reading the change log that it ran on the reader."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+                _many: bool) -> None:
+        if "FROM change_log" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(db.reader, "before_cursor_execute", capture)
+    try:
+        answer = call()
+    finally:
+        event.remove(db.reader, "before_cursor_execute", capture)
+    raw = db.reader.raw_connection()
+    try:
+        return answer, [" / ".join(r[3] for r in raw.execute(f"EXPLAIN QUERY PLAN {sql}", p))
+                        for sql, p in seen]
+    finally:
+        raw.close()

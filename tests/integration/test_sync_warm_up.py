@@ -9,26 +9,37 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.engine.default import CACHE_MISS
+from sqlmodel import Session
 
 from server.app import create_app
 from server.auth.security import make_token
+from server.work_orders.models import WorkOrder
 from tests.conftest import SECRET, sqlite_settings, svc_act, svc_report
 from tests.factories import build_world
 
 
-def _first_download(tmp_path: Path, db_path: Path, *, warm: bool) -> tuple[int, int]:
-    """(statements compiled during crew1's first download, rows it got)."""
+def _started(tmp_path: Path, db_path: Path, *, warm: bool, jobs: int) -> tuple[Any, Any, str]:
+    """An app (its lifespan not run yet) on a world with ``jobs`` of crew1's; its
+    database, crew1's access token."""
     settings = sqlite_settings(tmp_path, db_path).model_copy(update={"warm_up": warm})
     app = create_app(settings, migrate=False)
     db = app.state.db
     world = build_world(db)
-    for _ in range(3):
+    for _ in range(jobs):
         order_id = svc_report(db, world, "dispatcher1", account_id=world.accounts["acc1"].id,
                               description="warm-up check")
         svc_act(db, world, "dispatcher1", order_id, "dispatch",
                 assignee_id=world.user("crew1").id)
+    token, _ = make_token(secret=SECRET, sub=world.user("crew1").id, kind="access",
+                          ttl=timedelta(minutes=5))
+    return app, db, token
+
+
+def _compiled() -> tuple[list[str], Any]:
+    """A list of the statements an engine compiles (misses SQLAlchemy's cache) while the
+    listener given with it listens."""
     compiled: list[str] = []
 
     def note(conn: Any, cursor: Any, statement: str, params: Any, context: Any,
@@ -36,8 +47,13 @@ def _first_download(tmp_path: Path, db_path: Path, *, warm: bool) -> tuple[int, 
         if context is not None and context.cache_hit is CACHE_MISS:
             compiled.append(statement)
 
-    token, _ = make_token(secret=SECRET, sub=world.user("crew1").id, kind="access",
-                          ttl=timedelta(minutes=5))
+    return compiled, note
+
+
+def _first_download(tmp_path: Path, db_path: Path, *, warm: bool) -> tuple[int, int]:
+    """(statements compiled during crew1's first download, rows it got)."""
+    app, db, token = _started(tmp_path, db_path, warm=warm, jobs=3)
+    compiled, note = _compiled()
     rows = 0
     try:
         with TestClient(app) as client:  # the lifespan runs (and warms up) here
@@ -92,22 +108,10 @@ def _first_push(tmp_path: Path, db_path: Path, *, warm: bool) -> tuple[list[str]
     from shared.ids import new_id
     from shared.timeutil import utcnow
 
-    settings = sqlite_settings(tmp_path, db_path).model_copy(update={"warm_up": warm})
-    app = create_app(settings, migrate=False)
-    db = app.state.db
-    world = build_world(db)
-    order_id = svc_report(db, world, "dispatcher1", account_id=world.accounts["acc1"].id,
-                          description="warm-up check")
-    svc_act(db, world, "dispatcher1", order_id, "dispatch", assignee_id=world.user("crew1").id)
-    compiled: list[str] = []
-
-    def note(conn: Any, cursor: Any, statement: str, params: Any, context: Any,
-             many: bool) -> None:
-        if context is not None and context.cache_hit is CACHE_MISS:
-            compiled.append(statement)
-
-    token, _ = make_token(secret=SECRET, sub=world.user("crew1").id, kind="access",
-                          ttl=timedelta(minutes=5))
+    app, db, token = _started(tmp_path, db_path, warm=warm, jobs=1)
+    with Session(db.reader) as session:
+        (order_id,) = session.execute(select(WorkOrder.id)).scalars().all()
+    compiled, note = _compiled()
     now, last, ops = utcnow(), None, []
     for i in range(250):
         op_id = new_id()

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from server.dispatch.service import FEED_LIMIT
 from tests.conftest import svc_act, svc_report
 from tests.integration.office.board_kit import D, ok
+from tests.integration.sync_kit import change_log_plans
 
 
 def _old_entries(db: Any, station_id: str, n: int) -> int:
@@ -39,26 +40,12 @@ def test_a_later_call_names_the_stations_jobs_changed_after_it(as_user, world, d
     since = ok(desk.get(f"{D}/changes", params={"since": -1}))["seq"]
     mine = svc_report(db, world, "dispatcher1", account_id=world.accounts["acc1"].id)
     svc_report(db, world, "dispatcher2", account_id=world.accounts["acc3"].id)  # station 2
-    statements: list[tuple[str, Any]] = []
-
-    def capture(_conn, _cursor, statement, parameters, _context, _many):
-        if "FROM change_log" in statement:
-            statements.append((statement, parameters))
-
-    event.listen(db.reader, "before_cursor_execute", capture)
-    try:
-        got = ok(desk.get(f"{D}/changes", params={"since": since}))
-    finally:
-        event.remove(db.reader, "before_cursor_execute", capture)
+    got, plans = change_log_plans(
+        db, lambda: ok(desk.get(f"{D}/changes", params={"since": since})))
     assert got["order_ids"] == [mine] and got["seq"] > since and not got["more"]
-    raw = db.reader.raw_connection()
-    try:
-        for sql, params in statements:
-            plan = " / ".join(r[3] for r in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params))
-            assert "SEARCH change_log USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)" in plan
-    finally:
-        raw.close()
-    assert statements
+    assert plans
+    for plan in plans:
+        assert "SEARCH change_log USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)" in plan
     svc_act(db, world, "dispatcher1", mine, "dispatch", assignee_id=world.user("crew1").id)
     again = ok(desk.get(f"{D}/changes", params={"since": got["seq"]}))
     assert again["order_ids"] == [mine]
