@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -96,6 +96,8 @@ class OutboxEntry:
     acked_at: datetime | None = None
     updated_at: datetime | None = None
     payload_bytes: int = 0  # size of the stored payload JSON (batches are cut by size)
+    #: ``created_at`` as stored (``to_iso``'s text): sent as it is, not formatted again
+    created_iso: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def action(self) -> str:
@@ -110,28 +112,36 @@ class OutboxEntry:
                 "lane": self.lane, "lane_prev": lane_prev, "type": self.type,
                 "entity_id": self.entity_id, "base_version": self.base_version,
                 "payload": self.payload, "photos": self.photos,
-                "created_at": to_iso(self.created_at)}
+                "created_at": self.created_iso or to_iso(self.created_at)}
+
+
+_FIELDS = tuple(f.name for f in fields(OutboxEntry))
+_NEW, _SET = object.__new__, object.__setattr__
+assert _FIELDS[:len(_COLUMNS)] == _COLUMNS  # ``entry_of`` reads a row by position
 
 
 def entry_of(r: Any) -> OutboxEntry:
-    m = r._mapping
-    created = from_iso(m["created_at"])
+    """A row of ``SELECT_SQL`` (its columns in ``_COLUMNS`` order) as an entry. Built as
+    the dataclass's own ``__init__`` would set it, without its per-field
+    ``object.__setattr__`` (a frozen class's): 2.3 against 6.4 µs an entry, and a push
+    reads 2,000 a request."""
+    (device_seq, op_id, user_id, lane, type_, entity_id, base_version, payload, photos,
+     created_at, state, attempts, next_attempt_at, last_error, held_by, result_code,
+     result_message, result_details, result_entity, result_entity_id, result_version,
+     result_row, sent_at, acked_at, updated_at) = r
+    created = from_iso(created_at)
     assert created is not None
-    return OutboxEntry(
-        device_seq=m["device_seq"], op_id=m["op_id"], user_id=m["user_id"], lane=m["lane"],
-        type=m["type"], entity_id=m["entity_id"], base_version=m["base_version"],
-        payload=jsontext.loads(m["payload"]), photos=jsontext.loads(m["photos"]),
-        created_at=created,
-        state=OpState(m["state"]), attempts=m["attempts"],
-        next_attempt_at=from_iso(m["next_attempt_at"]), last_error=m["last_error"],
-        held_by=m["held_by"], result_code=m["result_code"],
-        result_message=m["result_message"],
-        result_details=jsontext.loads(m["result_details"]) if m["result_details"] else {},
-        result_entity=m["result_entity"], result_entity_id=m["result_entity_id"],
-        result_version=m["result_version"],
-        result_row=jsontext.loads(m["result_row"]) if m["result_row"] else None,
-        sent_at=from_iso(m["sent_at"]), acked_at=from_iso(m["acked_at"]),
-        updated_at=from_iso(m["updated_at"]), payload_bytes=len(m["payload"]))
+    e = _NEW(OutboxEntry)
+    _SET(e, "__dict__", dict(zip(_FIELDS, (
+        device_seq, op_id, user_id, lane, type_, entity_id, base_version,
+        jsontext.loads(payload), jsontext.loads(photos), created, OpState(state), attempts,
+        from_iso(next_attempt_at), last_error, held_by, result_code, result_message,
+        jsontext.loads(result_details) if result_details else {}, result_entity,
+        result_entity_id, result_version,
+        jsontext.loads(result_row) if result_row else None,
+        from_iso(sent_at), from_iso(acked_at), from_iso(updated_at), len(payload),
+        created_at), strict=True)))
+    return e
 
 
 # -- writing ------------------------------------------------------------------------

@@ -104,9 +104,17 @@ _V2 = (
     "ALTER TABLE photo ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
 )
 
+_V3 = (
+    # Each push first asks which lanes back off (an unsent op with a retry time to come):
+    # without this index it read every unsent op, 2-4 ms a request with 10,000 queued.
+    # Only ops that were told to wait have a retry time (``sending.pushable``).
+    "CREATE INDEX ix_outbox_retry ON outbox (next_attempt_at) WHERE next_attempt_at IS NOT NULL",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "outbox, server rows, photo queue, sync state", _V1),
     Migration(2, "row parent index, rejected row on ops, photo attempts", _V2),
+    Migration(3, "index of the outbox's retry times", _V3),
 )
 LATEST = MIGRATIONS[-1].version
 HANGERS = frozenset({"work_order_event", "meter_swap", "photo_link", "inspection_finding"})

@@ -212,15 +212,21 @@ def pushable(conn: Connection, *, user_id: str, now: datetime, after_seq: int = 
              limit: int = 500) -> list[OutboxEntry]:
     """The next unsent ops of ``user_id`` in ``device_seq`` order, skipping lanes whose
     head is backing off."""
+    # through the retry times' index, which holds only ops told to wait (SQLite's own
+    # choice, the lane index, read every op: ~3 ms a request with 10,000 queued)
     blocked = {r[0] for r in conn.exec_driver_sql(
-        f"SELECT DISTINCT lane FROM outbox WHERE user_id = ? AND state IN {sql_in(UNSENT)} "
-        "AND next_attempt_at > ?", (user_id, to_iso(now)))}
+        "SELECT DISTINCT lane FROM outbox INDEXED BY ix_outbox_retry "
+        f"WHERE next_attempt_at > ? AND user_id = ? AND state IN {sql_in(UNSENT)}",
+        (to_iso(now), user_id))}
     out: list[OutboxEntry] = []
     cursor = after_seq
     while len(out) < limit:
+        # in key order (``+state``: not through the state index, whose two ranges SQLite
+        # then sorted, every column of 2,000 rows, in a temporary tree)
         chunk = [entry_of(r) for r in conn.exec_driver_sql(
-            f"{SELECT_SQL} WHERE user_id = ? AND state IN {sql_in(UNSENT)} AND device_seq > ? "
-            f"ORDER BY device_seq LIMIT {limit}", (user_id, cursor))]
+            f"{SELECT_SQL} WHERE device_seq > ? AND user_id = ? "
+            f"AND +state IN {sql_in(UNSENT)} ORDER BY device_seq LIMIT {limit}",
+            (cursor, user_id))]
         if not chunk:
             break
         out.extend(e for e in chunk if e.lane not in blocked)

@@ -296,3 +296,55 @@ def test_stored_payloads_read_back_as_written_whichever_reader(store: Store) -> 
     assert got[plain.op_id].payload == {"text": "电表 ok", "n": [1, 2.5, None]}
     assert got[odd.op_id].payload["text"] == "x\ud800"
     assert math.isnan(got[odd.op_id].payload["v"])
+
+
+def test_an_op_reads_back_as_it_was_recorded_and_goes_out_with_its_own_time(
+        store: Store) -> None:
+    """Every field of an op read back (a rejected op: the answer's code, message, details
+    and row, its times) equals what was recorded, as the dataclass would hold it; the
+    envelope carries the time the op was made exactly as stored."""
+    (a,) = ops(store, new_id(), OpType.WO_ACCEPT)
+    (b,) = ops(store, new_id(), OpType.WO_ADD_NOTE)  # another job: not held behind a
+    row = {"id": a.entity_id, "status": "dispatched", "accepted_at": None}
+    answer(store, [a, b], [
+        OpResult(op_id=a.op_id, status=OpStatus.REJECTED, code="WO_TRANSITION_NOT_ALLOWED",
+                 message="no", details={"from": "closed", "to": None}, entity="work_order",
+                 entity_id=a.entity_id, version=3, row=row),
+        OpResult(op_id=b.op_id, status=OpStatus.DEFERRED, code="SYNC_TRANSIENT",
+                 retry_after=30)])
+    with store.read() as conn:
+        got = {e.op_id: e for e in outbox.select(conn)}
+        stored = conn.exec_driver_sql("SELECT created_at FROM outbox WHERE op_id = ?",
+                                      (b.op_id,)).scalar()
+    rejected, waiting = got[a.op_id], got[b.op_id]
+    assert (rejected.state, rejected.result_code, rejected.result_message) == (
+        S.REJECTED, "WO_TRANSITION_NOT_ALLOWED", "no")
+    assert rejected.result_details == {"from": "closed", "to": None}
+    assert rejected.result_row == row and rejected.result_version == 3
+    assert rejected.acked_at is not None and rejected.acked_at.tzinfo is not None
+    assert waiting.state == S.PENDING and waiting.next_attempt_at is not None
+    assert waiting.payload == {"text": "n"} and waiting.photos == []
+    assert waiting.created_at == b.created_at
+    assert waiting.payload_bytes == len('{"text": "n"}')
+    for e in (rejected, waiting):  # the same as the dataclass's own constructor makes
+        assert e == OutboxEntry(**{f: getattr(e, f) for f in e.__dataclass_fields__})
+    assert waiting.wire("device-0001", None)["created_at"] == stored
+
+
+def test_choosing_a_batch_reads_neither_every_queued_op_nor_a_sorted_copy(
+        store: Store) -> None:
+    """The statements a push runs to choose its batch, as SQLite plans them: the lanes
+    that back off through the retry times' index (only ops told to wait), the batch in
+    key order (no temporary tree holding every column of the batch)."""
+    ops(store, new_id(), OpType.WO_ACCEPT, OpType.WO_ADD_NOTE)
+    ran: list[str] = []
+    with store.read() as conn:
+        conn.raw.set_trace_callback(ran.append)
+        batch = sending.pushable(conn, user_id=USER.user_id, now=utcnow())
+        conn.raw.set_trace_callback(None)
+        plans = {sql: " / ".join(r[-1] for r in conn.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {sql}").all()) for sql in ran}
+    assert len(batch) == 2
+    retry, *chosen = plans.values()  # the batch read until a read finds no more
+    assert retry.startswith("SEARCH outbox USING INDEX ix_outbox_retry (next_attempt_at>"), retry
+    assert chosen and set(chosen) == {"SEARCH outbox USING INTEGER PRIMARY KEY (rowid>?)"}
