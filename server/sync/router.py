@@ -271,6 +271,7 @@ async def push_caller(request: Request) -> PushCaller:
 
 
 @router.post("/sync/push", response_model=PushResponse, summary="Push queued ops",
+             response_model_exclude_none=True,
              openapi_extra={"security": [{"OAuth2PasswordBearer": []}],
                             "parameters": _documented(PullDevice, "header", DEVICE_HEADER)},
              responses={401: {"description": "AUTH_REQUIRED / AUTH_TOKEN_* / "
