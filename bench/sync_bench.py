@@ -7,7 +7,7 @@ engine. Prints one line per figure and ends with exactly one line::
     push_bytes_per_op=… pull_bytes_per_row=… assign_to_phone_ms=… empty_pulls_per_s=…
 
 (a) ``--ops`` (10,000) small ops (``add_note`` across 200 jobs) queued on one phone and
-    pushed by the engine (``Pusher.run``: batches doubling from 250 to 2,000, results
+    pushed by the engine (``Pusher.run``: batches growing fourfold from 250 to 2,000, results
     recorded); the bytes on the wire both ways per op (bodies and headers, as sent: the
     phone's HTTP client is given a counting transport; the phone gzip-encodes push bodies
     of 512 bytes or more, as it does in the field, unless ``--plain-push``; the size of

@@ -168,14 +168,14 @@ def test_a_pass_pushes_in_order_pulls_and_compacts(store: Store, server: FakeSer
     assert status.online is True
 
 
-def test_a_backlog_goes_in_batches_doubling_from_250_to_at_most_2000(
+def test_a_backlog_goes_in_batches_growing_from_250_to_at_most_2000(
         store: Store, server: FakeServer, engine: SyncEngine) -> None:
-    """The oldest ops leave in a small first request; later requests double up to the
-    server's limit (``MAX_PUSH_OPS``), each op once and in order."""
+    """The oldest ops leave in a small first request; later requests grow fourfold up to
+    the server's limit (``MAX_PUSH_OPS``), each op once and in order."""
     for _ in range(6203):
         store.enqueue(OpType.WO_ACCEPT, new_id(), {})
     engine.sync_once()
-    assert [len(p["ops"]) for p in server.pushes] == [250, 500, 1000, 2000, 2000, 453]
+    assert [len(p["ops"]) for p in server.pushes] == [250, 1000, 2000, 2000, 953]
     seqs = [o["device_seq"] for p in server.pushes for o in p["ops"]]
     assert seqs == sorted(seqs) and len(set(seqs)) == 6203
     server.pushes.clear()
@@ -207,22 +207,22 @@ def test_the_next_batch_is_marked_and_encoded_while_one_is_out(
     import gzip
     import json
 
-    for _ in range(1203):
+    for _ in range(2453):
         store.enqueue(OpType.WO_ACCEPT, new_id(), {})
     seen: list[tuple[int, bool]] = []
 
     def slow_server(body: dict[str, Any]) -> PushResponse:
         first = not seen
-        # the second batch's 500 are marked while the first 250 are out (those too)
-        ready = _until(lambda: _sending(store) == 750) if first else None
+        # the second batch's 1,000 are marked while the first 250 are out (those too)
+        ready = _until(lambda: _sending(store) == 1250) if first else None
         seen.append((len(body["ops"]), ready if first else hasattr(body, "wire")))
         return applied_all(body)
 
     server.push_fn = slow_server
     report = engine.sync_once()
-    assert seen == [(250, True), (500, True), (453, True)]
+    assert seen == [(250, True), (1000, True), (1203, True)]
     assert (report.push.requests, report.push.sent, report.push.outcome.acked) == (
-        3, 1203, 1203)
+        3, 2453, 2453)
     later = server.pushes[1]
     wire = later.wire  # type: ignore[attr-defined]
     assert wire["headers"]["Content-Encoding"] == "gzip"
