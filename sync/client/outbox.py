@@ -140,8 +140,13 @@ def entry_of(r: Any) -> OutboxEntry:
         result_entity_id, result_version,
         jsontext.loads(result_row) if result_row else None,
         from_iso(sent_at), from_iso(acked_at), from_iso(updated_at), len(payload),
-        created_at), strict=True)))
+        created_at if _in_iso_form(created_at) else None), strict=True)))
     return e
+
+
+def _in_iso_form(text: str) -> bool:
+    """Whether stored text is ``to_iso``'s form (UTC, microseconds: sent as it is)."""
+    return len(text) == 32 and text.endswith("+00:00")
 
 
 # -- writing ------------------------------------------------------------------------

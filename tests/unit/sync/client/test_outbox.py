@@ -348,3 +348,14 @@ def test_choosing_a_batch_reads_neither_every_queued_op_nor_a_sorted_copy(
     retry, *chosen = plans.values()  # the batch read until a read finds no more
     assert retry.startswith("SEARCH outbox USING INDEX ix_outbox_retry (next_attempt_at>"), retry
     assert chosen and set(chosen) == {"SEARCH outbox USING INTEGER PRIMARY KEY (rowid>?)"}
+
+
+def test_an_op_stored_with_its_time_in_another_form_goes_out_in_utc(store: Store) -> None:
+    """An op whose stored time is not in the form this release writes (an offset of its
+    own, no microseconds) is sent with its time in UTC, as the envelope requires."""
+    (e,) = ops(store, new_id(), OpType.WO_ACCEPT)
+    with store.write() as conn:
+        conn.exec_driver_sql("UPDATE outbox SET created_at = ? WHERE op_id = ?",
+                             ("2026-12-05T16:00:00+08:00", e.op_id))
+    (sent,) = pushable(store)
+    assert sent.wire("device-0001", None)["created_at"] == "2026-12-05T08:00:00.000000+00:00"
