@@ -6,9 +6,10 @@ primary key) and filter that range by these keys: a pull (``EXPLAIN QUERY PLAN``
 ``SEARCH change_log USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)`` for every role,
 with or without the indexes) and the desk's change feed, which used the station's index
 for its range; its range is the few entries since its last long poll, and its
-``since=-1`` no longer reads the log at all (``server.dispatch.service.changes_since``). A pushed note writes two change-log entries' worth of index
-entries less (its event's, and its share of its job's): 546,586 -> 524,778 instructions
-a note (``bench/profile_push.py --http --instructions``).
+``since=-1`` no longer reads the log at all (``server.dispatch.service.changes_since``).
+A pushed note writes two change-log entries' worth of index entries less (its event's,
+and its share of its job's): 546,586 -> 524,778 instructions a note
+(``bench/profile_push.py --http --instructions``).
 
 Revision ID: 0021_changelogix
 Revises: 0020_arrivalix
