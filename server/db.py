@@ -6,6 +6,7 @@ written in one transaction or not at all (``UnitOfWork.commit``).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import namedtuple
 from collections.abc import Sequence
@@ -246,6 +247,15 @@ class DatetimeTexts(_Memo):
     def __init__(self) -> None:
         super().__init__(_sqlite_datetime)
 
+    def __missing__(self, value: Any) -> Any:
+        # ``_sqlite_datetime`` without a call of its own: a pushed note's record and
+        # event hold two times no other row of the push has
+        if value is not None and value.tzinfo is UTC:
+            done = self[value] = value.isoformat(" ", "microseconds")[:26]
+        else:
+            done = self[value] = _sqlite_datetime(value)
+        return done
+
 
 def _aware_from_sqlite(text: str) -> datetime:
     """SQLite's stored UTC text (``2026-12-04 07:01:02.123456``) as an aware datetime."""
@@ -313,7 +323,8 @@ class BulkWrite:
         if convs:  # column by column (``map``: no Python loop of its own)
             columns: list[Any] = list(zip(*values, strict=True))
             for i, conv in convs:
-                columns[i] = tuple(map(conv, columns[i]))
+                columns[i] = (tuple(map(bytes.decode, map(_DUMP_JSON_BYTES, columns[i])))
+                              if conv is _dump_json else tuple(map(conv, columns[i])))
             values = list(zip(*columns, strict=True))
         return values
 
@@ -363,6 +374,12 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
 
 def _dump_json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+#: ``_dump_json`` before its ``decode``, as one C callable: a column of values is written
+#: as ``map(bytes.decode, map(_DUMP_JSON_BYTES, column))``, with no Python call a value
+#: (three a pushed note).
+_DUMP_JSON_BYTES = functools.partial(orjson.dumps, option=orjson.OPT_NON_STR_KEYS)
 
 
 #: JSON columns written and read with orjson: several times faster than the json module

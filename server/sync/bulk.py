@@ -33,7 +33,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -171,6 +171,9 @@ class _Chunk:
         self.holders = per_op.seq_holders(self.session, batch.request.device_id, chunk)
         self.pending = _Pending()
         self.jobs: dict[str, dict[str, Any] | None] = {}  # None: not visible to the actor
+        #: per job read, what its ops share until the job changes more than its activity
+        #: time (``_Fixed``): dropped when it does, and when the job is read again
+        self.fixed: dict[str, _Fixed] = {}
         self.swapped: set[str] = set()
         self._load(sorted({op.entity_id for op in chunk if op.type in _LIGHT_TYPES}))
 
@@ -189,11 +192,23 @@ class _Chunk:
                 among(swap_job, swaps, self.dialect))).scalars())
         for order_id in order_ids:
             self.jobs[order_id] = rows.get(order_id)
+            self.fixed.pop(order_id, None)
 
     def _job(self, order_id: str) -> dict[str, Any] | None:
         if order_id not in self.jobs:
             self._load([order_id])
         return self.jobs[order_id]
+
+    def _fixed(self, job: dict[str, Any]) -> _Fixed:
+        """What the ops of ``job`` share while it changes no more than its activity time
+        (a note changes nothing else): its time floors and its change-log scope."""
+        fixed = self.fixed.get(job["id"])
+        if fixed is None:
+            fixed = self.fixed[job["id"]] = _Fixed(
+                {moves: times.job_floor(job, actor_id=self.actor.user_id, transition=moves)
+                 for moves in (False, True)},
+                Scope(job["station_id"], job["account_id"], job["assignee_id"]))
+        return fixed
 
     # -- deciding ------------------------------------------------------------------
     def run(self) -> list[OpResult]:
@@ -229,6 +244,7 @@ class _Chunk:
         result = per_op._one_in_chunk(self.uow, self.batch, op, self.lanes, self.known,
                                       self.holders)
         self.jobs.pop(op.entity_id, None)
+        self.fixed.pop(op.entity_id, None)
         return result
 
     def _light(self, op: OpEnvelope, action: Action, content_hash: str) -> OpResult | None:
@@ -247,11 +263,10 @@ class _Chunk:
         if data.get("expected_version") and data["expected_version"] != job["version"]:
             return None
         prev = self.known.get(op.lane_prev) if op.lane_prev else None
+        fixed = self._fixed(job)
         timing = times.bound(op.created_at, clock=self.batch.clock, received=self.batch.now,
                              floors=[prev.effective_at if prev else None,
-                                     times.job_floor(job, actor_id=self.actor.user_id,
-                                                     transition=TRANSITIONS[action].target
-                                                     is not None)])
+                                     fixed.floors[_MOVES[action]]])
         if timing.flag is not None:
             return None  # a flagged time: the per-op path records it on the event
         at, flagged = timing.at, self.batch.clock.flagged
@@ -261,11 +276,12 @@ class _Chunk:
         except DomainError:
             return None
         assignee = job["assignee_id"]
-        self._store(job, decision, op, at)
+        self._store(job, decision, op, at, fixed.scope)
         version = job["version"]
         if job["assignee_id"] != assignee:  # whether the actor still sees it: read again
             self._flush()
             self.jobs.pop(op.entity_id, None)
+            self.fixed.pop(op.entity_id, None)
         record = {
             "op_id": op.op_id, "device_id": op.device_id, "device_seq": op.device_seq,
             "user_id": self.actor.user_id, "lane": op.lane, "type": op.type,
@@ -283,15 +299,21 @@ class _Chunk:
         return OpResult.applied(op.op_id, "work_order", op.entity_id, version)
 
     def _store(self, job: dict[str, Any], decision: Decision, op: OpEnvelope,
-               at: datetime) -> None:
-        """``work_orders.apply_decision`` and ``audit_decision``, on a plain row."""
+               at: datetime, scope: Scope) -> None:
+        """``work_orders.apply_decision`` and ``audit_decision``, on a plain row.
+        ``scope``: the job's as it was read (``_Fixed``)."""
         uow, actor = self.uow, self.actor
         previous_assignee = job["assignee_id"]
         changed = self.pending.changed.setdefault(job["id"], {"updated_at", "version"})
+        moved = False  # anything but the activity time: what ``_Fixed`` holds may change
         for name, value in decision.changes.items():
             if job[name] != value:
                 job[name] = value
                 changed.add(name)
+                moved = moved or name != "last_activity_at"
+        if moved:
+            self.fixed.pop(job["id"], None)
+            scope = Scope(job["station_id"], job["account_id"], job["assignee_id"])
         job["updated_at"] = self.now
         job["version"] += 1
         if job["id"] not in self.pending.jobs:  # its change-log entry reads it at commit
@@ -308,8 +330,7 @@ class _Chunk:
                  "actor_id": actor.user_id, "actor_role": _TEXT[actor.role],
                  "occurred_at": at, "recorded_at": self.now, "data": decision.event_data}
         self.pending.events.append(event)
-        uow.added("work_order_event", op.op_id,
-                  Scope(job["station_id"], job["account_id"], job["assignee_id"]))
+        uow.added("work_order_event", op.op_id, scope)
         work_orders.audit_decision(uow, order_id=job["id"], decision=decision)
 
     # -- writing -------------------------------------------------------------------
@@ -338,6 +359,19 @@ class _Chunk:
             if loaded is not None:
                 session.refresh(loaded)
         self.pending = _Pending()
+
+
+class _Fixed(NamedTuple):
+    """What a job's ops share while it changes no more than its activity time
+    (``_Chunk._fixed``): its time floors (by whether the action moves its status:
+    ``times.job_floor``) and its change-log scope."""
+
+    floors: dict[bool, datetime | None]
+    scope: Scope
+
+
+#: Whether an action moves the job's status (``times.job_floor``'s ``transition``).
+_MOVES = {action: t.target is not None for action, t in TRANSITIONS.items()}
 
 
 def _update_of(names: frozenset[str]) -> BulkWrite:

@@ -252,11 +252,28 @@ def _swap_preconditions(state: JobState) -> None:
         raise DomainError(ErrorCode.SWAP_WRONG_STATUS, status=state.status.value)
 
 
+#: The state machine's verdicts given lately, by everything ``check`` reads (the job's
+#: facts, the actor, the action): a pure function of them, asked once per op decided, and
+#: a push's ops ask it again and again about the same few jobs (a pushed note: 1.6 µs to
+#: check, 0.4 µs to look up). Refusals are not kept (they raise). Bounded: cleared when
+#: full.
+_VERDICTS: dict[tuple[Any, ...], Transition] = {}
+_MAX_VERDICTS = 4096
+
+
 def _transition(state: JobState, actor: Actor | None, action: Action) -> Transition:
     """The state machine's verdict. Without an actor (a device nobody is signed in on,
     showing its queued work) only the status is checked."""
     if actor is not None:
-        return check(state.facts, actor, action)
+        key = (state.status, state.kind, state.station_id, state.assignee_id,
+               state.account_id, actor, action)
+        verdict = _VERDICTS.get(key)
+        if verdict is None:
+            verdict = check(state.facts, actor, action)
+            if len(_VERDICTS) >= _MAX_VERDICTS:
+                _VERDICTS.clear()
+            _VERDICTS[key] = verdict
+        return verdict
     t = TRANSITIONS[action]
     if state.status not in t.sources:
         raise DomainError(ErrorCode.WO_TRANSITION_NOT_ALLOWED, action=action.value,

@@ -163,3 +163,46 @@ def test_cleaned_text_is_kept_for_a_second_cleaning_but_never_a_long_one():
     kept = t._paragraphs.cache_info().currsize
     assert t.clean_paragraphs(long) == long and t.clean_line(long) == long
     assert t._paragraphs.cache_info().currsize == kept
+
+
+def _full_rule(value: str, newline: str) -> str:
+    """The three steps every text went through before the printable-ASCII shortcut."""
+    from shared import text as t
+
+    return t._finish(t._check_and_break(value, newline))
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=40))
+def test_the_printable_ascii_shortcut_gives_what_the_full_rule_gives(raw: str) -> None:
+    """Text of printable ASCII is only stripped (``shared.text._plain``); any other ASCII
+    (a tab, a line break, a control character) still takes every step: the same text, or
+    the same refusal, either way."""
+    from shared import text as t
+
+    for clean, full, newline in ((t._clean_line, _full_rule, " "),
+                                 (t._clean_paragraphs, _full_rule, "\n")):
+        try:
+            expected: str | type[TextError] = full(raw, newline)
+        except TextError:
+            expected = TextError
+        try:
+            got: str | type[TextError] = clean(raw)
+        except TextError:
+            got = TextError
+        assert got == expected, (raw, newline)
+
+
+def test_every_ascii_character_alone_is_cleaned_as_the_full_rule_cleans_it() -> None:
+    from shared import text as t
+
+    for code in range(0x80):
+        raw = f" a{chr(code)}b "
+        for clean, newline in ((t._clean_line, " "), (t._clean_paragraphs, "\n")):
+            try:
+                expected = _full_rule(raw, newline)
+            except TextError:
+                with pytest.raises(TextError):
+                    clean(raw)
+                assert code < 0x20 or code == 0x7F  # a control character: refused
+            else:
+                assert clean(raw) == expected, hex(code)
