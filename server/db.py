@@ -298,9 +298,10 @@ class BulkWrite:
         return plan
 
     def run_values(self, session: Session, keys: tuple[str, ...],
-                   values: list[tuple[Any, ...]]) -> None:
+                   values: list[tuple[Any, ...]], *,
+                   formatted: DatetimeTexts | None = None) -> None:
         """``run`` with each row given as the tuple of its ``keys``' values (no dict a
-        row: the change log's entries, several a pushed note)."""
+        row: the change log's entries, a pushed note's event and record)."""
         if not values:
             return
         conn = session.connection()
@@ -313,7 +314,8 @@ class BulkWrite:
             pick = itemgetter(*(keys.index(name) for name in names))
             values = [pick(v) for v in values] if len(names) > 1 else [
                 (pick(v),) for v in values]
-        conn.exec_driver_sql(sql, self._converted(values, order, DatetimeTexts()))
+        conn.exec_driver_sql(sql, self._converted(
+            values, order, DatetimeTexts() if formatted is None else formatted))
 
     def _converted(self, values: list[tuple[Any, ...]], order: list[tuple[str, Any]],
                    texts: DatetimeTexts) -> list[tuple[Any, ...]]:

@@ -113,7 +113,17 @@ _JOBS = BulkRead(_READ)
 #: all of ``_WRITTEN`` rewrote ~7 of the job's index entries and cost ~40 µs a job).
 _UPDATES: dict[frozenset[str], BulkWrite] = {}
 _INSERT_EVENTS, _INSERT_RECORDS = BulkWrite(insert(_EVENTS)), BulkWrite(insert(_RECORDS))
-_BY_JOB = itemgetter("work_order_id", "id")
+#: A pending event's and record's values, in their tables' column order (tuples: no dict
+#: an op, and the INSERT takes them as they are).
+_EVENT_KEYS = ("id", "work_order_id", "action", "from_status", "to_status", "actor_id",
+               "actor_role", "occurred_at", "recorded_at", "data")
+_RECORD_KEYS = ("op_id", "device_id", "device_seq", "user_id", "lane", "type", "entity_id",
+                "content_hash", "status", "code", "details", "result", "device_created_at",
+                "effective_at", "clock_offset_s", "received_at")
+if (tuple(_EVENTS.c.keys()) != _EVENT_KEYS
+        or tuple(_RECORDS.c.keys()) != _RECORD_KEYS):  # pragma: no cover - a schema change
+    raise RuntimeError("server.sync.bulk: the events' or records' columns changed")
+_BY_JOB = itemgetter(1, 0)  # an event's work order, then its id
 
 
 def push(db: Database, *, actor: Any, request: PushRequest, lang: str,
@@ -150,8 +160,8 @@ class _Pending:
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: per pending job, the columns changed since it was read
     changed: dict[str, set[str]] = field(default_factory=dict)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    records: list[dict[str, Any]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)  # _EVENT_KEYS
+    records: list[tuple[Any, ...]] = field(default_factory=list)  # _RECORD_KEYS
 
     def __bool__(self) -> bool:
         return bool(self.jobs or self.events or self.records)
@@ -282,20 +292,17 @@ class _Chunk:
             self._flush()
             self.jobs.pop(op.entity_id, None)
             self.fixed.pop(op.entity_id, None)
-        record = {
-            "op_id": op.op_id, "device_id": op.device_id, "device_seq": op.device_seq,
-            "user_id": self.actor.user_id, "lane": op.lane, "type": op.type,
-            "entity_id": op.entity_id, "content_hash": content_hash, "status": "applied",
-            "code": None, "details": {},
-            "result": {"entity": "work_order", "entity_id": op.entity_id, "version": version,
-                       "clock_flagged": flagged, "time_flagged": None},
-            "device_created_at": op.created_at, "effective_at": at,
-            "clock_offset_s": self.offset_s, "received_at": self.now}
+        details: dict[str, Any] = {}
+        result = {"entity": "work_order", "entity_id": op.entity_id, "version": version,
+                  "clock_flagged": flagged, "time_flagged": None}
+        user_id = self.actor.user_id
         self.holders.setdefault(op.device_seq, set()).add(op.op_id)
-        self.pending.records.append(record)
-        self.known[op.op_id] = Decided(op.op_id, self.actor.user_id, op.entity_id,
-                                       content_hash, "applied", None, record["details"],
-                                       record["result"], at)
+        self.pending.records.append((  # _RECORD_KEYS
+            op.op_id, op.device_id, op.device_seq, user_id, op.lane, op.type, op.entity_id,
+            content_hash, "applied", None, details, result, op.created_at, at,
+            self.offset_s, self.now))
+        self.known[op.op_id] = Decided(op.op_id, user_id, op.entity_id, content_hash,
+                                       "applied", None, details, result, at)
         return OpResult.applied(op.op_id, "work_order", op.entity_id, version)
 
     def _store(self, job: dict[str, Any], decision: Decision, op: OpEnvelope,
@@ -324,12 +331,10 @@ class _Chunk:
                 if user_id:
                     uow.scope_move(order_id=job["id"], version=job["version"], enter=enter,
                                    scope=Scope(job["station_id"], job["account_id"], user_id))
-        event = {"id": op.op_id, "work_order_id": job["id"],
-                 "action": _TEXT[decision.action], "from_status": _TEXT[decision.from_status],
-                 "to_status": _TEXT[job["status"]],
-                 "actor_id": actor.user_id, "actor_role": _TEXT[actor.role],
-                 "occurred_at": at, "recorded_at": self.now, "data": decision.event_data}
-        self.pending.events.append(event)
+        self.pending.events.append((  # _EVENT_KEYS
+            op.op_id, job["id"], _TEXT[decision.action], _TEXT[decision.from_status],
+            _TEXT[job["status"]], actor.user_id, _TEXT[actor.role], at, self.now,
+            decision.event_data))
         uow.added("work_order_event", op.op_id, scope)
         work_orders.audit_decision(uow, order_id=job["id"], decision=decision)
 
@@ -352,8 +357,9 @@ class _Chunk:
         # jobs, and inserted job by job each lands next to the one before (~1 µs a note of
         # SQLite's time over 200 jobs: bench/README.md)
         pending.events.sort(key=_BY_JOB)
-        _INSERT_EVENTS.run(session, pending.events, formatted=formatted)
-        _INSERT_RECORDS.run(session, pending.records, formatted=formatted)
+        _INSERT_EVENTS.run_values(session, _EVENT_KEYS, pending.events, formatted=formatted)
+        _INSERT_RECORDS.run_values(session, _RECORD_KEYS, pending.records,
+                                   formatted=formatted)
         for order_id in pending.jobs:  # an ORM copy loaded by a per-op op is stale now
             loaded = session.identity_map.get(identity_key(WorkOrder, order_id))
             if loaded is not None:
