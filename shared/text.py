@@ -85,29 +85,29 @@ _KEPT_CHARS = 4096
 
 def clean_line(value: str) -> str:
     """One line of text: names, addresses, captions. Raises ``TextError``."""
+    # Printable ASCII only (U+0020-U+007E): no control character, line break, tab or
+    # format character, and already NFC; cleaning it only strips its ends. Two C calls
+    # instead of three regular-expression passes and the cache of texts cleaned lately
+    # (a pushed note, cleaned on the server for every op: 1.3 -> 0.2 µs the first time).
+    if value.isascii() and value.isprintable():
+        return value.strip()
     return _line(value) if len(value) <= _KEPT_CHARS else _clean_line(value)
 
 
 def clean_paragraphs(value: str) -> str:
     """Longer text that may keep its line breaks (as ``\\n``). Raises ``TextError``."""
+    if value.isascii() and value.isprintable():  # as in ``clean_line``
+        return value.strip()
     return (_paragraphs(value) if len(value) <= _KEPT_CHARS
             else _clean_paragraphs(value))
 
 
-def _plain(value: str) -> bool:
-    """Printable ASCII only (U+0020-U+007E): no control character, line break, tab or
-    format character, and already NFC; cleaning it only strips its ends. Two C calls
-    instead of three regular-expression passes (a pushed note, cleaned once on the server
-    for every op: 1.3 -> 0.2 µs)."""
-    return value.isascii() and value.isprintable()
-
-
 def _clean_line(value: str) -> str:
-    return value.strip() if _plain(value) else _finish(_check_and_break(value, " "))
+    return _finish(_check_and_break(value, " "))
 
 
 def _clean_paragraphs(value: str) -> str:
-    return value.strip() if _plain(value) else _finish(_check_and_break(value, "\n"))
+    return _finish(_check_and_break(value, "\n"))
 
 
 _line = functools.lru_cache(maxsize=_RECENT)(_clean_line)

@@ -174,13 +174,13 @@ def _full_rule(value: str, newline: str) -> str:
 
 @given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=40))
 def test_the_printable_ascii_shortcut_gives_what_the_full_rule_gives(raw: str) -> None:
-    """Text of printable ASCII is only stripped (``shared.text._plain``); any other ASCII
+    """Text of printable ASCII is only stripped (``shared.text.clean_line``); any other ASCII
     (a tab, a line break, a control character) still takes every step: the same text, or
     the same refusal, either way."""
     from shared import text as t
 
-    for clean, full, newline in ((t._clean_line, _full_rule, " "),
-                                 (t._clean_paragraphs, _full_rule, "\n")):
+    for clean, full, newline in ((t.clean_line, _full_rule, " "),
+                                 (t.clean_paragraphs, _full_rule, "\n")):
         try:
             expected: str | type[TextError] = full(raw, newline)
         except TextError:
@@ -197,7 +197,7 @@ def test_every_ascii_character_alone_is_cleaned_as_the_full_rule_cleans_it() -> 
 
     for code in range(0x80):
         raw = f" a{chr(code)}b "
-        for clean, newline in ((t._clean_line, " "), (t._clean_paragraphs, "\n")):
+        for clean, newline in ((t.clean_line, " "), (t.clean_paragraphs, "\n")):
             try:
                 expected = _full_rule(raw, newline)
             except TextError:

@@ -196,3 +196,42 @@ def test_gps_quality_marks_poor_fixes() -> None:
     assert fields.gps_quality(fields.GPS_POOR_M + 0.1) == "poor"
     assert fields.check_gps({"lat": "27.8", "lon": 112, "accuracy_m": 3}) == {
         "lat": 27.8, "lon": 112.0, "accuracy_m": 3.0}
+
+
+def test_a_kept_verdict_is_the_state_machine_s_own_for_every_job_actor_and_action() -> None:
+    """``decide`` keeps the state machine's verdicts (``rules._VERDICTS``): whatever was
+    asked before, each answer (a transition or a coded refusal) is what ``check`` gives
+    for that job, actor and action; a refusal is never kept; an actor with the same user
+    id but another role or station is asked about on its own."""
+    import itertools
+    import random
+
+    from shared.workorders import rules
+    from shared.workorders.state_machine import OrderFacts, check
+
+    rng = random.Random(7)
+    actors = [Actor("crew-1", Role.CREW, "st-1"), Actor("crew-1", Role.DISPATCHER, "st-1"),
+              Actor("crew-1", Role.CREW, "st-2"), Actor("crew-2", Role.CREW, "st-1"),
+              Actor("cust-1", Role.CUSTOMER, None, frozenset({"acc-1"})),
+              Actor("cust-1", Role.CUSTOMER, None, frozenset({"acc-2"}))]
+    states = [JobState(status, kind, "st-1", assignee, account)
+              for status, kind, assignee, account in itertools.product(
+                  WorkOrderStatus, (WorkOrderKind.FAULT_REPAIR, WorkOrderKind.METER_SWAP),
+                  (None, "crew-1", "crew-2"), (None, "acc-1"))]
+    actions = [a for a in Action if a not in (Action.REPORT, Action.RECORD_SWAP)]
+    rules._VERDICTS.clear()
+    for _ in range(3000):
+        state, actor, action = rng.choice(states), rng.choice(actors), rng.choice(actions)
+        facts = OrderFacts(state.status, state.kind, state.station_id, state.assignee_id,
+                           state.account_id)
+        try:
+            expected: Any = check(facts, actor, action)
+        except DomainError as exc:
+            expected = (exc.code, exc.details)
+        try:
+            got: Any = rules._transition(state, actor, action)
+        except DomainError as exc:
+            got = (exc.code, exc.details)
+        assert got == expected, (state, actor, action)
+    assert rules._VERDICTS  # some were kept …
+    assert all(not isinstance(v, tuple) for v in rules._VERDICTS.values())  # … no refusal
