@@ -55,8 +55,8 @@ ENVELOPE_BYTES = 520
 SPLIT_BUDGET = 24
 #: The first batch of a push; the next ones grow ``GROWTH``-fold up to ``MAX_PUSH_OPS``.
 FIRST_BATCH_OPS = 250
-#: Each request costs the server about as much as ~120 more notes (its jobs read and
-#: written, the token, the budget: 56.5 M instructions, ``bench/profile_push.py --http
+#: Each request costs the server about as much as ~140 more notes (its jobs read and
+#: written, the token, the budget: 61.9 M instructions at aac624a, ``bench/profile_push.py --http
 #: --instructions`` at 500 and 2,000 ops a request), so a backlog goes in as few as the
 #: ramp allows: 10,000 notes in 7 requests (250, 1,000, 2,000 ...) instead of 8 when it
 #: doubled. The next batch is still built while the one before is out (``overlap``).
