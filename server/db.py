@@ -248,12 +248,9 @@ class DatetimeTexts(_Memo):
         super().__init__(_sqlite_datetime)
 
     def __missing__(self, value: Any) -> Any:
-        # ``_sqlite_datetime`` without a call of its own: a pushed note's record and
-        # event hold two times no other row of the push has
-        if value is not None and value.tzinfo is UTC:
-            done = self[value] = value.isoformat(" ", "microseconds")[:26]
-        else:
-            done = self[value] = _sqlite_datetime(value)
+        # ``_sqlite_datetime`` called directly (``_Memo``'s generic miss is one call
+        # more): a pushed note's record and event hold two times no other row has
+        done = self[value] = _sqlite_datetime(value)
         return done
 
 
