@@ -5,9 +5,11 @@ by their labels."""
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,14 @@ QUIET_MS = 200
 SHOT_QUIET_MS = 400
 #: the app and API processes' logs (``watch_log``): a failure shows their last lines
 APP_LOGS: list[Path] = []
+#: Flutter's skwasm renderer (the web-mode app's) traps now and then under heavy rebuilds
+#: (flutter/flutter#184858, #182734: "memory access out of bounds", "null function"): the
+#: page stops drawing while the app's Python goes on. A person reloads the tab, and Flet
+#: resumes the same session; a step that waits for the screen does the same, at most
+#: ``MOST_RELOADS`` times a phone, and says so (a warning and ``renderer-traps.log``).
+TRAP = re.compile(r"memory access out of bounds|null function|unreachable|"
+                  r"table index is out of bounds|indirect call")
+MOST_RELOADS = 2
 
 
 def watch_log(log: Path) -> None:
@@ -67,6 +77,8 @@ class Phone:
             kw["permissions"] = ["geolocation"]
         self.context = browser.new_context(**kw)
         self.console: list[str] = []  # the last lines the page and its workers logged
+        self.traps: list[str] = []  # the renderer's traps this phone's pages hit (``TRAP``)
+        self.reloads = 0  # ... and how many of them a reload got past
         self.page = self._new_page()
         self.shots: list[Path] = []
 
@@ -79,8 +91,13 @@ class Phone:
             self.console.append(f"[{kind}] {text}"[:2000])
             del self.console[:-40]
 
+        def error(exc: Any) -> None:
+            keep("pageerror", str(exc))
+            if TRAP.search(str(exc)):
+                self.traps.append(str(exc)[:200])
+
         page.on("console", lambda msg: keep(msg.type, msg.text))
-        page.on("pageerror", lambda exc: keep("pageerror", str(exc)))
+        page.on("pageerror", error)
         return page
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -194,9 +211,33 @@ class Phone:
         deadline = time.monotonic() + timeout / 1000
         while not self._shows(text):
             if time.monotonic() > deadline:
+                if self.reload_after_trap():
+                    deadline = time.monotonic() + timeout / 1000
+                    continue
                 raise AssertionError(f"{text!r} not on the screen of {self.name}:\n"
                                      f"{self.safe_snapshot()}{self.diagnosis()}")
             time.sleep(0.25)
+
+    def reload_after_trap(self) -> bool:
+        """When the renderer has trapped (``TRAP``) since the last reload, reload the page
+        as a person would (Flet resumes the session: same screen, same state) and say so;
+        False when it has not, or after ``MOST_RELOADS`` reloads (the step then fails)."""
+        if len(self.traps) <= self.reloads or self.reloads >= MOST_RELOADS:
+            return False
+        self.reloads += 1
+        trap = self.traps[-1]
+        test = os.environ.get("PYTEST_CURRENT_TEST", "?").rsplit(" ", 1)[0]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        with open(ARTIFACTS / "renderer-traps.log", "a", encoding="utf-8") as log:
+            log.write(f"{time.strftime('%H:%M:%S')} {test} {self.name}: {trap}\n")
+        warnings.warn(f"Flutter's renderer trapped on {self.name}'s page ({trap}); it was "
+                      "reloaded", stacklevel=3)  # shown, not an error (pyproject.toml)
+        self.page.reload()
+        ph = self.page.locator("flt-semantics-placeholder")
+        ph.wait_for(state="attached", timeout=60_000)
+        ph.evaluate("el => el.click()")
+        self.quiet(2.0)
+        return True
 
     def gone(self, text: str | re.Pattern[str], timeout: float = 15_000) -> None:
         deadline = time.monotonic() + timeout / 1000
