@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -30,6 +31,7 @@ from mobile.state.app import AppState
 from mobile.state.common import off_loop
 from mobile.state.sync import SyncDriver, SyncState
 from mobile.views.shell import App
+from mobile.web.served import make_web_root
 from shared.heap import settle
 
 log = logging.getLogger(__name__)
@@ -216,12 +218,17 @@ def run(*, api_url: str = "", host: str = "127.0.0.1", port: int = 8550,
                      fixed_server=fixed_server, map_tiles=map_tiles, devices=devices)
     if not open_browser:
         os.environ.setdefault("FLET_FORCE_WEB_SERVER", "true")  # serve only, open nothing
+    # Flet's web client with Flutter's skwasm renderer on the page's thread (its
+    # two-thread mode trapped and deadlocked here: mobile/web/served.py)
+    web_root = make_web_root()
+    os.environ["FLET_WEB_PATH"] = str(web_root)
     settle()  # the imports above out of the collector's sight (a device's first download)
     try:
         ft.run(main, name="", host=host, port=port, view=ft.AppView.WEB_BROWSER,
                assets_dir=str(ASSETS), no_cdn=True)
     finally:
         devices.close_all()
+        shutil.rmtree(web_root, ignore_errors=True)
     # Stopped (SIGTERM, Ctrl-C): the stores are closed, so the interpreter's teardown of
     # every module and object (1.5-3 s here, more with sessions still open) is skipped.
     logging.shutdown()

@@ -43,3 +43,19 @@ def test_a_renderer_trap_is_got_past_by_a_reload_that_keeps_the_app_where_it_was
         assert phone.reloads == 1
     finally:
         phone.close()
+
+
+def test_the_served_client_draws_with_skwasm_on_the_pages_thread(app_url: str,
+                                                                  browser: Any) -> None:
+    """skwasm's two-thread mode trapped and deadlocked here (mobile/web/served.py): the
+    client is served with it on the page's thread (no worker), still isolated."""
+    phone = Phone(browser, app_url, "renderer")
+    try:
+        phone.open()
+        assert phone.page.evaluate("() => !!window._flutter_skwasmInstance")  # skwasm
+        assert phone.page.evaluate("() => window.crossOriginIsolated")  # headers kept
+        assert phone.page.workers == []  # no drawing thread beside the page's
+        phone.fill("User name", "crew1")  # and it draws and answers
+        assert phone.value("User name") == "crew1"
+    finally:
+        phone.close()
