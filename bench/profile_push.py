@@ -192,6 +192,8 @@ def main() -> None:
     ap.add_argument("--ops", type=int, default=10000)
     ap.add_argument("--per-request", type=int, default=2000,
                     help="ops per push request (2000: as the phone sends a backlog)")
+    ap.add_argument("--jobs", type=int, default=200,
+                    help="jobs the notes go round (200: as sync_bench.py's)")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--top", type=int, default=35)
     ap.add_argument("--path", choices=("bulk", "per_op"), default="bulk")
@@ -205,7 +207,8 @@ def main() -> None:
     ap.add_argument("--counted", metavar="DIR", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.instructions:
-        count_instructions(args.ops, args.path, args.http, args.keep, args.per_request)
+        count_instructions(args.ops, args.path, args.http, args.keep, args.per_request,
+                           args.jobs)
         return
     from server.sync import bulk
     from server.sync import push as per_op
@@ -213,7 +216,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="gridone-profile-"))
     app = make_app(tmp) if args.http else None
-    db, actor, jobs = build(tmp / "gridone.db", 200, app)
+    db, actor, jobs = build(tmp / "gridone.db", args.jobs, app)
     batches = requests(jobs, args.ops, args.per_request)
     if args.http:
         send = http_sender(app, actor, batches)
@@ -282,15 +285,15 @@ def counted(signals: Path, send: Any, n: int) -> None:
 
 
 def count_instructions(ops: int, path: str, http: bool = False, keep: str | None = None,
-                       per_request: int = 2000) -> None:
+                       per_request: int = 2000, jobs: int = 200) -> None:
     total = callgrind_total([__file__, "--ops", str(ops), "--path", path,
-                             "--per-request", str(per_request),
+                             "--per-request", str(per_request), "--jobs", str(jobs),
                              *(["--http"] if http else [])], keep)
     measured = ops - per_request  # the first request is the warm-up
     where = "the whole app, ASGI" if http else "no HTTP"
     print(f"server push path {path} ({where}): {total:,} instructions for {measured} ops "
           f"-> {total / measured:,.0f} instructions per op (callgrind; {per_request} ops per "
-          "request)")
+          f"request, {jobs} jobs)")
 
 
 def callgrind_total(argv: list[str], keep: str | None = None) -> int:
