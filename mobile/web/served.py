@@ -17,6 +17,11 @@ uses on its own where a page is not isolated): skwasm then draws on the page's t
 with no worker and no lock to share. This module makes a copy of Flet's web root (hard
 links: nothing is copied where the file system allows) whose ``flutter_bootstrap.js`` sets
 it, and points Flet at it (``FLET_WEB_PATH``, Flet's own setting); the headers stay.
+
+The same bootstrap reloads a page whose renderer trapped all the same (``RECOVER``): the
+Flet session lives in the app's process and survives the reload, so the screen comes back
+as it was, as Flet's own page already does for WebKit's frozen back/forward restores. At
+most once a minute a tab, so a page that traps as it starts is not reloaded for ever.
 """
 
 from __future__ import annotations
@@ -31,6 +36,23 @@ ANCHOR = "var flutterConfig = {"
 #: set right after that object is built (before ``_flutter.loader.load`` reads it)
 SETTING = "flutterConfig.forceSingleThreadedSkwasm = true;"
 BOOTSTRAP = "flutter_bootstrap.js"
+#: first in the bootstrap: a WebAssembly trap that reaches the page reloads it (once a
+#: minute at most; ``sessionStorage``: this tab's)
+RECOVER = """// GridOne (mobile/web/served.py): a renderer that trapped draws nothing more; reload.
+(() => {
+  const KEY = "gridone.rendererReloadAt";
+  const recover = (error) => {
+    if (!(error instanceof WebAssembly.RuntimeError)) return;
+    const last = Number(sessionStorage.getItem(KEY) || 0);
+    if (Date.now() - last < 60000) return;
+    sessionStorage.setItem(KEY, String(Date.now()));
+    console.warn(`GridOne: the renderer trapped (${error.message}); reloading the page`);
+    location.reload();
+  };
+  window.addEventListener("error", (event) => recover(event.error));
+  window.addEventListener("unhandledrejection", (event) => recover(event.reason));
+})();
+"""
 
 
 def flet_web_dir() -> Path:
@@ -41,16 +63,16 @@ def flet_web_dir() -> Path:
 
 
 def patched_bootstrap(text: str) -> str:
-    """Flet's ``flutter_bootstrap.js`` with skwasm on one thread. A bootstrap without the
-    anchor (a Flet whose client changed) is refused: the app must not start on a client
-    this was not checked against."""
+    """Flet's ``flutter_bootstrap.js`` with skwasm on one thread, after ``RECOVER``. A
+    bootstrap without the anchor (a Flet whose client changed) is refused: the app must
+    not start on a client this was not checked against."""
     start = text.find(ANCHOR)
     end = text.find("};", start)
     if start < 0 or end < 0 or text.count(ANCHOR) != 1:
         raise RuntimeError(f"{BOOTSTRAP} changed: {ANCHOR!r} not found once; "
                            "mobile/web/served.py must be checked against this Flet")
     end += len("};")
-    return f"{text[:end]}\n{SETTING}\n{text[end:]}"
+    return f"{RECOVER}{text[:end]}\n{SETTING}\n{text[end:]}"
 
 
 def make_web_root(parent: Path | None = None) -> Path:

@@ -45,9 +45,11 @@ SHOT_QUIET_MS = 400
 APP_LOGS: list[Path] = []
 #: Flutter's skwasm renderer (the web-mode app's) traps now and then under heavy rebuilds
 #: (flutter/flutter#184858, #182734: "memory access out of bounds", "null function"): the
-#: page stops drawing while the app's Python goes on. A person reloads the tab, and Flet
-#: resumes the same session; a step that waits for the screen does the same, at most
-#: ``MOST_RELOADS`` times a phone, and says so (a warning and ``renderer-traps.log``).
+#: page stops drawing while the app's Python goes on. The app reloads such a page itself,
+#: once a minute at most (``mobile/web/served.py``), and Flet resumes the same session;
+#: when it did not (a second trap within that minute), a step that waits for the screen
+#: reloads it as a person would, at most ``MOST_RELOADS`` times a phone, and says so (a
+#: warning and ``renderer-traps.log``).
 TRAP = re.compile(r"memory access out of bounds|null function|unreachable|"
                   r"table index is out of bounds|indirect call")
 MOST_RELOADS = 2
@@ -78,7 +80,12 @@ class Phone:
         self.context = browser.new_context(**kw)
         self.console: list[str] = []  # the last lines the page and its workers logged
         self.traps: list[str] = []  # the renderer's traps this phone's pages hit (``TRAP``)
-        self.reloads = 0  # ... and how many of them a reload got past
+        self.reloads = 0  # ... and how many of them a reload of the harness's got past
+        #: the page loaded again since its semantics were turned on (the app reloads a page
+        #: whose renderer trapped by itself: ``mobile/web/served.py``); ``_shows`` turns
+        #: them on again
+        self.loaded_again = False
+        self.traps_since_load = 0  # traps no reload has got past yet
         self.page = self._new_page()
         self.shots: list[Path] = []
 
@@ -95,9 +102,14 @@ class Phone:
             keep("pageerror", str(exc))
             if TRAP.search(str(exc)):
                 self.traps.append(str(exc)[:200])
+                self.traps_since_load += 1
 
         page.on("console", lambda msg: keep(msg.type, msg.text))
         page.on("pageerror", error)
+        def loaded(_page: Any) -> None:
+            self.loaded_again, self.traps_since_load = True, 0
+
+        page.on("load", loaded)
         return page
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -115,13 +127,18 @@ class Phone:
         self.open(ready)
 
     def open_semantics(self, ready: str | re.Pattern[str]) -> None:
-        ph = self.page.locator("flt-semantics-placeholder")
-        ph.wait_for(state="attached", timeout=60_000)
-        ph.evaluate("el => el.click()")
+        self.semantics_on()
         expect(self.page.get_by_role("button", name=ready).or_(
             self.page.get_by_role("tab", name=ready)).or_(
             self.page.get_by_text(ready)).first).to_be_attached(timeout=30_000)
         time.sleep(0.8)
+
+    def semantics_on(self) -> None:
+        """Turn on Flutter's semantics DOM (off in every newly loaded page)."""
+        ph = self.page.locator("flt-semantics-placeholder")
+        ph.wait_for(state="attached", timeout=60_000)
+        ph.evaluate("el => el.click()")
+        self.loaded_again = False
 
     def close(self) -> None:
         self.context.close()
@@ -199,6 +216,8 @@ class Phone:
                    .input_value())
 
     def _shows(self, text: str | re.Pattern[str]) -> bool:
+        if self.loaded_again:  # the page reloaded itself: what a screen reader turns on
+            self.semantics_on()
         try:
             snap = self.snapshot(timeout=5_000)
         except PlaywrightTimeout:  # the page was busy drawing: look again (callers time out)
@@ -219,10 +238,10 @@ class Phone:
             time.sleep(0.25)
 
     def reload_after_trap(self) -> bool:
-        """When the renderer has trapped (``TRAP``) since the last reload, reload the page
-        as a person would (Flet resumes the session: same screen, same state) and say so;
+        """When the renderer has trapped (``TRAP``) since the page last loaded, reload it as
+        a person would (Flet resumes the session: same screen, same state) and say so;
         False when it has not, or after ``MOST_RELOADS`` reloads (the step then fails)."""
-        if len(self.traps) <= self.reloads or self.reloads >= MOST_RELOADS:
+        if not self.traps_since_load or self.reloads >= MOST_RELOADS:
             return False
         self.reloads += 1
         trap = self.traps[-1]
@@ -233,9 +252,7 @@ class Phone:
         warnings.warn(f"Flutter's renderer trapped on {self.name}'s page ({trap}); it was "
                       "reloaded", stacklevel=3)  # shown, not an error (pyproject.toml)
         self.page.reload()
-        ph = self.page.locator("flt-semantics-placeholder")
-        ph.wait_for(state="attached", timeout=60_000)
-        ph.evaluate("el => el.click()")
+        self.semantics_on()
         self.quiet(2.0)
         return True
 

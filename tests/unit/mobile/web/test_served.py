@@ -16,7 +16,9 @@ def test_the_setting_goes_right_after_the_configuration_before_the_loader_reads_
     assert patched.count(served.SETTING) == 1
     built = patched.index(served.ANCHOR)
     assert built < patched.index(served.SETTING) < patched.index("_flutter.loader.load(")
-    assert patched.replace(f"\n{served.SETTING}\n", "", 1) == text  # nothing else changed
+    assert patched.startswith(served.RECOVER)  # before anything can trap
+    # nothing else changed
+    assert patched.removeprefix(served.RECOVER).replace(f"\n{served.SETTING}\n", "", 1) == text
 
 
 @pytest.mark.parametrize("text", ["_flutter.loader.load({config: {}});",
