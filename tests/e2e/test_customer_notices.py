@@ -50,6 +50,7 @@ def test_outage_notice_and_inbox_through_a_repair(api: ApiServer, app_url: str,
         look(phone, "en-report-outage-warning")
         phone.tap("Submit report", exact=True, settle=1.0)
         phone.see("All synced", timeout=30_000)
+        phone.see(re.compile(r"WO\d{11}"))  # the server's number, drawn once the sync is in
         code = re.search(r"WO\d{11}", phone.snapshot())
         assert code is not None
 
