@@ -79,13 +79,7 @@ class Phone:
             kw["permissions"] = ["geolocation"]
         self.context = browser.new_context(**kw)
         self.console: list[str] = []  # the last lines the page and its workers logged
-        self.traps: list[str] = []  # the renderer's traps this phone's pages hit (``TRAP``)
-        self.reloads = 0  # ... and how many of them a reload of the harness's got past
-        #: the page loaded again since its semantics were turned on (the app reloads a page
-        #: whose renderer trapped by itself: ``mobile/web/served.py``); ``_shows`` turns
-        #: them on again
-        self.loaded_again = False
-        self.traps_since_load = 0  # traps no reload has got past yet
+        self._renderer_state()
         self.page = self._new_page()
         self.shots: list[Path] = []
 
@@ -98,19 +92,32 @@ class Phone:
             self.console.append(f"[{kind}] {text}"[:2000])
             del self.console[:-40]
 
+        page.on("console", lambda msg: keep(msg.type, msg.text))
+        page.on("pageerror", lambda exc: keep("pageerror", str(exc)))
+        self._watch_renderer(page)
+        return page
+
+    def _renderer_state(self) -> None:
+        """What the phone knows of its renderer's traps (``TRAP``) and its pages' loads."""
+        self.traps: list[str] = []  # the traps this phone's pages hit
+        self.traps_since_load = 0  # ... that no reload has got past yet
+        self.reloads = 0  # the reloads of the harness's that got past one
+        #: the page loaded again since its semantics were turned on (the app reloads a page
+        #: whose renderer trapped by itself: ``mobile/web/served.py``): ``_shows`` turns
+        #: them on again
+        self.loaded_again = False
+
+    def _watch_renderer(self, page: Any) -> None:
         def error(exc: Any) -> None:
-            keep("pageerror", str(exc))
             if TRAP.search(str(exc)):
                 self.traps.append(str(exc)[:200])
                 self.traps_since_load += 1
 
-        page.on("console", lambda msg: keep(msg.type, msg.text))
-        page.on("pageerror", error)
         def loaded(_page: Any) -> None:
             self.loaded_again, self.traps_since_load = True, 0
 
+        page.on("pageerror", error)
         page.on("load", loaded)
-        return page
 
     # -- lifecycle ------------------------------------------------------------------------
     def open(self, ready: str | re.Pattern[str] = re.compile("Sign in|登录")) -> None:
@@ -133,12 +140,23 @@ class Phone:
             self.page.get_by_text(ready)).first).to_be_attached(timeout=30_000)
         time.sleep(0.8)
 
-    def semantics_on(self) -> None:
+    def semantics_on(self, timeout_s: float = 60) -> None:
         """Turn on Flutter's semantics DOM (off in every newly loaded page)."""
         ph = self.page.locator("flt-semantics-placeholder")
-        ph.wait_for(state="attached", timeout=60_000)
+        ph.wait_for(state="attached", timeout=timeout_s * 1000)
         ph.evaluate("el => el.click()")
         self.loaded_again = False
+
+    def _semantics_again(self) -> None:
+        """After a load the test did not ask for: semantics on as soon as Flutter offers
+        them (its placeholder); without waiting, as ``_shows`` is called in a loop."""
+        with contextlib.suppress(Exception):  # a page between two loads: next time
+            ph = self.page.locator("flt-semantics-placeholder")
+            if ph.count():
+                ph.evaluate("el => el.click()", timeout=2_000)
+                self.loaded_again = False
+            elif self.page.locator("flt-semantics").count():  # on already
+                self.loaded_again = False
 
     def close(self) -> None:
         self.context.close()
@@ -217,7 +235,7 @@ class Phone:
 
     def _shows(self, text: str | re.Pattern[str]) -> bool:
         if self.loaded_again:  # the page reloaded itself: what a screen reader turns on
-            self.semantics_on()
+            self._semantics_again()
         try:
             snap = self.snapshot(timeout=5_000)
         except PlaywrightTimeout:  # the page was busy drawing: look again (callers time out)

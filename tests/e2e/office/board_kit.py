@@ -38,6 +38,8 @@ class Office(Phone):
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}")
                      if m.type in ("error", "warning") else None)
+        self._renderer_state()
+        self._watch_renderer(self.page)
 
     def sign_in_office(self, username: str, password: str, *,
                        ready: str | re.Pattern[str] = "Dispatch board") -> None:

@@ -96,9 +96,7 @@ class PwaPhone(Phone):
         return page
 
     def open_semantics(self, ready: str | re.Pattern[str]) -> None:
-        ph = self.page.locator("flt-semantics-placeholder")
-        ph.wait_for(state="attached", timeout=START_S * 1000)
-        ph.evaluate("el => el.click()")
+        self.semantics_on(START_S)
         self.see(ready, timeout=START_S * 1000)
         time.sleep(0.8)
 
