@@ -46,7 +46,8 @@ def test_a_renderer_trap_reloads_the_page_and_the_app_is_where_it_was(
         # ... so the test's phone reloads it, says so, and the screen is back
         with pytest.warns(UserWarning, match="renderer trapped on harness's page"):
             phone.see(job["code"], timeout=2_000)
-        assert (phone.reloads, phone.traps) == (1, ["null function"] * 2)
+        # (the first trap's report may be lost with the page it reloaded: not counted)
+        assert phone.reloads == 1 and phone.traps[-1:] == ["null function"]
 
         # no trap since that reload: a text that is not there fails, with no second reload
         with pytest.raises(AssertionError, match="'No such text' not on the screen"):
