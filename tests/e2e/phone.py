@@ -49,9 +49,9 @@ APP_LOGS: list[Path] = []
 #: once a minute at most (``mobile/web/served.py``), and Flet resumes the same session;
 #: when it did not (a second trap within that minute), a step that waits for the screen
 #: reloads it as a person would, at most ``MOST_RELOADS`` times a phone, and says so (a
-#: warning and ``renderer-traps.log``).
-TRAP = re.compile(r"memory access out of bounds|null function|unreachable|"
-                  r"table index is out of bounds|indirect call")
+#: warning and ``renderer-traps.log``). A trap is what the app's page reloads for: an
+#: uncaught ``WebAssembly.RuntimeError`` (its ``name``).
+TRAP = "RuntimeError"
 MOST_RELOADS = 2
 
 
@@ -109,7 +109,7 @@ class Phone:
 
     def _watch_renderer(self, page: Any) -> None:
         def error(exc: Any) -> None:
-            if TRAP.search(str(exc)):
+            if getattr(exc, "name", None) == TRAP:
                 self.traps.append(str(exc)[:200])
                 self.traps_since_load += 1
 
