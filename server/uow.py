@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Any, NamedTuple
 
@@ -12,7 +13,7 @@ from sqlalchemy import insert, text
 from sqlmodel import Session, SQLModel
 
 from server.audit import chain
-from server.changes.models import ChangeLog
+from server.changes.models import TIMELINE, ChangeLog, timeline_key
 from server.changes.notify import CHANNEL
 from server.db import BulkWrite, Database, bump_counter
 from shared.timeutil import utcnow
@@ -76,11 +77,12 @@ class UnitOfWork:
     def __init__(self, db: Database, actor: Actor | None = None) -> None:
         self.db = db
         self.actor = actor
-        #: what changed, in the order first noted (the change log's order): the row (None:
-        #: a new row at version 1, ``added``), its scope if given, deleted or not
-        self._changes: dict[tuple[str, str],
-                            tuple[SQLModel | Written | None, Scope | None, bool]] = {}
+        #: what changed, in the order first noted (the change log's order): the row, its
+        #: scope if given, deleted or not
+        self._changes: dict[tuple[str, str], tuple[SQLModel | Written, Scope | None, bool]] = {}
         self._scope_moves: list[tuple[str, int, Scope, bool, str]] = []
+        #: timeline events written set-wise, counted per job, recorded time and scope
+        self._timelines: dict[tuple[str, datetime, Scope], int] = {}
         self._audits: list[dict[str, Any]] = []
         self.committed = False
         #: the key of identity numbers' keyed digests, for services that store one (set
@@ -110,12 +112,13 @@ class UnitOfWork:
         """Note that a row written set-wise (by the caller's own statements) changed."""
         self._changes[(row.table, str(row.values["id"]))] = (row, scope, False)
 
-    def added(self, table: str, row_id: str, scope: Scope) -> None:
-        """Note a new row written set-wise that changes no more in this transaction (a
-        timeline event): its change-log entry, at version 1, without the bookkeeping
-        ``written`` keeps for a row that may change again (the set-wise push adds one
-        per pushed note)."""
-        self._changes[(table, row_id)] = (None, scope, False)
+    def timeline(self, order_id: str, recorded_at: datetime, scope: Scope) -> None:
+        """Note a timeline event of ``order_id`` written set-wise, recorded at
+        ``recorded_at`` and seen by ``scope`` (the job's when written): the events a job
+        gets in this transaction with the same time and scope share one change-log entry
+        (``server.changes.models.TIMELINE``), counting them."""
+        key = (order_id, recorded_at, scope)
+        self._timelines[key] = self._timelines.get(key, 0) + 1
 
     def scope_move(self, *, order_id: str, version: int, scope: Scope, enter: bool) -> None:
         """A job entered (or left) one user's scope: their devices must fetch (or drop) it
@@ -144,12 +147,13 @@ class UnitOfWork:
         """A nested transaction: on error everything done inside is undone, including
         the change-log, scope and audit entries noted inside, and the error propagates."""
         changes, moves, audits = dict(self._changes), list(self._scope_moves), len(self._audits)
+        timelines = dict(self._timelines)
         nested = self.session.begin_nested()
         try:
             yield
         except BaseException:
             nested.rollback()
-            self._changes, self._scope_moves = changes, moves
+            self._changes, self._scope_moves, self._timelines = changes, moves, timelines
             del self._audits[audits:]
             raise
         nested.commit()
@@ -161,7 +165,7 @@ class UnitOfWork:
         ``server.sync.bulk.warm_up``)."""
         self._write()
         self.session.rollback()
-        self._changes, self._scope_moves, self._audits = {}, [], []
+        self._changes, self._scope_moves, self._audits, self._timelines = {}, [], [], {}
 
     def commit(self) -> None:
         top = self._write()
@@ -178,7 +182,7 @@ class UnitOfWork:
         # The audit chain's lock first, then the change log's: always in this order.
         chain.append(session, self._audits)
         self._audits = []
-        n = len(self._changes) + len(self._scope_moves)
+        n = len(self._changes) + len(self._timelines) + len(self._scope_moves)
         if n:
             # Take sequence numbers last: the counter row stays locked until commit.
             top = bump_counter(session, "change_seq", n)
@@ -186,12 +190,11 @@ class UnitOfWork:
             entries: list[tuple[Any, ...]] = []  # in _ENTRY's order
             for (entity, entity_id), (row, scope, deleted) in self._changes.items():
                 seq += 1
-                if row is None:  # added: new, version 1, its scope given
-                    entries.append((seq, entity, entity_id, 1, deleted, *scope))  # type: ignore[misc]
-                else:
-                    entries.append((seq, entity, entity_id,
-                                    int(getattr(row, "version", 1) or 1), deleted,
-                                    *(scope or scope_of(row))))
+                entries.append((seq, entity, entity_id, int(getattr(row, "version", 1) or 1),
+                                deleted, *(scope or scope_of(row))))
+            for (order_id, at, sc), count in self._timelines.items():
+                seq += 1  # its version: how many events it stands for
+                entries.append((seq, TIMELINE, timeline_key(order_id, at), count, False, *sc))
             for entity_id, version, sc, enter, entity in self._scope_moves:
                 seq += 1
                 entries.append((seq, entity, entity_id, version, not enter, *sc))

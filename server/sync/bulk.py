@@ -7,6 +7,8 @@ timeline event: accept, start travel, arrive, note, help, resolve, confirm, canc
 decline) are decided in memory with the same pure rule (``shared.workorders.rules.decide``)
 against rows loaded in a few queries, later ops seeing earlier ones, and written with one
 statement per table (``executemany``); results are built without reading anything back.
+A job's events of the chunk share one change-log entry (``server.changes.models.TIMELINE``:
+every one of them is recorded at the chunk's time) instead of one each.
 
 Everything else goes through the per-op path, in order, inside the same transaction:
 heavy ops (report, photo, meter swap, cash, dispatch), a customer's job moving in a way
@@ -335,7 +337,7 @@ class _Chunk:
             op.op_id, job["id"], _TEXT[decision.action], _TEXT[decision.from_status],
             _TEXT[job["status"]], actor.user_id, _TEXT[actor.role], at, self.now,
             decision.event_data))
-        uow.added("work_order_event", op.op_id, scope)
+        uow.timeline(job["id"], self.now, scope)
         work_orders.audit_decision(uow, order_id=job["id"], decision=decision)
 
     # -- writing -------------------------------------------------------------------

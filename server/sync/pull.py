@@ -18,15 +18,17 @@ the user's scope (``sync.cursor``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 from sqlmodel import Session, col
 
-from server.changes.models import ChangeLog, Counter
+from server.changes.models import TIMELINE, ChangeLog, Counter, timeline_of
 from server.db import Database, HotRead
 from server.sync import serialize
 from server.sync.scope import DeviceScope, build_scope, fingerprint
+from server.work_orders.models import WorkOrderEvent
 from shared.enums import OFFICE_ROLES, Role
 from shared.workorders.state_machine import Actor
 from sync import cursor as cursors
@@ -155,18 +157,24 @@ def _incremental_page(session: Session, scope: DeviceScope, state: dict[str, Any
         .where(ChangeLog.seq > since, ChangeLog.seq <= top,  # type: ignore[arg-type]
                scope.changes_clause())
         .order_by(ChangeLog.seq).limit(limit + 1)).all()
-    more = len(entries) > limit
-    entries = entries[:limit]
+    kept = _within(entries, limit)
+    more = len(kept) < len(entries)
+    entries = kept
     last = entries[-1].seq if more else max(top, since)
     if entries:
         scope.load_sets(session)
     wanted: dict[str, set[str]] = {}
     moves: list[str] = []
+    timelines: list[tuple[str, datetime]] = []
     for entry in entries:
         if entry.entity == "scope":
             moves.append(entry.entity_id)
+        elif entry.entity == TIMELINE:
+            timelines.append(timeline_of(entry.entity_id))
         else:
             wanted.setdefault(entry.entity, set()).add(entry.entity_id)
+    if timelines:
+        wanted.setdefault("work_order_event", set()).update(_timeline_events(session, timelines))
     for order_id in moves:  # a job entered or left this user's scope: (re)send all of it
         _expand_order(session, order_id, wanted)
     out: list[dict[str, Any]] = []
@@ -183,6 +191,35 @@ def _incremental_page(session: Session, scope: DeviceScope, state: dict[str, Any
                 out.append(_change(entity, None, id_=id_,
                                    version=row.get("version") if row else 0))
     return out, {"m": "inc", "s": last}, more
+
+
+def _within(entries: list[Any], limit: int) -> list[Any]:
+    """The first ``entries`` whose rows fit in a page of ``limit``: a timeline entry
+    stands for as many rows as it counts (its ``version``), any other for one. The first
+    entry is always kept (a timeline longer than a page goes whole: at most a push's
+    ops), so a pull always moves on."""
+    rows = 0
+    for i, entry in enumerate(entries):
+        rows += entry.version if entry.entity == TIMELINE else 1
+        if rows > limit and i > 0:
+            return entries[:i]
+    return entries[:limit]
+
+
+def _timeline_events(session: Session, timelines: list[tuple[str, datetime]]) -> set[str]:
+    """The ids of the events the timeline entries stand for: each job's events recorded
+    at the entry's time. One statement per time (a page's entries come from a few
+    pushes' chunks), its jobs found by the events' index and the time matched in SQL, so
+    only the ids wanted come back."""
+    event = WorkOrderEvent.__table__.c  # type: ignore[attr-defined]
+    jobs_at: dict[datetime, set[str]] = {}
+    for order_id, at in timelines:
+        jobs_at.setdefault(at, set()).add(order_id)
+    ids: set[str] = set()
+    for at, jobs in jobs_at.items():
+        ids.update(session.execute(select(event.id).where(
+            event.recorded_at == at, event.work_order_id.in_(sorted(jobs)))).scalars())
+    return ids
 
 
 def _expand_order(session: Session, order_id: str, wanted: dict[str, set[str]]) -> None:

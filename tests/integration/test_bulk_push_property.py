@@ -19,9 +19,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, event, text
 
+from server.changes.models import TIMELINE, timeline_of
 from server.db import make_database
 from server.sync import bulk
 from server.sync import push as per_op
+from shared.timeutil import as_utc
 from sync.protocol import OpEnvelope, PushRequest
 from tests.conftest import actor_for, svc_act, svc_report
 from tests.factories import build_world
@@ -65,10 +67,12 @@ def base(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
         hidden = svc_report(db, world, "dispatcher2", account_id=world.accounts["acc3"].id,
                             description="another station", at=at)
         actor = actor_for(db, "crew1", world)
+        with db.reader.connect() as conn:  # the change log's end before any push
+            seq = conn.execute(text("SELECT max(seq) FROM change_log")).scalar()
     finally:
         db.dispose()
     return {"path": path, "folder": folder, "jobs": [*mine, other, unassigned, hidden],
-            "actor": actor}
+            "actor": actor, "seq": seq}
 
 
 _TEXT = st.sampled_from(["Replaced fuse", "", "   ", "检查了表箱", "x" * 2100])
@@ -144,8 +148,34 @@ def _dump(db: Any) -> dict[str, list[str]]:
     with db.reader.connect() as conn:
         for table in TABLES:
             rows = conn.execute(text(f'SELECT * FROM "{table}"')).mappings().all()
+            if table == "change_log":
+                rows = _logged_rows(conn, rows)
+            elif table == "counter":  # the change log's end (fewer entries set-wise)
+                end = conn.execute(text("SELECT max(seq) FROM change_log")).scalar()
+                rows = [{**r, "value": "the log's end" if r["value"] == end else r["value"]}
+                        if r["name"] == "change_seq" else r for r in rows]
             out[table] = sorted(json.dumps(_stable(table, r), sort_keys=True, default=str)
                                 for r in rows)
+    return out
+
+
+def _logged_rows(conn: Any, entries: Any) -> list[dict[str, Any]]:
+    """The change log as the rows it names: a timeline entry (the set-wise path's: a job's
+    events of one chunk) as an entry per event it stands for, checked against its count.
+    Without sequence numbers: the set-wise path takes fewer of them."""
+    out = []
+    for entry in entries:
+        entry = {k: v for k, v in entry.items() if k != "seq"}
+        if entry["entity"] != TIMELINE:
+            out.append(entry)
+            continue
+        order_id, at = timeline_of(entry["entity_id"])
+        events = [r.id for r in conn.execute(text(
+            "SELECT id, recorded_at FROM work_order_event WHERE work_order_id = :j"),
+            {"j": order_id}) if as_utc(datetime.fromisoformat(r.recorded_at)) == at]
+        assert len(events) == entry["version"], (entry, events)
+        out.extend({**entry, "entity": "work_order_event", "entity_id": event_id,
+                    "version": 1} for event_id in events)
     return out
 
 
@@ -292,9 +322,9 @@ def test_an_op_id_already_an_events_id_is_answered_as_the_per_op_push_answers(
 
 
 def test_notes_spread_over_jobs_give_the_per_op_change_log(base: dict[str, Any]) -> None:
-    """Notes taking turns over three jobs: the change log's entries come in the per-op
-    path's order (a job's entry where it first changed, each event's where it was made),
-    sequence numbers included. (Random streams seldom hold several jobs' valid ops.)"""
+    """Notes taking turns over three jobs: the change log names the rows the per-op
+    path's names, each job's ten events by one timeline entry counting them instead of
+    an entry each. (Random streams seldom hold several jobs' valid ops.)"""
     ops = [{"op_id": str(uuid.UUID(int=5000 + i, version=4)), "device_id": DEVICE,
             "device_seq": i + 1, "type": "work_order.add_note@1", "entity_id": f"JOB{i % 3}",
             "lane": f"work_order:JOB{i % 3}", "payload": {"text": f"note {i}"}, "photos": [],
@@ -307,6 +337,19 @@ def test_notes_spread_over_jobs_give_the_per_op_change_log(base: dict[str, Any])
     got = _run(folder / "spread_bulk.db", [ops], base["jobs"], base["actor"], bulk.push)
     assert [a["status"] for a in got[0][0]] == ["applied"] * 30
     _same(got, expected)
+    logged = {}
+    for name in ("spread_per_op.db", "spread_bulk.db"):
+        db = make_database(f"sqlite:///{folder / name}")
+        try:
+            with db.reader.connect() as conn:
+                logged[name] = conn.execute(text(
+                    "SELECT entity, version FROM change_log WHERE entity IN "
+                    "('work_order_event', :t) AND seq > :s ORDER BY seq"),
+                    {"t": TIMELINE, "s": base["seq"]}).all()
+        finally:
+            db.dispose()
+    assert [tuple(r) for r in logged["spread_bulk.db"]] == [(TIMELINE, 10)] * 3
+    assert [tuple(r) for r in logged["spread_per_op.db"]] == [("work_order_event", 1)] * 30
 
 
 @pytest.mark.parametrize("same_content", [False, True], ids=["other content", "same content"])
