@@ -8,7 +8,11 @@ Two workloads, each on a fresh SQLite file in this process (no socket):
 * ``--download``: fresh downloads of crew1's scope (200 jobs and 10,000 notes pushed
   first: 10,606 rows, as ``sync_bench.py``'s) through ``server.sync.pull.pull`` and
   ``orjson``, page by page; ``--cold`` leaves out the start-up warm-up
-  (``server.sync.pull.warm_up``), as a server without it served its first download.
+  (``server.sync.pull.warm_up``), as a server without it served its first download;
+* ``--after-push``: incremental pulls of what a push of 10,000 notes over 200 jobs
+  changed (crew1's other device, from its cursor before the push, page by page, as
+  ``--download`` does): the set-wise push logs a job's notes of a chunk by one timeline
+  entry, which such a pull reads back by the job and the chunk's time.
 
 Prints the CPU time per pull (per downloaded row), or, with ``--instructions``, counts CPU
 instructions under valgrind's callgrind, instrumented only while the measured pulls run:
@@ -109,8 +113,6 @@ def empty_pulls(folder: Path) -> tuple[Any, int]:
 
 def downloads(folder: Path, *, cold: bool) -> tuple[Any, int]:
     """``(download(), rows)``: crew1's fresh download, page by page."""
-    import orjson
-    from sqlmodel import Session
 
     from server.db import make_database
     from server.sync import bulk
@@ -124,19 +126,41 @@ def downloads(folder: Path, *, cold: bool) -> tuple[Any, int]:
     if not cold:
         pulling.warm_up(db)  # as the server's lifespan does
 
-    def download() -> int:
-        cursor, rows = None, 0
-        while True:
-            with Session(db.reader) as session:
-                page = pulling.pull(session, actor=actor, cursor=cursor, limit=1000,  # type: ignore[arg-type]
-                                    secret=SECRET)
-            orjson.dumps({"changes": page.changes, "next_cursor": page.next_cursor})
-            rows += len(page.changes)
-            cursor = page.next_cursor
-            if not page.has_more:
-                return rows
+    return (lambda: pull_pages(db, actor, None)[1]), 10_606
 
-    return download, 10_606
+
+def pull_pages(db: Any, actor: Any, cursor: str | None) -> tuple[str, int]:
+    """Pages of 1,000 from ``cursor`` to the end, each encoded as the route encodes it:
+    the cursor there and the rows pulled."""
+    import orjson
+    from sqlmodel import Session
+
+    from server.sync import pull as pulling
+
+    rows = 0
+    while True:
+        with Session(db.reader) as session:
+            page = pulling.pull(session, actor=actor, cursor=cursor, limit=1000,
+                                secret=SECRET)
+        orjson.dumps({"changes": page.changes, "next_cursor": page.next_cursor})
+        rows += len(page.changes)
+        cursor = page.next_cursor
+        if not page.has_more:
+            return cursor, rows
+
+
+def after_push(folder: Path) -> tuple[Any, int]:
+    """``(pull(), rows)``: the incremental pulls that bring a device up to date with a
+    push of 10,000 notes, from the device's cursor before it (read-only: repeatable)."""
+    from server.sync import bulk
+
+    db, actor, jobs = build(folder / "gridone.db", 200, None)
+    before, _ = pull_pages(db, actor, None)
+    for request in requests(jobs, 10_000):
+        bulk.push(db, actor=actor, request=request, lang="en")  # type: ignore[arg-type]
+    _, rows = pull_pages(db, actor, before)
+    assert rows == _AFTER_PUSH_ROWS, rows
+    return (lambda: pull_pages(db, actor, before)[1]), rows
 
 
 def main() -> None:
@@ -144,6 +168,8 @@ def main() -> None:
     what = ap.add_mutually_exclusive_group()
     what.add_argument("--empty", action="store_true", help="no-change pulls (the default)")
     what.add_argument("--download", action="store_true", help="fresh downloads, 10,606 rows")
+    what.add_argument("--after-push", action="store_true",
+                      help="incremental pulls of a push of 10,000 notes")
     ap.add_argument("--cold", action="store_true",
                     help="--download: without the start-up warm-up; the first download")
     ap.add_argument("--n", type=int, default=0,
@@ -153,7 +179,8 @@ def main() -> None:
     ap.add_argument("--keep", metavar="FILE", help="with --instructions: callgrind's output")
     ap.add_argument("--counted", metavar="DIR", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    n = args.n or (5 if args.download else 3000)
+    pages = args.download or args.after_push  # rows, page by page (else: no-change pulls)
+    n = args.n or (5 if pages else 3000)
     if args.cold:
         n = 1  # only the first download is cold
     if args.instructions:
@@ -163,8 +190,8 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="gridone-profile-pull-"))
     run, units = (downloads(folder, cold=args.cold) if args.download
-                  else empty_pulls(folder))
-    if not args.download and not args.cold:
+                  else after_push(folder) if args.after_push else empty_pulls(folder))
+    if not pages and not args.cold:
         for _ in range(100):
             run()  # the first requests build what requests reuse
     settle(young=SERVER_YOUNG)  # as the server's lifespan does
@@ -175,12 +202,13 @@ def main() -> None:
 
         counted_window(Path(args.counted), measured)
         return
-    if args.download:
+    if pages:
+        what = "incremental pulls after the push" if args.after_push else "download"
         for i in range(n):
             t = time.process_time()
             run()
             cpu = time.process_time() - t
-            print(f"download {i}{' (cold)' if args.cold else ''}: {units} rows, CPU "
+            print(f"{what} {i}{' (cold)' if args.cold else ''}: {units} rows, CPU "
                   f"{cpu * 1000:.0f} ms ({cpu * 1e6 / units:.1f} µs a row)")
     else:
         t = time.process_time()
@@ -194,14 +222,24 @@ def main() -> None:
 def count_instructions(args: Any, n: int) -> None:
     total = callgrind_total([__file__, "--n", str(n),
                              *(["--download"] if args.download else []),
+                             *(["--after-push"] if args.after_push else []),
                              *(["--cold"] if args.cold else [])], args.keep)
-    if args.download:
+    if args.after_push:
+        rows = _AFTER_PUSH_ROWS * n
+        print(f"incremental pulls after a push of 10,000 notes, {n} x {_AFTER_PUSH_ROWS:,} "
+              f"rows: {total:,} instructions -> {total / rows:,.0f} per row (callgrind)")
+    elif args.download:
         rows = 10_606 * n
         print(f"{'first ' if args.cold else ''}download, {n} x 10,606 rows: {total:,} "
               f"instructions -> {total / rows:,.0f} per row (callgrind)")
     else:
         print(f"no-change pull (the whole app, ASGI): {total:,} instructions for {n} -> "
               f"{total / n:,.0f} per pull (callgrind)")
+
+
+#: The rows those pulls bring: the 10,000 notes and each job's row once a page it changed
+#: in (``after_push`` counts them; asserted there).
+_AFTER_PUSH_ROWS = 11_000
 
 
 if __name__ == "__main__":
