@@ -5,7 +5,7 @@ no bigger than asked but for one entry's events, and nobody else gets them."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from server.app import create_app
 from server.auth.security import make_token
-from server.changes.models import TIMELINE, timeline_of
+from server.changes.models import TIMELINE, timeline_key, timeline_of
 from server.config import Settings
 from tests import pg
 from tests.conftest import SECRET, Api
@@ -138,3 +138,15 @@ def test_a_page_bigger_than_the_entries_holds_them_all(as_user, world):
     assert len(page) == 14  # two jobs, twelve events
     (page,) = _pages(crew, cursor, limit=1000)
     assert len(page) == 14
+
+
+def test_a_timeline_key_names_the_job_and_the_time_to_the_microsecond():
+    job = "01a245fa-c9c8-79de-b739-4de477e6f2c1"
+    for at in (datetime(2026, 12, 5, 11, 27, 49, 123456, tzinfo=UTC),
+               datetime(2026, 12, 5, 19, 27, 49, 0, tzinfo=timezone(timedelta(hours=8))),
+               datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+               datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)):
+        key = timeline_key(job, at)
+        assert len(key) <= 64  # the change log's entity_id
+        assert timeline_of(key) == (job, at)
+        assert timeline_of(key)[1].tzinfo is UTC
