@@ -203,7 +203,7 @@ def _within(entries: list[Any], limit: int) -> list[Any]:
         rows += entry.version if entry.entity == TIMELINE else 1
         if rows > limit and i > 0:
             return entries[:i]
-    return entries[:limit]
+    return entries  # all fit (the read asks for limit + 1: then the last does not)
 
 
 def _timeline_events(session: Session, timelines: list[tuple[str, datetime]]) -> set[str]:
