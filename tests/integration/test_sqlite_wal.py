@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from server.db import make_database
+from server.db import PAGE_BYTES, make_database
 from server.migrate import upgrade
 
 #: Files opened; a round without the switch up front failed ~1 time in 10 here.
@@ -30,6 +30,48 @@ def _journal_mode(path: Path) -> str:
 def test_a_migrated_file_is_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "migrated.db"
     upgrade(f"sqlite:///{path}")
+    assert _journal_mode(path) == "wal"
+
+
+def _page_size(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("PRAGMA page_size").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_a_new_file_gets_the_servers_page_size_before_its_first_table(tmp_path: Path
+                                                                      ) -> None:
+    migrated, made = tmp_path / "migrated.db", tmp_path / "made.db"
+    upgrade(f"sqlite:///{migrated}")
+    db = make_database(f"sqlite:///{made}")
+    try:
+        with db.writer.begin() as c:
+            c.execute(text("CREATE TABLE t (x INTEGER)"))
+    finally:
+        db.dispose()
+    assert PAGE_BYTES != 4096  # SQLite's own default, which the files would have else
+    assert (_page_size(migrated), _page_size(made)) == (PAGE_BYTES, PAGE_BYTES)
+
+
+def test_a_file_made_before_keeps_its_page_size_and_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA page_size=4096")
+    conn.execute("CREATE TABLE t (x INTEGER)")
+    conn.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(1000)])
+    conn.commit()
+    conn.close()
+    db = make_database(f"sqlite:///{path}")
+    try:
+        with db.writer.begin() as c:
+            c.execute(text("INSERT INTO t VALUES (1000)"))
+        with db.reader.connect() as c:
+            assert c.execute(text("SELECT count(*), sum(x) FROM t")).one() == (1001, 500500)
+    finally:
+        db.dispose()
+    assert _page_size(path) == 4096
     assert _journal_mode(path) == "wal"
 
 
