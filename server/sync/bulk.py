@@ -39,7 +39,6 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.util import identity_key
 
 from server.db import (
     BulkRead,
@@ -217,10 +216,19 @@ class _Chunk:
         fixed = self.fixed.get(job["id"])
         if fixed is None:
             fixed = self.fixed[job["id"]] = _Fixed(
-                {moves: times.job_floor(job, actor_id=self.actor.user_id, transition=moves)
-                 for moves in (False, True)},
-                Scope(job["station_id"], job["account_id"], job["assignee_id"]))
+                {}, Scope(job["station_id"], job["account_id"], job["assignee_id"]))
         return fixed
+
+    def _floor(self, job: dict[str, Any], fixed: _Fixed, moves: bool) -> datetime | None:
+        """``times.job_floor`` of ``job`` for an action that moves its status or not,
+        worked out when first asked (a chunk of notes never asks the other) and kept in
+        ``fixed`` while it holds."""
+        floors = fixed.floors
+        if moves in floors:
+            return floors[moves]
+        floor = floors[moves] = times.job_floor(job, actor_id=self.actor.user_id,
+                                                transition=moves)
+        return floor
 
     # -- deciding ------------------------------------------------------------------
     def run(self) -> list[OpResult]:
@@ -278,7 +286,7 @@ class _Chunk:
         fixed = self._fixed(job)
         timing = times.bound(op.created_at, clock=self.batch.clock, received=self.batch.now,
                              floors=[prev.effective_at if prev else None,
-                                     fixed.floors[_MOVES[action]]])
+                                     self._floor(job, fixed, _MOVES[action])])
         if timing.flag is not None:
             return None  # a flagged time: the per-op path records it on the event
         at, flagged = timing.at, self.batch.clock.flagged
@@ -362,17 +370,19 @@ class _Chunk:
         _INSERT_EVENTS.run_values(session, _EVENT_KEYS, pending.events, formatted=formatted)
         _INSERT_RECORDS.run_values(session, _RECORD_KEYS, pending.records,
                                    formatted=formatted)
-        for order_id in pending.jobs:  # an ORM copy loaded by a per-op op is stale now
-            loaded = session.identity_map.get(identity_key(WorkOrder, order_id))
-            if loaded is not None:
-                session.refresh(loaded)
+        # an ORM copy loaded by a per-op op is stale now: the session holds a few objects
+        # at most, looked through once (not an identity-map lookup per job written)
+        for loaded in [o for o in session.identity_map.values()
+                       if isinstance(o, WorkOrder) and o.id in pending.jobs]:
+            session.refresh(loaded)
         self.pending = _Pending()
 
 
 class _Fixed(NamedTuple):
     """What a job's ops share while it changes no more than its activity time
     (``_Chunk._fixed``): its time floors (by whether the action moves its status:
-    ``times.job_floor``) and its change-log scope."""
+    ``times.job_floor``), filled in as asked (``_Chunk._floor``), and its change-log
+    scope."""
 
     floors: dict[bool, datetime | None]
     scope: Scope
@@ -432,10 +442,18 @@ def _plain(value: Any) -> Any:
 def _typed(job: dict[str, Any]) -> dict[str, Any]:
     """A job's row as read, its status, kind and priority as the rules' enums (once per
     job read, not once per op: written back as text by ``_plain``)."""
-    job["status"] = WorkOrderStatus(job["status"])
-    job["kind"] = WorkOrderKind(job["kind"])
-    job["priority"] = Priority(job["priority"])
+    job["status"] = _STATUS.get(job["status"]) or WorkOrderStatus(job["status"])
+    job["kind"] = _KIND.get(job["kind"]) or WorkOrderKind(job["kind"])
+    job["priority"] = _PRIORITY.get(job["priority"]) or Priority(job["priority"])
     return job
+
+
+#: The enums' members by their text: looked up, not called (an enum call is a Python
+#: call of the metaclass, ~1 µs, three a job read); an unknown text still raises as the
+#: call does.
+_STATUS = {m.value: m for m in WorkOrderStatus}
+_KIND = {m.value: m for m in WorkOrderKind}
+_PRIORITY = {m.value: m for m in Priority}
 
 
 def _state(job: dict[str, Any], has_swap: bool) -> JobState:

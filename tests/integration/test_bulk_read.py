@@ -86,3 +86,22 @@ def test_a_type_without_a_raw_form_is_refused_when_built() -> None:
                   Column("amount", Numeric(12, 2)))
     with pytest.raises(TypeError, match="amount"):
         BulkRead(list(money.c))
+
+
+@pytest.mark.parametrize(("stored", "instant"), [
+    ("2026-12-04 07:01:02.123456", datetime(2026, 12, 4, 7, 1, 2, 123456, tzinfo=UTC)),
+    ("2026-12-04 07:01:02", datetime(2026, 12, 4, 7, 1, 2, tzinfo=UTC)),
+    ("2026-12-04T07:01:02.5", datetime(2026, 12, 4, 7, 1, 2, 500000, tzinfo=UTC)),
+    ("2026-12-04 15:01:02.123456+08:00", datetime(2026, 12, 4, 7, 1, 2, 123456, tzinfo=UTC)),
+    ("2026-12-04T07:01:02Z", datetime(2026, 12, 4, 7, 1, 2, tzinfo=UTC)),
+    ("2026-12-03 23:01:02-08:00", datetime(2026, 12, 4, 7, 1, 2, tzinfo=UTC)),
+])
+def test_a_time_stored_as_any_iso_text_is_read_as_its_instant_in_utc(
+        session: Session, stored: str, instant: datetime) -> None:
+    """Our writes store UTC without an offset; a text written otherwise (by hand, by an
+    older tool) is read as the instant it names, never shifted by an offset read twice."""
+    session.connection().exec_driver_sql("UPDATE thing SET at = ? WHERE id = 'c'", (stored,))
+    got = READ.run(session, READ.select("sqlite").where(
+        among_param(THING.c.id, "ids", "sqlite")), {"ids": among_value(["c"], "sqlite")})
+    assert got[0]["at"] == instant and got[0]["at"].tzinfo is UTC
+    assert got[0]["at"].utcoffset() == timedelta(0)
