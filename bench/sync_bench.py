@@ -373,10 +373,10 @@ def push_phase(url: str, folder: Path, jobs: list[str], n: int, *, gzip_push: bo
     waited = [0.0]
     send = transport.push
 
-    def timed_push(body: dict[str, Any]) -> Any:
+    def timed_push(body: dict[str, Any], **kw: Any) -> Any:
         t = time.perf_counter()
         try:
-            return send(body)
+            return send(body, **kw)
         finally:
             waited[0] += time.perf_counter() - t
 

@@ -93,6 +93,17 @@ def push_body(body: dict[str, Any]) -> dict[str, Any]:
     return {"content": raw, "headers": headers}
 
 
+def _when_body_sent(callback: Callable[[], object]) -> Callable[[str, Any], None]:
+    """An httpcore trace hook (``extensions={"trace": ...}``) calling ``callback`` when a
+    request's body has been written (HTTP/1.1 or HTTP/2)."""
+
+    def trace(event: str, _info: Any) -> None:
+        if event.endswith("send_request_body.complete"):
+            callback()
+
+    return trace
+
+
 class EncodedPush(dict):  # type: ignore[type-arg]
     """A push body with its request arguments made beforehand (``push_body``), so that
     the pusher encodes and compresses the next batch while the one before it is with
@@ -333,8 +344,14 @@ class Transport:
             resp, _, _ = self._authed("GET", "/api/v1/me")
         return resp.json()  # type: ignore[no-any-return]
 
-    def push(self, body: dict[str, Any]) -> PushResponse:
-        resp, sent, received = self._authed("POST", "/api/v1/sync/push", **push_body(body))
+    def push(self, body: dict[str, Any], *, on_sent: Callable[[], object] | None = None
+             ) -> PushResponse:
+        """``on_sent``: called once the request's body is written to the connection (each
+        time it is, when a 401 sends it again), before the answer is read."""
+        kw = push_body(body)
+        if on_sent is not None:
+            kw = {**kw, "extensions": {"trace": _when_body_sent(on_sent)}}
+        resp, sent, received = self._authed("POST", "/api/v1/sync/push", **kw)
         answer = PushResponse.model_validate_json(resp.content)
         self.clock.sample(sent, received, answer.server_time)
         return answer

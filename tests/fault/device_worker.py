@@ -102,8 +102,8 @@ class KillingTransport(Transport):
             self._events.write("self_kill", where=where)
         os.kill(os.getpid(), signal.SIGKILL)
 
-    def push(self, body: dict[str, Any]) -> PushResponse:
-        answer = super().push(body)
+    def push(self, body: dict[str, Any], **kw: Any) -> PushResponse:
+        answer = super().push(body, **kw)
         self._maybe_die("push_answered")
         return answer
 

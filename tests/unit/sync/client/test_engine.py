@@ -68,9 +68,12 @@ class FakeServer:
             raise self.fail
         self.reachable = True
 
-    def push(self, body: dict[str, Any]) -> PushResponse:
+    def push(self, body: dict[str, Any], *, on_sent: Callable[[], object] | None = None
+             ) -> PushResponse:
         self._gate()
         self.pushes.append(body)
+        if on_sent is not None:  # the request is "written": the phone may go on
+            on_sent()
         return self.push_fn(body)
 
     def pull(self, cursor: str | None, limit: int, *, wait_s: float | None = None
@@ -228,6 +231,54 @@ def test_the_next_batch_is_marked_and_encoded_while_one_is_out(
     assert wire["headers"]["Content-Encoding"] == "gzip"
     assert json.loads(gzip.decompress(wire["content"])) == dict(later)
     assert states(store) == []
+
+
+def _second_request_writing(server: FakeServer, store: Store, writing_s: float,
+                             seen: list[int]) -> None:
+    """The second request takes ``writing_s`` to write its body (a slow upload), and
+    notes how many ops are ``sending`` meanwhile."""
+    real = server.push
+
+    def push(body: dict[str, Any], *, on_sent: Callable[[], object] | None = None
+             ) -> PushResponse:
+        if len(server.pushes) == 1:
+            time.sleep(writing_s)
+            seen.append(_sending(store))
+        return real(body, on_sent=on_sent)
+
+    server.push = push  # type: ignore[method-assign]
+
+
+def test_the_next_request_leaves_before_the_phone_records_the_answers_before_it(
+        store: Store, server: FakeServer, engine: SyncEngine) -> None:
+    """The phone's own work waits until the next request is written: begun at once, it
+    held Python's lock while the request's socket calls waited for it, and the server
+    waited for the request. The first batch's 250 answers are recorded only after the
+    second request (1,000 ops, marked ``sending`` already) has left."""
+    for _ in range(1250):
+        store.enqueue(OpType.WO_ACCEPT, new_id(), {})
+    seen: list[int] = []
+    _second_request_writing(server, store, 0.1, seen)
+    report = engine.sync_once()
+    assert seen == [1250]
+    assert report.push.outcome.acked == 1250 and states(store) == []
+
+
+def test_a_slow_upload_holds_the_phones_own_work_back_only_briefly(
+        store: Store, server: FakeServer, engine: SyncEngine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a slow link the request takes seconds to write: after ``LEAVE_WAIT_S`` the phone
+    records the answers before it meanwhile, as the overlap is for."""
+    from sync.client import push as pushing
+
+    monkeypatch.setattr(pushing, "LEAVE_WAIT_S", 0.05)
+    for _ in range(1250):
+        store.enqueue(OpType.WO_ACCEPT, new_id(), {})
+    seen: list[int] = []
+    _second_request_writing(server, store, 0.6, seen)
+    report = engine.sync_once()
+    assert seen == [1000]  # the first 250 recorded while the second batch was written
+    assert report.push.outcome.acked == 1250 and states(store) == []
 
 
 def test_a_batch_made_ready_but_not_sent_is_pending_again(

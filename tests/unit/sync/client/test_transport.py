@@ -94,3 +94,56 @@ def test_every_request_names_the_device_once_it_is_known() -> None:
     restarted = Transport("http://api", _Tokens(), client=client(), device_id="device-xyz-9")
     restarted.pull("c", 10)
     assert seen == [None, "device-abc-123", "device-abc-123", "device-xyz-9"]
+
+
+def test_a_push_says_when_its_request_has_left_before_its_answer_is_read() -> None:
+    """``on_sent`` fires once the body is written to the socket, while the server still
+    holds the answer (a real HTTP server on loopback: the hook is httpcore's trace). The
+    server here answers only after hearing of it, so a hook that fired on the answer
+    instead would make the server give up and answer late."""
+    import gzip
+    import http.server
+    import json
+    import threading
+
+    from sync.client.transport import Transport
+
+    left = threading.Event()
+    heard: list[object] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # the stdlib handler's name for a POST
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            ops = json.loads(gzip.decompress(body))["ops"]
+            heard.append((len(ops), left.wait(5)))
+            answer = json.dumps({"protocol": 1, "server_time": "2026-01-01T00:00:00Z",
+                                 "results": [{"op_id": o["op_id"], "status": "applied"}
+                                             for o in ops]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    calls: list[bool] = []
+    try:
+        transport = Transport(f"http://127.0.0.1:{httpd.server_address[1]}", _Tokens())
+
+        def sent() -> None:
+            calls.append(left.is_set())
+            left.set()
+
+        ops = [{"op_id": f"op-{i}", "payload": {"text": "x" * 200}} for i in range(50)]
+        answer = transport.push({"protocol": 1, "device_id": "d", "ops": ops}, on_sent=sent)
+        transport.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert heard == [(50, True)]  # the server heard of the hook before it answered
+    assert calls == [False]  # once
+    assert [r.op_id for r in answer.results] == [f"op-{i}" for i in range(50)]
