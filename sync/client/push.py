@@ -19,12 +19,12 @@ rejected (or backing off) alone, its lane held behind it, and every other lane m
 With threads (``overlap``, not in the browser) the phone's own work hides behind the
 server's: while a batch is out, the next one is read and built; when every op of the
 batch comes back applied (or duplicate), the next batch goes out at once and the answers
-are recorded while it is out, once its request has left (``_launch``). The server sees the same requests in the same order as
-one step at a time (a batch leaves only after the previous one's answer), so nothing it
-decides changes. A crash between the two leaves the recorded batch ``sending``: it is
-sent again and answered from the server's records. Any other answer (a refusal, a
-deferral, a missing answer, a failed request) drops the prepared batch and the push
-goes on one step at a time from there.
+are recorded while it is out, once its request has left (``_launch``). The server sees
+the same requests in the same order as one step at a time (a batch leaves only after the
+previous one's answer), so nothing it decides changes. A crash between the two leaves
+the recorded batch ``sending``: it is sent again and answered from the server's records.
+Any other answer (a refusal, a deferral, a missing answer, a failed request) drops the
+prepared batch and the push goes on one step at a time from there.
 """
 
 from __future__ import annotations
