@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -19,26 +20,27 @@ from server.migrate import upgrade
 ROUNDS = 60
 
 
-def _journal_mode(path: Path) -> str:
+def _pragma(path: Path, name: str) -> Any:
+    """The value of ``PRAGMA name`` for the SQLite file at ``path``."""
     conn = sqlite3.connect(path)
     try:
-        return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+        return conn.execute(f"PRAGMA {name}").fetchone()[0]
     finally:
         conn.close()
+
+
+def _journal_mode(path: Path) -> str:
+    return str(_pragma(path, "journal_mode"))
+
+
+def _page_size(path: Path) -> int:
+    return int(_pragma(path, "page_size"))
 
 
 def test_a_migrated_file_is_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "migrated.db"
     upgrade(f"sqlite:///{path}")
     assert _journal_mode(path) == "wal"
-
-
-def _page_size(path: Path) -> int:
-    conn = sqlite3.connect(path)
-    try:
-        return int(conn.execute("PRAGMA page_size").fetchone()[0])
-    finally:
-        conn.close()
 
 
 def test_a_new_file_gets_the_servers_page_size_before_its_first_table(tmp_path: Path
